@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config';
+import { createLogger } from '../logger';
+import { openDatabases, type Databases } from '../db/database';
+import { loadSigningKey } from '../auth/keys';
+import { TokenService } from '../auth/tokens';
+import { SCOPES, isScope } from '../auth/scopes';
+import { OrganizationStatus, SupportTier } from '../modules/organization/organization.entity';
+import { PlatformError, organizationPlatform } from '../modules/organization/organization.platform';
+import { seedDemo } from './seed';
+
+/**
+ * Operator commands (`npm run cli -- <command>`, or the package's `manifest-gateway` bin). They use the
+ * same configuration as the server: DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (reused
+ * when the gateway is already running on it, started for the command otherwise). `--json` everywhere.
+ */
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+})();
+const log = createLogger({ logLevel: process.env.LOG_LEVEL || 'warn' }, 2);
+
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+}
+
+function print(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+}
+
+async function withDatabases<T>(work: (db: Databases) => Promise<T>): Promise<T> {
+  const databases = await openDatabases(config, log, { reuseRunningEmbedded: true, poolSize: 2 });
+  try {
+    return await work(databases);
+  } finally {
+    await databases.close();
+  }
+}
+
+const program = new Command('manifest-gateway').description('manifest-gateway operator commands').showHelpAfterError();
+
+const org = program.command('org').description('platform operations on organizations');
+org
+  .command('create')
+  .description('create an organization (a platform-admin operation)')
+  .requiredOption('--name <name>', 'display name')
+  .requiredOption('--slug <slug>', 'URL-safe identifier, unique across the platform')
+  .option('--domain <domain>', 'primary domain')
+  .addOption(new Option('--support-tier <tier>', 'support tier').choices(Object.values(SupportTier)).default('community'))
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const created = await organizationPlatform.create(owner, {
+        name: options.name,
+        slug: options.slug,
+        primaryDomain: options.domain,
+        supportTier: options.supportTier,
+      });
+      print(options.json, created, `created organization ${created.slug} (${created.id})\nnext: npm run cli -- token --org ${created.slug}`);
+    }),
+  );
+org
+  .command('list')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const all = await organizationPlatform.list(owner);
+      print(options.json, all, all.map((o) => `${o.slug}\t${o.id}\t${o.status}\t${o.name}`).join('\n') || '(no organizations)');
+    }),
+  );
+org
+  .command('set-status')
+  .description('suspend, archive or reactivate an organization (a platform-admin operation)')
+  .requiredOption('--org <slug-or-id>')
+  .addOption(new Option('--status <status>').choices(Object.values(OrganizationStatus)).makeOptionMandatory())
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const updated = await organizationPlatform.setStatus(owner, options.org, options.status);
+      print(options.json, updated, `${updated.slug} is now ${updated.status}`);
+    }),
+  );
+
+program
+  .command('token')
+  .description("mint a development token signed with the gateway's key")
+  .requiredOption('--org <slug-or-id>', 'organization')
+  .option('--sub <subject>', 'subject (user id)', 'dev-user')
+  .option('--scopes <scopes>', `comma- or space-separated scopes (default: all of ${SCOPES.join(', ')})`)
+  .option('--ttl <seconds>', 'lifetime in seconds', String(config.jwt.defaultTtlSeconds))
+  .option('--json', 'print JSON')
+  .action(async (options) => {
+    const scopes = options.scopes ? String(options.scopes).split(/[\s,]+/).filter(Boolean) : [...SCOPES];
+    const unknown = scopes.filter((s) => !isScope(s));
+    if (unknown.length) fail(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+    const ttl = Number(options.ttl);
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 86400) fail('--ttl must be between 1 and 604800 seconds');
+    const organization = await withDatabases(({ owner }) => organizationPlatform.find(owner, options.org));
+    const tokens = new TokenService(config, await loadSigningKey(config.jwt.privateKey, config.dataDir));
+    const minted = await tokens.mint({ orgId: organization.id, subject: options.sub, scopes, ttlSeconds: ttl });
+    print(
+      options.json,
+      { access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: scopes.join(' '), org: organization.id },
+      minted.token,
+    );
+  });
+
+program
+  .command('migrate')
+  .description('apply pending migrations')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const migrations = await owner.query(`SELECT name FROM migrations ORDER BY id`);
+      print(options.json, { applied: migrations.map((m: { name: string }) => m.name) }, `schema is up to date (${migrations.length} migrations)`);
+    }),
+  );
+
+program
+  .command('seed')
+  .description('create a demo organization with workspaces, environments and components')
+  .option('--slug <slug>', 'demo organization slug', 'demo')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const result = await seedDemo(owner, options.slug);
+      print(options.json, result, `seeded ${result.slug} (${result.orgId}): ${result.workspaces} workspaces\nnext: npm run cli -- token --org ${result.slug}`);
+    }),
+  );
+
+program.parseAsync().then(
+  () => process.exit(0),
+  (error: unknown) => fail(error instanceof PlatformError ? error.message : error instanceof Error ? error.message : String(error)),
+);

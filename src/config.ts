@@ -1,0 +1,128 @@
+import path from 'node:path';
+
+/**
+ * Every setting the gateway reads, in one place: environment → typed config.
+ * A bad value stops the process at start with a message naming the variable,
+ * never later in the middle of a request.
+ */
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  port: number;
+  host: string;
+  /** Where development state lives: embedded PostgreSQL, generated signing and encryption keys. */
+  dataDir: string;
+  /** External PostgreSQL (owner role: runs migrations). Unset: embedded PostgreSQL under dataDir. */
+  databaseUrl?: string;
+  /** Optional separate login used for serving; defaults to databaseUrl. Every request still switches to the tenant role. */
+  appDatabaseUrl?: string;
+  embeddedPgPort: number;
+  dbPoolSize: number;
+  statementTimeoutMs: number;
+  jwt: {
+    issuer: string;
+    audience: string;
+    /** PEM (PKCS#8) or JWK JSON of the gateway's ES256 signing key. Unset in development: generated under dataDir. */
+    privateKey?: string;
+    clockToleranceSeconds: number;
+    defaultTtlSeconds: number;
+  };
+  /** An external identity provider whose tokens the gateway also accepts. */
+  externalIdp?: { jwksUrl: string; issuer: string; audience: string; algorithms: string[] };
+  graphql: {
+    introspection: boolean;
+    maxDepth: number;
+    maxAliases: number;
+    maxCost: number;
+    maxTokens: number;
+  };
+  /** Adds extensions.sql.statements to each GraphQL response: a test and benchmark aid, refused in production. */
+  exposeSqlStatementCount: boolean;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    // The value may hold a password: name the variable, never echo it.
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
+  const production = nodeEnv === 'production';
+  const privateKey = env.JWT_PRIVATE_KEY || undefined;
+  if (production && !privateKey) {
+    throw new ConfigError('JWT_PRIVATE_KEY is required when NODE_ENV=production (generated keys are for development only)');
+  }
+  const jwksUrl = url(env, 'AUTH_JWKS_URL');
+  let externalIdp: Config['externalIdp'];
+  if (jwksUrl) {
+    if (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE) {
+      throw new ConfigError('AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE as well');
+    }
+    const algorithms = (env.AUTH_ALGORITHMS || 'RS256').split(',').map((a) => a.trim()).filter(Boolean);
+    if (algorithms.some((a) => a.toLowerCase() === 'none' || a.startsWith('HS'))) {
+      throw new ConfigError('AUTH_ALGORITHMS may list only asymmetric algorithms (RS*, PS*, ES*, EdDSA)');
+    }
+    externalIdp = { jwksUrl, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, algorithms };
+  }
+  const exposeSqlStatementCount = bool(env, 'EXPOSE_SQL_STATEMENT_COUNT', false);
+  if (production && exposeSqlStatementCount) {
+    throw new ConfigError('EXPOSE_SQL_STATEMENT_COUNT is a development aid and is refused when NODE_ENV=production');
+  }
+  return {
+    env: nodeEnv,
+    port: int(env, 'PORT', 4000, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    dataDir: path.resolve(env.DATA_DIR || '.data'),
+    databaseUrl: url(env, 'DATABASE_URL'),
+    appDatabaseUrl: url(env, 'APP_DATABASE_URL'),
+    embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1024, 65535),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 500),
+    statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000),
+    jwt: {
+      issuer: env.JWT_ISSUER || 'manifest-gateway',
+      audience: env.JWT_AUDIENCE || 'manifest-gateway',
+      privateKey,
+      clockToleranceSeconds: int(env, 'JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
+      defaultTtlSeconds: int(env, 'JWT_TTL_SECONDS', 900, 30, 86400),
+    },
+    externalIdp,
+    graphql: {
+      introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
+      maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 2, 100),
+      maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 1000),
+      maxCost: int(env, 'GRAPHQL_MAX_COST', 5000, 10, 1000000),
+      maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
+    },
+    exposeSqlStatementCount,
+    logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info'),
+  };
+}

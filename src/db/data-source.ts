@@ -1,0 +1,67 @@
+import { DataSource, type Logger as TypeOrmLogger, type QueryRunner } from 'typeorm';
+import type { Logger } from 'pino';
+import { ENTITIES } from './entities';
+import { TenantCore1764000000000 } from './migrations/1764000000000-TenantCore';
+
+export const MIGRATIONS = [TenantCore1764000000000];
+
+/** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */
+export interface QueryRunnerData {
+  statements?: number;
+}
+
+/**
+ * TypeORM calls logQuery for every statement a query runner sends, with that runner: we count statements
+ * per request transaction (exposed for tests and benchmarks) and send SQL to the debug log only.
+ * Parameters are never logged: they can hold secrets.
+ */
+class GatewayTypeOrmLogger implements TypeOrmLogger {
+  constructor(private readonly pinoLog?: Logger) {}
+  logQuery(query: string, _parameters?: unknown[], queryRunner?: QueryRunner): void {
+    const data = queryRunner?.data as QueryRunnerData | undefined;
+    if (data && data.statements !== undefined) data.statements++;
+    this.pinoLog?.trace({ sql: query }, 'sql');
+  }
+  logQueryError(error: string | Error, query: string): void {
+    this.pinoLog?.debug({ err: error, sql: query }, 'sql error');
+  }
+  logQuerySlow(time: number, query: string): void {
+    this.pinoLog?.warn({ ms: time, sql: query }, 'slow sql');
+  }
+  logSchemaBuild(): void {}
+  logMigration(message: string): void {
+    this.pinoLog?.info(message);
+  }
+  log(level: 'log' | 'info' | 'warn', message: unknown): void {
+    if (level === 'warn') this.pinoLog?.warn({ typeorm: message }, 'typeorm');
+  }
+}
+
+export interface DataSourceOptions {
+  url: string;
+  poolSize?: number;
+  statementTimeoutMs?: number;
+  log?: Logger;
+  applicationName?: string;
+}
+
+export function createDataSource(options: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    logger: new GatewayTypeOrmLogger(options.log),
+    maxQueryExecutionTime: 1000,
+    poolSize: options.poolSize ?? 10,
+    extra: {
+      application_name: options.applicationName ?? 'manifest-gateway',
+      // Backstops: no statement runs forever, and a transaction left open by a bug is ended by the server.
+      statement_timeout: options.statementTimeoutMs ?? 15000,
+      idle_in_transaction_session_timeout: Math.max(30000, (options.statementTimeoutMs ?? 15000) * 2),
+      connectionTimeoutMillis: 10000,
+    },
+  });
+}

@@ -1,0 +1,53 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { createDataSource } from './data-source';
+import { startEmbeddedPostgres } from './embedded';
+
+export interface Databases {
+  /** Owner role: migrations and the platform-admin path. */
+  owner: DataSource;
+  /** Serving connection; every request switches to the tenant role inside its transaction. */
+  app: DataSource;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR when it is unset; applies
+ * pending migrations (as the owner) unless told not to.
+ */
+export async function openDatabases(
+  config: Config,
+  log: Logger,
+  options: { migrate?: boolean; reuseRunningEmbedded?: boolean; poolSize?: number } = {},
+): Promise<Databases> {
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, { reuseRunning: options.reuseRunningEmbedded });
+  const ownerUrl = config.databaseUrl ?? embedded!.url;
+  const poolSize = options.poolSize ?? config.dbPoolSize;
+  const owner = createDataSource({ url: ownerUrl, poolSize: config.appDatabaseUrl ? 2 : poolSize, statementTimeoutMs: config.statementTimeoutMs, log });
+  try {
+    await owner.initialize();
+    if (options.migrate !== false) {
+      const applied = await owner.runMigrations({ transaction: 'all' });
+      for (const migration of applied) log.info({ migration: migration.name }, 'migration applied');
+    }
+    const app = config.appDatabaseUrl
+      ? await createDataSource({ url: config.appDatabaseUrl, poolSize, statementTimeoutMs: config.statementTimeoutMs, log }).initialize()
+      : owner;
+    return {
+      owner,
+      app,
+      close: async () => {
+        if (app !== owner && app.isInitialized) await app.destroy();
+        if (owner.isInitialized) await owner.destroy();
+        await embedded?.stop();
+      },
+    };
+  } catch (error) {
+    if (owner.isInitialized) await owner.destroy().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,6 @@
+import { Organization } from '../modules/organization/organization.entity';
+import { Workspace } from '../modules/workspace/workspace.entity';
+import { Environment } from '../modules/environment/environment.entity';
+import { Component } from '../modules/component/component.entity';
+
+export const ENTITIES = [Organization, Workspace, Environment, Component];

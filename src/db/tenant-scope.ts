@@ -1,0 +1,102 @@
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { TENANT_ROLE } from './tenant-role';
+import type { QueryRunnerData } from './data-source';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/**
+ * One request's access to the database: one transaction, run as the tenant role, with `app.org_id` set
+ * transaction-locally (safe behind a transaction-mode pooler), so row-level security shows this
+ * organization's rows and nothing else. Every service and loader call of the request goes through it.
+ *
+ * The transaction opens on first use and is ended exactly once by `end()`, which the request lifecycle
+ * always calls (see graphql/tenant-plugin.ts); the connection goes back to the pool in every case.
+ */
+export class TenantScope {
+  private runner?: QueryRunner;
+  private opening?: Promise<QueryRunner>;
+  private ended = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    readonly orgId: string,
+    readonly readOnly: boolean,
+  ) {
+    if (!isUuid(orgId)) throw new Error('TenantScope needs an organization id (uuid)');
+  }
+
+  /** SQL statements this request has sent so far (BEGIN and COMMIT included). */
+  get statements(): number {
+    return (this.runner?.data as QueryRunnerData | undefined)?.statements ?? 0;
+  }
+
+  private open(): Promise<QueryRunner> {
+    if (this.ended) return Promise.reject(new Error('tenant scope already ended'));
+    this.opening ??= (async () => {
+      const runner = this.dataSource.createQueryRunner('master');
+      runner.data = { statements: 0 } satisfies QueryRunnerData;
+      this.runner = runner;
+      await runner.connect();
+      await runner.startTransaction();
+      // One round trip, simple protocol: the org id is a checked uuid, so inlining it is safe.
+      await runner.query(
+        `${this.readOnly ? 'SET TRANSACTION READ ONLY; ' : ''}SET LOCAL ROLE ${TENANT_ROLE}; ` +
+          `SELECT set_config('app.org_id', '${this.orgId}', true)`,
+      );
+      return runner;
+    })();
+    return this.opening;
+  }
+
+  async manager(): Promise<EntityManager> {
+    return (await this.open()).manager;
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, parameters: unknown[] = []): Promise<T[]> {
+    return (await this.open()).query(sql, parameters) as Promise<T[]>;
+  }
+
+  /**
+   * Runs one mutation inside a savepoint: a failed mutation leaves no trace and does not poison the
+   * request's transaction, so the next mutation of the same operation still runs (GraphQL semantics).
+   */
+  async mutation<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.readOnly) throw new Error('mutation attempted in a read-only request');
+    const runner = await this.open();
+    await runner.startTransaction(); // nested: SAVEPOINT
+    try {
+      const result = await work(runner.manager);
+      await runner.commitTransaction(); // RELEASE SAVEPOINT
+      return result;
+    } catch (error) {
+      await runner.rollbackTransaction(); // ROLLBACK TO SAVEPOINT
+      throw error;
+    }
+  }
+
+  /** Commit (or roll back) and release the connection. Idempotent; never throws after releasing. */
+  async end(commit: boolean): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.opening) return;
+    let runner: QueryRunner | undefined;
+    try {
+      runner = await this.opening;
+    } catch {
+      runner = this.runner;
+    }
+    if (!runner) return;
+    try {
+      if (runner.isTransactionActive) {
+        if (commit) await runner.commitTransaction();
+        else await runner.rollbackTransaction();
+      }
+    } finally {
+      await runner.release().catch(() => undefined);
+    }
+  }
+}

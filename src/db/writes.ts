@@ -1,0 +1,44 @@
+import type { EntityManager, ObjectLiteral } from 'typeorm';
+import { hydrate } from './tenant-loaders';
+
+type EntityClass<E> = new () => E;
+
+/**
+ * INSERT/UPDATE/DELETE … RETURNING * on tenant tables, always keyed by (org_id, id). Writes run inside
+ * the request's transaction, so RLS WITH CHECK refuses any row of another organization as well.
+ */
+export async function insertReturning<E extends ObjectLiteral>(
+  manager: EntityManager,
+  entity: EntityClass<E>,
+  values: Partial<E>,
+): Promise<E> {
+  const result = await manager.createQueryBuilder().insert().into(entity).values(values).returning('*').execute();
+  return hydrate<E>(manager.connection.getMetadata(entity), result.raw)[0];
+}
+
+export async function updateReturning<E extends ObjectLiteral>(
+  manager: EntityManager,
+  entity: EntityClass<E>,
+  key: { orgColumn?: string; orgId: string; id: string },
+  values: Partial<E>,
+): Promise<E | null> {
+  const orgColumn = key.orgColumn ?? 'org_id';
+  const result = await manager
+    .createQueryBuilder()
+    .update(entity)
+    .set(values as never)
+    .where(`${orgColumn} = :orgId AND id = :id`, { orgId: key.orgId, id: key.id })
+    .returning('*')
+    .execute();
+  return hydrate<E>(manager.connection.getMetadata(entity), result.raw)[0] ?? null;
+}
+
+export async function deleteById(manager: EntityManager, entity: EntityClass<unknown>, orgId: string, id: string): Promise<boolean> {
+  const result = await manager
+    .createQueryBuilder()
+    .delete()
+    .from(entity)
+    .where('org_id = :orgId AND id = :id', { orgId, id })
+    .execute();
+  return (result.affected ?? 0) > 0;
+}

@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal';
+import type { TenantScope } from '../db/tenant-scope';
+import type { Loaders } from './loaders';
+import { unauthenticated } from './errors';
+
+/**
+ * What every resolver gets. `tenant` is attached once the operation is known (read-only or not) by the
+ * tenant plugin, and only for an authenticated caller; the auth directives guarantee that any field that
+ * needs it has a principal.
+ */
+export interface GatewayContext {
+  requestId: string;
+  log: Logger;
+  principal: Principal | null;
+  tenant?: Tenant;
+}
+
+export interface Tenant {
+  scope: TenantScope;
+  loaders: Loaders;
+}
+
+export function tenantOf(context: GatewayContext): Tenant {
+  if (!context.tenant) throw unauthenticated();
+  return context.tenant;
+}

@@ -1,0 +1,63 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { ConnectionType } from '../../graphql/pagination';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+
+export enum EnvironmentTier {
+  dev = 'dev',
+  stage = 'stage',
+  prod = 'prod',
+}
+export enum DeploymentHost {
+  localhost = 'localhost',
+  cloudrun = 'cloudrun',
+  aws = 'aws',
+}
+registerEnumType(EnvironmentTier, { name: 'EnvironmentTier' });
+registerEnumType(DeploymentHost, { name: 'DeploymentHost' });
+
+@Entity({ name: 'environments' })
+@ObjectType({ description: 'A deployment target inside a workspace (a stage of the release pipeline).' })
+@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+export class Environment {
+  @PrimaryColumn('uuid', { name: 'org_id' })
+  orgId: string;
+
+  @PrimaryColumn('uuid')
+  @Field(() => ID)
+  id: string;
+
+  @Column('uuid', { name: 'workspace_id' })
+  @Field(() => ID)
+  workspaceId: string;
+
+  @Column('text')
+  @Field(() => String)
+  name: string;
+
+  @Column('text')
+  @Field(() => String, { description: 'Unique within its workspace.' })
+  slug: string;
+
+  @Column('text')
+  @Field(() => EnvironmentTier)
+  tier: EnvironmentTier;
+
+  @Column('text', { name: 'deployment_host' })
+  @Field(() => DeploymentHost)
+  deploymentHost: DeploymentHost;
+
+  @Column('jsonb', { name: 'execution_backend' })
+  @Field(() => GraphQLJSONObject, { description: 'Compute backend configuration (free-form JSON object).' })
+  executionBackend: Record<string, unknown>;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @Field(() => Date)
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  @Field(() => Date)
+  updatedAt: Date;
+}
+
+export const EnvironmentConnection = ConnectionType(Environment);

@@ -1,0 +1,71 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { TenantScope } from '../../db/tenant-scope';
+import { deleteById, insertReturning, updateReturning } from '../../db/writes';
+import { badInput, notFound, pgErrorCode } from '../../graphql/errors';
+import type { Loaders } from '../../graphql/loaders';
+import { checkId } from '../../graphql/validation';
+import { Environment } from './environment.entity';
+import type { CreateEnvironmentInput, UpdateEnvironmentInput } from './environment.inputs';
+
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** Turns constraint violations into the answers a client can act on. */
+function explain(error: unknown, workspaceId: string | undefined, slug: string | undefined): never {
+  const code = pgErrorCode(error);
+  if (code === UNIQUE_VIOLATION) {
+    throw badInput([{ field: 'slug', message: `slug "${slug}" is already used in this workspace` }]);
+  }
+  // The foreign key includes org_id: another organization's workspace is simply not there.
+  if (code === FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
+  throw error;
+}
+
+export const environmentService = {
+  async get(loaders: Loaders, id: string): Promise<Environment> {
+    const environment = await loaders.environment.load(checkId(id));
+    if (!environment) throw notFound('Environment', id);
+    return environment;
+  },
+
+  create(scope: TenantScope, input: CreateEnvironmentInput): Promise<Environment> {
+    const workspaceId = checkId(input.workspaceId, 'workspaceId');
+    return scope.mutation((manager) =>
+      insertReturning(manager, Environment, {
+        orgId: scope.orgId,
+        id: uuidv7(),
+        workspaceId,
+        name: input.name.trim(),
+        slug: input.slug,
+        tier: input.tier,
+        deploymentHost: input.deploymentHost,
+        executionBackend: input.executionBackend ?? {},
+      }).catch((error) => explain(error, workspaceId, input.slug)),
+    );
+  },
+
+  update(scope: TenantScope, id: string, input: UpdateEnvironmentInput): Promise<Environment> {
+    id = checkId(id);
+    return scope.mutation(async (manager) => {
+      const values: Partial<Environment> = {};
+      if (input.name !== undefined) values.name = input.name.trim();
+      if (input.slug !== undefined) values.slug = input.slug;
+      if (input.tier !== undefined) values.tier = input.tier;
+      if (input.deploymentHost !== undefined) values.deploymentHost = input.deploymentHost;
+      if (input.executionBackend !== undefined) values.executionBackend = input.executionBackend;
+      const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id }, values).catch((error) =>
+        explain(error, undefined, input.slug),
+      );
+      if (!updated) throw notFound('Environment', id);
+      return updated;
+    });
+  },
+
+  delete(scope: TenantScope, id: string): Promise<string> {
+    id = checkId(id);
+    return scope.mutation(async (manager) => {
+      if (!(await deleteById(manager, Environment, scope.orgId, id))) throw notFound('Environment', id);
+      return id;
+    });
+  },
+};

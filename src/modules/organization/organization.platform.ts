@@ -1,0 +1,68 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { DataSource } from 'typeorm';
+import { asPlatformAdmin } from '../../db/platform';
+import { hydrate } from '../../db/tenant-loaders';
+import { isUuid } from '../../db/tenant-scope';
+import { pgErrorCode } from '../../graphql/errors';
+import { SLUG_PATTERN } from '../../graphql/validation';
+import { Organization, OrganizationStatus, SupportTier } from './organization.entity';
+
+/** Platform operations on organizations (not tenant operations): used by the CLI. */
+export class PlatformError extends Error {}
+
+export interface NewOrganization {
+  name: string;
+  slug: string;
+  primaryDomain?: string;
+  supportTier?: SupportTier;
+}
+
+export const organizationPlatform = {
+  async create(owner: DataSource, input: NewOrganization): Promise<Organization> {
+    const name = input.name?.trim();
+    if (!name || name.length > 200) throw new PlatformError('name must be 1 to 200 characters');
+    if (!SLUG_PATTERN.test(input.slug ?? '')) {
+      throw new PlatformError('slug must be 1-63 lowercase letters, digits or inner hyphens');
+    }
+    const tier = input.supportTier ?? SupportTier.community;
+    if (!Object.values(SupportTier).includes(tier)) {
+      throw new PlatformError(`support tier must be one of ${Object.values(SupportTier).join(', ')}`);
+    }
+    return asPlatformAdmin(owner, async (manager) => {
+      try {
+        const rows = await manager.query(
+          `INSERT INTO organizations (id, name, slug, primary_domain, support_tier) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+          [uuidv7(), name, input.slug, input.primaryDomain ?? null, tier],
+        );
+        return hydrate<Organization>(manager.connection.getMetadata(Organization), rows)[0];
+      } catch (error) {
+        if (pgErrorCode(error) === '23505') throw new PlatformError(`an organization with slug "${input.slug}" already exists`);
+        throw error;
+      }
+    });
+  },
+
+  /** By slug or id. */
+  async find(owner: DataSource, slugOrId: string): Promise<Organization> {
+    const organization = await asPlatformAdmin(owner, (manager) =>
+      manager.findOne(Organization, { where: isUuid(slugOrId) ? { id: slugOrId } : { slug: slugOrId } }),
+    );
+    if (!organization) throw new PlatformError(`no organization "${slugOrId}"`);
+    return organization;
+  },
+
+  list(owner: DataSource): Promise<Organization[]> {
+    return asPlatformAdmin(owner, (manager) => manager.find(Organization, { order: { slug: 'ASC' } }));
+  },
+
+  async setStatus(owner: DataSource, slugOrId: string, status: OrganizationStatus): Promise<Organization> {
+    if (!Object.values(OrganizationStatus).includes(status)) {
+      throw new PlatformError(`status must be one of ${Object.values(OrganizationStatus).join(', ')}`);
+    }
+    const organization = await organizationPlatform.find(owner, slugOrId);
+    await asPlatformAdmin(owner, (manager) =>
+      manager.query(`UPDATE organizations SET status = $2, updated_at = now() WHERE id = $1`, [organization.id, status]),
+    );
+    return { ...organization, status };
+  },
+};

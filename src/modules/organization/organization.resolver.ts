@@ -1,0 +1,53 @@
+import { Arg, Args, Ctx, Directive, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
+import { Organization } from './organization.entity';
+import { UpdateOrganizationInput } from './organization.inputs';
+import { organizationService } from './organization.service';
+import { workspaceService } from '../workspace/workspace.service';
+import { WorkspaceConnection } from '../workspace/workspace.entity';
+import type { Workspace } from '../workspace/workspace.entity';
+
+@ObjectType({ description: 'The caller, as the verified token describes them.' })
+class Viewer {
+  @Field(() => String, { description: 'The token subject: a user id, or apikey:<id>.' })
+  subject: string;
+
+  @Field(() => [String])
+  scopes: string[];
+
+  @Field(() => Organization)
+  organization: Organization;
+}
+
+@Resolver(() => Organization)
+export class OrganizationResolver {
+  @Query(() => Viewer)
+  @Directive('@authenticated')
+  async viewer(@Ctx() ctx: GatewayContext): Promise<Viewer> {
+    const principal = ctx.principal!;
+    return {
+      subject: principal.subject,
+      scopes: [...principal.scopes].sort(),
+      organization: await organizationService.current(tenantOf(ctx).loaders),
+    };
+  }
+
+  @Query(() => Organization, { description: "The caller's organization (from the token's org claim)." })
+  @Directive('@requiresScopes(scopes: [["org:read"]])')
+  organization(@Ctx() ctx: GatewayContext): Promise<Organization> {
+    return organizationService.current(tenantOf(ctx).loaders);
+  }
+
+  @FieldResolver(() => WorkspaceConnection)
+  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  workspaces(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<Workspace>> {
+    return workspaceService.page(tenantOf(ctx).scope, toPage(args));
+  }
+
+  @Mutation(() => Organization, { description: "Change the caller's organization's general settings." })
+  @Directive('@requiresScopes(scopes: [["org:write"]])')
+  updateOrganization(@Arg('input', () => UpdateOrganizationInput) input: UpdateOrganizationInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
+    return organizationService.update(tenantOf(ctx).scope, input);
+  }
+}
