@@ -85,10 +85,12 @@ export async function startEmbeddedPostgres(
   log: Logger,
   options: { reuseRunning?: boolean } = {},
 ): Promise<EmbeddedDatabase> {
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // As root, PostgreSQL runs as the `postgres` user, which must be able to pass through dataDir to reach
-  // its own (postgres-owned, 0700) pg/ directory. Traversal without listing; secrets there are 0600.
-  if (process.getuid?.() === 0) fs.chmodSync(dataDir, 0o711);
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to pass through dataDir (and any
+  // parent we create) to reach its own postgres-owned 0700 pg/ directory: traversal without listing;
+  // the secrets kept here are files of mode 0600.
+  const root = process.getuid?.() === 0;
+  fs.mkdirSync(dataDir, { recursive: true, mode: root ? 0o711 : 0o700 });
+  if (root) fs.chmodSync(dataDir, 0o711);
   const pgDir = path.join(dataDir, 'pg');
   const credentials = readOrCreateCredentials(path.join(dataDir, 'embedded-pg.json'));
   if (options.reuseRunning && fs.existsSync(path.join(pgDir, 'postmaster.pid')) && (await portAnswers(port))) {

@@ -19,13 +19,13 @@ export class ComponentResolver {
     return workspaceService.get(tenantOf(ctx).loaders, component.workspaceId);
   }
 
-  @Mutation(() => Component)
+  @Mutation(() => Component, { nullable: true })
   @Directive('@requiresScopes(scopes: [["components:write"]])')
   createComponent(@Arg('input', () => CreateComponentInput) input: CreateComponentInput, @Ctx() ctx: GatewayContext): Promise<Component> {
     return componentService.create(tenantOf(ctx).scope, input);
   }
 
-  @Mutation(() => Component)
+  @Mutation(() => Component, { nullable: true })
   @Directive('@requiresScopes(scopes: [["components:write"]])')
   updateComponent(
     @Arg('id', () => ID) id: string,
@@ -35,7 +35,7 @@ export class ComponentResolver {
     return componentService.update(tenantOf(ctx).scope, id, input);
   }
 
-  @Mutation(() => ID, { description: 'Returns the id of the deleted component.' })
+  @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted component.' })
   @Directive('@requiresScopes(scopes: [["components:write"]])')
   deleteComponent(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return componentService.delete(tenantOf(ctx).scope, id);

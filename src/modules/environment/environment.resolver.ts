@@ -19,13 +19,13 @@ export class EnvironmentResolver {
     return workspaceService.get(tenantOf(ctx).loaders, environment.workspaceId);
   }
 
-  @Mutation(() => Environment)
+  @Mutation(() => Environment, { nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   createEnvironment(@Arg('input', () => CreateEnvironmentInput) input: CreateEnvironmentInput, @Ctx() ctx: GatewayContext): Promise<Environment> {
     return environmentService.create(tenantOf(ctx).scope, input);
   }
 
-  @Mutation(() => Environment)
+  @Mutation(() => Environment, { nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   updateEnvironment(
     @Arg('id', () => ID) id: string,
@@ -35,7 +35,7 @@ export class EnvironmentResolver {
     return environmentService.update(tenantOf(ctx).scope, id, input);
   }
 
-  @Mutation(() => ID, { description: 'Returns the id of the deleted environment.' })
+  @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted environment.' })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   deleteEnvironment(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return environmentService.delete(tenantOf(ctx).scope, id);

@@ -45,7 +45,7 @@ export class OrganizationResolver {
     return workspaceService.page(tenantOf(ctx).scope, toPage(args));
   }
 
-  @Mutation(() => Organization, { description: "Change the caller's organization's general settings." })
+  @Mutation(() => Organization, { nullable: true, description: "Change the caller's organization's general settings." })
   @Directive('@requiresScopes(scopes: [["org:write"]])')
   updateOrganization(@Arg('input', () => UpdateOrganizationInput) input: UpdateOrganizationInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
     return organizationService.update(tenantOf(ctx).scope, input);

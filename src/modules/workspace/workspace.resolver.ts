@@ -33,13 +33,13 @@ export class WorkspaceResolver {
     return toConnection(rows, page, () => loaders.componentCount.load(workspace.id));
   }
 
-  @Mutation(() => Workspace)
+  @Mutation(() => Workspace, { nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   createWorkspace(@Arg('input', () => CreateWorkspaceInput) input: CreateWorkspaceInput, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.create(tenantOf(ctx).scope, input);
   }
 
-  @Mutation(() => Workspace)
+  @Mutation(() => Workspace, { nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   updateWorkspace(
     @Arg('id', () => ID) id: string,
@@ -49,7 +49,7 @@ export class WorkspaceResolver {
     return workspaceService.update(tenantOf(ctx).scope, id, input);
   }
 
-  @Mutation(() => ID, { description: 'Deletes the workspace with its environments and components; returns its id.' })
+  @Mutation(() => ID, { nullable: true, description: 'Deletes the workspace with its environments and components; returns its id.' })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   deleteWorkspace(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return workspaceService.delete(tenantOf(ctx).scope, id);
