@@ -103,11 +103,12 @@ export async function createGateway({ config, log, dataSource, tokens }: Gateway
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<GatewayContext> => {
-        const context: GatewayContext = {
-          requestId: res.locals.requestId as string,
-          log,
-          principal: await authenticate(req.headers, tokens),
-        };
+        const requestId = res.locals.requestId as string;
+        const principal = await authenticate(req.headers, tokens).catch((error) => {
+          if (error?.extensions) error.extensions.requestId = requestId;
+          throw error;
+        });
+        const context: GatewayContext = { requestId, log, principal };
         // Safety net: if the response ends without the plugin having ended the scope (a client abort
         // before the pipeline finished, an unexpected throw), roll back and release the connection.
         res.on('close', () => void context.tenant?.scope.end(false).catch(() => undefined));
