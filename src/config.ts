@@ -32,7 +32,7 @@ export interface Config {
     introspection: boolean;
     maxDepth: number;
     maxAliases: number;
-    maxCost: number;
+    maxNodes: number;
     maxTokens: number;
   };
   /** Adds extensions.sql.statements to each GraphQL response: a test and benchmark aid, refused in production. */
@@ -119,7 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
       introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
       maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 10, 2, 100),
       maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 1000),
-      maxCost: int(env, 'GRAPHQL_MAX_COST', 5000, 10, 1000000),
+      maxNodes: int(env, 'GRAPHQL_MAX_NODES', 50000, 100, 10000000),
       maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
     },
     exposeSqlStatementCount,

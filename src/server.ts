@@ -16,6 +16,7 @@ import { formatError } from './graphql/errors';
 import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlPage } from './graphql/graphiql';
+import { nodeLimitRule } from './graphql/node-limit';
 import { createMetrics } from './metrics';
 
 export interface GatewayDeps {
@@ -46,7 +47,7 @@ export async function createGateway({ config, log, dataSource, tokens }: Gateway
   const armor = new ApolloArmor({
     maxDepth: { n: config.graphql.maxDepth },
     maxAliases: { n: config.graphql.maxAliases },
-    costLimit: { maxCost: config.graphql.maxCost },
+    costLimit: { enabled: false }, // replaced by the node limit below, which understands page sizes
     maxTokens: { n: config.graphql.maxTokens },
     maxDirectives: { n: 20 },
     blockFieldSuggestion: { enabled: config.env === 'production' },
@@ -58,7 +59,7 @@ export async function createGateway({ config, log, dataSource, tokens }: Gateway
     introspection: config.graphql.introspection,
     formatError,
     includeStacktraceInErrorResponses: false,
-    validationRules: protection.validationRules,
+    validationRules: [...protection.validationRules, nodeLimitRule(config.graphql.maxNodes)],
     plugins: [
       ...protection.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),

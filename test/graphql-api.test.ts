@@ -321,3 +321,27 @@ describe('one request, one transaction', () => {
     expect(response.body.data).toEqual({ a: null, b: { name: 'B' } });
   });
 });
+
+describe('query limits', () => {
+  test('a query that could return more than 50 000 nodes is refused before it runs', async () => {
+    const envs = Array.from({ length: 6 }, (_, i) => `e${i}: environments(first: 100) { edges { node { id } } }`).join(' ');
+    const response = await gw.graphql(`{ organization { workspaces(first: 100) { edges { node { ${envs} } } } } }`, {}, token);
+    expect(response.body.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(response.body.errors?.[0].message).toMatch(/60100 nodes; the limit is 50000/);
+    expect(response.body.extensions?.sql).toBeUndefined(); // refused before any SQL
+  });
+
+  test('a query deeper than the depth limit is refused', async () => {
+    const deep = `{ environment(id: "01900000-0000-7000-8000-000000000000") { workspace { environments { edges { node { workspace { environments { edges { node { workspace { id } } } } } } } } } } }`;
+    const response = await gw.graphql(deep, {}, token);
+    expect(response.body.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(response.body.errors?.[0].message).toMatch(/depth/i);
+  });
+
+  test('too many aliases are refused', async () => {
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: viewer { subject }`).join(' ');
+    const response = await gw.graphql(`{ ${aliases} }`, {}, token);
+    expect(response.body.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(response.body.errors?.[0].message).toMatch(/alias/i);
+  });
+});

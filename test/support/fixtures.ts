@@ -57,3 +57,27 @@ export async function createTree(gw: RunningGateway, token: string, shape: { wor
   }
   return tree;
 }
+
+/**
+ * Bulk data for read-path tests, inserted as the database owner (a factory, not an API path): `workspaces`
+ * workspaces, each with `environments` environments and `components` components.
+ */
+export async function seedTreeSql(
+  admin: import('pg').Pool,
+  orgId: string,
+  shape: { workspaces: number; environments: number; components: number },
+): Promise<void> {
+  await admin.query(
+    `WITH ws AS (
+       INSERT INTO workspaces (org_id, id, name)
+       SELECT $1, gen_random_uuid(), 'Workspace ' || g FROM generate_series(1, $2) g
+       RETURNING id
+     ), envs AS (
+       INSERT INTO environments (org_id, id, workspace_id, name, slug, tier)
+       SELECT $1, gen_random_uuid(), ws.id, 'Env ' || g, 'env-' || g, 'dev' FROM ws, generate_series(1, $3) g
+     )
+     INSERT INTO components (org_id, id, workspace_id, type, name)
+     SELECT $1, gen_random_uuid(), ws.id, 'agent', 'Component ' || g FROM ws, generate_series(1, $4) g`,
+    [orgId, shape.workspaces, shape.environments, shape.components],
+  );
+}

@@ -1,0 +1,62 @@
+import {
+  GraphQLError,
+  Kind,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
+
+/**
+ * GitHub's node limit, for our connections: a query may ask for at most `maxNodes` nodes in total,
+ * counted as the product of the `first` arguments down each path of connections. (graphql-armor's cost
+ * limit weighs depth, not list sizes, so it cannot tell 2 items from 100×100×100.) A `first` given by a
+ * variable counts as the maximum page size: validation runs before variables are known.
+ */
+export function nodeLimitRule(maxNodes: number): ValidationRule {
+  return (context: ValidationContext) => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const definition of context.getDocument().definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    }
+
+    const count = (selectionSet: SelectionSetNode | undefined, multiplier: number, seen: Set<string>): number => {
+      if (!selectionSet) return 0;
+      let total = 0;
+      for (const selection of selectionSet.selections) {
+        if (selection.kind === Kind.FIELD) {
+          const first = selection.arguments?.find((a) => a.name.value === 'first');
+          const isConnection = first !== undefined || selection.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'edges');
+          if (isConnection) {
+            const size = first?.value.kind === Kind.INT ? Number(first.value.value) : first ? MAX_PAGE_SIZE : DEFAULT_PAGE_SIZE;
+            const nodes = multiplier * Math.max(size, 0);
+            total += nodes + count(selection.selectionSet, nodes, seen);
+          } else {
+            total += count(selection.selectionSet, multiplier, seen);
+          }
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          total += count(selection.selectionSet, multiplier, seen);
+        } else {
+          const name = selection.name.value;
+          if (seen.has(name)) continue; // fragment cycles are reported by graphql's own rules
+          total += count(fragments.get(name)?.selectionSet, multiplier, new Set([...seen, name]));
+        }
+      }
+      return total;
+    };
+
+    return {
+      OperationDefinition(operation) {
+        const nodes = count(operation.selectionSet, 1, new Set());
+        if (nodes > maxNodes) {
+          context.reportError(
+            new GraphQLError(`This query could return up to ${nodes} nodes; the limit is ${maxNodes}. Ask for smaller pages.`, {
+              nodes: [operation],
+            }),
+          );
+        }
+      },
+    };
+  };
+}
