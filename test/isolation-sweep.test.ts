@@ -1,0 +1,134 @@
+import { getIntrospectionQuery, type IntrospectionField, type IntrospectionInputTypeRef, type IntrospectionQuery, type IntrospectionTypeRef } from 'graphql';
+import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
+import { startGateway, type RunningGateway } from './support/gateway';
+import { createOrg, createTree, ok, type Org, type Tree } from './support/fixtures';
+
+/**
+ * The generated isolation sweep. It reads the live schema by introspection and calls EVERY query and
+ * mutation that takes an id (directly or inside its input) with org B's token on each of org A's ids,
+ * expecting NOT_FOUND (or nothing), no trace of A's data, and an unchanged database. Operations added
+ * later are swept without editing this file; one it cannot build arguments for fails the test, and
+ * so does a new operation that takes no id unless it is listed below as acting on the caller's own
+ * organization only (which its own tests must then prove).
+ */
+const OWN_ORGANIZATION_ONLY = new Set(['Query.viewer', 'Query.organization', 'Mutation.updateOrganization', 'Mutation.createWorkspace']);
+
+let db: TestDatabase;
+let gw: RunningGateway;
+let orgA: Org;
+let orgB: Org;
+let treeA: Tree;
+let schema: IntrospectionQuery['__schema'];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  gw = await startGateway({ databaseUrl: db.url });
+  orgA = await createOrg(db, 'sweep-a');
+  orgB = await createOrg(db, 'sweep-b');
+  treeA = await createTree(gw, gw.token(orgA.id), { workspaces: 1, environments: 1, components: 1 });
+  await createTree(gw, gw.token(orgB.id), { workspaces: 1, environments: 1, components: 1 });
+  schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery(), {}, gw.token(orgB.id))).__schema;
+});
+afterAll(async () => {
+  await gw?.stop();
+  await db?.drop();
+});
+
+function named(ref: IntrospectionTypeRef | IntrospectionInputTypeRef): { name: string; kind: string; nonNull: boolean } {
+  let nonNull = false;
+  let current = ref as any;
+  if (current.kind === 'NON_NULL') nonNull = true;
+  while (current.ofType) current = current.ofType;
+  return { name: current.name, kind: current.kind, nonNull };
+}
+
+function typeString(ref: IntrospectionTypeRef | IntrospectionInputTypeRef): string {
+  const r = ref as any;
+  if (r.kind === 'NON_NULL') return `${typeString(r.ofType)}!`;
+  if (r.kind === 'LIST') return `[${typeString(r.ofType)}]`;
+  return r.name;
+}
+
+const typeByName = (name: string) => schema.types.find((t) => t.name === name)!;
+
+/** Does this argument carry an id (an ID scalar, or an input object with an ID field)? */
+function carriesId(ref: IntrospectionInputTypeRef, depth = 0): boolean {
+  const { name, kind } = named(ref);
+  if (name === 'ID') return true;
+  if (kind !== 'INPUT_OBJECT' || depth > 3) return false;
+  const type = typeByName(name) as any;
+  return type.inputFields.some((f: any) => carriesId(f.type, depth + 1));
+}
+
+/** A value for an argument: ids are the foreign id; everything else a minimal valid value. */
+function build(ref: IntrospectionInputTypeRef, id: string, where: string): unknown {
+  const { name, kind, nonNull } = named(ref);
+  if (name === 'ID') return id;
+  if (kind === 'INPUT_OBJECT') {
+    const type = typeByName(name) as any;
+    return Object.fromEntries(
+      type.inputFields
+        .filter((f: any) => named(f.type).nonNull || carriesId(f.type))
+        .map((f: any) => [f.name, build(f.type, id, `${where}.${f.name}`)]),
+    );
+  }
+  if (kind === 'ENUM') return (typeByName(name) as any).enumValues[0].name;
+  switch (name) {
+    case 'String':
+      return 'sweep';
+    case 'Int':
+    case 'Float':
+      return 1;
+    case 'Boolean':
+      return false;
+    case 'JSONObject':
+      return {};
+    default:
+      if (!nonNull) return null;
+      throw new Error(`the isolation sweep cannot build a value of type ${name} for ${where}: teach build() about it`);
+  }
+}
+
+function operations(): Array<{ root: 'query' | 'mutation'; field: IntrospectionField }> {
+  const fieldsOf = (name: string) => (typeByName(name) as any).fields as IntrospectionField[];
+  return [
+    ...fieldsOf(schema.queryType.name).map((field) => ({ root: 'query' as const, field })),
+    ...fieldsOf(schema.mutationType!.name).map((field) => ({ root: 'mutation' as const, field })),
+  ];
+}
+
+test('every operation is either swept (takes an id) or declared to act on the caller\'s own organization only', () => {
+  const unaccounted = operations()
+    .filter(({ field }) => !field.args.some((a) => carriesId(a.type)))
+    .map(({ root, field }) => `${root === 'query' ? 'Query' : 'Mutation'}.${field.name}`)
+    .filter((name) => !OWN_ORGANIZATION_ONLY.has(name));
+  expect(unaccounted).toEqual([]);
+});
+
+test("with org B's token, every id-taking operation on every one of org A's ids finds nothing and changes nothing", async () => {
+  const foreignIds = [orgA.id, ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components])];
+  const swept = operations().filter(({ field }) => field.args.some((a) => carriesId(a.type)));
+  expect(swept.length).toBeGreaterThanOrEqual(11); // 3 queries + 8 mutations today
+  const before = await snapshot(db.admin);
+  const tokenB = gw.token(orgB.id);
+  let calls = 0;
+  for (const { root, field } of swept) {
+    const returns = named(field.type);
+    const selection = returns.kind === 'OBJECT' ? '{ __typename }' : '';
+    const declared = field.args.map((a) => `$${a.name}: ${typeString(a.type)}`).join(', ');
+    const passed = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
+    const document = `${root} Sweep(${declared}) { result: ${field.name}(${passed}) ${selection} }`;
+    for (const id of foreignIds) {
+      const variables = Object.fromEntries(field.args.map((a) => [a.name, build(a.type, id, `${field.name}.${a.name}`)]));
+      const response = await gw.graphql(document, variables, tokenB);
+      calls++;
+      const codes = (response.body.errors ?? []).map((e) => e.extensions.code);
+      expect({ operation: field.name, id, codes }).toEqual({ operation: field.name, id, codes: ['NOT_FOUND'] });
+      expect(response.body.data?.result ?? null).toBeNull();
+      // The error may echo the id the caller sent; it must reveal nothing else of org A's.
+      for (const other of foreignIds.filter((f) => f !== id)) expect(JSON.stringify(response.body)).not.toContain(other);
+    }
+  }
+  expect(calls).toBe(swept.length * foreignIds.length);
+  expect(await snapshot(db.admin)).toEqual(before);
+});
