@@ -6,7 +6,11 @@ import readline from 'node:readline';
 import { ALL_SCOPES } from './scopes';
 import { claimsFor, generateKeyPair, signEs256, type Claims, type KeyPair } from './tokens';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+/** The project root (works from test/support and from dist/test/support when a benchmark reuses this). */
+function projectRoot(dir: string): string {
+  return fs.existsSync(path.join(dir, 'package.json')) ? dir : projectRoot(path.dirname(dir));
+}
+export const ROOT = projectRoot(__dirname);
 
 export interface GraphQLResponse<T = any> {
   status: number;
