@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity } from 'typeorm';
+import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
@@ -14,14 +15,7 @@ registerEnumType(ComponentType, { name: 'ComponentType' });
 @Entity({ name: 'components' })
 @ObjectType({ description: 'An agent, workflow, code block or hosted service of a workspace.' })
 @Directive('@requiresScopes(scopes: [["components:read"]])')
-export class Component {
-  @PrimaryColumn('uuid', { name: 'org_id' })
-  orgId: string;
-
-  @PrimaryColumn('uuid')
-  @Field(() => ID)
-  id: string;
-
+export class Component extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
   @Field(() => ID)
   workspaceId: string;
@@ -37,14 +31,6 @@ export class Component {
   @Column('jsonb')
   @Field(() => GraphQLJSONObject)
   configuration: Record<string, unknown>;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  @Field(() => Date)
-  updatedAt: Date;
 }
 
 export const ComponentConnection = ConnectionType(Component);

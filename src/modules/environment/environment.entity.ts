@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity } from 'typeorm';
+import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
@@ -19,14 +20,7 @@ registerEnumType(DeploymentHost, { name: 'DeploymentHost' });
 @Entity({ name: 'environments' })
 @ObjectType({ description: 'A deployment target inside a workspace (a stage of the release pipeline).' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-export class Environment {
-  @PrimaryColumn('uuid', { name: 'org_id' })
-  orgId: string;
-
-  @PrimaryColumn('uuid')
-  @Field(() => ID)
-  id: string;
-
+export class Environment extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
   @Field(() => ID)
   workspaceId: string;
@@ -50,14 +44,6 @@ export class Environment {
   @Column('jsonb', { name: 'execution_backend' })
   @Field(() => GraphQLJSONObject, { description: 'Compute backend configuration (free-form JSON object).' })
   executionBackend: Record<string, unknown>;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  @Field(() => Date)
-  updatedAt: Date;
 }
 
 export const EnvironmentConnection = ConnectionType(Environment);
