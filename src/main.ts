@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config);
-  const databases = await openDatabases(config, log);
+  const databases = await openDatabases(config, log, { serving: true });
   const tokens = new TokenService(config, await loadSigningKey(config.jwt.privateKey, config.dataDir));
   const gateway = await createGateway({ config, log, dataSource: databases.app, tokens });
   const url = await gateway.listen();

@@ -23,7 +23,7 @@ beforeAll(async () => {
   servingLogin = `gw_serving_${crypto.randomBytes(3).toString('hex')}`;
   // Migrations first (the CLI applies them), then the serving login.
   const login = await cli(['db', 'create-serving-login', '--name', servingLogin, '--json'], { DATABASE_URL: db.url });
-  expect(login.code).toBe(0);
+  expect({ code: login.code, stderr: login.stderr }).toMatchObject({ code: 0 }); // stderr shows in the diff on failure
   appUrl = login.json.app_database_url;
   gw = await startGateway({ databaseUrl: db.url, env: { APP_DATABASE_URL: appUrl, DB_POOL_SIZE: '1' } });
   orgA = await createOrg(db, 'rls-a');

@@ -20,7 +20,7 @@ export interface Databases {
 export async function openDatabases(
   config: Config,
   log: Logger,
-  options: { migrate?: boolean; reuseRunningEmbedded?: boolean; poolSize?: number } = {},
+  options: { migrate?: boolean; reuseRunningEmbedded?: boolean; poolSize?: number; serving?: boolean } = {},
 ): Promise<Databases> {
   const embedded = config.databaseUrl
     ? undefined
@@ -40,7 +40,7 @@ export async function openDatabases(
       await ensureServingLogin(owner, embedded.servingLogin.name, embedded.servingLogin.password);
       appUrl = embedded.servingLogin.url;
     }
-    if (!appUrl) {
+    if (!appUrl && options.serving) {
       log.warn(
         'APP_DATABASE_URL is not set: serving through the DATABASE_URL role (each request still runs as the tenant role under RLS). ' +
           'For defence in depth create a serving login with `npm run cli -- db create-serving-login` and set APP_DATABASE_URL.',

@@ -86,7 +86,11 @@ export class TenantCore1764000000000 implements MigrationInterface {
     await q.query(`
       DO $$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${TENANT_ROLE}') THEN
-          CREATE ROLE ${TENANT_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+          BEGIN
+            CREATE ROLE ${TENANT_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+          EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL; -- roles are cluster-wide: another database's migration created it at the same moment
+          END;
         END IF;
         IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
            AND NOT pg_has_role(current_user, '${TENANT_ROLE}', 'MEMBER') THEN
