@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { createDataSource } from './src/db/data-source';
+import { createLogger } from './src/logger';
 
 /**
  * The DataSource for the TypeORM CLI, e.g.
@@ -9,4 +10,8 @@ import { createDataSource } from './src/db/data-source';
 if (!process.env.DATABASE_URL) {
   throw new Error('ormconfig: set DATABASE_URL (the embedded database URL is printed by `npm run cli -- db url`)');
 }
-export default createDataSource({ url: process.env.DATABASE_URL, applicationName: 'manifest-gateway-cli' });
+export default createDataSource({
+  url: process.env.DATABASE_URL,
+  applicationName: 'manifest-gateway-cli',
+  log: createLogger({ logLevel: process.env.LOG_LEVEL || 'info' }, 2),
+});

@@ -218,3 +218,20 @@ describe('the request transaction and the pool', () => {
     expect(Number(open.rows[0].total)).toBeLessThanOrEqual(1);
   });
 });
+
+test('queries run in READ ONLY transactions as the tenant role; mutations in read-write ones', async () => {
+  const traced = await startGateway({ databaseUrl: db.url, env: { APP_DATABASE_URL: appUrl, LOG_LEVEL: 'trace' } });
+  try {
+    const token = traced.token(orgA.id);
+    const sqlLines = () => traced.logs.map((l) => JSON.parse(l)).filter((e) => e.msg === 'sql').map((e) => e.sql as string);
+    ok(await traced.graphql(`{ organization { id } }`, {}, token));
+    const afterQuery = sqlLines();
+    expect(afterQuery).toContain(`SET TRANSACTION READ ONLY; SET LOCAL ROLE manifest_app; SELECT set_config('app.org_id', '${orgA.id}', true)`);
+    ok(await traced.graphql(`mutation { createWorkspace(input: { name: "rw" }) { id } }`, {}, token));
+    const mutationLines = sqlLines().slice(afterQuery.length);
+    expect(mutationLines).toContain(`SET LOCAL ROLE manifest_app; SELECT set_config('app.org_id', '${orgA.id}', true)`);
+    expect(mutationLines.join('\n')).not.toContain('READ ONLY');
+  } finally {
+    await traced.stop();
+  }
+});

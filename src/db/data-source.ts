@@ -28,12 +28,15 @@ class GatewayTypeOrmLogger implements TypeOrmLogger {
   logQuerySlow(time: number, query: string): void {
     this.pinoLog?.warn({ ms: time, sql: query }, 'slow sql');
   }
-  logSchemaBuild(): void {}
+  logSchemaBuild(message: string): void {
+    this.pinoLog?.info(message); // the TypeORM CLI reports migration:show through this
+  }
   logMigration(message: string): void {
     this.pinoLog?.info(message);
   }
   log(level: 'log' | 'info' | 'warn', message: unknown): void {
     if (level === 'warn') this.pinoLog?.warn({ typeorm: message }, 'typeorm');
+    else this.pinoLog?.info(String(message));
   }
 }
 
