@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nmanifest-gateway is serving GraphQL at ${url}/graphql (GraphiQL: ${url}/graphiql)\n` +
         `Get a token:\n` +
-        `  npm run cli -- org create --name "Acme" --slug acme\n` +
+        `  npm run cli -- org create --name "Acme" --slug acme --owner-email you@acme.test\n` +
         `  npm run cli -- token --org acme\n` +
         `Then: curl -s ${url}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\\n` +
         `        -d '{"query":"{ organization { name workspaces { totalCount } } }"}'\n\n`,

@@ -11,7 +11,13 @@ import { createOrg, createTree, ok, type Org, type Tree } from './support/fixtur
  * so does a new operation that takes no id unless it is listed below as acting on the caller's own
  * organization only (which its own tests must then prove).
  */
-const OWN_ORGANIZATION_ONLY = new Set(['Query.viewer', 'Query.organization', 'Mutation.updateOrganization', 'Mutation.createWorkspace']);
+const OWN_ORGANIZATION_ONLY = new Set([
+  'Query.viewer',
+  'Query.organization',
+  'Mutation.updateOrganization',
+  'Mutation.createWorkspace',
+  'Mutation.addMember',
+]);
 
 let db: TestDatabase;
 let gw: RunningGateway;

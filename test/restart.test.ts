@@ -22,7 +22,7 @@ test('data created on the embedded PostgreSQL survives a stop and a start on the
   const key = generateKeyPair();
 
   // The CLI works before the gateway ever ran: it starts the embedded server itself, migrates, stops it.
-  const created = await cli(['org', 'create', '--name', 'Persistent', '--slug', 'persistent', '--json'], { ...env, DATA_DIR: dataDir });
+  const created = await cli(['org', 'create', '--name', 'Persistent', '--slug', 'persistent', '--owner-email', 'o@example.test', '--owner-id', 'user-1', '--json'], { ...env, DATA_DIR: dataDir });
   expect(created.code).toBe(0);
   const orgId = created.json.id as string;
 

@@ -138,9 +138,12 @@ describe('raw SQL as the serving role', () => {
     expect((await client.query(`SELECT * FROM workspaces`)).rowCount).toBe(0);
   });
 
+  const asOrgWide = (orgId: string) =>
+    client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.principal_kind', 'api_key', true)`, [orgId]);
+
   test("with org A's setting, org B's rows are invisible even to a deliberately unscoped SELECT *", async () => {
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
-    await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgA.id]);
+    await asOrgWide(orgA.id);
     const orgs = await client.query('SELECT id FROM organizations');
     expect(orgs.rows.map((r) => r.id)).toEqual([orgA.id]);
     const workspaces = await client.query('SELECT id, org_id FROM workspaces');
@@ -153,15 +156,34 @@ describe('raw SQL as the serving role', () => {
 
   test("a row for org B cannot be written under org A's setting", async () => {
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
-    await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgA.id]);
+    await asOrgWide(orgA.id);
     await expect(client.query(`INSERT INTO workspaces (org_id, id, name) VALUES ($1, gen_random_uuid(), 'smuggled')`, [orgB.id])).rejects.toMatchObject({
       code: '42501',
     });
   });
 
+  test('a user sees only the workspaces they are a member of, unless they hold a cross-workspace role', async () => {
+    const [ws1, ws2] = treeA.workspaces;
+    await db.admin.query(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'dev-7', 'dev7@example.test', 'member')`, [orgA.id]);
+    await db.admin.query(`INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, 'dev-7', 'developer')`, [orgA.id, ws1.id]);
+    await client.query('BEGIN; SET LOCAL ROLE manifest_app');
+    await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.user_id', 'dev-7', true)`, [orgA.id]);
+    expect((await client.query('SELECT id FROM workspaces')).rows.map((r) => r.id)).toEqual([ws1.id]);
+    expect((await client.query('SELECT id FROM environments')).rows.map((r) => r.id)).toEqual(ws1.environments);
+    expect((await client.query('SELECT count(*) FROM components WHERE workspace_id = $1', [ws2.id])).rows[0].count).toBe('0');
+    await expect(client.query(`INSERT INTO components (org_id, id, workspace_id, type, name) VALUES ($1, gen_random_uuid(), $2, 'agent', 'x')`, [orgA.id, ws2.id])).rejects.toMatchObject({ code: '42501' });
+    await client.query('ROLLBACK');
+    await db.admin.query(`UPDATE org_members SET all_workspaces_role = 'viewer' WHERE org_id = $1 AND user_id = 'dev-7'`, [orgA.id]);
+    await client.query('BEGIN; SET LOCAL ROLE manifest_app');
+    await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.user_id', 'dev-7', true)`, [orgA.id]);
+    expect((await client.query('SELECT id FROM workspaces')).rows.map((r) => r.id).sort()).toEqual([ws1.id, ws2.id].sort());
+    await client.query('ROLLBACK');
+    await db.admin.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = 'dev-7'`, [orgA.id]);
+  });
+
   test('the setting is transaction-local: after COMMIT the same connection sees nothing again', async () => {
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
-    await client.query(`SELECT set_config('app.org_id', $1, true)`, [orgA.id]);
+    await asOrgWide(orgA.id);
     expect((await client.query('SELECT * FROM workspaces')).rowCount).toBeGreaterThan(0);
     await client.query('COMMIT');
     await expect(client.query('SELECT * FROM workspaces')).rejects.toMatchObject({ code: '42501' });
@@ -226,10 +248,11 @@ test('queries run in READ ONLY transactions as the tenant role; mutations in rea
     const sqlLines = () => traced.logs.map((l) => JSON.parse(l)).filter((e) => e.msg === 'sql').map((e) => e.sql as string);
     ok(await traced.graphql(`{ organization { id } }`, {}, token));
     const afterQuery = sqlLines();
-    expect(afterQuery).toContain(`SET TRANSACTION READ ONLY; SET LOCAL ROLE manifest_app; SELECT set_config('app.org_id', '${orgA.id}', true)`);
+    const setup = `SET LOCAL ROLE manifest_app; SELECT set_config('app.org_id', '${orgA.id}', true), set_config('app.user_id', 'user-1', true), set_config('app.principal_kind', 'user', true)`;
+    expect(afterQuery).toContain(`SET TRANSACTION READ ONLY; ${setup}`);
     ok(await traced.graphql(`mutation { createWorkspace(input: { name: "rw" }) { id } }`, {}, token));
     const mutationLines = sqlLines().slice(afterQuery.length);
-    expect(mutationLines).toContain(`SET LOCAL ROLE manifest_app; SELECT set_config('app.org_id', '${orgA.id}', true)`);
+    expect(mutationLines).toContain(setup);
     expect(mutationLines.join('\n')).not.toContain('READ ONLY');
   } finally {
     await traced.stop();

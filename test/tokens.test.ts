@@ -101,6 +101,9 @@ describe('tokens the gateway refuses, with UNAUTHENTICATED and no data', () => {
     const { sub: _sub, ...withoutSub } = claimsFor(org.id, ALL_SCOPES);
     await expectRefused(`Bearer ${signEs256(gw.key.privateKey, withoutSub)}`, /sub/);
   });
+  test('a valid token for a user who is not a member of the organization', async () => {
+    await expectRefused(`Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { sub: 'stranger' }))}`, /not a member/);
+  });
   test('an organization that does not exist', async () => {
     await expectRefused(`Bearer ${gw.token('01900000-0000-7000-8000-0000000000ff')}`, /does not exist/);
   });
@@ -134,14 +137,15 @@ describe('tokens the gateway accepts', () => {
   });
 
   test('a token minted by the CLI works against the running gateway', async () => {
-    const minted = await cli(['token', '--org', org.slug, '--sub', 'alice', '--scopes', 'org:read,workspaces:read', '--json'], {
+    const minted = await cli(['token', '--org', org.slug, '--scopes', 'org:read,workspaces:read', '--json'], {
       DATABASE_URL: db.url,
       JWT_PRIVATE_KEY: gw.key.privatePem,
     });
     expect(minted.code).toBe(0);
-    expect(minted.json).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'org:read workspaces:read', org: org.id });
+    // Without --sub the token is for the organization's first owner.
+    expect(minted.json).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'org:read workspaces:read', org: org.id, sub: 'user-1' });
     const data = ok<any>(await gw.graphql(`{ viewer { subject scopes } }`, {}, minted.json.access_token));
-    expect(data.viewer).toEqual({ subject: 'alice', scopes: ['org:read', 'workspaces:read'] });
+    expect(data.viewer).toEqual({ subject: 'user-1', scopes: ['org:read', 'workspaces:read'] });
   });
 
   test('the CLI refuses unknown scopes and unknown organizations', async () => {
@@ -154,10 +158,10 @@ describe('tokens the gateway accepts', () => {
   });
 
   test('an external identity provider token (RS256 via its JWKS)', async () => {
-    const claims = { ...claimsFor(org.id, ['org:read']), iss: IDP_ISSUER, aud: IDP_AUDIENCE, sub: 'idp|42' };
+    const claims = { ...claimsFor(org.id, ['org:read']), iss: IDP_ISSUER, aud: IDP_AUDIENCE, sub: 'user-1' };
     const token = signRs256(idpKey.privateKey, claims, { kid: 'idp-1' });
     const data = ok<any>(await gw.graphql(`{ viewer { subject organization { id } } }`, {}, token));
-    expect(data.viewer).toEqual({ subject: 'idp|42', organization: { id: org.id } });
+    expect(data.viewer).toEqual({ subject: 'user-1', organization: { id: org.id } });
   });
 
   test('but not an identity provider token for another audience, or signed by another key', async () => {

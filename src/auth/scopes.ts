@@ -11,9 +11,12 @@ export const SCOPES = [
   'components:write',
   'deployments:write',
   'connectors:write',
+  'members:write',
   'billing:read',
+  'billing:write',
   'api_keys:manage',
   'traces:read',
+  'audit:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -55,6 +55,8 @@ org
   .description('create an organization (a platform-admin operation)')
   .requiredOption('--name <name>', 'display name')
   .requiredOption('--slug <slug>', 'URL-safe identifier, unique across the platform')
+  .requiredOption('--owner-email <email>', "the first owner's e-mail")
+  .option('--owner-id <userId>', "the first owner's user id (their tokens' sub; default: the e-mail)")
   .option('--domain <domain>', 'primary domain')
   .addOption(new Option('--support-tier <tier>', 'support tier').choices(Object.values(SupportTier)).default('community'))
   .option('--json', 'print JSON')
@@ -65,6 +67,7 @@ org
         slug: options.slug,
         primaryDomain: options.domain,
         supportTier: options.supportTier,
+        owner: { userId: options.ownerId, email: options.ownerEmail },
       });
       print(options.json, created, `created organization ${created.slug} (${created.id})\nnext: npm run cli -- token --org ${created.slug}`);
     }),
@@ -95,7 +98,7 @@ program
   .command('token')
   .description("mint a development token signed with the gateway's key")
   .requiredOption('--org <slug-or-id>', 'organization')
-  .option('--sub <subject>', 'subject (user id)', 'dev-user')
+  .option('--sub <subject>', "subject (user id; default: the organization's first owner)")
   .option('--scopes <scopes>', `comma- or space-separated scopes (default: all of ${SCOPES.join(', ')})`)
   .option('--ttl <seconds>', 'lifetime in seconds', String(config.jwt.defaultTtlSeconds))
   .option('--json', 'print JSON')
@@ -105,12 +108,16 @@ program
     if (unknown.length) fail(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
     const ttl = Number(options.ttl);
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 86400) fail('--ttl must be between 1 and 604800 seconds');
-    const organization = await withDatabases(({ owner }) => organizationPlatform.find(owner, options.org));
+    const { organization, subject } = await withDatabases(async ({ owner }) => {
+      const found = await organizationPlatform.find(owner, options.org);
+      return { organization: found, subject: (options.sub as string | undefined) ?? (await organizationPlatform.firstOwner(owner, found.id)) };
+    });
+    if (!subject) fail(`organization ${organization.slug} has no owner; pass --sub`);
     const tokens = new TokenService(config, await loadSigningKey(config.jwt.privateKey, config.dataDir));
-    const minted = await tokens.mint({ orgId: organization.id, subject: options.sub, scopes, ttlSeconds: ttl });
+    const minted = await tokens.mint({ orgId: organization.id, subject, scopes, ttlSeconds: ttl });
     print(
       options.json,
-      { access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: scopes.join(' '), org: organization.id },
+      { access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: scopes.join(' '), org: organization.id, sub: subject },
       minted.token,
     );
   });

@@ -5,7 +5,12 @@ import { organizationPlatform } from '../modules/organization/organization.platf
 
 /** Demo data for trying the gateway: two workspaces, each with three environments and some components. */
 export async function seedDemo(owner: DataSource, slug: string): Promise<{ orgId: string; slug: string; workspaces: number }> {
-  const organization = await organizationPlatform.create(owner, { name: `Demo (${slug})`, slug, primaryDomain: 'demo.example.com' });
+  const organization = await organizationPlatform.create(owner, {
+    name: `Demo (${slug})`,
+    slug,
+    primaryDomain: 'demo.example.com',
+    owner: { userId: 'demo-owner', email: `owner@${slug}.example.com`, displayName: 'Demo Owner' },
+  });
   const workspaces = [
     { name: 'Storefront', description: 'Customer-facing agents and workflows' },
     { name: 'Back office', description: 'Internal automation' },

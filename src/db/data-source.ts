@@ -2,8 +2,9 @@ import { DataSource, type Logger as TypeOrmLogger, type QueryRunner } from 'type
 import type { Logger } from 'pino';
 import { ENTITIES } from './entities';
 import { TenantCore1764000000000 } from './migrations/1764000000000-TenantCore';
+import { Membership1764000000001 } from './migrations/1764000000001-Membership';
 
-export const MIGRATIONS = [TenantCore1764000000000];
+export const MIGRATIONS = [TenantCore1764000000000, Membership1764000000001];
 
 /** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */
 export interface QueryRunnerData {

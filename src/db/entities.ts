@@ -3,4 +3,6 @@ import { Workspace } from '../modules/workspace/workspace.entity';
 import { Environment } from '../modules/environment/environment.entity';
 import { Component } from '../modules/component/component.entity';
 
-export const ENTITIES = [Organization, Workspace, Environment, Component];
+import { OrgMember, WorkspaceMember } from '../modules/member/member.entity';
+
+export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember];

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { escapeLiteral } from 'pg';
 import { TENANT_ROLE } from './tenant-role';
 import type { QueryRunnerData } from './data-source';
 
@@ -16,17 +17,27 @@ export function isUuid(value: unknown): value is string {
  * The transaction opens on first use and is ended exactly once by `end()`, which the request lifecycle
  * always calls (see graphql/tenant-plugin.ts); the connection goes back to the pool in every case.
  */
+/** Who the transaction acts for: RLS reads these (app.org_id, app.user_id, app.principal_kind). */
+export interface ScopeIdentity {
+  orgId: string;
+  /** The user (token `sub`) for user principals; null for API keys, which are org-wide. */
+  userId: string | null;
+  kind: 'user' | 'api_key';
+}
+
 export class TenantScope {
   private runner?: QueryRunner;
   private opening?: Promise<QueryRunner>;
   private ended = false;
+  readonly orgId: string;
 
   constructor(
     private readonly dataSource: DataSource,
-    readonly orgId: string,
+    readonly identity: ScopeIdentity,
     readonly readOnly: boolean,
   ) {
-    if (!isUuid(orgId)) throw new Error('TenantScope needs an organization id (uuid)');
+    if (!isUuid(identity.orgId)) throw new Error('TenantScope needs an organization id (uuid)');
+    this.orgId = identity.orgId;
   }
 
   /** SQL statements this request has sent so far (BEGIN and COMMIT included). */
@@ -42,10 +53,13 @@ export class TenantScope {
       this.runner = runner;
       await runner.connect();
       await runner.startTransaction();
-      // One round trip, simple protocol: the org id is a checked uuid, so inlining it is safe.
+      // One round trip, simple protocol (no parameters there): the org id is a checked uuid and the
+      // user id is quoted by pg's escapeLiteral.
+      const { orgId, userId, kind } = this.identity;
       await runner.query(
         `${this.readOnly ? 'SET TRANSACTION READ ONLY; ' : ''}SET LOCAL ROLE ${TENANT_ROLE}; ` +
-          `SELECT set_config('app.org_id', '${this.orgId}', true)`,
+          `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
+          `set_config('app.principal_kind', '${kind === 'api_key' ? 'api_key' : 'user'}', true)`,
       );
       return runner;
     })();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import type { TenantScope } from '../db/tenant-scope';
 import type { Loaders } from './loaders';
+import type { Access } from '../auth/access';
 import { unauthenticated } from './errors';
 
 /**
@@ -19,6 +20,7 @@ export interface GatewayContext {
 export interface Tenant {
   scope: TenantScope;
   loaders: Loaders;
+  access: Access;
 }
 
 export function tenantOf(context: GatewayContext): Tenant {

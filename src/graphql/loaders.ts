@@ -1,11 +1,19 @@
-import type DataLoader from 'dataloader';
-import { byIdLoader, childCountLoader, childPageLoader } from '../db/tenant-loaders';
+import DataLoader from 'dataloader';
+import { byIdLoader, childCountLoader, childPageLoader, hydrate } from '../db/tenant-loaders';
+import type { OrgRole, WorkspaceRole } from '../auth/roles';
 import type { TenantScope } from '../db/tenant-scope';
 import { Organization } from '../modules/organization/organization.entity';
 import { Workspace } from '../modules/workspace/workspace.entity';
 import { Environment } from '../modules/environment/environment.entity';
 import { Component } from '../modules/component/component.entity';
+import { WorkspaceMember } from '../modules/member/member.entity';
 import { pageKey, type Page } from './pagination';
+
+export interface Caller {
+  organization: Organization | null;
+  orgRole: OrgRole | null;
+  allWorkspacesRole: WorkspaceRole | null;
+}
 
 /** The request's DataLoaders: created with the request's scope, dropped with it. Never module-level. */
 export class Loaders {
@@ -25,14 +33,56 @@ export class Loaders {
     this.componentCount = childCountLoader(scope, Component, 'workspace_id');
   }
 
-  /** The organization row is the tenant root; RLS shows exactly one (or none, if it was deleted). */
-  private organizationRow?: Promise<Organization | null>;
-  organization(): Promise<Organization | null> {
-    this.organizationRow ??= this.scope
-      .manager()
-      .then((m) => m.findOne(Organization, { where: { id: this.scope.orgId } }));
-    return this.organizationRow;
+  /**
+   * The organization row (the tenant root; RLS shows exactly one, or none) together with the caller's
+   * membership, in one statement at the start of every request.
+   */
+  private callerRow?: Promise<Caller>;
+  caller(): Promise<Caller> {
+    this.callerRow ??= (async () => {
+      const manager = await this.scope.manager();
+      const rows = await this.scope.query(
+        `SELECT o.*, m.role AS member_role, m.all_workspaces_role AS member_all_workspaces_role
+           FROM organizations o LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = $2
+          WHERE o.id = $1`,
+        [this.scope.orgId, this.scope.identity.userId ?? ''],
+      );
+      if (rows.length === 0) return { organization: null, orgRole: null, allWorkspacesRole: null };
+      const [organization] = hydrate<Organization>(manager.connection.getMetadata(Organization), rows);
+      return {
+        organization,
+        orgRole: (rows[0].member_role as OrgRole | null) ?? null,
+        allWorkspacesRole: (rows[0].member_all_workspaces_role as WorkspaceRole | null) ?? null,
+      };
+    })();
+    return this.callerRow;
   }
+
+  async organization(): Promise<Organization | null> {
+    return (await this.caller()).organization;
+  }
+
+  /** Everyone's memberships of the given workspaces (visible workspaces only: RLS on workspaces). */
+  readonly workspaceMembers = new DataLoader<string, WorkspaceMember[]>(async (workspaceIds) => {
+    const manager = await this.scope.manager();
+    const rows = await this.scope.query(
+      `SELECT wm.* FROM workspace_members wm JOIN workspaces w ON w.org_id = wm.org_id AND w.id = wm.workspace_id
+        WHERE wm.org_id = $1 AND wm.workspace_id = ANY($2::uuid[]) ORDER BY wm.user_id`,
+      [this.scope.orgId, workspaceIds],
+    );
+    const members = hydrate<WorkspaceMember>(manager.connection.getMetadata(WorkspaceMember), rows);
+    return workspaceIds.map((id) => members.filter((m) => m.workspaceId === id));
+  });
+
+  /** The caller's own workspace memberships, by workspace id. */
+  readonly workspaceRole = new DataLoader<string, WorkspaceRole | null>(async (workspaceIds) => {
+    const rows = await this.scope.query<{ workspace_id: string; role: WorkspaceRole }>(
+      `SELECT workspace_id, role FROM workspace_members WHERE org_id = $1 AND user_id = $2 AND workspace_id = ANY($3::uuid[])`,
+      [this.scope.orgId, this.scope.identity.userId ?? '', workspaceIds],
+    );
+    const roles = new Map(rows.map((r) => [r.workspace_id, r.role]));
+    return workspaceIds.map((id) => roles.get(id) ?? null);
+  });
 
   environmentsOfWorkspace(page: Page): DataLoader<string, Environment[]> {
     return this.pageLoader(`environments:${pageKey(page)}`, () => childPageLoader(this.scope, Environment, 'workspace_id', page));

@@ -33,12 +33,13 @@ export function encodeCursor(id: string): string {
   return Buffer.from(`v1:${id}`).toString('base64url');
 }
 
-export function toPage(args: PageArgs): Page {
+/** `isKey` checks the decoded key: UUIDs for most lists, user ids for members. */
+export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid): Page {
   const first = args.first ?? DEFAULT_PAGE_SIZE;
   if (!args.after) return { first, afterId: null };
   const decoded = Buffer.from(args.after, 'base64url').toString('utf8');
   const id = decoded.startsWith('v1:') ? decoded.slice(3) : '';
-  if (!isUuid(id)) throw badInput([{ field: 'after', message: 'after is not a cursor returned by this API' }]);
+  if (!id || !isKey(id)) throw badInput([{ field: 'after', message: 'after is not a cursor returned by this API' }]);
   return { first, afterId: id };
 }
 

@@ -6,8 +6,17 @@ import { OrganizationResolver } from '../modules/organization/organization.resol
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
 import { ComponentResolver } from '../modules/component/component.resolver';
+import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
 
-export const RESOLVERS = [OrganizationResolver, WorkspaceResolver, EnvironmentResolver, ComponentResolver] as const;
+export const RESOLVERS = [
+  OrganizationResolver,
+  OrganizationMembersResolver,
+  MemberResolver,
+  WorkspaceResolver,
+  WorkspaceMembersResolver,
+  EnvironmentResolver,
+  ComponentResolver,
+] as const;
 
 /** The executable schema: type-graphql's build, then the auth directives turned into field guards. */
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {

@@ -7,6 +7,7 @@ import type { GatewayContext } from './context';
 import { ErrorCode, errorForLog, unauthenticated } from './errors';
 import { Loaders } from './loaders';
 import { OrganizationStatus } from '../modules/organization/organization.entity';
+import { ORG_ROLE_SCOPES } from '../auth/roles';
 
 interface TenantPluginOptions {
   dataSource: DataSource;
@@ -31,20 +32,42 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           if (!operation) return;
           operationType = operation.operation;
           if (!context.principal) return;
+          const principal = context.principal;
           const isMutation = operation.operation === 'mutation';
-          const scope = new TenantScope(options.dataSource, context.principal.orgId, !isMutation);
-          context.tenant = { scope, loaders: new Loaders(scope) };
-          const organization = await context.tenant.loaders.organization();
-          if (!organization) throw unauthenticated('The organization of this token does not exist');
-          if (organization.status === OrganizationStatus.archived) {
+          const scope = new TenantScope(
+            options.dataSource,
+            { orgId: principal.orgId, userId: principal.kind === 'user' ? principal.subject : null, kind: principal.kind },
+            !isMutation,
+          );
+          const loaders = new Loaders(scope);
+          // Attach before the first query so that the connection is released whatever happens next.
+          context.tenant = { scope, loaders, access: { kind: principal.kind, userId: null, orgRole: null, allWorkspacesRole: null } };
+          const caller = await loaders.caller();
+          if (!caller.organization) throw unauthenticated('The organization of this token does not exist');
+          if (principal.kind === 'user' && !caller.orgRole) {
+            // Membership in the database decides: a removed user's unexpired token is worthless.
+            throw unauthenticated('You are not a member of this organization');
+          }
+          if (caller.organization.status === OrganizationStatus.archived) {
             throw new GraphQLError('This organization is archived', {
               extensions: { code: ErrorCode.ORG_ARCHIVED, http: { status: 403 } },
             });
           }
-          if (organization.status === OrganizationStatus.suspended && isMutation) {
+          if (caller.organization.status === OrganizationStatus.suspended && isMutation) {
             throw new GraphQLError('This organization is suspended: reads work, changes are refused', {
               extensions: { code: ErrorCode.ORG_SUSPENDED, http: { status: 403 } },
             });
+          }
+          context.tenant.access = {
+            kind: principal.kind,
+            userId: principal.kind === 'user' ? principal.subject : null,
+            orgRole: caller.orgRole,
+            allWorkspacesRole: caller.allWorkspacesRole,
+          };
+          if (caller.orgRole) {
+            // Effective scopes: what the token asks for, within what the role allows.
+            const allowed = new Set<string>(ORG_ROLE_SCOPES[caller.orgRole]);
+            context.principal = { ...principal, scopes: new Set([...principal.scopes].filter((s) => allowed.has(s))) };
           }
         },
 

@@ -8,10 +8,13 @@ export interface Org {
   slug: string;
 }
 
-/** Organizations are created the way an operator does it: through the platform CLI. */
+/** Organizations are created the way an operator does it: through the platform CLI, owned by `user-1`. */
 export async function createOrg(db: TestDatabase, prefix = 'org'): Promise<Org> {
   const slug = `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
-  const result = await cli(['org', 'create', '--name', `Org ${slug}`, '--slug', slug, '--json'], { DATABASE_URL: db.url, NODE_ENV: 'test' });
+  const result = await cli(['org', 'create', '--name', `Org ${slug}`, '--slug', slug, '--owner-email', 'owner@example.test', '--owner-id', 'user-1', '--json'], {
+    DATABASE_URL: db.url,
+    NODE_ENV: 'test',
+  });
   if (result.code !== 0) throw new Error(`org create failed: ${result.stderr}`);
   return { id: result.json.id, slug };
 }

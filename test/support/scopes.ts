@@ -8,7 +8,10 @@ export const ALL_SCOPES = [
   'components:write',
   'deployments:write',
   'connectors:write',
+  'members:write',
   'billing:read',
+  'billing:write',
   'api_keys:manage',
   'traces:read',
+  'audit:read',
 ];

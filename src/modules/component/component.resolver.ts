@@ -22,7 +22,7 @@ export class ComponentResolver {
   @Mutation(() => Component, { nullable: true })
   @Directive('@requiresScopes(scopes: [["components:write"]])')
   createComponent(@Arg('input', () => CreateComponentInput) input: CreateComponentInput, @Ctx() ctx: GatewayContext): Promise<Component> {
-    return componentService.create(tenantOf(ctx).scope, input);
+    return componentService.create(tenantOf(ctx), input);
   }
 
   @Mutation(() => Component, { nullable: true })
@@ -32,12 +32,12 @@ export class ComponentResolver {
     @Arg('input', () => UpdateComponentInput) input: UpdateComponentInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Component> {
-    return componentService.update(tenantOf(ctx).scope, id, input);
+    return componentService.update(tenantOf(ctx), id, input);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted component.' })
   @Directive('@requiresScopes(scopes: [["components:write"]])')
   deleteComponent(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
-    return componentService.delete(tenantOf(ctx).scope, id);
+    return componentService.delete(tenantOf(ctx), id);
   }
 }

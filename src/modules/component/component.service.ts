@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { TenantScope } from '../../db/tenant-scope';
+import type { Tenant } from '../../graphql/context';
+import { requireWorkspaceRole } from '../../auth/access';
+import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
 import { notFound, pgErrorCode } from '../../graphql/errors';
 import type { Loaders } from '../../graphql/loaders';
@@ -16,8 +18,10 @@ export const componentService = {
     return component;
   },
 
-  create(scope: TenantScope, input: CreateComponentInput): Promise<Component> {
+  async create(tenant: Tenant, input: CreateComponentInput): Promise<Component> {
+    const { scope } = tenant;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.developer);
     return scope.mutation((manager) =>
       insertReturning(manager, Component, {
         orgId: scope.orgId,
@@ -34,8 +38,11 @@ export const componentService = {
     );
   },
 
-  update(scope: TenantScope, id: string, input: UpdateComponentInput): Promise<Component> {
-    id = checkId(id);
+  async update(tenant: Tenant, id: string, input: UpdateComponentInput): Promise<Component> {
+    const { scope } = tenant;
+    const existing = await componentService.get(tenant.loaders, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    id = existing.id;
     return scope.mutation(async (manager) => {
       const values: Partial<Component> = {};
       if (input.name !== undefined) values.name = input.name.trim();
@@ -46,8 +53,11 @@ export const componentService = {
     });
   },
 
-  delete(scope: TenantScope, id: string): Promise<string> {
-    id = checkId(id);
+  async delete(tenant: Tenant, id: string): Promise<string> {
+    const { scope } = tenant;
+    const existing = await componentService.get(tenant.loaders, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    id = existing.id;
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Component, scope.orgId, id))) throw notFound('Component', id);
       return id;

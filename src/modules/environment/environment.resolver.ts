@@ -22,7 +22,7 @@ export class EnvironmentResolver {
   @Mutation(() => Environment, { nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   createEnvironment(@Arg('input', () => CreateEnvironmentInput) input: CreateEnvironmentInput, @Ctx() ctx: GatewayContext): Promise<Environment> {
-    return environmentService.create(tenantOf(ctx).scope, input);
+    return environmentService.create(tenantOf(ctx), input);
   }
 
   @Mutation(() => Environment, { nullable: true })
@@ -32,12 +32,12 @@ export class EnvironmentResolver {
     @Arg('input', () => UpdateEnvironmentInput) input: UpdateEnvironmentInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Environment> {
-    return environmentService.update(tenantOf(ctx).scope, id, input);
+    return environmentService.update(tenantOf(ctx), id, input);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted environment.' })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   deleteEnvironment(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
-    return environmentService.delete(tenantOf(ctx).scope, id);
+    return environmentService.delete(tenantOf(ctx), id);
   }
 }

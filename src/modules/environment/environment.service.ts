@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { TenantScope } from '../../db/tenant-scope';
+import type { Tenant } from '../../graphql/context';
+import { requireWorkspaceRole } from '../../auth/access';
+import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
 import { badInput, notFound, pgErrorCode } from '../../graphql/errors';
 import type { Loaders } from '../../graphql/loaders';
@@ -28,8 +30,10 @@ export const environmentService = {
     return environment;
   },
 
-  create(scope: TenantScope, input: CreateEnvironmentInput): Promise<Environment> {
+  async create(tenant: Tenant, input: CreateEnvironmentInput): Promise<Environment> {
+    const { scope } = tenant;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.developer);
     return scope.mutation((manager) =>
       insertReturning(manager, Environment, {
         orgId: scope.orgId,
@@ -44,8 +48,11 @@ export const environmentService = {
     );
   },
 
-  update(scope: TenantScope, id: string, input: UpdateEnvironmentInput): Promise<Environment> {
-    id = checkId(id);
+  async update(tenant: Tenant, id: string, input: UpdateEnvironmentInput): Promise<Environment> {
+    const { scope } = tenant;
+    const existing = await environmentService.get(tenant.loaders, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    id = existing.id;
     return scope.mutation(async (manager) => {
       const values: Partial<Environment> = {};
       if (input.name !== undefined) values.name = input.name.trim();
@@ -61,8 +68,11 @@ export const environmentService = {
     });
   },
 
-  delete(scope: TenantScope, id: string): Promise<string> {
-    id = checkId(id);
+  async delete(tenant: Tenant, id: string): Promise<string> {
+    const { scope } = tenant;
+    const existing = await environmentService.get(tenant.loaders, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    id = existing.id;
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Environment, scope.orgId, id))) throw notFound('Environment', id);
       return id;

@@ -15,7 +15,11 @@ export interface NewOrganization {
   slug: string;
   primaryDomain?: string;
   supportTier?: SupportTier;
+  /** The first owner: an organization is never created without one. */
+  owner: { userId: string; email: string; displayName?: string };
 }
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export const organizationPlatform = {
   async create(owner: DataSource, input: NewOrganization): Promise<Organization> {
@@ -28,13 +32,21 @@ export const organizationPlatform = {
     if (!Object.values(SupportTier).includes(tier)) {
       throw new PlatformError(`support tier must be one of ${Object.values(SupportTier).join(', ')}`);
     }
+    if (!EMAIL.test(input.owner?.email ?? '')) throw new PlatformError('the first owner needs an e-mail address');
+    const ownerId = input.owner.userId?.trim() || input.owner.email.toLowerCase();
+    if (ownerId.length > 200 || /\s/.test(ownerId)) throw new PlatformError('owner user id must be 1-200 characters without spaces');
     return asPlatformAdmin(owner, async (manager) => {
       try {
         const rows = await manager.query(
           `INSERT INTO organizations (id, name, slug, primary_domain, support_tier) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
           [uuidv7(), name, input.slug, input.primaryDomain ?? null, tier],
         );
-        return hydrate<Organization>(manager.connection.getMetadata(Organization), rows)[0];
+        const organization = hydrate<Organization>(manager.connection.getMetadata(Organization), rows)[0];
+        await manager.query(
+          `INSERT INTO org_members (org_id, user_id, email, display_name, role) VALUES ($1, $2, lower($3), $4, 'owner')`,
+          [organization.id, ownerId, input.owner.email, input.owner.displayName ?? null],
+        );
+        return organization;
       } catch (error) {
         if (pgErrorCode(error) === '23505') throw new PlatformError(`an organization with slug "${input.slug}" already exists`);
         throw error;
@@ -49,6 +61,14 @@ export const organizationPlatform = {
     );
     if (!organization) throw new PlatformError(`no organization "${slugOrId}"`);
     return organization;
+  },
+
+  /** The user id of the organization's first owner (for development tokens). */
+  async firstOwner(owner: DataSource, orgId: string): Promise<string | null> {
+    const rows = await asPlatformAdmin(owner, (manager) =>
+      manager.query(`SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY created_at LIMIT 1`, [orgId]),
+    );
+    return rows[0]?.user_id ?? null;
   },
 
   list(owner: DataSource): Promise<Organization[]> {

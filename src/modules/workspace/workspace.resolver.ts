@@ -36,7 +36,7 @@ export class WorkspaceResolver {
   @Mutation(() => Workspace, { nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   createWorkspace(@Arg('input', () => CreateWorkspaceInput) input: CreateWorkspaceInput, @Ctx() ctx: GatewayContext): Promise<Workspace> {
-    return workspaceService.create(tenantOf(ctx).scope, input);
+    return workspaceService.create(tenantOf(ctx), input);
   }
 
   @Mutation(() => Workspace, { nullable: true })
@@ -46,12 +46,12 @@ export class WorkspaceResolver {
     @Arg('input', () => UpdateWorkspaceInput) input: UpdateWorkspaceInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Workspace> {
-    return workspaceService.update(tenantOf(ctx).scope, id, input);
+    return workspaceService.update(tenantOf(ctx), id, input);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Deletes the workspace with its environments and components; returns its id.' })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   deleteWorkspace(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
-    return workspaceService.delete(tenantOf(ctx).scope, id);
+    return workspaceService.delete(tenantOf(ctx), id);
   }
 }

@@ -1,7 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { TenantScope } from '../../db/tenant-scope';
 import { hydrate } from '../../db/tenant-loaders';
-import { deleteById, insertReturning, updateReturning } from '../../db/writes';
+import { deleteById, updateReturning } from '../../db/writes';
+import type { Tenant } from '../../graphql/context';
+import { requireWorkspaceRole } from '../../auth/access';
+import { WorkspaceRole } from '../../auth/roles';
 import { notFound } from '../../graphql/errors';
 import type { Loaders } from '../../graphql/loaders';
 import { toConnection, type Connection, type Page } from '../../graphql/pagination';
@@ -28,19 +31,29 @@ export const workspaceService = {
     });
   },
 
-  create(scope: TenantScope, input: CreateWorkspaceInput): Promise<Workspace> {
-    return scope.mutation((manager) =>
-      insertReturning(manager, Workspace, {
-        orgId: scope.orgId,
-        id: uuidv7(),
-        name: input.name.trim(),
-        description: input.description ?? null,
-      }),
-    );
+  /** The creating user becomes the workspace's admin (org owners/admins see it anyway). */
+  create(tenant: Tenant, input: CreateWorkspaceInput): Promise<Workspace> {
+    const { scope, access } = tenant;
+    return scope.mutation(async (manager) => {
+      const id = uuidv7();
+      // No RETURNING: the row becomes visible to a plain member only once their membership exists.
+      await manager.insert(Workspace, { orgId: scope.orgId, id, name: input.name.trim(), description: input.description ?? null });
+      if (access.userId) {
+        await manager.query(`INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, $3, 'admin')`, [
+          scope.orgId,
+          id,
+          access.userId,
+        ]);
+      }
+      const [row] = await manager.query(`SELECT * FROM workspaces WHERE org_id = $1 AND id = $2`, [scope.orgId, id]);
+      return hydrate<Workspace>(manager.connection.getMetadata(Workspace), [row])[0];
+    });
   },
 
-  update(scope: TenantScope, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
+  async update(tenant: Tenant, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
+    const { scope } = tenant;
     id = checkId(id);
+    await requireWorkspaceRole(tenant, id, WorkspaceRole.admin);
     return scope.mutation(async (manager) => {
       const values: Partial<Workspace> = {};
       if (input.name !== undefined) values.name = input.name.trim();
@@ -52,8 +65,10 @@ export const workspaceService = {
   },
 
   /** Deletes the workspace with its environments and components (foreign keys cascade). */
-  delete(scope: TenantScope, id: string): Promise<string> {
+  async delete(tenant: Tenant, id: string): Promise<string> {
+    const { scope } = tenant;
     id = checkId(id);
+    await requireWorkspaceRole(tenant, id, WorkspaceRole.admin);
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Workspace, scope.orgId, id))) throw notFound('Workspace', id);
       return id;

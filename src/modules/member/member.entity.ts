@@ -1,0 +1,70 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { OrgRole, WorkspaceRole } from '../../auth/roles';
+import { ConnectionType } from '../../graphql/pagination';
+
+registerEnumType(OrgRole, { name: 'OrgRole', description: 'owner and admin see and administer every workspace.' });
+registerEnumType(WorkspaceRole, { name: 'WorkspaceRole' });
+
+/** A user's membership of an organization. `userId` is the `sub` of the user's tokens. */
+@Entity({ name: 'org_members' })
+@ObjectType({ description: 'A user of the organization, with their organization role.' })
+@Directive('@requiresScopes(scopes: [["org:read"]])')
+export class OrgMember {
+  @PrimaryColumn('uuid', { name: 'org_id' })
+  orgId: string;
+
+  @PrimaryColumn('text', { name: 'user_id' })
+  @Field(() => ID, { description: "The user's id: the `sub` claim of their tokens." })
+  userId: string;
+
+  @Column('text')
+  @Field(() => String)
+  email: string;
+
+  @Column('text', { name: 'display_name', nullable: true })
+  @Field(() => String, { nullable: true })
+  displayName: string | null;
+
+  @Column('text')
+  @Field(() => OrgRole)
+  role: OrgRole;
+
+  @Column('text', { name: 'all_workspaces_role', nullable: true })
+  @Field(() => WorkspaceRole, { nullable: true, description: 'A cross-workspace grant: this role in every workspace.' })
+  allWorkspacesRole: WorkspaceRole | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @Field(() => Date)
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  @Field(() => Date)
+  updatedAt: Date;
+}
+
+@Entity({ name: 'workspace_members' })
+@ObjectType({ description: "A user's role in one workspace." })
+@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+export class WorkspaceMember {
+  @PrimaryColumn('uuid', { name: 'org_id' })
+  orgId: string;
+
+  @PrimaryColumn('uuid', { name: 'workspace_id' })
+  @Field(() => ID)
+  workspaceId: string;
+
+  @PrimaryColumn('text', { name: 'user_id' })
+  @Field(() => ID)
+  userId: string;
+
+  @Column('text')
+  @Field(() => WorkspaceRole)
+  role: WorkspaceRole;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @Field(() => Date)
+  createdAt: Date;
+}
+
+export const OrgMemberConnection = ConnectionType(OrgMember);

@@ -1,0 +1,73 @@
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { WorkspaceRole } from '../../auth/roles';
+import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
+import { Organization } from '../organization/organization.entity';
+import { Workspace } from '../workspace/workspace.entity';
+import { OrgMember, OrgMemberConnection, WorkspaceMember } from './member.entity';
+import { AddMemberInput, UpdateMemberInput } from './member.inputs';
+import { memberService } from './member.service';
+
+@Resolver(() => Organization)
+export class OrganizationMembersResolver {
+  @FieldResolver(() => OrgMemberConnection, { description: "The organization's users and their roles." })
+  @Directive('@requiresScopes(scopes: [["org:read"]])')
+  members(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<OrgMember & { id: string }>> {
+    return memberService.page(tenantOf(ctx), toPage(args, (key) => key.length <= 200));
+  }
+}
+
+@Resolver(() => Workspace)
+export class WorkspaceMembersResolver {
+  @FieldResolver(() => [WorkspaceMember], { description: 'Users with a role in this workspace (cross-workspace roles not listed).' })
+  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  members(@Root() workspace: Workspace, @Ctx() ctx: GatewayContext): Promise<WorkspaceMember[]> {
+    return memberService.workspaceMembers(tenantOf(ctx), workspace.id);
+  }
+}
+
+@Resolver(() => OrgMember)
+export class MemberResolver {
+  @Mutation(() => OrgMember, { nullable: true, description: 'Only owners can add an owner.' })
+  @Directive('@requiresScopes(scopes: [["members:write"]])')
+  addMember(@Arg('input', () => AddMemberInput) input: AddMemberInput, @Ctx() ctx: GatewayContext): Promise<OrgMember> {
+    return memberService.add(tenantOf(ctx), input);
+  }
+
+  @Mutation(() => OrgMember, { nullable: true, description: 'Only owners can change an owner; the last owner cannot be demoted.' })
+  @Directive('@requiresScopes(scopes: [["members:write"]])')
+  updateMember(
+    @Arg('userId', () => ID) userId: string,
+    @Arg('input', () => UpdateMemberInput) input: UpdateMemberInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<OrgMember> {
+    return memberService.update(tenantOf(ctx), userId, input);
+  }
+
+  @Mutation(() => ID, { nullable: true, description: 'Removes the user from the organization (and its workspaces); the last owner cannot be removed.' })
+  @Directive('@requiresScopes(scopes: [["members:write"]])')
+  removeMember(@Arg('userId', () => ID) userId: string, @Ctx() ctx: GatewayContext): Promise<string> {
+    return memberService.remove(tenantOf(ctx), userId);
+  }
+
+  @Mutation(() => WorkspaceMember, { nullable: true, description: "Gives an organization member a role in a workspace (the workspace's admins)." })
+  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  setWorkspaceMember(
+    @Arg('workspaceId', () => ID) workspaceId: string,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('role', () => WorkspaceRole) role: WorkspaceRole,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<WorkspaceMember> {
+    return memberService.setWorkspaceMember(tenantOf(ctx), workspaceId, userId, role);
+  }
+
+  @Mutation(() => ID, { nullable: true })
+  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  removeWorkspaceMember(
+    @Arg('workspaceId', () => ID) workspaceId: string,
+    @Arg('userId', () => ID) userId: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<string> {
+    return memberService.removeWorkspaceMember(tenantOf(ctx), workspaceId, userId);
+  }
+}

@@ -1,0 +1,151 @@
+import type { EntityManager } from 'typeorm';
+import { requireWorkspaceRole } from '../../auth/access';
+import { OrgRole, WorkspaceRole } from '../../auth/roles';
+import { hydrate } from '../../db/tenant-loaders';
+import type { Tenant } from '../../graphql/context';
+import { badInput, forbidden, notFound, pgErrorCode } from '../../graphql/errors';
+import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { checkId } from '../../graphql/validation';
+import { OrgMember, WorkspaceMember } from './member.entity';
+import type { AddMemberInput, UpdateMemberInput } from './member.inputs';
+
+const UNIQUE_VIOLATION = '23505';
+
+function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): OrgMember | null {
+  return hydrate<OrgMember>(manager.connection.getMetadata(OrgMember), rows)[0] ?? null;
+}
+
+/** Only owners may make someone an owner or change/remove an owner. */
+function requireOwnerFor(tenant: Tenant, touchesOwner: boolean): void {
+  if (touchesOwner && tenant.access.kind === 'user' && tenant.access.orgRole !== OrgRole.owner) {
+    throw forbidden('Only an owner can grant, change or remove the owner role');
+  }
+}
+
+/**
+ * Locks the organization's owner rows for the rest of the transaction, so two concurrent demotions
+ * cannot both see "another owner is left" and leave none.
+ */
+async function ownersLocked(manager: EntityManager, orgId: string): Promise<string[]> {
+  const rows = await manager.query(`SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' FOR UPDATE`, [orgId]);
+  return rows.map((r: { user_id: string }) => r.user_id);
+}
+
+export const memberService = {
+  async page(tenant: Tenant, page: Page): Promise<Connection<OrgMember & { id: string }>> {
+    const { scope } = tenant;
+    // Members are paged by user id (their natural key); the cursor encodes it like any other id.
+    const rows = await scope.query(
+      `SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ($2::text IS NULL OR user_id > $2) ORDER BY user_id LIMIT $3`,
+      [scope.orgId, page.afterId, page.first + 1],
+    );
+    const manager = await scope.manager();
+    const members = hydrate<OrgMember>(manager.connection.getMetadata(OrgMember), rows).map((m) => Object.assign(m, { id: m.userId }));
+    return toConnection(members, page, async () => {
+      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM org_members WHERE org_id = $1`, [scope.orgId]);
+      return Number(count);
+    });
+  },
+
+  async add(tenant: Tenant, input: AddMemberInput): Promise<OrgMember> {
+    requireOwnerFor(tenant, input.role === OrgRole.owner);
+    const { scope } = tenant;
+    return scope.mutation(async (manager) => {
+      try {
+        const rows = await manager.query(
+          `INSERT INTO org_members (org_id, user_id, email, display_name, role, all_workspaces_role)
+           VALUES ($1, $2, lower($3), $4, $5, $6) RETURNING *`,
+          [scope.orgId, input.userId, input.email, input.displayName ?? null, input.role, input.allWorkspacesRole ?? null],
+        );
+        return memberOf(manager, rows)!;
+      } catch (error) {
+        if (pgErrorCode(error) === UNIQUE_VIOLATION) {
+          throw badInput([{ field: 'userId', message: 'this user or e-mail is already a member of the organization' }]);
+        }
+        throw error;
+      }
+    });
+  },
+
+  async update(tenant: Tenant, userId: string, input: UpdateMemberInput): Promise<OrgMember> {
+    const { scope } = tenant;
+    return scope.mutation(async (manager) => {
+      const owners = await ownersLocked(manager, scope.orgId);
+      const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
+      if (!current) throw notFound('Member', userId);
+      const demotesOwner = current.role === OrgRole.owner && input.role !== undefined && input.role !== OrgRole.owner;
+      requireOwnerFor(tenant, current.role === OrgRole.owner || input.role === OrgRole.owner);
+      if (demotesOwner && owners.length <= 1) {
+        throw badInput([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
+      }
+      const rows = await manager.query(
+        `UPDATE org_members SET
+           role = coalesce($3, role),
+           all_workspaces_role = CASE WHEN $4 THEN $5 ELSE all_workspaces_role END,
+           display_name = CASE WHEN $6 THEN $7 ELSE display_name END,
+           updated_at = now()
+         WHERE org_id = $1 AND user_id = $2 RETURNING *`,
+        [
+          scope.orgId,
+          userId,
+          input.role ?? null,
+          input.allWorkspacesRole !== undefined,
+          input.allWorkspacesRole ?? null,
+          input.displayName !== undefined,
+          input.displayName ?? null,
+        ],
+      );
+      return memberOf(manager, rows)!;
+    });
+  },
+
+  async remove(tenant: Tenant, userId: string): Promise<string> {
+    const { scope } = tenant;
+    return scope.mutation(async (manager) => {
+      const owners = await ownersLocked(manager, scope.orgId);
+      const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
+      if (!current) throw notFound('Member', userId);
+      requireOwnerFor(tenant, current.role === OrgRole.owner);
+      if (current.role === OrgRole.owner && owners.length <= 1) {
+        throw badInput([{ field: 'userId', message: 'the last owner cannot be removed' }]);
+      }
+      await manager.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
+      return userId;
+    });
+  },
+
+  async workspaceMembers(tenant: Tenant, workspaceId: string): Promise<WorkspaceMember[]> {
+    return tenant.loaders.workspaceMembers.load(workspaceId);
+  },
+
+  async setWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
+    workspaceId = checkId(workspaceId, 'workspaceId');
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    const { scope } = tenant;
+    return scope.mutation(async (manager) => {
+      const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
+      if (!member) throw notFound('Member', userId);
+      const rows = await manager.query(
+        `INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (org_id, workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role RETURNING *`,
+        [scope.orgId, workspaceId, userId, role],
+      );
+      return hydrate<WorkspaceMember>(manager.connection.getMetadata(WorkspaceMember), rows)[0];
+    });
+  },
+
+  async removeWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string): Promise<string> {
+    workspaceId = checkId(workspaceId, 'workspaceId');
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    const { scope } = tenant;
+    return scope.mutation(async (manager) => {
+      const rows = await manager.query(`DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`, [
+        scope.orgId,
+        workspaceId,
+        userId,
+      ]);
+      if (rows.length === 0) throw notFound('Workspace member', userId);
+      return userId;
+    });
+  },
+};
