@@ -56,6 +56,48 @@ export class Organization {
   @Field(() => SupportTier)
   supportTier: SupportTier;
 
+  // Settings (GraphQL exposes them grouped: branding, security, banner, traceConfig; see organization-settings/).
+  @Column('text', { name: 'brand_primary_color', nullable: true })
+  brandPrimaryColor: string | null;
+
+  @Column('text', { name: 'brand_secondary_color', nullable: true })
+  brandSecondaryColor: string | null;
+
+  @Column('text', { name: 'brand_accent_color', nullable: true })
+  brandAccentColor: string | null;
+
+  @Column('text', { name: 'brand_font_family', nullable: true })
+  brandFontFamily: string | null;
+
+  @Column('boolean', { name: 'require_mfa' })
+  requireMfa: boolean;
+
+  @Column('boolean', { name: 'allow_user_key_override' })
+  allowUserKeyOverride: boolean;
+
+  /** Whether workspaces may set their own LLM proxy settings (model routing). */
+  @Column('boolean', { name: 'allow_workspace_llm_overrides' })
+  allowWorkspaceLlmOverrides: boolean;
+
+  @Column('text', { name: 'banner_message', nullable: true })
+  bannerMessage: string | null;
+
+  @Column('text', { name: 'banner_variant' })
+  bannerVariant: 'info' | 'warning' | 'error';
+
+  @Column('boolean', { name: 'banner_dismissible' })
+  bannerDismissible: boolean;
+
+  @Column('text', { name: 'trace_mode' })
+  traceMode: 'all' | 'errors_only' | 'sampled' | 'none';
+
+  /** numeric(3,2): pg returns it as a string, e.g. "0.25". */
+  @Column('numeric', { name: 'trace_sample_rate', precision: 3, scale: 2 })
+  traceSampleRate: string;
+
+  @Column('integer', { name: 'trace_retention_days' })
+  traceRetentionDays: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   @Field(() => Date)
   createdAt: Date;
