@@ -17,6 +17,11 @@ const OWN_ORGANIZATION_ONLY = new Set([
   'Mutation.updateOrganization',
   'Mutation.createWorkspace',
   'Mutation.addMember',
+  'Mutation.updateBranding',
+  'Mutation.updateSecuritySettings',
+  'Mutation.setBanner',
+  'Mutation.clearBanner',
+  'Mutation.updateTraceConfig',
 ]);
 
 let db: TestDatabase;

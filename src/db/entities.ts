@@ -5,4 +5,6 @@ import { Component } from '../modules/component/component.entity';
 
 import { OrgMember, WorkspaceMember } from '../modules/member/member.entity';
 
-export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember];
+import { AuditEntry } from '../modules/audit/audit.entity';
+
+export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember, AuditEntry];

@@ -6,11 +6,16 @@ import { OrganizationResolver } from '../modules/organization/organization.resol
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
 import { ComponentResolver } from '../modules/component/component.resolver';
+import { AuditResolver } from '../modules/audit/audit.resolver';
+import { auditMutations } from '../modules/audit/audit.transform';
+import { OrganizationSettingsResolver } from '../modules/organization-settings/settings.resolver';
 import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
 
 export const RESOLVERS = [
   OrganizationResolver,
   OrganizationMembersResolver,
+  OrganizationSettingsResolver,
+  AuditResolver,
   MemberResolver,
   WorkspaceResolver,
   WorkspaceMembersResolver,
@@ -26,7 +31,8 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
     // class-validator on every input; missing properties are checked too (optional ones say @IsOptional).
     validate: { skipMissingProperties: false, forbidUnknownValues: false },
   });
-  return applyAuthDirectives(schema);
+  // Audit inside, auth outside: a refused mutation never reaches the audit wrapper.
+  return applyAuthDirectives(auditMutations(schema));
 }
 
 /** schema.graphql: sorted, with directive definitions and usages, so clients and reviewers see the rules. */

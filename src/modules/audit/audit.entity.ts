@@ -1,0 +1,45 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import { ConnectionType } from '../../graphql/pagination';
+
+@Entity({ name: 'audit_log' })
+@ObjectType({ description: 'One change made in the organization: who, what, target, when, request id.' })
+@Directive('@requiresScopes(scopes: [["audit:read"]])')
+export class AuditEntry {
+  @PrimaryColumn('uuid', { name: 'org_id' })
+  orgId: string;
+
+  @PrimaryColumn('uuid')
+  @Field(() => ID)
+  id: string;
+
+  @Column('timestamptz', { name: 'occurred_at' })
+  @Field(() => Date)
+  occurredAt: Date;
+
+  @Column('text')
+  @Field(() => String, { description: 'Token subject: a user id, apikey:<id>, or platform-admin.' })
+  actor: string;
+
+  @Column('text', { name: 'actor_kind' })
+  @Field(() => String)
+  actorKind: string;
+
+  @Column('text')
+  @Field(() => String, { description: 'The mutation (or platform operation) name.' })
+  operation: string;
+
+  @Column('text', { name: 'target_type', nullable: true })
+  @Field(() => String, { nullable: true })
+  targetType: string | null;
+
+  @Column('text', { name: 'target_id', nullable: true })
+  @Field(() => String, { nullable: true })
+  targetId: string | null;
+
+  @Column('text', { name: 'request_id', nullable: true })
+  @Field(() => String, { nullable: true })
+  requestId: string | null;
+}
+
+export const AuditEntryConnection = ConnectionType(AuditEntry);

@@ -1,0 +1,62 @@
+import { defaultFieldResolver, getNamedType, type GraphQLSchema } from 'graphql';
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import { v7 as uuidv7 } from 'uuid';
+import type { GatewayContext } from '../../graphql/context';
+
+/** Argument names that identify what a mutation acts on, in order of preference. Values are never recorded. */
+const TARGET_ARGS = ['id', 'userId', 'environmentId', 'componentId', 'ringId', 'workspaceId'];
+
+function targetOf(args: Record<string, unknown>, result: unknown): string | null {
+  for (const name of TARGET_ARGS) {
+    if (typeof args[name] === 'string') return args[name] as string;
+  }
+  const input = args.input as Record<string, unknown> | undefined;
+  if (result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'string') return (result as { id: string }).id;
+  if (typeof result === 'string') return result;
+  if (input && typeof input.workspaceId === 'string') return input.workspaceId;
+  return null;
+}
+
+/**
+ * Every mutation, wrapped once here (never by hand in resolvers): when it succeeds, one row is appended to
+ * audit_log in the same savepoint as the change, so the change and its record commit or vanish together.
+ * Refused and failed mutations change nothing and are not recorded (they are logged with the request id).
+ * Only names and ids are stored: inputs can carry secrets.
+ */
+export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
+  const mutationType = schema.getMutationType()?.name;
+  return mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (fieldConfig, fieldName, typeName) => {
+      if (typeName !== mutationType) return fieldConfig;
+      const resolve = fieldConfig.resolve ?? defaultFieldResolver;
+      const targetType = getNamedType(fieldConfig.type).name;
+      return {
+        ...fieldConfig,
+        async resolve(source, args, context: GatewayContext, info) {
+          const tenant = context.tenant;
+          const principal = context.principal;
+          if (!tenant || !principal) return resolve(source, args, context, info);
+          // One savepoint around the change and its record: both commit, or neither does.
+          return tenant.scope.mutation(async () => {
+            const result = await resolve(source, args, context, info);
+            await tenant.scope.query(
+              `INSERT INTO audit_log (org_id, id, actor, actor_kind, operation, target_type, target_id, request_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+              [
+                tenant.scope.orgId,
+                uuidv7(),
+                principal.subject,
+                principal.kind,
+                fieldName,
+                targetType === 'ID' ? null : targetType,
+                targetOf(args, result),
+                context.requestId,
+              ],
+            );
+            return result;
+          });
+        },
+      };
+    },
+  });
+}

@@ -1,0 +1,68 @@
+import type { Tenant } from '../../graphql/context';
+import { unauthenticated } from '../../graphql/errors';
+import { Organization } from '../organization/organization.entity';
+import { updateReturning } from '../../db/writes';
+import type { Banner, Branding, GatewayTraceConfig, SecuritySettings } from './settings.types';
+import { BannerVariant, TraceMode } from './settings.types';
+import type { SetBannerInput, UpdateBrandingInput, UpdateSecuritySettingsInput, UpdateTraceConfigInput } from './settings.inputs';
+
+/** Organization settings are columns of the organization row: reads cost nothing extra. */
+export const settingsView = {
+  branding: (o: Organization): Branding => ({
+    primaryColor: o.brandPrimaryColor,
+    secondaryColor: o.brandSecondaryColor,
+    accentColor: o.brandAccentColor,
+    fontFamily: o.brandFontFamily,
+  }),
+  security: (o: Organization): SecuritySettings => ({
+    requireMfa: o.requireMfa,
+    allowUserKeyOverride: o.allowUserKeyOverride,
+    allowWorkspaceLlmOverrides: o.allowWorkspaceLlmOverrides,
+  }),
+  banner: (o: Organization): Banner | null =>
+    o.bannerMessage ? { message: o.bannerMessage, variant: o.bannerVariant as BannerVariant, dismissible: o.bannerDismissible } : null,
+  traceConfig: (o: Organization): GatewayTraceConfig => ({
+    mode: o.traceMode as TraceMode,
+    sampleRate: Number(o.traceSampleRate),
+    retentionDays: o.traceRetentionDays,
+  }),
+};
+
+/** Copies the fields the input mentions (undefined = keep) onto a column patch. */
+function patch<I extends object>(input: I, columns: { [K in keyof I]?: keyof Organization }): Partial<Organization> {
+  const values: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(columns) as Array<[keyof I, keyof Organization]>) {
+    if (input[field] !== undefined) values[column as string] = input[field];
+  }
+  return values as Partial<Organization>;
+}
+
+async function updateOrganization(tenant: Tenant, values: Partial<Organization>): Promise<Organization> {
+  const { scope } = tenant;
+  return scope.mutation(async (manager) => {
+    const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: scope.orgId, id: scope.orgId }, values);
+    if (!updated) throw unauthenticated('The organization of this token does not exist');
+    return updated;
+  });
+}
+
+export const settingsService = {
+  updateBranding: (tenant: Tenant, input: UpdateBrandingInput) =>
+    updateOrganization(
+      tenant,
+      patch(input, { primaryColor: 'brandPrimaryColor', secondaryColor: 'brandSecondaryColor', accentColor: 'brandAccentColor', fontFamily: 'brandFontFamily' }),
+    ),
+  updateSecurity: (tenant: Tenant, input: UpdateSecuritySettingsInput) =>
+    updateOrganization(
+      tenant,
+      patch(input, { requireMfa: 'requireMfa', allowUserKeyOverride: 'allowUserKeyOverride', allowWorkspaceLlmOverrides: 'allowWorkspaceLlmOverrides' }),
+    ),
+  setBanner: (tenant: Tenant, input: SetBannerInput) =>
+    updateOrganization(tenant, { bannerMessage: input.message.trim(), bannerVariant: input.variant, bannerDismissible: input.dismissible }),
+  clearBanner: (tenant: Tenant) => updateOrganization(tenant, { bannerMessage: null }),
+  updateTraceConfig: (tenant: Tenant, input: UpdateTraceConfigInput) =>
+    updateOrganization(tenant, {
+      ...patch(input, { mode: 'traceMode', retentionDays: 'traceRetentionDays' }),
+      ...(input.sampleRate !== undefined ? { traceSampleRate: input.sampleRate.toFixed(2) } : {}),
+    }),
+};

@@ -1,0 +1,70 @@
+import { Directive, Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+
+export enum BannerVariant {
+  info = 'info',
+  warning = 'warning',
+  error = 'error',
+}
+export enum TraceMode {
+  all = 'all',
+  errors_only = 'errors_only',
+  sampled = 'sampled',
+  none = 'none',
+}
+registerEnumType(BannerVariant, { name: 'BannerVariant' });
+registerEnumType(TraceMode, { name: 'TraceMode' });
+
+@ObjectType({ description: 'How the platform looks for this organization.' })
+@Directive('@requiresScopes(scopes: [["org:read"]])')
+export class Branding {
+  @Field(() => String, { nullable: true, description: 'Hex colour, #rrggbb.' })
+  primaryColor: string | null;
+
+  @Field(() => String, { nullable: true })
+  secondaryColor: string | null;
+
+  @Field(() => String, { nullable: true })
+  accentColor: string | null;
+
+  @Field(() => String, { nullable: true })
+  fontFamily: string | null;
+}
+
+@ObjectType()
+@Directive('@requiresScopes(scopes: [["org:read"]])')
+export class SecuritySettings {
+  @Field(() => Boolean, { description: 'Require MFA for all users of the organization. Default false.' })
+  requireMfa: boolean;
+
+  @Field(() => Boolean, { description: 'Let users bring their own LLM provider API keys. Default false.' })
+  allowUserKeyOverride: boolean;
+
+  @Field(() => Boolean, { description: 'Let workspaces set their own LLM proxy settings (model routing). Default false.' })
+  allowWorkspaceLlmOverrides: boolean;
+}
+
+@ObjectType({ description: 'An organization-wide announcement.' })
+@Directive('@requiresScopes(scopes: [["org:read"]])')
+export class Banner {
+  @Field(() => String)
+  message: string;
+
+  @Field(() => BannerVariant)
+  variant: BannerVariant;
+
+  @Field(() => Boolean)
+  dismissible: boolean;
+}
+
+@ObjectType({ description: 'How much request tracing the gateway captures for this organization.' })
+@Directive('@requiresScopes(scopes: [["org:read"]])')
+export class GatewayTraceConfig {
+  @Field(() => TraceMode, { description: 'Default none.' })
+  mode: TraceMode;
+
+  @Field(() => Float, { description: 'Used when mode is sampled: 0.00 to 1.00. Default 1.00.' })
+  sampleRate: number;
+
+  @Field(() => Int, { description: 'Days trace data is kept: 1 to 365. Default 30.' })
+  retentionDays: number;
+}
