@@ -37,6 +37,8 @@ export interface Config {
   };
   /** Adds extensions.sql.statements to each GraphQL response: a test and benchmark aid, refused in production. */
   exposeSqlStatementCount: boolean;
+  /** Credential of the platform-admin HTTP API (/platform/v1); unset: that API is off. */
+  platformAdminToken?: string;
   logLevel: string;
 }
 
@@ -97,8 +99,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && exposeSqlStatementCount) {
     throw new ConfigError('EXPOSE_SQL_STATEMENT_COUNT is a development aid and is refused when NODE_ENV=production');
   }
+  const platformAdminToken = env.PLATFORM_ADMIN_TOKEN || undefined;
+  if (platformAdminToken && platformAdminToken.length < 32) {
+    throw new ConfigError('PLATFORM_ADMIN_TOKEN must be at least 32 characters (e.g. openssl rand -base64 32)');
+  }
   return {
     env: nodeEnv,
+    platformAdminToken,
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '0.0.0.0',
     dataDir: path.resolve(env.DATA_DIR || '.data'),

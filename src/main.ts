@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const log = createLogger(config);
   const databases = await openDatabases(config, log, { serving: true });
   const tokens = new TokenService(config, await loadSigningKey(config.jwt.privateKey, config.dataDir));
-  const gateway = await createGateway({ config, log, dataSource: databases.app, tokens });
+  const gateway = await createGateway({ config, log, dataSource: databases.app, ownerDataSource: databases.owner, tokens });
   const url = await gateway.listen();
   log.info({ url: `${url}/graphql`, port: Number(new URL(url).port), database: config.databaseUrl ? 'external' : 'embedded' }, 'listening');
   if (config.env !== 'test') {

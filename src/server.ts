@@ -18,12 +18,15 @@ import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlPage } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
 import { createMetrics } from './metrics';
+import { platformApi } from './platform-api';
 
 export interface GatewayDeps {
   config: Config;
   log: Logger;
   /** Serving connection: every request runs in a TenantScope on it. */
   dataSource: DataSource;
+  /** Owner connection: the platform-admin API only. */
+  ownerDataSource: DataSource;
   tokens: TokenService;
 }
 
@@ -39,7 +42,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * HTTP surface: /graphql (POST, and GET for queries), /graphiql, /livez, /readyz, /metrics and
  * /.well-known/jwks.json. Each request gets a request id (the caller's X-Request-Id if well-formed).
  */
-export async function createGateway({ config, log, dataSource, tokens }: GatewayDeps): Promise<Gateway> {
+export async function createGateway({ config, log, dataSource, ownerDataSource, tokens }: GatewayDeps): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
@@ -95,6 +98,7 @@ export async function createGateway({ config, log, dataSource, tokens }: Gateway
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.set('cache-control', 'public, max-age=300').json(tokens.jwks);
   });
+  app.use('/platform/v1', platformApi(ownerDataSource, config.platformAdminToken));
   app.get('/graphiql', (_req, res) => {
     res.type('html').send(graphiqlPage('/graphql'));
   });

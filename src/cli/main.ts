@@ -94,6 +94,19 @@ org
     }),
   );
 
+org
+  .command('set-support-tier')
+  .description("change an organization's support tier (a platform-admin operation)")
+  .requiredOption('--org <slug-or-id>')
+  .addOption(new Option('--tier <tier>').choices(Object.values(SupportTier)).makeOptionMandatory())
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const updated = await organizationPlatform.setSupportTier(owner, options.org, options.tier);
+      print(options.json, updated, `${updated.slug} is now on ${updated.supportTier} support`);
+    }),
+  );
+
 program
   .command('token')
   .description("mint a development token signed with the gateway's key")

@@ -60,6 +60,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
         logs.push(line);
+        if (process.env.GATEWAY_TEST_LOGS) process.stderr.write(`[gateway] ${line}\n`);
         try {
           const entry = JSON.parse(line);
           if (entry.msg === 'listening') {

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { requireWorkspaceRole } from '../../auth/access';
 import { OrgRole, WorkspaceRole } from '../../auth/roles';
 import { hydrate } from '../../db/tenant-loaders';
+import { queryRows } from '../../db/writes';
 import type { Tenant } from '../../graphql/context';
 import { badInput, forbidden, notFound, pgErrorCode } from '../../graphql/errors';
 import { toConnection, type Connection, type Page } from '../../graphql/pagination';
@@ -15,9 +16,12 @@ function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): OrgM
   return hydrate<OrgMember>(manager.connection.getMetadata(OrgMember), rows)[0] ?? null;
 }
 
-/** Only owners may make someone an owner or change/remove an owner. */
-function requireOwnerFor(tenant: Tenant, touchesOwner: boolean): void {
-  if (touchesOwner && tenant.access.kind === 'user' && tenant.access.orgRole !== OrgRole.owner) {
+/**
+ * Only owners may make someone an owner or change/remove an owner. `owners` is the locked, current list
+ * (not the role read at the start of the request, which a concurrent change may have made stale).
+ */
+function requireOwnerFor(tenant: Tenant, touchesOwner: boolean, owners: string[]): void {
+  if (touchesOwner && tenant.access.kind === 'user' && !owners.includes(tenant.access.userId ?? '')) {
     throw forbidden('Only an owner can grant, change or remove the owner role');
   }
 }
@@ -48,9 +52,9 @@ export const memberService = {
   },
 
   async add(tenant: Tenant, input: AddMemberInput): Promise<OrgMember> {
-    requireOwnerFor(tenant, input.role === OrgRole.owner);
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
+      requireOwnerFor(tenant, input.role === OrgRole.owner, await ownersLocked(manager, scope.orgId));
       try {
         const rows = await manager.query(
           `INSERT INTO org_members (org_id, user_id, email, display_name, role, all_workspaces_role)
@@ -74,11 +78,12 @@ export const memberService = {
       const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!current) throw notFound('Member', userId);
       const demotesOwner = current.role === OrgRole.owner && input.role !== undefined && input.role !== OrgRole.owner;
-      requireOwnerFor(tenant, current.role === OrgRole.owner || input.role === OrgRole.owner);
+      requireOwnerFor(tenant, current.role === OrgRole.owner || input.role === OrgRole.owner, owners);
       if (demotesOwner && owners.length <= 1) {
         throw badInput([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
       }
-      const rows = await manager.query(
+      const rows = await queryRows(
+        manager,
         `UPDATE org_members SET
            role = coalesce($3, role),
            all_workspaces_role = CASE WHEN $4 THEN $5 ELSE all_workspaces_role END,
@@ -105,7 +110,7 @@ export const memberService = {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!current) throw notFound('Member', userId);
-      requireOwnerFor(tenant, current.role === OrgRole.owner);
+      requireOwnerFor(tenant, current.role === OrgRole.owner, owners);
       if (current.role === OrgRole.owner && owners.length <= 1) {
         throw badInput([{ field: 'userId', message: 'the last owner cannot be removed' }]);
       }
@@ -139,7 +144,7 @@ export const memberService = {
     await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
-      const rows = await manager.query(`DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`, [
+      const rows = await queryRows(manager, `DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`, [
         scope.orgId,
         workspaceId,
         userId,

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { asPlatformAdmin } from '../../db/platform';
 import { hydrate } from '../../db/tenant-loaders';
 import { isUuid } from '../../db/tenant-scope';
@@ -7,8 +7,23 @@ import { pgErrorCode } from '../../graphql/errors';
 import { SLUG_PATTERN } from '../../graphql/validation';
 import { Organization, OrganizationStatus, SupportTier } from './organization.entity';
 
-/** Platform operations on organizations (not tenant operations): used by the CLI. */
-export class PlatformError extends Error {}
+/** Platform operations on organizations (not tenant operations): the CLI and the platform API use them. */
+export class PlatformError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** Platform operations are audited in the organization's own log, as actor `platform-admin`. */
+async function audit(manager: EntityManager, orgId: string, operation: string): Promise<void> {
+  await manager.query(
+    `INSERT INTO audit_log (org_id, id, actor, actor_kind, operation, target_type, target_id) VALUES ($1::uuid, $2, 'platform-admin', 'platform', $3, 'Organization', $1::text)`,
+    [orgId, uuidv7(), operation],
+  );
+}
 
 export interface NewOrganization {
   name: string;
@@ -46,6 +61,7 @@ export const organizationPlatform = {
           `INSERT INTO org_members (org_id, user_id, email, display_name, role) VALUES ($1, $2, lower($3), $4, 'owner')`,
           [organization.id, ownerId, input.owner.email, input.owner.displayName ?? null],
         );
+        await audit(manager, organization.id, 'createOrganization');
         return organization;
       } catch (error) {
         if (pgErrorCode(error) === '23505') throw new PlatformError(`an organization with slug "${input.slug}" already exists`);
@@ -59,7 +75,7 @@ export const organizationPlatform = {
     const organization = await asPlatformAdmin(owner, (manager) =>
       manager.findOne(Organization, { where: isUuid(slugOrId) ? { id: slugOrId } : { slug: slugOrId } }),
     );
-    if (!organization) throw new PlatformError(`no organization "${slugOrId}"`);
+    if (!organization) throw new PlatformError(`no organization "${slugOrId}"`, 404);
     return organization;
   },
 
@@ -80,9 +96,22 @@ export const organizationPlatform = {
       throw new PlatformError(`status must be one of ${Object.values(OrganizationStatus).join(', ')}`);
     }
     const organization = await organizationPlatform.find(owner, slugOrId);
-    await asPlatformAdmin(owner, (manager) =>
-      manager.query(`UPDATE organizations SET status = $2, updated_at = now() WHERE id = $1`, [organization.id, status]),
-    );
+    await asPlatformAdmin(owner, async (manager) => {
+      await manager.query(`UPDATE organizations SET status = $2, updated_at = now() WHERE id = $1`, [organization.id, status]);
+      await audit(manager, organization.id, `setOrganizationStatus:${status}`);
+    });
     return { ...organization, status };
+  },
+
+  async setSupportTier(owner: DataSource, slugOrId: string, tier: SupportTier): Promise<Organization> {
+    if (!Object.values(SupportTier).includes(tier)) {
+      throw new PlatformError(`support tier must be one of ${Object.values(SupportTier).join(', ')}`);
+    }
+    const organization = await organizationPlatform.find(owner, slugOrId);
+    await asPlatformAdmin(owner, async (manager) => {
+      await manager.query(`UPDATE organizations SET support_tier = $2, updated_at = now() WHERE id = $1`, [organization.id, tier]);
+      await audit(manager, organization.id, `setSupportTier:${tier}`);
+    });
+    return { ...organization, supportTier: tier };
   },
 };

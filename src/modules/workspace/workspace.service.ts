@@ -37,7 +37,12 @@ export const workspaceService = {
     return scope.mutation(async (manager) => {
       const id = uuidv7();
       // No RETURNING: the row becomes visible to a plain member only once their membership exists.
-      await manager.insert(Workspace, { orgId: scope.orgId, id, name: input.name.trim(), description: input.description ?? null });
+      await manager.query(`INSERT INTO workspaces (org_id, id, name, description) VALUES ($1, $2, $3, $4)`, [
+        scope.orgId,
+        id,
+        input.name.trim(),
+        input.description ?? null,
+      ]);
       if (access.userId) {
         await manager.query(`INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, $3, 'admin')`, [
           scope.orgId,
