@@ -37,6 +37,15 @@ export interface Config {
   };
   /** Adds extensions.sql.statements to each GraphQL response: a test and benchmark aid, refused in production. */
   exposeSqlStatementCount: boolean;
+  apiKeyExchange: {
+    /** Lifetime of tokens exchanged from API keys (never beyond the key's own expiry). */
+    tokenTtlSeconds: number;
+    windowSeconds: number;
+    perAddress: number;
+    perKey: number;
+  };
+  /** Express `trust proxy`: how many proxies in front of the gateway may set X-Forwarded-For. */
+  trustProxy: number;
   /** Credential of the platform-admin HTTP API (/platform/v1); unset: that API is off. */
   platformAdminToken?: string;
   logLevel: string;
@@ -106,6 +115,13 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     env: nodeEnv,
     platformAdminToken,
+    apiKeyExchange: {
+      tokenTtlSeconds: int(env, 'API_KEY_TOKEN_TTL_SECONDS', 900, 30, 86400),
+      windowSeconds: int(env, 'AUTH_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 3600),
+      perAddress: int(env, 'AUTH_RATE_LIMIT_PER_ADDRESS', 60, 1, 100000),
+      perKey: int(env, 'AUTH_RATE_LIMIT_PER_KEY', 30, 1, 100000),
+    },
+    trustProxy: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '0.0.0.0',
     dataDir: path.resolve(env.DATA_DIR || '.data'),

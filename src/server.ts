@@ -19,6 +19,7 @@ import { graphiqlPage } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
 import { createMetrics } from './metrics';
 import { platformApi } from './platform-api';
+import { apiKeyExchange } from './auth/api-key-exchange';
 
 export interface GatewayDeps {
   config: Config;
@@ -45,6 +46,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export async function createGateway({ config, log, dataSource, ownerDataSource, tokens }: GatewayDeps): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
   const httpServer = http.createServer(app);
   const metrics = createMetrics();
   const armor = new ApolloArmor({
@@ -99,6 +101,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     res.set('cache-control', 'public, max-age=300').json(tokens.jwks);
   });
   app.use('/platform/v1', platformApi(ownerDataSource, config.platformAdminToken));
+  app.use('/auth', apiKeyExchange(ownerDataSource, tokens, config, log));
   app.get('/graphiql', (_req, res) => {
     res.type('html').send(graphiqlPage('/graphql'));
   });

@@ -22,6 +22,7 @@ const OWN_ORGANIZATION_ONLY = new Set([
   'Mutation.setBanner',
   'Mutation.clearBanner',
   'Mutation.updateTraceConfig',
+  'Mutation.createApiKey',
 ]);
 
 let db: TestDatabase;

@@ -105,10 +105,15 @@ export class TokenService {
     if (!isUuid(payload.org)) throw new InvalidTokenError('token "org" claim is not an organization id');
     const subject = payload.sub as string;
     if (subject.length === 0 || subject.length > 200) throw new InvalidTokenError('token "sub" claim is invalid');
+    // Only the gateway's own tokens can speak for an API key (it mints them at POST /auth/token); an
+    // external identity provider's subjects are always users.
+    const ownIssuer = trusted.issuer === this.config.jwt.issuer;
+    const kind = ownIssuer && subject.startsWith('apikey:') ? 'api_key' : 'user';
+    if (kind === 'api_key' && !isUuid(subject.slice('apikey:'.length))) throw new InvalidTokenError('token "sub" claim is invalid');
     return {
       orgId: payload.org.toLowerCase(),
       subject,
-      kind: subject.startsWith('apikey:') ? 'api_key' : 'user',
+      kind,
       scopes: new Set(parseScopes(payload.scope ?? payload.scp)),
       tokenId: typeof payload.jti === 'string' ? payload.jti : undefined,
       issuer: trusted.issuer,

@@ -10,6 +10,8 @@ import { SCOPES, isScope } from '../auth/scopes';
 import { OrganizationStatus, SupportTier } from '../modules/organization/organization.entity';
 import { PlatformError, organizationPlatform } from '../modules/organization/organization.platform';
 import { seedDemo } from './seed';
+import { asPlatformAdmin } from '../db/platform';
+import { insertApiKey } from '../modules/api-key/api-key.service';
 import crypto from 'node:crypto';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { DEFAULT_SERVING_LOGIN, ensureServingLogin } from '../db/serving-login';
@@ -145,6 +147,34 @@ program
       print(options.json, { applied: migrations.map((m: { name: string }) => m.name) }, `schema is up to date (${migrations.length} migrations)`);
     }),
   );
+
+const apikey = program.command('apikey').description('API keys (platform path: for an organization\'s first key)');
+apikey
+  .command('create')
+  .description('create an API key for an organization; its value is printed once')
+  .requiredOption('--org <slug-or-id>', 'organization')
+  .requiredOption('--name <name>', 'key name')
+  .option('--description <text>', 'description')
+  .option('--scopes <scopes>', `comma- or space-separated scopes (default: all of ${SCOPES.join(', ')})`)
+  .option('--json', 'print JSON')
+  .action(async (options) => {
+    const scopes = options.scopes ? String(options.scopes).split(/[\s,]+/).filter(Boolean) : [...SCOPES];
+    const unknown = scopes.filter((s) => !isScope(s));
+    if (unknown.length) fail(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+    const name = String(options.name).trim();
+    if (!name || name.length > 100) fail('--name must be 1 to 100 characters');
+    await withDatabases(async ({ owner }) => {
+      const organization = await organizationPlatform.find(owner, options.org);
+      const created = await asPlatformAdmin(owner, (manager) =>
+        insertApiKey(manager, organization.id, { name, description: options.description ?? null, scopes: [...new Set(scopes)].sort(), expiresAt: null, createdBy: 'platform-admin' }),
+      );
+      print(
+        options.json,
+        { key: created.key, id: created.apiKey.id, prefix: created.apiKey.prefix, scopes: created.apiKey.scopes, org: organization.id },
+        `${created.key}\n(store it now: it is never shown again; exchange it with POST /auth/token)`,
+      );
+    });
+  });
 
 const db = program.command('db').description('database administration');
 db.command('url')

@@ -5,8 +5,9 @@ import { TenantCore1764000000000 } from './migrations/1764000000000-TenantCore';
 import { Membership1764000000001 } from './migrations/1764000000001-Membership';
 import { OrganizationSettings1764000000002 } from './migrations/1764000000002-OrganizationSettings';
 import { AuditLog1764000000006 } from './migrations/1764000000006-AuditLog';
+import { ApiKeys1764000000007 } from './migrations/1764000000007-ApiKeys';
 
-export const MIGRATIONS = [TenantCore1764000000000, Membership1764000000001, OrganizationSettings1764000000002, AuditLog1764000000006];
+export const MIGRATIONS = [TenantCore1764000000000, Membership1764000000001, OrganizationSettings1764000000002, AuditLog1764000000006, ApiKeys1764000000007];
 
 /** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */
 export interface QueryRunnerData {

@@ -6,5 +6,6 @@ import { Component } from '../modules/component/component.entity';
 import { OrgMember, WorkspaceMember } from '../modules/member/member.entity';
 
 import { AuditEntry } from '../modules/audit/audit.entity';
+import { ApiKey } from '../modules/api-key/api-key.entity';
 
-export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember, AuditEntry];
+export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember, AuditEntry, ApiKey];

@@ -23,6 +23,8 @@ export interface ScopeIdentity {
   /** The user (token `sub`) for user principals; null for API keys, which are org-wide. */
   userId: string | null;
   kind: 'user' | 'api_key';
+  /** For API-key principals: the key's id (from `sub` = apikey:<id>). */
+  apiKeyId?: string | null;
 }
 
 export class TenantScope {

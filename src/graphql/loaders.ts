@@ -13,6 +13,8 @@ export interface Caller {
   organization: Organization | null;
   orgRole: OrgRole | null;
   allWorkspacesRole: WorkspaceRole | null;
+  /** For API-key principals: the key exists, is not revoked and has not expired (checked every request). */
+  apiKeyActive: boolean;
 }
 
 /** The request's DataLoaders: created with the request's scope, dropped with it. Never module-level. */
@@ -41,18 +43,28 @@ export class Loaders {
   caller(): Promise<Caller> {
     this.callerRow ??= (async () => {
       const manager = await this.scope.manager();
-      const rows = await this.scope.query(
-        `SELECT o.*, m.role AS member_role, m.all_workspaces_role AS member_all_workspaces_role
-           FROM organizations o LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = $2
-          WHERE o.id = $1`,
-        [this.scope.orgId, this.scope.identity.userId ?? ''],
-      );
-      if (rows.length === 0) return { organization: null, orgRole: null, allWorkspacesRole: null };
+      const { userId, kind, apiKeyId } = this.scope.identity;
+      const rows =
+        kind === 'api_key'
+          ? await this.scope.query(
+              `SELECT o.*, (k.id IS NOT NULL AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())) AS key_active
+                 FROM organizations o LEFT JOIN api_keys k ON k.org_id = o.id AND k.id = $2::uuid
+                WHERE o.id = $1`,
+              [this.scope.orgId, apiKeyId],
+            )
+          : await this.scope.query(
+              `SELECT o.*, m.role AS member_role, m.all_workspaces_role AS member_all_workspaces_role
+                 FROM organizations o LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = $2
+                WHERE o.id = $1`,
+              [this.scope.orgId, userId ?? ''],
+            );
+      if (rows.length === 0) return { organization: null, orgRole: null, allWorkspacesRole: null, apiKeyActive: false };
       const [organization] = hydrate<Organization>(manager.connection.getMetadata(Organization), rows);
       return {
         organization,
         orgRole: (rows[0].member_role as OrgRole | null) ?? null,
         allWorkspacesRole: (rows[0].member_all_workspaces_role as WorkspaceRole | null) ?? null,
+        apiKeyActive: rows[0].key_active === true,
       };
     })();
     return this.callerRow;

@@ -7,6 +7,7 @@ import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
 import { ComponentResolver } from '../modules/component/component.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
+import { ApiKeyResolver, OrganizationApiKeysResolver } from '../modules/api-key/api-key.resolver';
 import { auditMutations } from '../modules/audit/audit.transform';
 import { OrganizationSettingsResolver } from '../modules/organization-settings/settings.resolver';
 import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
@@ -16,6 +17,8 @@ export const RESOLVERS = [
   OrganizationMembersResolver,
   OrganizationSettingsResolver,
   AuditResolver,
+  ApiKeyResolver,
+  OrganizationApiKeysResolver,
   MemberResolver,
   WorkspaceResolver,
   WorkspaceMembersResolver,

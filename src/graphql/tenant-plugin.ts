@@ -36,7 +36,12 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           const isMutation = operation.operation === 'mutation';
           const scope = new TenantScope(
             options.dataSource,
-            { orgId: principal.orgId, userId: principal.kind === 'user' ? principal.subject : null, kind: principal.kind },
+            {
+              orgId: principal.orgId,
+              userId: principal.kind === 'user' ? principal.subject : null,
+              kind: principal.kind,
+              apiKeyId: principal.kind === 'api_key' ? principal.subject.slice('apikey:'.length) : null,
+            },
             !isMutation,
           );
           const loaders = new Loaders(scope);
@@ -44,6 +49,11 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           context.tenant = { scope, loaders, access: { kind: principal.kind, userId: null, orgRole: null, allWorkspacesRole: null } };
           const caller = await loaders.caller();
           if (!caller.organization) throw unauthenticated('The organization of this token does not exist');
+          if (principal.kind === 'api_key' && !caller.apiKeyActive) {
+            // Checked on every request in the request's first statement: a revoked key's tokens stop at once,
+            // on every replica (the database is the shared state).
+            throw unauthenticated('The API key of this token has been revoked or has expired');
+          }
           if (principal.kind === 'user' && !caller.orgRole) {
             // Membership in the database decides: a removed user's unexpired token is worthless.
             throw unauthenticated('You are not a member of this organization');

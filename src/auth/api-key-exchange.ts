@@ -1,0 +1,113 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { asPlatformAdmin } from '../db/platform';
+import { parseApiKey, secretMatches } from './api-key-format';
+import type { TokenService } from './tokens';
+
+interface KeyRow {
+  org_id: string;
+  id: string;
+  scopes: string[];
+  secret_hash: Buffer;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  org_status: string;
+}
+
+class ExchangeError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * POST /auth/token {"api_key": "fl_…"} → {"access_token", "token_type": "Bearer", "expires_in", "scope"}.
+ *
+ * Order of checks, cheapest first: rate limit per client address; format and checksum (no database);
+ * rate limit per key id; lookup by key id on the platform path (the one cross-tenant read) and a
+ * constant-time hash comparison; revoked / expired; organization status. Refusals are JSON
+ * `{error, error_description}` with a 4xx status (OAuth 2.0 style). Counters live in PostgreSQL
+ * (rate-limiter-flexible's Postgres store), so limits hold across every replica.
+ * `last_used_at` is written after the response, at most once a minute per key.
+ */
+export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: Config, log: Logger): Router {
+  const limits = config.apiKeyExchange;
+  const limiter = (keyPrefix: string, points: number) =>
+    new RateLimiterPostgres({ storeClient: owner, storeType: 'typeorm', tableName: 'auth_rate_limits', tableCreated: true, keyPrefix, points, duration: limits.windowSeconds });
+  const perAddress = limiter('exchange-ip', limits.perAddress);
+  const perKey = limiter('exchange-key', limits.perKey);
+
+  const consume = async (rateLimiter: RateLimiterPostgres, key: string, what: string) => {
+    try {
+      await rateLimiter.consume(key);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        throw new ExchangeError(429, 'rate_limited', `too many token requests for this ${what}; retry later`, Math.ceil(rejection.msBeforeNext / 1000));
+      }
+      throw rejection;
+    }
+  };
+
+  const router = express.Router();
+  router.post('/token', express.json({ limit: '4kb' }), express.urlencoded({ extended: false, limit: '4kb' }), async (req: Request, res: Response) => {
+    res.set('cache-control', 'no-store');
+    try {
+      await consume(perAddress, req.ip ?? 'unknown', 'client address');
+      const parsed = parseApiKey((req.body as Record<string, unknown> | undefined)?.api_key);
+      if (!parsed.ok) {
+        throw new ExchangeError(400, 'invalid_request', parsed.reason === 'checksum' ? 'api_key checksum does not match: the key is mistyped or truncated' : 'api_key must be an fl_… key');
+      }
+      await consume(perKey, parsed.keyId, 'key');
+      const candidates: KeyRow[] = await asPlatformAdmin(owner, (manager) =>
+        manager.query(
+          `SELECT k.org_id, k.id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at, o.status AS org_status
+             FROM api_keys k JOIN organizations o ON o.id = k.org_id WHERE k.key_id = $1`,
+          [parsed.keyId],
+        ),
+      );
+      const key = candidates.find((row) => secretMatches(parsed.secret, row.secret_hash));
+      if (!key) throw new ExchangeError(401, 'invalid_client', 'unknown API key');
+      if (key.revoked_at) throw new ExchangeError(401, 'invalid_client', 'this API key has been revoked');
+      const now = Date.now();
+      if (key.expires_at && key.expires_at.getTime() <= now) throw new ExchangeError(401, 'invalid_client', 'this API key has expired');
+      if (key.org_status === 'suspended') throw new ExchangeError(403, 'org_suspended', 'the organization is suspended');
+      if (key.org_status === 'archived') throw new ExchangeError(403, 'org_archived', 'the organization is archived');
+
+      const untilKeyExpiry = key.expires_at ? Math.floor((key.expires_at.getTime() - now) / 1000) : Infinity;
+      const minted = await tokens.mint({
+        orgId: key.org_id,
+        subject: `apikey:${key.id}`,
+        scopes: key.scopes,
+        ttlSeconds: Math.max(1, Math.min(limits.tokenTtlSeconds, untilKeyExpiry)),
+      });
+      res.json({ access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: key.scopes.join(' ') });
+      // After the response: never on the hot path, and at most one write a minute per key.
+      void owner
+        .transaction(async (manager) => {
+          await manager.query(`SELECT set_config('app.platform_admin', 'on', true)`);
+          await manager.query(
+            `UPDATE api_keys SET last_used_at = now() WHERE org_id = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+            [key.org_id, key.id],
+          );
+        })
+        .catch((error) => log.warn({ err: { message: (error as Error).message } }, 'could not record API key use'));
+    } catch (error) {
+      if (error instanceof ExchangeError) {
+        if (error.retryAfterSeconds !== undefined) res.set('retry-after', String(error.retryAfterSeconds));
+        res.status(error.status).json({ error: error.code, error_description: error.message });
+        return;
+      }
+      log.error({ err: { message: (error as Error).message }, requestId: res.locals.requestId }, 'token exchange failed');
+      res.status(500).json({ error: 'server_error', error_description: 'Internal server error', requestId: res.locals.requestId });
+    }
+  });
+  return router;
+}

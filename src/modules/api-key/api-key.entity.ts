@@ -1,0 +1,97 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { ConnectionType } from '../../graphql/pagination';
+
+export enum ApiKeyStatus {
+  active = 'active',
+  expired = 'expired',
+  revoked = 'revoked',
+}
+registerEnumType(ApiKeyStatus, { name: 'ApiKeyStatus' });
+
+/**
+ * An API key as it can be seen after creation: never its value (the secret's hash is not even mapped
+ * here, and the serving role may not SELECT that column).
+ */
+@Entity({ name: 'api_keys' })
+@ObjectType({ description: 'A key for programmatic access. Its value is shown once, at creation.' })
+@Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+export class ApiKey {
+  @PrimaryColumn('uuid', { name: 'org_id' })
+  orgId: string;
+
+  @PrimaryColumn('uuid')
+  @Field(() => ID)
+  id: string;
+
+  @Column('text', { name: 'key_id' })
+  keyId: string;
+
+  @Field(() => String, { description: 'The public start of the key, fl_<key id>: enough to recognise it, useless to use it.' })
+  get prefix(): string {
+    return `fl_${this.keyId}`;
+  }
+
+  @Column('text')
+  @Field(() => String)
+  name: string;
+
+  @Column('text', { nullable: true })
+  @Field(() => String, { nullable: true })
+  description: string | null;
+
+  @Column('text', { array: true })
+  @Field(() => [String])
+  scopes: string[];
+
+  @Column('text', { name: 'created_by' })
+  @Field(() => String, { description: 'Who created it: a user id, apikey:<id> or platform-admin.' })
+  createdBy: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @Field(() => Date)
+  createdAt: Date;
+
+  @Column('timestamptz', { name: 'expires_at', nullable: true })
+  @Field(() => Date, { nullable: true })
+  expiresAt: Date | null;
+
+  @Column('timestamptz', { name: 'last_used_at', nullable: true })
+  @Field(() => Date, { nullable: true, description: 'Last token exchange (updated at most once a minute).' })
+  lastUsedAt: Date | null;
+
+  @Column('timestamptz', { name: 'revoked_at', nullable: true })
+  @Field(() => Date, { nullable: true })
+  revokedAt: Date | null;
+
+  @Column('text', { name: 'revoked_by', nullable: true })
+  @Field(() => String, { nullable: true })
+  revokedBy: string | null;
+
+  @Column('uuid', { name: 'rotated_to', nullable: true })
+  @Field(() => ID, { nullable: true, description: 'The key that replaced this one, if it was rotated.' })
+  rotatedTo: string | null;
+
+  @Field(() => ApiKeyStatus)
+  get status(): ApiKeyStatus {
+    if (this.revokedAt) return ApiKeyStatus.revoked;
+    if (this.expiresAt && this.expiresAt.getTime() <= Date.now()) return ApiKeyStatus.expired;
+    return ApiKeyStatus.active;
+  }
+}
+
+@ObjectType({ description: 'A new key. `key` is its value: store it now, it is never shown again.' })
+@Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+export class CreatedApiKey {
+  @Field(() => String)
+  key: string;
+
+  @Field(() => ApiKey)
+  apiKey: ApiKey;
+}
+
+export const ApiKeyConnection = ConnectionType(ApiKey);
+
+/** The columns the serving role may read (never secret_hash). */
+export const API_KEY_COLUMNS =
+  'org_id, id, key_id, name, description, scopes, created_by, created_at, expires_at, last_used_at, revoked_at, revoked_by, rotated_to';

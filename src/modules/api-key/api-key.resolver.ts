@@ -1,0 +1,41 @@
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
+import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
+import { Organization } from '../organization/organization.entity';
+import { ApiKey, ApiKeyConnection, CreatedApiKey } from './api-key.entity';
+import { CreateApiKeyInput } from './api-key.inputs';
+import { apiKeyService } from './api-key.service';
+
+@Resolver(() => ApiKey)
+export class ApiKeyResolver {
+  @Mutation(() => CreatedApiKey, { nullable: true, description: 'The value is in the result, once. Exchange it at POST /auth/token.' })
+  @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+  createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: GatewayContext): Promise<CreatedApiKey> {
+    return apiKeyService.create(ctx, tenantOf(ctx), input);
+  }
+
+  @Mutation(() => ApiKey, { nullable: true, description: 'Immediate: tokens already exchanged from the key stop working too.' })
+  @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+  revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ApiKey> {
+    return apiKeyService.revoke(ctx, tenantOf(ctx), id);
+  }
+
+  @Mutation(() => CreatedApiKey, { nullable: true, description: 'A new value with the same grant; the old one keeps working for the grace period (0 = revoked now).' })
+  @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+  rotateApiKey(
+    @Arg('id', () => ID) id: string,
+    @Arg('gracePeriodSeconds', () => Int, { defaultValue: 0 }) gracePeriodSeconds: number,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<CreatedApiKey> {
+    return apiKeyService.rotate(ctx, tenantOf(ctx), id, gracePeriodSeconds);
+  }
+}
+
+@Resolver(() => Organization)
+export class OrganizationApiKeysResolver {
+  @FieldResolver(() => ApiKeyConnection)
+  @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+  apiKeys(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<ApiKey>> {
+    return apiKeyService.page(tenantOf(ctx), toPage(args));
+  }
+}

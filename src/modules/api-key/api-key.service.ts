@@ -1,0 +1,130 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { EntityManager } from 'typeorm';
+import { generateApiKey } from '../../auth/api-key-format';
+import { isScope } from '../../auth/scopes';
+import { hydrate } from '../../db/tenant-loaders';
+import { queryRows } from '../../db/writes';
+import type { GatewayContext, Tenant } from '../../graphql/context';
+import { badInput, notFound, type FieldError } from '../../graphql/errors';
+import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { checkId } from '../../graphql/validation';
+import { API_KEY_COLUMNS, ApiKey, ApiKeyStatus, type CreatedApiKey } from './api-key.entity';
+import type { CreateApiKeyInput } from './api-key.inputs';
+
+const TWO_YEARS_MS = 2 * 366 * 24 * 3600 * 1000;
+export const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600;
+
+function toKeys(manager: EntityManager, rows: Record<string, unknown>[]): ApiKey[] {
+  return hydrate<ApiKey>(manager.connection.getMetadata(ApiKey), rows);
+}
+
+/** Inserts a key; used by the GraphQL API and by the CLI's platform path (first owner key). */
+export async function insertApiKey(
+  manager: EntityManager,
+  orgId: string,
+  fields: { name: string; description: string | null; scopes: string[]; expiresAt: Date | null; createdBy: string },
+): Promise<CreatedApiKey> {
+  const generated = generateApiKey();
+  const rows = await manager.query(
+    `INSERT INTO api_keys (org_id, id, key_id, name, description, scopes, secret_hash, created_by, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${API_KEY_COLUMNS}`,
+    [orgId, uuidv7(), generated.keyId, fields.name, fields.description, fields.scopes, generated.secretHash, fields.createdBy, fields.expiresAt],
+  );
+  return { key: generated.value, apiKey: toKeys(manager, rows)[0] };
+}
+
+export const apiKeyService = {
+  async page(tenant: Tenant, page: Page): Promise<Connection<ApiKey>> {
+    const { scope } = tenant;
+    const rows = await scope.query(
+      `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
+      [scope.orgId, page.afterId, page.first + 1],
+    );
+    return toConnection(toKeys(await scope.manager(), rows), page, async () => {
+      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM api_keys WHERE org_id = $1`, [scope.orgId]);
+      return Number(count);
+    });
+  },
+
+  /** A key may be granted only known scopes that its creator holds (no escalation through keys). */
+  async create(context: GatewayContext, tenant: Tenant, input: CreateApiKeyInput): Promise<CreatedApiKey> {
+    const errors: FieldError[] = [];
+    const unknown = input.scopes.filter((s) => !isScope(s));
+    if (unknown.length) errors.push({ field: 'scopes', message: `unknown scope(s): ${unknown.join(', ')}` });
+    const held = context.principal!.scopes;
+    const beyond = input.scopes.filter((s) => isScope(s) && !held.has(s));
+    if (beyond.length) errors.push({ field: 'scopes', message: `you cannot grant scope(s) you do not hold: ${beyond.join(', ')}` });
+    if (input.expiresAt) {
+      const at = input.expiresAt.getTime();
+      if (at <= Date.now()) errors.push({ field: 'expiresAt', message: 'expiresAt must be in the future' });
+      else if (at > Date.now() + TWO_YEARS_MS) errors.push({ field: 'expiresAt', message: 'expiresAt must be at most two years ahead' });
+    }
+    if (errors.length) throw badInput(errors);
+    return tenant.scope.mutation((manager) =>
+      insertApiKey(manager, tenant.scope.orgId, {
+        name: input.name.trim(),
+        description: input.description ?? null,
+        scopes: [...new Set(input.scopes)].sort(),
+        expiresAt: input.expiresAt ?? null,
+        createdBy: context.principal!.subject,
+      }),
+    );
+  },
+
+  /** Revoking is immediate, also for tokens already exchanged from the key (see the tenant plugin). */
+  async revoke(context: GatewayContext, tenant: Tenant, id: string): Promise<ApiKey> {
+    id = checkId(id);
+    return tenant.scope.mutation(async (manager) => {
+      const rows = await queryRows(
+        manager,
+        `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $3)
+          WHERE org_id = $1 AND id = $2 RETURNING ${API_KEY_COLUMNS}`,
+        [tenant.scope.orgId, id, context.principal!.subject],
+      );
+      if (rows.length === 0) throw notFound('API key', id);
+      return toKeys(manager, rows)[0];
+    });
+  },
+
+  /**
+   * A new value for the same grant. The old key keeps working for `graceSeconds` (0: revoked now), so
+   * deployments can switch over without downtime.
+   */
+  async rotate(context: GatewayContext, tenant: Tenant, id: string, graceSeconds: number): Promise<CreatedApiKey> {
+    id = checkId(id);
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
+      throw badInput([{ field: 'gracePeriodSeconds', message: `gracePeriodSeconds must be 0 to ${MAX_ROTATION_GRACE_SECONDS}` }]);
+    }
+    const { scope } = tenant;
+    return scope.mutation(async (manager) => {
+      const [old] = toKeys(manager, await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [scope.orgId, id]));
+      if (!old) throw notFound('API key', id);
+      if (old.status !== ApiKeyStatus.active || old.rotatedTo) {
+        throw badInput([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
+      }
+      const created = await insertApiKey(manager, scope.orgId, {
+        name: old.name,
+        description: old.description,
+        scopes: old.scopes,
+        expiresAt: old.expiresAt,
+        createdBy: context.principal!.subject,
+      });
+      if (graceSeconds === 0) {
+        await queryRows(manager, `UPDATE api_keys SET rotated_to = $3, revoked_at = now(), revoked_by = $4 WHERE org_id = $1 AND id = $2`, [
+          scope.orgId,
+          id,
+          created.apiKey.id,
+          context.principal!.subject,
+        ]);
+      } else {
+        await queryRows(
+          manager,
+          `UPDATE api_keys SET rotated_to = $3, expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(secs => $4))
+            WHERE org_id = $1 AND id = $2`,
+          [scope.orgId, id, created.apiKey.id, graceSeconds],
+        );
+      }
+      return created;
+    });
+  },
+};
