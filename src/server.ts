@@ -18,6 +18,7 @@ import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlPage } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
 import { createMetrics } from './metrics';
+import type { Keyring } from './secrets/keyring';
 
 export interface GatewayDeps {
   config: Config;
@@ -25,6 +26,7 @@ export interface GatewayDeps {
   /** Serving connection: every request runs in a TenantScope on it. */
   dataSource: DataSource;
   tokens: TokenService;
+  keyring: Keyring;
 }
 
 export interface Gateway {
@@ -39,7 +41,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * HTTP surface: /graphql (POST, and GET for queries), /graphiql, /livez, /readyz, /metrics and
  * /.well-known/jwks.json. Each request gets a request id (the caller's X-Request-Id if well-formed).
  */
-export async function createGateway({ config, log, dataSource, tokens }: GatewayDeps): Promise<Gateway> {
+export async function createGateway({ config, log, dataSource, tokens, keyring }: GatewayDeps): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
@@ -109,7 +111,7 @@ export async function createGateway({ config, log, dataSource, tokens }: Gateway
           if (error?.extensions) error.extensions.requestId = requestId;
           throw error;
         });
-        const context: GatewayContext = { requestId, log, principal };
+        const context: GatewayContext = { requestId, log, principal, keyring };
         // Safety net: if the response ends without the plugin having ended the scope (a client abort
         // before the pipeline finished, an unexpected throw), roll back and release the connection.
         res.on('close', () => void context.tenant?.scope.end(false).catch(() => undefined));

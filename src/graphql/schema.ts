@@ -6,6 +6,8 @@ import { OrganizationResolver } from '../modules/organization/organization.resol
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
 import { ComponentResolver } from '../modules/component/component.resolver';
+import { EnvironmentCredentialsResolver } from '../modules/environment/credentials.resolver';
+import { ConnectorResolver, WorkspaceConnectorsResolver } from '../modules/connector/connector.resolver';
 import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
 
 export const RESOLVERS = [
@@ -15,7 +17,10 @@ export const RESOLVERS = [
   WorkspaceResolver,
   WorkspaceMembersResolver,
   EnvironmentResolver,
+  EnvironmentCredentialsResolver,
   ComponentResolver,
+  ConnectorResolver,
+  WorkspaceConnectorsResolver,
 ] as const;
 
 /** The executable schema: type-graphql's build, then the auth directives turned into field guards. */

@@ -34,7 +34,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** Every row of every tenant table, in a stable order: compare before/after a refused request. */
 export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> {
-  const tables = ['organizations', 'workspaces', 'environments', 'components'];
+  const tables = ['organizations', 'workspaces', 'environments', 'components', 'connectors'];
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {
     result[table] = (await admin.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
