@@ -60,7 +60,7 @@ const BATCH = 200;
 /**
  * Re-seals every sealed value under the keyring's current version, through the platform-admin path (it
  * crosses tenants by nature). Batches of rows in their own transactions, locked while re-sealed, so the
- * gateway keeps serving; values already under the current version are left alone, so it can be re-run.
+ * gateway keeps serving; values already under the current version are only verified, so it can be re-run.
  */
 export async function reencryptAll(owner: DataSource, keyring: Keyring): Promise<ReencryptResult> {
   const current = keyring.current;
@@ -80,10 +80,6 @@ export async function reencryptAll(owner: DataSource, keyring: Keyring): Promise
         );
         for (const row of batch) {
           counts.sealed++;
-          if (Keyring.versionOf(row.sealed) === current) {
-            counts.alreadyCurrent++;
-            continue;
-          }
           const binding = { table, orgId: row.org_id, rowId: row.id, field };
           let plaintext: string;
           try {
@@ -92,6 +88,11 @@ export async function reencryptAll(owner: DataSource, keyring: Keyring): Promise
             if (!(error instanceof SecretUnreadableError)) throw error;
             counts.unreadable++;
             result.unreadable.push({ table, orgId: row.org_id, id: row.id, reason: error.reason });
+            continue;
+          }
+          // Every value is opened, current ones too: the run doubles as an integrity check of every row.
+          if (Keyring.versionOf(row.sealed) === current) {
+            counts.alreadyCurrent++;
             continue;
           }
           // The value is unchanged: its *_updated_at stays as it is.
