@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseKeySet, type KeySet } from './secrets/keyring';
 
 /**
  * Every setting the gateway reads, in one place: environment → typed config.
@@ -49,6 +50,11 @@ export interface Config {
   /** Credential of the platform-admin HTTP API (/platform/v1); unset: that API is off. */
   platformAdminToken?: string;
   logLevel: string;
+  /**
+   * Keys that encrypt secrets at rest (ENCRYPTION_KEYS + ENCRYPTION_KEY_CURRENT). Unset in development:
+   * generated under dataDir/keys. Required in production.
+   */
+  encryption?: KeySet;
 }
 
 export class ConfigError extends Error {}
@@ -83,6 +89,43 @@ function url(env: Env, name: string): string | undefined {
     throw new ConfigError(`${name} is not a valid URL`);
   }
   return raw;
+}
+
+/** ENCRYPTION_KEYS (JSON {version: base64 key}) and ENCRYPTION_KEY_CURRENT; messages never echo a key. */
+function encryptionKeys(env: Env, production: boolean): KeySet | undefined {
+  const raw = env.ENCRYPTION_KEYS;
+  if (raw === undefined || raw.trim() === '') {
+    if (production) {
+      throw new ConfigError(
+        'ENCRYPTION_KEYS is required when NODE_ENV=production: a JSON object {"<version>": "<base64 32-byte key>"} ' +
+          '(generated development keys are for development only; `npm run cli -- keys rotate` prints one)',
+      );
+    }
+    if (env.ENCRYPTION_KEY_CURRENT) throw new ConfigError('ENCRYPTION_KEY_CURRENT is set but ENCRYPTION_KEYS is not');
+    return undefined;
+  }
+  let keys: unknown;
+  try {
+    keys = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('ENCRYPTION_KEYS is not valid JSON: expected {"<version>": "<base64 32-byte key>", …}');
+  }
+  if (keys === null || typeof keys !== 'object' || Array.isArray(keys)) {
+    throw new ConfigError('ENCRYPTION_KEYS must be a JSON object {"<version>": "<base64 32-byte key>", …}');
+  }
+  const versions = Object.keys(keys);
+  let current = env.ENCRYPTION_KEY_CURRENT || undefined;
+  if (!current) {
+    if (versions.length !== 1) throw new ConfigError('ENCRYPTION_KEY_CURRENT must name the key version to encrypt with (ENCRYPTION_KEYS has several)');
+    current = versions[0];
+  }
+  const keySet: KeySet = { current, keys: keys as Record<string, string> };
+  try {
+    parseKeySet(keySet, 'ENCRYPTION_KEYS');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return keySet;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -146,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
     },
     exposeSqlStatementCount,
+    encryption: encryptionKeys(env, production),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info'),
   };
 }

@@ -5,6 +5,7 @@ import { openDatabases } from './db/database';
 import { loadSigningKey } from './auth/keys';
 import { TokenService } from './auth/tokens';
 import { createGateway } from './server';
+import { Keyring } from './secrets/keyring';
 
 /** Process entry: config → database (+ migrations) → keys → HTTP server → signals. */
 async function main(): Promise<void> {
@@ -21,7 +22,9 @@ async function main(): Promise<void> {
   const log = createLogger(config);
   const databases = await openDatabases(config, log, { serving: true });
   const tokens = new TokenService(config, await loadSigningKey(config.jwt.privateKey, config.dataDir));
-  const gateway = await createGateway({ config, log, dataSource: databases.app, ownerDataSource: databases.owner, tokens });
+  const keyring = Keyring.load(config.encryption, config.dataDir);
+  log.info({ keyVersion: keyring.current, versions: keyring.versions, source: keyring.fileBacked ? 'development key file' : 'ENCRYPTION_KEYS' }, 'encryption keys loaded');
+  const gateway = await createGateway({ config, log, dataSource: databases.app, ownerDataSource: databases.owner, tokens, keyring });
   const url = await gateway.listen();
   log.info({ url: `${url}/graphql`, port: Number(new URL(url).port), database: config.databaseUrl ? 'external' : 'embedded' }, 'listening');
   if (config.env !== 'test') {

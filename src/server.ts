@@ -20,6 +20,7 @@ import { nodeLimitRule } from './graphql/node-limit';
 import { createMetrics } from './metrics';
 import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
+import type { Keyring } from './secrets/keyring';
 
 export interface GatewayDeps {
   config: Config;
@@ -29,6 +30,7 @@ export interface GatewayDeps {
   /** Owner connection: the platform-admin API only. */
   ownerDataSource: DataSource;
   tokens: TokenService;
+  keyring: Keyring;
 }
 
 export interface Gateway {
@@ -43,7 +45,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * HTTP surface: /graphql (POST, and GET for queries), /graphiql, /livez, /readyz, /metrics and
  * /.well-known/jwks.json. Each request gets a request id (the caller's X-Request-Id if well-formed).
  */
-export async function createGateway({ config, log, dataSource, ownerDataSource, tokens }: GatewayDeps): Promise<Gateway> {
+export async function createGateway({ config, log, dataSource, ownerDataSource, tokens, keyring }: GatewayDeps): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -116,7 +118,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
           if (error?.extensions) error.extensions.requestId = requestId;
           throw error;
         });
-        const context: GatewayContext = { requestId, log, principal };
+        const context: GatewayContext = { requestId, log, principal, keyring };
         // Safety net: if the response ends without the plugin having ended the scope (a client abort
         // before the pipeline finished, an unexpected throw), roll back and release the connection.
         res.on('close', () => void context.tenant?.scope.end(false).catch(() => undefined));

@@ -30,6 +30,8 @@ let gw: RunningGateway;
 let orgA: Org;
 let orgB: Org;
 let treeA: Tree;
+/** Ids of org A's objects that createTree does not make. */
+const moreIdsA: string[] = [];
 let schema: IntrospectionQuery['__schema'];
 
 beforeAll(async () => {
@@ -39,6 +41,14 @@ beforeAll(async () => {
   orgB = await createOrg(db, 'sweep-b');
   treeA = await createTree(gw, gw.token(orgA.id), { workspaces: 1, environments: 1, components: 1 });
   await createTree(gw, gw.token(orgB.id), { workspaces: 1, environments: 1, components: 1 });
+  const connector = ok<any>(
+    await gw.graphql(
+      `mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }`,
+      { i: { workspaceId: treeA.workspaces[0].id, kind: 'database', name: 'a-db', config: { host: 'db' }, secret: 'a-secret-value' } },
+      gw.token(orgA.id),
+    ),
+  ).createConnector.id as string;
+  moreIdsA.push(connector);
   schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery(), {}, gw.token(orgB.id))).__schema;
 });
 afterAll(async () => {
@@ -118,7 +128,7 @@ test('every operation is either swept (takes an id) or declared to act on the ca
 });
 
 test("with org B's token, every id-taking operation on every one of org A's ids finds nothing and changes nothing", async () => {
-  const foreignIds = [orgA.id, ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components])];
+  const foreignIds = [orgA.id, ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components]), ...moreIdsA];
   const swept = operations().filter(({ field }) => field.args.some((a) => carriesId(a.type)));
   expect(swept.length).toBeGreaterThanOrEqual(11); // 3 queries + 8 mutations today
   const before = await snapshot(db.admin);

@@ -15,6 +15,8 @@ import { insertApiKey } from '../modules/api-key/api-key.service';
 import crypto from 'node:crypto';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { DEFAULT_SERVING_LOGIN, ensureServingLogin } from '../db/serving-login';
+import { Keyring } from '../secrets/keyring';
+import { reencryptAll, rotateKeys } from '../secrets/rotation';
 
 /**
  * Operator commands (`npm run cli -- <command>`, or the package's `manifest-gateway` bin). They use the
@@ -206,6 +208,39 @@ db.command('create-serving-login')
     }),
   );
 
+const keys = program.command('keys').description('encryption keys of secrets at rest (cloud credentials, connector secrets)');
+keys
+  .command('rotate')
+  .description('add a new key version and make it current (then run `keys reencrypt`); old versions stay decryptable')
+  .option('--json', 'print JSON')
+  .action(async (options) => {
+    const rotated = rotateKeys(config.encryption, config.dataDir);
+    const text = rotated.install
+      ? `new key version ${rotated.newVersion} (was ${rotated.previousVersion}). Install in the deployment's secret store:\n` +
+        `  ENCRYPTION_KEYS='${rotated.install.ENCRYPTION_KEYS}'\n  ENCRYPTION_KEY_CURRENT=${rotated.install.ENCRYPTION_KEY_CURRENT}\n` +
+        `restart every gateway replica with them, then run with the same variables: npm run cli -- keys reencrypt\n` +
+        `remove version ${rotated.previousVersion} only after keys reencrypt reports nothing unreadable`
+      : `new key version ${rotated.newVersion} (was ${rotated.previousVersion}) written to ${rotated.file}\n` +
+        `next: npm run cli -- keys reencrypt (a running gateway picks the new key up on its next write)`;
+    print(options.json, rotated, text);
+  });
+keys
+  .command('reencrypt')
+  .description('re-encrypt every sealed value under the current key version (a platform-admin operation)')
+  .option('--json', 'print JSON')
+  .action(async (options) => {
+    const keyring = Keyring.load(config.encryption, config.dataDir);
+    const result = await withDatabases(({ owner }) => reencryptAll(owner, keyring));
+    const lines = Object.entries(result.tables).map(
+      ([table, c]) => `${table}: ${c.sealed} sealed, ${c.reencrypted} re-encrypted, ${c.alreadyCurrent} already current, ${c.unreadable} unreadable`,
+    );
+    print(options.json, result, [`current key version ${result.currentVersion}`, ...lines].join('\n'));
+    if (result.unreadable.length) {
+      process.stderr.write(`error: ${result.unreadable.length} sealed value(s) could not be opened (left unchanged): ${result.unreadable.map((u) => `${u.table} ${u.id}`).join(', ')}\n`);
+      process.exitCode = 3;
+    }
+  });
+
 program
   .command('seed')
   .description('create a demo organization with workspaces, environments and components')
@@ -219,6 +254,6 @@ program
   );
 
 program.parseAsync().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error: unknown) => fail(error instanceof PlatformError ? error.message : error instanceof Error ? error.message : String(error)),
 );

@@ -6,8 +6,16 @@ import { Membership1764000000001 } from './migrations/1764000000001-Membership';
 import { OrganizationSettings1764000000002 } from './migrations/1764000000002-OrganizationSettings';
 import { AuditLog1764000000006 } from './migrations/1764000000006-AuditLog';
 import { ApiKeys1764000000007 } from './migrations/1764000000007-ApiKeys';
+import { Secrets1764000000005 } from './migrations/1764000000005-Secrets';
 
-export const MIGRATIONS = [TenantCore1764000000000, Membership1764000000001, OrganizationSettings1764000000002, AuditLog1764000000006, ApiKeys1764000000007];
+export const MIGRATIONS = [
+  TenantCore1764000000000,
+  Membership1764000000001,
+  OrganizationSettings1764000000002,
+  Secrets1764000000005,
+  AuditLog1764000000006,
+  ApiKeys1764000000007,
+];
 
 /** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */
 export interface QueryRunnerData {

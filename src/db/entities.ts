@@ -4,8 +4,9 @@ import { Environment } from '../modules/environment/environment.entity';
 import { Component } from '../modules/component/component.entity';
 
 import { OrgMember, WorkspaceMember } from '../modules/member/member.entity';
+import { Connector } from '../modules/connector/connector.entity';
 
 import { AuditEntry } from '../modules/audit/audit.entity';
 import { ApiKey } from '../modules/api-key/api-key.entity';
 
-export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember, AuditEntry, ApiKey];
+export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember, AuditEntry, ApiKey, Connector];

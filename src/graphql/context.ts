@@ -4,6 +4,7 @@ import type { TenantScope } from '../db/tenant-scope';
 import type { Loaders } from './loaders';
 import type { Access } from '../auth/access';
 import { unauthenticated } from './errors';
+import type { Keyring } from '../secrets/keyring';
 
 /**
  * What every resolver gets. `tenant` is attached once the operation is known (read-only or not) by the
@@ -14,6 +15,8 @@ export interface GatewayContext {
   requestId: string;
   log: Logger;
   principal: Principal | null;
+  /** Seals and opens secrets at rest (cloud credentials, connector secrets). */
+  keyring: Keyring;
   tenant?: Tenant;
 }
 

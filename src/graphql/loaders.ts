@@ -7,6 +7,7 @@ import { Workspace } from '../modules/workspace/workspace.entity';
 import { Environment } from '../modules/environment/environment.entity';
 import { Component } from '../modules/component/component.entity';
 import { WorkspaceMember } from '../modules/member/member.entity';
+import { Connector } from '../modules/connector/connector.entity';
 import { pageKey, type Page } from './pagination';
 
 export interface Caller {
@@ -26,6 +27,8 @@ export class Loaders {
   readonly component: DataLoader<string, Component | null>;
   readonly environmentCount: DataLoader<string, number>;
   readonly componentCount: DataLoader<string, number>;
+  readonly connector: DataLoader<string, Connector | null>;
+  readonly connectorCount: DataLoader<string, number>;
 
   constructor(private readonly scope: TenantScope) {
     this.workspace = byIdLoader(scope, Workspace);
@@ -33,6 +36,8 @@ export class Loaders {
     this.component = byIdLoader(scope, Component);
     this.environmentCount = childCountLoader(scope, Environment, 'workspace_id');
     this.componentCount = childCountLoader(scope, Component, 'workspace_id');
+    this.connector = byIdLoader(scope, Connector);
+    this.connectorCount = childCountLoader(scope, Connector, 'workspace_id');
   }
 
   /**
@@ -102,6 +107,10 @@ export class Loaders {
 
   componentsOfWorkspace(page: Page): DataLoader<string, Component[]> {
     return this.pageLoader(`components:${pageKey(page)}`, () => childPageLoader(this.scope, Component, 'workspace_id', page));
+  }
+
+  connectorsOfWorkspace(page: Page): DataLoader<string, Connector[]> {
+    return this.pageLoader(`connectors:${pageKey(page)}`, () => childPageLoader(this.scope, Connector, 'workspace_id', page));
   }
 
   private pageLoader<E>(key: string, create: () => DataLoader<string, E[]>): DataLoader<string, E[]> {

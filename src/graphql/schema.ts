@@ -10,6 +10,8 @@ import { AuditResolver } from '../modules/audit/audit.resolver';
 import { ApiKeyResolver, OrganizationApiKeysResolver } from '../modules/api-key/api-key.resolver';
 import { auditMutations } from '../modules/audit/audit.transform';
 import { OrganizationSettingsResolver } from '../modules/organization-settings/settings.resolver';
+import { EnvironmentCredentialsResolver } from '../modules/environment/credentials.resolver';
+import { ConnectorResolver, WorkspaceConnectorsResolver } from '../modules/connector/connector.resolver';
 import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
 
 export const RESOLVERS = [
@@ -23,7 +25,10 @@ export const RESOLVERS = [
   WorkspaceResolver,
   WorkspaceMembersResolver,
   EnvironmentResolver,
+  EnvironmentCredentialsResolver,
   ComponentResolver,
+  ConnectorResolver,
+  WorkspaceConnectorsResolver,
 ] as const;
 
 /** The executable schema: type-graphql's build, then the auth directives turned into field guards. */

@@ -34,7 +34,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** Every row of every tenant table, in a stable order: compare before/after a refused request. */
 export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> {
-  const tables = ['organizations', 'workspaces', 'environments', 'components', 'org_members', 'workspace_members', 'audit_log', 'api_keys'];
+  const tables = [
+    'organizations',
+    'workspaces',
+    'environments',
+    'components',
+    'org_members',
+    'workspace_members',
+    'audit_log',
+    'api_keys',
+    'connectors',
+  ];
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {
     result[table] = (await admin.query(`SELECT * FROM ${table} ORDER BY 1, 2, 3`)).rows;

@@ -44,6 +44,17 @@ export class Environment extends TenantEntity {
   @Column('jsonb', { name: 'execution_backend' })
   @Field(() => GraphQLJSONObject, { description: 'Compute backend configuration (free-form JSON object).' })
   executionBackend: Record<string, unknown>;
+
+  // Cloud credentials: sealed (see src/secrets/keyring.ts), never GraphQL fields; reads go through
+  // Environment.credentials, which shows a SecretStatus.
+  @Column('text', { name: 'credentials_provider', nullable: true })
+  credentialsProvider: DeploymentHost | null;
+
+  @Column('text', { name: 'credentials_sealed', nullable: true })
+  credentialsSealed: string | null;
+
+  @Column('timestamptz', { name: 'credentials_updated_at', nullable: true })
+  credentialsUpdatedAt: Date | null;
 }
 
 export const EnvironmentConnection = ConnectionType(Environment);

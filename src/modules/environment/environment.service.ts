@@ -3,7 +3,7 @@ import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { badInput, notFound, pgErrorCode } from '../../graphql/errors';
+import { badInput, notFound, pgConstraint, pgErrorCode } from '../../graphql/errors';
 import type { Loaders } from '../../graphql/loaders';
 import { checkId } from '../../graphql/validation';
 import { Environment } from './environment.entity';
@@ -11,10 +11,14 @@ import type { CreateEnvironmentInput, UpdateEnvironmentInput } from './environme
 
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
+const CHECK_VIOLATION = '23514';
 
 /** Turns constraint violations into the answers a client can act on. */
 function explain(error: unknown, workspaceId: string | undefined, slug: string | undefined): never {
   const code = pgErrorCode(error);
+  if (code === CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
+    throw badInput([{ field: 'deploymentHost', message: 'clear the environment\'s credentials before changing deploymentHost' }]);
+  }
   if (code === UNIQUE_VIOLATION) {
     throw badInput([{ field: 'slug', message: `slug "${slug}" is already used in this workspace` }]);
   }
@@ -53,6 +57,12 @@ export const environmentService = {
     const existing = await environmentService.get(tenant.loaders, id);
     await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
     id = existing.id;
+    if (input.deploymentHost !== undefined && input.deploymentHost !== existing.deploymentHost && existing.credentialsProvider) {
+      // Credentials are provider-specific: never leave cloudrun credentials on an aws environment.
+      throw badInput([
+        { field: 'deploymentHost', message: `this environment has ${existing.credentialsProvider} credentials: clear them (clearEnvironmentCredentials) before changing deploymentHost` },
+      ]);
+    }
     return scope.mutation(async (manager) => {
       const values: Partial<Environment> = {};
       if (input.name !== undefined) values.name = input.name.trim();

@@ -1,0 +1,41 @@
+import { Column, Entity } from 'typeorm';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { TenantEntity } from '../../db/tenant-entity';
+import { ConnectionType } from '../../graphql/pagination';
+
+export enum ConnectorKind {
+  database = 'database',
+  api = 'api',
+}
+registerEnumType(ConnectorKind, { name: 'ConnectorKind', description: 'database: a database connection; api: an API integration.' });
+
+@Entity({ name: 'connectors' })
+@ObjectType({ description: 'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).' })
+@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+export class Connector extends TenantEntity {
+  @Column('uuid', { name: 'workspace_id' })
+  @Field(() => ID)
+  workspaceId: string;
+
+  @Column('text')
+  @Field(() => ConnectorKind)
+  kind: ConnectorKind;
+
+  @Column('text')
+  @Field(() => String, { description: 'Unique within its workspace.' })
+  name: string;
+
+  @Column('jsonb')
+  @Field(() => GraphQLJSONObject, { description: 'Non-secret settings (host, port, database, baseUrl, …).' })
+  config: Record<string, unknown>;
+
+  /** Sealed (src/secrets/keyring.ts); never a GraphQL field — reads see Connector.secret, a SecretStatus. */
+  @Column('text', { name: 'secret_sealed', nullable: true })
+  secretSealed: string | null;
+
+  @Column('timestamptz', { name: 'secret_updated_at', nullable: true })
+  secretUpdatedAt: Date | null;
+}
+
+export const ConnectorConnection = ConnectionType(Connector);

@@ -1,0 +1,107 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Tenant } from '../../graphql/context';
+import { requireWorkspaceRole } from '../../auth/access';
+import { WorkspaceRole } from '../../auth/roles';
+import { deleteById, insertReturning, updateReturning } from '../../db/writes';
+import { badInput, notFound, pgErrorCode } from '../../graphql/errors';
+import type { Loaders } from '../../graphql/loaders';
+import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { checkId } from '../../graphql/validation';
+import type { Keyring, SecretBinding } from '../../secrets/keyring';
+import { Connector } from './connector.entity';
+import type { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
+
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** A connector's secret opens only on its own row. */
+export function connectorSecretBinding(connector: Pick<Connector, 'orgId' | 'id'>): SecretBinding {
+  return { table: 'connectors', orgId: connector.orgId, rowId: connector.id, field: 'secret' };
+}
+
+function explain(error: unknown, workspaceId: string | undefined, name: string | undefined): never {
+  const code = pgErrorCode(error);
+  if (code === UNIQUE_VIOLATION) throw badInput([{ field: 'name', message: `name "${name}" is already used by a connector in this workspace` }]);
+  if (code === FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
+  throw error;
+}
+
+/**
+ * Connector instances of a workspace. Reads need workspace visibility; changes need the developer role
+ * in the connector's workspace. Secrets are sealed before they reach SQL and never read back.
+ */
+export const connectorService = {
+  async get(loaders: Loaders, id: string): Promise<Connector> {
+    const connector = await loaders.connector.load(checkId(id));
+    if (!connector) throw notFound('Connector', id);
+    return connector;
+  },
+
+  async page(loaders: Loaders, workspaceId: string, page: Page): Promise<Connection<Connector>> {
+    const rows = await loaders.connectorsOfWorkspace(page).load(workspaceId);
+    return toConnection(rows, page, () => loaders.connectorCount.load(workspaceId));
+  },
+
+  async create(tenant: Tenant, keyring: Keyring, input: CreateConnectorInput): Promise<Connector> {
+    const { scope } = tenant;
+    const workspaceId = checkId(input.workspaceId, 'workspaceId');
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.developer);
+    const id = uuidv7();
+    const hasSecret = input.secret !== undefined && input.secret !== null;
+    const name = input.name.trim();
+    return scope.mutation((manager) =>
+      insertReturning(manager, Connector, {
+        orgId: scope.orgId,
+        id,
+        workspaceId,
+        kind: input.kind,
+        name,
+        config: input.config ?? {},
+        secretSealed: hasSecret ? keyring.seal(input.secret!, connectorSecretBinding({ orgId: scope.orgId, id })) : null,
+        secretUpdatedAt: hasSecret ? ((() => 'now()') as never) : null,
+      }).catch((error) => explain(error, workspaceId, name)),
+    );
+  },
+
+  async update(tenant: Tenant, keyring: Keyring, id: string, input: UpdateConnectorInput): Promise<Connector> {
+    const { scope } = tenant;
+    const existing = await connectorService.get(tenant.loaders, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    const values: Partial<Connector> = {};
+    if (input.name !== undefined) values.name = input.name.trim();
+    if (input.config !== undefined) values.config = input.config;
+    if (input.secret !== undefined) {
+      values.secretSealed = keyring.seal(input.secret, connectorSecretBinding(existing));
+      values.secretUpdatedAt = (() => 'now()') as never;
+    }
+    return scope.mutation(async (manager) => {
+      if (Object.keys(values).length === 0) return existing;
+      const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, values).catch((error) =>
+        explain(error, undefined, values.name),
+      );
+      if (!updated) throw notFound('Connector', existing.id);
+      return updated;
+    });
+  },
+
+  async clearSecret(tenant: Tenant, id: string): Promise<Connector> {
+    const { scope } = tenant;
+    const existing = await connectorService.get(tenant.loaders, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    return scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
+      if (!updated) throw notFound('Connector', existing.id);
+      return updated;
+    });
+  },
+
+  async delete(tenant: Tenant, id: string): Promise<string> {
+    const { scope } = tenant;
+    const existing = await connectorService.get(tenant.loaders, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    return scope.mutation(async (manager) => {
+      if (!(await deleteById(manager, Connector, scope.orgId, existing.id))) throw notFound('Connector', existing.id);
+      return existing.id;
+    });
+  },
+};

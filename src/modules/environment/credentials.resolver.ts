@@ -1,0 +1,36 @@
+import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { SecretStatus, secretStatus } from '../../secrets/secret-status';
+import { Environment } from './environment.entity';
+import { EnvironmentCredentialsInput } from './credentials.inputs';
+import { credentialsBinding, credentialsService } from './credentials.service';
+
+@Resolver(() => Environment)
+export class EnvironmentCredentialsResolver {
+  @FieldResolver(() => SecretStatus, { description: 'Whether cloud credentials are set (write-only: never the value).' })
+  credentials(@Root() environment: Environment, @Ctx() ctx: GatewayContext): SecretStatus {
+    return secretStatus(ctx.keyring, ctx.log, environment.credentialsSealed, credentialsBinding(environment), {
+      provider: environment.credentialsProvider,
+      updatedAt: environment.credentialsUpdatedAt,
+    });
+  }
+
+  @Mutation(() => Environment, {
+    nullable: true,
+    description: "Sets (replaces) the environment's cloud credentials: exactly one of cloudrun or aws, matching its deploymentHost. Workspace admins only.",
+  })
+  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  setEnvironmentCredentials(
+    @Arg('environmentId', () => ID) environmentId: string,
+    @Arg('input', () => EnvironmentCredentialsInput) input: EnvironmentCredentialsInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Environment> {
+    return credentialsService.set(tenantOf(ctx), ctx.keyring, environmentId, input);
+  }
+
+  @Mutation(() => Environment, { nullable: true, description: "Removes the environment's cloud credentials. Workspace admins only." })
+  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  clearEnvironmentCredentials(@Arg('environmentId', () => ID) environmentId: string, @Ctx() ctx: GatewayContext): Promise<Environment> {
+    return credentialsService.clear(tenantOf(ctx), environmentId);
+  }
+}

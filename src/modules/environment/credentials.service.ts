@@ -1,0 +1,81 @@
+import type { Tenant } from '../../graphql/context';
+import { requireWorkspaceRole } from '../../auth/access';
+import { WorkspaceRole } from '../../auth/roles';
+import { updateReturning } from '../../db/writes';
+import { badInput, notFound, pgConstraint, pgErrorCode, type FieldError } from '../../graphql/errors';
+import type { Keyring, SecretBinding } from '../../secrets/keyring';
+import { DeploymentHost, Environment } from './environment.entity';
+import type { EnvironmentCredentialsInput } from './credentials.inputs';
+import { environmentService } from './environment.service';
+import { checkId } from '../../graphql/validation';
+
+const CHECK_VIOLATION = '23514';
+const PROVIDERS = [DeploymentHost.cloudrun, DeploymentHost.aws] as const;
+
+/** The sealed credentials open only on their own environment row. */
+export function credentialsBinding(environment: Pick<Environment, 'orgId' | 'id'>): SecretBinding {
+  return { table: 'environments', orgId: environment.orgId, rowId: environment.id, field: 'credentials' };
+}
+
+/** Exactly one provider's credentials, the one of the environment's deployment host. */
+function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsInput): Record<string, unknown> {
+  const given = PROVIDERS.filter((p) => input[p] !== undefined && input[p] !== null);
+  if (host === DeploymentHost.localhost) {
+    const fields = given.length ? given : ['input'];
+    throw badInput(fields.map((field) => ({ field, message: 'this environment deploys to localhost, which takes no cloud credentials' })));
+  }
+  const errors: FieldError[] = given
+    .filter((p) => p !== host)
+    .map((field) => ({ field, message: `${field} credentials do not fit this environment: its deploymentHost is ${host}; give ${host} only` }));
+  if (!given.includes(host as (typeof PROVIDERS)[number])) {
+    errors.push({ field: host, message: `${host} credentials are required: the environment's deploymentHost is ${host}` });
+  }
+  if (errors.length) throw badInput(errors);
+  const credentials = input[host as (typeof PROVIDERS)[number]]!;
+  // Only the declared fields, in a fixed order (an optional one omitted when absent).
+  return Object.fromEntries(Object.entries({ ...credentials }).filter(([, v]) => v !== undefined && v !== null));
+}
+
+/**
+ * Cloud credentials of an environment: write-only. Changing them needs the workspace's admin role; the
+ * value is sealed before it reaches SQL, and only a SecretStatus is ever read back.
+ */
+export const credentialsService = {
+  async set(tenant: Tenant, keyring: Keyring, environmentId: string, input: EnvironmentCredentialsInput): Promise<Environment> {
+    const { scope } = tenant;
+    const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    const credentials = chooseCredentials(existing.deploymentHost, input);
+    const sealed = keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
+    return scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
+        credentialsProvider: existing.deploymentHost,
+        credentialsSealed: sealed,
+        credentialsUpdatedAt: (() => 'now()') as never,
+      }).catch((error) => {
+        // The deployment host changed concurrently: the row's CHECK refuses mismatched credentials.
+        if (pgErrorCode(error) === CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
+          throw badInput([{ field: existing.deploymentHost, message: "the environment's deploymentHost changed meanwhile; read it again" }]);
+        }
+        throw error;
+      });
+      if (!updated) throw notFound('Environment', existing.id);
+      return updated;
+    });
+  },
+
+  async clear(tenant: Tenant, environmentId: string): Promise<Environment> {
+    const { scope } = tenant;
+    const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    return scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
+        credentialsProvider: null,
+        credentialsSealed: null,
+        credentialsUpdatedAt: null,
+      });
+      if (!updated) throw notFound('Environment', existing.id);
+      return updated;
+    });
+  },
+};
