@@ -4,5 +4,6 @@ import { Environment } from '../modules/environment/environment.entity';
 import { Component } from '../modules/component/component.entity';
 
 import { OrgMember, WorkspaceMember } from '../modules/member/member.entity';
+import { CreditBalance, CreditLedgerEntry, ProductSubscription } from '../modules/billing/billing.entity';
 
-export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember];
+export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember, ProductSubscription, CreditBalance, CreditLedgerEntry];

@@ -7,6 +7,7 @@ import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
 import { ComponentResolver } from '../modules/component/component.resolver';
 import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
+import { CreditAccountResolver, CreditUsageResolver, OrganizationBillingResolver } from '../modules/billing/billing.resolver';
 
 export const RESOLVERS = [
   OrganizationResolver,
@@ -16,6 +17,9 @@ export const RESOLVERS = [
   WorkspaceMembersResolver,
   EnvironmentResolver,
   ComponentResolver,
+  OrganizationBillingResolver,
+  CreditAccountResolver,
+  CreditUsageResolver,
 ] as const;
 
 /** The executable schema: type-graphql's build, then the auth directives turned into field guards. */
