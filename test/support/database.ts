@@ -34,10 +34,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** Every row of every tenant table, in a stable order: compare before/after a refused request. */
 export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> {
-  const tables = ['organizations', 'workspaces', 'environments', 'components'];
+  const tables = ['organizations', 'workspaces', 'environments', 'components', 'subscriptions', 'credit_balances', 'credit_ledger'];
+  const orderBy: Record<string, string> = { credit_balances: 'org_id' }; // keyed by org_id alone
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {
-    result[table] = (await admin.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
+    result[table] = (await admin.query(`SELECT * FROM ${table} ORDER BY ${orderBy[table] ?? 'id'}`)).rows;
   }
   return result;
 }
