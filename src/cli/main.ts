@@ -12,6 +12,8 @@ import { PlatformError, organizationPlatform } from '../modules/organization/org
 import { seedDemo } from './seed';
 import { asPlatformAdmin } from '../db/platform';
 import { insertApiKey } from '../modules/api-key/api-key.service';
+import { billingPlatform } from '../modules/billing/billing.platform';
+import { BillingCycle, SubscriptionStatus, type ProductSubscription } from '../modules/billing/billing.entity';
 import crypto from 'node:crypto';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { DEFAULT_SERVING_LOGIN, ensureServingLogin } from '../db/serving-login';
@@ -108,6 +110,88 @@ org
     withDatabases(async ({ owner }) => {
       const updated = await organizationPlatform.setSupportTier(owner, options.org, options.tier);
       print(options.json, updated, `${updated.slug} is now on ${updated.supportTier} support`);
+    }),
+  );
+const describeSubscription = (s: ProductSubscription) =>
+  `${s.id}\t${s.productName}\t${s.status}\t${s.billingCycle}\tauto-renew ${s.autoRenew ? 'on' : 'off'}${s.trialEndDate ? `\ttrial ends ${s.trialEndDate}` : ''}`;
+
+const billing = program.command('billing').description('platform operations on subscriptions and credits (the billing system)');
+billing
+  .command('subscribe')
+  .description('add a product subscription to an organization')
+  .requiredOption('--org <slug-or-id>', 'organization')
+  .requiredOption('--product <name>', 'product name')
+  .requiredOption('--status <status>', Object.values(SubscriptionStatus).join(' | '))
+  .requiredOption('--cycle <cycle>', Object.values(BillingCycle).join(' | '))
+  .option('--auto-renew', 'renew automatically', false)
+  .option('--trial-end <YYYY-MM-DD>', 'end of the trial (required with --status trial)')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const created = await billingPlatform.subscribe(owner, {
+        org: options.org,
+        productName: options.product,
+        status: options.status,
+        billingCycle: options.cycle,
+        autoRenew: options.autoRenew === true,
+        trialEndDate: options.trialEnd,
+      });
+      print(options.json, created, `subscribed: ${describeSubscription(created)}`);
+    }),
+  );
+billing
+  .command('set-subscription-status')
+  .description('change the status of a subscription (cancelled and expired are final)')
+  .requiredOption('--org <slug-or-id>', 'organization')
+  .requiredOption('--id <id>', 'subscription id')
+  .requiredOption('--status <status>', Object.values(SubscriptionStatus).join(' | '))
+  .option('--trial-end <YYYY-MM-DD>', 'end of the trial (with --status trial)')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const updated = await billingPlatform.setSubscriptionStatus(owner, { org: options.org, id: options.id, status: options.status, trialEndDate: options.trialEnd });
+      print(options.json, updated, describeSubscription(updated));
+    }),
+  );
+billing
+  .command('grant')
+  .description("add credits to an organization's balance (ledger actor: platform)")
+  .requiredOption('--org <slug-or-id>', 'organization')
+  .requiredOption('--amount <n>', 'credits to add (a positive whole number)')
+  .requiredOption('--reason <text>', 'why (recorded in the ledger)')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const result = await billingPlatform.grant(owner, { org: options.org, amount: options.amount, reason: options.reason });
+      print(options.json, result, `granted ${result.entry.amount} credits; balance ${result.balance} (entry ${result.entry.id})`);
+    }),
+  );
+billing
+  .command('adjust')
+  .description('correct the balance by a signed amount, e.g. --amount -50 (never below 0; ledger actor: platform)')
+  .requiredOption('--org <slug-or-id>', 'organization')
+  .requiredOption('--amount <n>', 'a non-zero whole number, negative to remove credits')
+  .requiredOption('--reason <text>', 'why (recorded in the ledger)')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const result = await billingPlatform.adjust(owner, { org: options.org, amount: options.amount, reason: options.reason });
+      print(options.json, result, `adjusted by ${result.entry.amount}; balance ${result.balance} (entry ${result.entry.id})`);
+    }),
+  );
+billing
+  .command('show')
+  .description("an organization's subscriptions and credit balance")
+  .requiredOption('--org <slug-or-id>', 'organization')
+  .option('--json', 'print JSON')
+  .action(async (options) =>
+    withDatabases(async ({ owner }) => {
+      const shown = await billingPlatform.show(owner, options.org);
+      print(
+        options.json,
+        shown,
+        [`balance ${shown.credits.balance}`, ...shown.subscriptions.map(describeSubscription)].join('\n'),
+      );
     }),
   );
 

@@ -9,4 +9,19 @@ import { Connector } from '../modules/connector/connector.entity';
 import { AuditEntry } from '../modules/audit/audit.entity';
 import { ApiKey } from '../modules/api-key/api-key.entity';
 
-export const ENTITIES = [Organization, Workspace, Environment, Component, OrgMember, WorkspaceMember, AuditEntry, ApiKey, Connector];
+import { CreditBalance, CreditLedgerEntry, ProductSubscription } from '../modules/billing/billing.entity';
+
+export const ENTITIES = [
+  Organization,
+  Workspace,
+  Environment,
+  Component,
+  OrgMember,
+  WorkspaceMember,
+  AuditEntry,
+  ApiKey,
+  Connector,
+  ProductSubscription,
+  CreditBalance,
+  CreditLedgerEntry,
+];

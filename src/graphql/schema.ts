@@ -13,6 +13,7 @@ import { OrganizationSettingsResolver } from '../modules/organization-settings/s
 import { EnvironmentCredentialsResolver } from '../modules/environment/credentials.resolver';
 import { ConnectorResolver, WorkspaceConnectorsResolver } from '../modules/connector/connector.resolver';
 import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
+import { CreditAccountResolver, CreditUsageResolver, OrganizationBillingResolver } from '../modules/billing/billing.resolver';
 
 export const RESOLVERS = [
   OrganizationResolver,
@@ -29,6 +30,9 @@ export const RESOLVERS = [
   ComponentResolver,
   ConnectorResolver,
   WorkspaceConnectorsResolver,
+  OrganizationBillingResolver,
+  CreditAccountResolver,
+  CreditUsageResolver,
 ] as const;
 
 /** The executable schema: type-graphql's build, then the auth directives turned into field guards. */

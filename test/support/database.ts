@@ -44,10 +44,14 @@ export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> 
     'audit_log',
     'api_keys',
     'connectors',
+    'subscriptions',
+    'credit_balances',
+    'credit_ledger',
   ];
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {
-    result[table] = (await admin.query(`SELECT * FROM ${table} ORDER BY 1, 2, 3`)).rows;
+    // Whole-row order: stable whatever the table's key.
+    result[table] = (await admin.query(`SELECT * FROM ${table} t ORDER BY t::text`)).rows;
   }
   return result;
 }

@@ -1,0 +1,133 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { GraphQLLocalDate, GraphQLSafeInt } from 'graphql-scalars';
+import { TenantEntity } from '../../db/tenant-entity';
+import { ConnectionType } from '../../graphql/pagination';
+
+export enum SubscriptionStatus {
+  active = 'active',
+  trial = 'trial',
+  suspended = 'suspended',
+  cancelled = 'cancelled',
+  expired = 'expired',
+}
+export enum BillingCycle {
+  monthly = 'monthly',
+  annual = 'annual',
+  custom = 'custom',
+}
+export enum CreditEntryKind {
+  grant = 'grant',
+  consumption = 'consumption',
+  adjustment = 'adjustment',
+}
+registerEnumType(SubscriptionStatus, { name: 'SubscriptionStatus', description: 'A subscription status never locks data out.' });
+registerEnumType(BillingCycle, { name: 'BillingCycle' });
+registerEnumType(CreditEntryKind, { name: 'CreditEntryKind' });
+
+/** Statuses after which a subscription is history: it cannot be changed again (subscribe anew instead). */
+export const FINAL_SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [SubscriptionStatus.cancelled, SubscriptionStatus.expired];
+
+/**
+ * A product the organization subscribes to. Managed by the billing system / platform admin (CLI);
+ * named ProductSubscription in GraphQL because `Subscription` is GraphQL's root type name.
+ */
+@Entity({ name: 'subscriptions' })
+@ObjectType('ProductSubscription', { description: 'A product subscription of the organization (managed by the platform).' })
+@Directive('@requiresScopes(scopes: [["billing:read"]])')
+export class ProductSubscription extends TenantEntity {
+  @Column('text', { name: 'product_name' })
+  @Field(() => String)
+  productName: string;
+
+  @Column('text')
+  @Field(() => SubscriptionStatus)
+  status: SubscriptionStatus;
+
+  @Column('text', { name: 'billing_cycle' })
+  @Field(() => BillingCycle)
+  billingCycle: BillingCycle;
+
+  @Column('boolean', { name: 'auto_renew' })
+  @Field(() => Boolean)
+  autoRenew: boolean;
+
+  /** Read as text (YYYY-MM-DD): a JS Date would shift the day with the server's time zone. */
+  @Column('date', { name: 'trial_end_date', nullable: true })
+  @Field(() => GraphQLLocalDate, { nullable: true, description: 'End of the trial period (YYYY-MM-DD); always set while status is trial.' })
+  trialEndDate: string | null;
+}
+
+export const ProductSubscriptionConnection = ConnectionType(ProductSubscription);
+
+/** One organization's credit balance (absent row = 0). */
+@Entity({ name: 'credit_balances' })
+export class CreditBalance {
+  @PrimaryColumn('uuid', { name: 'org_id' })
+  orgId: string;
+
+  @Column('bigint')
+  balance: string;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}
+
+/** The organization's credits: the balance and the ledger that explains it. */
+@ObjectType({ description: "The organization's credit account. The sum of the ledger always equals the balance." })
+@Directive('@requiresScopes(scopes: [["billing:read"]])')
+export class CreditAccount {
+  @Field(() => GraphQLSafeInt, { description: 'Never negative.' })
+  balance: number;
+
+  @Field(() => Date, { nullable: true, description: 'When the balance last changed (null: never).' })
+  updatedAt: Date | null;
+}
+
+/** An append-only record of one change to the balance. */
+@Entity({ name: 'credit_ledger' })
+@ObjectType({ description: 'One change to the credit balance. Entries are never changed or deleted.' })
+@Directive('@requiresScopes(scopes: [["billing:read"]])')
+export class CreditLedgerEntry {
+  @PrimaryColumn('uuid', { name: 'org_id' })
+  orgId: string;
+
+  @PrimaryColumn('uuid')
+  @Field(() => ID)
+  id: string;
+
+  @Column('text')
+  @Field(() => CreditEntryKind)
+  kind: CreditEntryKind;
+
+  /** bigint columns arrive as strings; the service turns them into numbers (they are capped at 2^53 - 1). */
+  @Column('bigint')
+  @Field(() => GraphQLSafeInt, { description: 'Positive for grants, negative for consumption.' })
+  amount: number;
+
+  @Column('bigint', { name: 'balance_after' })
+  @Field(() => GraphQLSafeInt)
+  balanceAfter: number;
+
+  @Column('text')
+  @Field(() => String)
+  reason: string;
+
+  @Column('text')
+  @Field(() => String, { description: "Who: the token subject (user id or apikey:<id>), or 'platform'." })
+  actor: string;
+
+  @Column('uuid', { name: 'workspace_id', nullable: true })
+  @Field(() => ID, { nullable: true, description: 'The workspace the usage was for (null once that workspace is deleted).' })
+  workspaceId: string | null;
+
+  @Column('text', { name: 'request_id', nullable: true })
+  @Field(() => String, { nullable: true, description: 'The request that made the change (x-request-id).' })
+  requestId: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @Field(() => Date)
+  createdAt: Date;
+}
+
+export const CreditLedgerEntryConnection = ConnectionType(CreditLedgerEntry);

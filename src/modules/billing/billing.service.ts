@@ -1,0 +1,90 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { TenantScope } from '../../db/tenant-scope';
+import type { Tenant } from '../../graphql/context';
+import { badInput, notFound } from '../../graphql/errors';
+import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { checkId } from '../../graphql/validation';
+import { CreditEntryKind, type CreditAccount, type CreditLedgerEntry, type ProductSubscription } from './billing.entity';
+import type { RecordUsageInput } from './billing.inputs';
+import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, ledgerEntriesFrom, subscriptionsFrom, updateRows } from './billing.sql';
+
+/** Who made a change: the token subject and the request, recorded on the ledger entry. */
+export interface Actor {
+  subject: string;
+  requestId: string;
+}
+
+export const billingService = {
+  /** The organization's subscriptions, oldest first. */
+  async subscriptions(scope: TenantScope, page: Page): Promise<Connection<ProductSubscription>> {
+    const rows = await scope.query(
+      `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions
+        WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
+      [scope.orgId, page.afterId, page.first + 1],
+    );
+    const manager = await scope.manager();
+    return toConnection(subscriptionsFrom(manager, rows), page, async () => {
+      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM subscriptions WHERE org_id = $1`, [scope.orgId]);
+      return Number(count);
+    });
+  },
+
+  async account(scope: TenantScope): Promise<CreditAccount> {
+    const [row] = await scope.query<{ balance: string; updated_at: Date }>(`SELECT balance, updated_at FROM credit_balances WHERE org_id = $1`, [
+      scope.orgId,
+    ]);
+    return accountFrom(row);
+  },
+
+  /** The ledger, newest first (ids are UUIDv7, taken while the balance row is locked: id order is balance order). */
+  async ledger(scope: TenantScope, page: Page): Promise<Connection<CreditLedgerEntry>> {
+    const rows = await scope.query(
+      `SELECT * FROM credit_ledger WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2::uuid) ORDER BY id DESC LIMIT $3`,
+      [scope.orgId, page.afterId, page.first + 1],
+    );
+    const manager = await scope.manager();
+    return toConnection(ledgerEntriesFrom(manager, rows), page, async () => {
+      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM credit_ledger WHERE org_id = $1`, [scope.orgId]);
+      return Number(count);
+    });
+  },
+
+  /**
+   * Consumes credits. The conditional UPDATE takes the balance row's lock for the rest of the request's
+   * transaction and re-checks `balance >= amount` against the latest committed balance, so concurrent
+   * consumers are serialized and the balance can never be overdrawn; the ledger entry is appended in the
+   * same savepoint, so either both happen or neither does.
+   */
+  async recordUsage(tenant: Tenant, input: RecordUsageInput, actor: Actor): Promise<CreditLedgerEntry> {
+    const { scope, loaders } = tenant;
+    let workspaceId: string | null = null;
+    if (input.workspaceId !== undefined && input.workspaceId !== null) {
+      workspaceId = checkId(input.workspaceId, 'workspaceId');
+      // RLS on workspaces: another organization's workspace, or one the caller is not a member of, is not there.
+      if (!(await loaders.workspace.load(workspaceId))) throw notFound('Workspace', input.workspaceId);
+    }
+    const reason = input.reason.trim();
+    return scope.mutation(async (manager) => {
+      const [updated] = await updateRows(
+        manager,
+        `UPDATE credit_balances SET balance = balance - $2, updated_at = now() WHERE org_id = $1 AND balance >= $2 RETURNING balance`,
+        [scope.orgId, input.amount],
+      );
+      if (!updated) {
+        const [current] = await manager.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [scope.orgId]);
+        throw badInput([{ field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` }]);
+      }
+      return appendLedgerEntry(manager, {
+        orgId: scope.orgId,
+        id: uuidv7(), // after the lock: ledger order is the order in which the balance changed
+        kind: CreditEntryKind.consumption,
+        amount: -input.amount,
+        balanceAfter: updated.balance as string,
+        reason,
+        actor: actor.subject,
+        workspaceId,
+        requestId: actor.requestId,
+      });
+    });
+  },
+};

@@ -1,0 +1,51 @@
+import type { EntityManager } from 'typeorm';
+import { hydrate } from '../../db/tenant-loaders';
+import { CreditLedgerEntry, ProductSubscription, type CreditAccount } from './billing.entity';
+
+/**
+ * SQL shared by the tenant service and the platform path. Dates are read as text (YYYY-MM-DD) and
+ * bigints (pg returns strings) become numbers: the balance is capped at 2^53 - 1 by a CHECK.
+ */
+export const SUBSCRIPTION_COLUMNS = `org_id, id, product_name, status, billing_cycle, auto_renew,
+  trial_end_date::text AS trial_end_date, created_at, updated_at`;
+
+export function subscriptionsFrom(manager: EntityManager, rows: Record<string, unknown>[]): ProductSubscription[] {
+  return hydrate<ProductSubscription>(manager.connection.getMetadata(ProductSubscription), rows);
+}
+
+export function ledgerEntriesFrom(manager: EntityManager, rows: Record<string, unknown>[]): CreditLedgerEntry[] {
+  return hydrate<CreditLedgerEntry>(manager.connection.getMetadata(CreditLedgerEntry), rows).map((entry) =>
+    Object.assign(entry, { amount: Number(entry.amount), balanceAfter: Number(entry.balanceAfter) }),
+  );
+}
+
+export function accountFrom(row: { balance: string; updated_at: Date } | undefined): CreditAccount {
+  return { balance: Number(row?.balance ?? 0), updatedAt: row?.updated_at ?? null };
+}
+
+/** TypeORM's query() answers UPDATE/DELETE with [rows, rowCount]: the rows. */
+export async function updateRows(manager: EntityManager, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
+  const result = await manager.query(sql, parameters);
+  return Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result;
+}
+
+export interface NewLedgerEntry {
+  orgId: string;
+  id: string;
+  kind: CreditLedgerEntry['kind'];
+  amount: number | string;
+  balanceAfter: number | string;
+  reason: string;
+  actor: string;
+  workspaceId: string | null;
+  requestId: string | null;
+}
+
+export async function appendLedgerEntry(manager: EntityManager, entry: NewLedgerEntry): Promise<CreditLedgerEntry> {
+  const rows = await manager.query(
+    `INSERT INTO credit_ledger (org_id, id, kind, amount, balance_after, reason, actor, workspace_id, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+    [entry.orgId, entry.id, entry.kind, entry.amount, entry.balanceAfter, entry.reason, entry.actor, entry.workspaceId, entry.requestId],
+  );
+  return ledgerEntriesFrom(manager, rows)[0];
+}
