@@ -4,8 +4,9 @@ import { ENTITIES } from './entities';
 import { TenantCore1764000000000 } from './migrations/1764000000000-TenantCore';
 import { Membership1764000000001 } from './migrations/1764000000001-Membership';
 import { OrganizationSettings1764000000002 } from './migrations/1764000000002-OrganizationSettings';
+import { Deployments1764000000004 } from './migrations/1764000000004-Deployments';
 
-export const MIGRATIONS = [TenantCore1764000000000, Membership1764000000001, OrganizationSettings1764000000002];
+export const MIGRATIONS = [TenantCore1764000000000, Membership1764000000001, OrganizationSettings1764000000002, Deployments1764000000004];
 
 /** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */
 export interface QueryRunnerData {

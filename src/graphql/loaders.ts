@@ -8,6 +8,8 @@ import { Environment } from '../modules/environment/environment.entity';
 import { Component } from '../modules/component/component.entity';
 import { WorkspaceMember } from '../modules/member/member.entity';
 import { pageKey, type Page } from './pagination';
+import { DeploymentLoaders } from '../modules/deployment/deployment.loaders';
+import { LlmLoaders } from '../modules/llm/llm.service';
 
 export interface Caller {
   organization: Organization | null;
@@ -24,6 +26,8 @@ export class Loaders {
   readonly component: DataLoader<string, Component | null>;
   readonly environmentCount: DataLoader<string, number>;
   readonly componentCount: DataLoader<string, number>;
+  readonly deployments: DeploymentLoaders;
+  readonly llm: LlmLoaders;
 
   constructor(private readonly scope: TenantScope) {
     this.workspace = byIdLoader(scope, Workspace);
@@ -31,6 +35,8 @@ export class Loaders {
     this.component = byIdLoader(scope, Component);
     this.environmentCount = childCountLoader(scope, Environment, 'workspace_id');
     this.componentCount = childCountLoader(scope, Component, 'workspace_id');
+    this.deployments = new DeploymentLoaders(scope);
+    this.llm = new LlmLoaders(scope);
   }
 
   /**

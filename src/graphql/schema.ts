@@ -7,6 +7,14 @@ import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
 import { ComponentResolver } from '../modules/component/component.resolver';
 import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
+import {
+  ComponentDeploymentsResolver,
+  DeploymentPromotionResolver,
+  DeploymentRingResolver,
+  RingDeploymentResolver,
+  WorkspaceDeploymentRingsResolver,
+} from '../modules/deployment/deployment.resolver';
+import { LlmSettingsResolver, WorkspaceLlmSettingsResolver } from '../modules/llm/llm.resolver';
 
 export const RESOLVERS = [
   OrganizationResolver,
@@ -16,6 +24,13 @@ export const RESOLVERS = [
   WorkspaceMembersResolver,
   EnvironmentResolver,
   ComponentResolver,
+  DeploymentRingResolver,
+  DeploymentPromotionResolver,
+  RingDeploymentResolver,
+  WorkspaceDeploymentRingsResolver,
+  ComponentDeploymentsResolver,
+  LlmSettingsResolver,
+  WorkspaceLlmSettingsResolver,
 ] as const;
 
 /** The executable schema: type-graphql's build, then the auth directives turned into field guards. */

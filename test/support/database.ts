@@ -34,10 +34,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** Every row of every tenant table, in a stable order: compare before/after a refused request. */
 export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> {
-  const tables = ['organizations', 'workspaces', 'environments', 'components'];
+  const tables = [
+    'organizations',
+    'workspaces',
+    'environments',
+    'components',
+    'deployment_rings',
+    'deployment_promotions',
+    'ring_deployments',
+    'workspace_llm_settings',
+  ];
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {
-    result[table] = (await admin.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
+    // Tables keyed by more than id (current state, per-workspace settings) are ordered by their whole row.
+    result[table] = (await admin.query(`SELECT * FROM ${table} t ORDER BY t`)).rows;
   }
   return result;
 }
