@@ -56,7 +56,8 @@ export class Deployments1764000000004 implements MigrationInterface {
         version text NOT NULL CHECK (char_length(version) BETWEEN 1 AND 100),
         promoted_by text NOT NULL CHECK (char_length(promoted_by) BETWEEN 1 AND 300),
         request_id text NOT NULL CHECK (char_length(request_id) BETWEEN 1 AND 64),
-        created_at timestamptz NOT NULL DEFAULT now(),
+        -- The moment of the write (not the transaction start), in step with the (UUIDv7) id order.
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         PRIMARY KEY (org_id, id),
         CHECK (from_ring_id IS DISTINCT FROM to_ring_id),
         FOREIGN KEY (org_id, workspace_id) REFERENCES workspaces (org_id, id) ON DELETE CASCADE,

@@ -35,9 +35,10 @@ export interface Actor {
  * - deploys and promotions take it FOR SHARE, so positions cannot move under them, while they run
  *   side by side (FOR KEY SHARE from foreign-key checks, i.e. creating environments or components, is
  *   not blocked by either);
- * - a deploy or promotion then locks its target ring row, so writes into one ring are serialized and the
- *   history's order matches the current state; it reads the source ring's current version FOR SHARE,
- *   so it cannot be replaced until the promotion commits. Locks are taken in pipeline order: no deadlocks.
+ * - a deploy or promotion then locks its target ring row (writes into one ring are serialized), reads the
+ *   source ring's current version FOR SHARE (it cannot be replaced until the promotion commits), locks
+ *   the target's current-version row, and only then makes the history id: the history's order is the
+ *   order in which the state changed. Locks are taken in pipeline order, so they cannot deadlock.
  */
 async function lockWorkspace(manager: EntityManager, orgId: string, workspaceId: string, mode: 'FOR SHARE' | 'FOR NO KEY UPDATE'): Promise<void> {
   const rows = await manager.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = $2 ${mode}`, [orgId, workspaceId]);
@@ -253,6 +254,13 @@ export const deploymentService = {
           throw badInput([{ field: 'version', message: `version ${version} is not deployed in ring "${from.name}" (${has})` }]);
         }
       }
+      // Waits for promotions still reading the target's current version (FOR SHARE above, in theirs):
+      // the history id is made after them, so history order is the order the state changed in.
+      await manager.query(`SELECT 1 FROM ring_deployments WHERE org_id = $1 AND ring_id = $2 AND component_id = $3 FOR NO KEY UPDATE`, [
+        orgId,
+        to.id,
+        component.id,
+      ]);
       const recorded = await insertReturning(manager, DeploymentPromotion, {
         orgId,
         id: uuidv7(),
