@@ -24,6 +24,7 @@ let gw: RunningGateway;
 let orgA: Org;
 let orgB: Org;
 let treeA: Tree;
+let extraIdsA: string[];
 let schema: IntrospectionQuery['__schema'];
 
 beforeAll(async () => {
@@ -32,6 +33,15 @@ beforeAll(async () => {
   orgA = await createOrg(db, 'sweep-a');
   orgB = await createOrg(db, 'sweep-b');
   treeA = await createTree(gw, gw.token(orgA.id), { workspaces: 1, environments: 1, components: 1 });
+  // A deployment ring with history, so ring and promotion ids are swept too.
+  const [wsA] = treeA.workspaces;
+  const ring = ok<any>(
+    await gw.graphql(`mutation($i: CreateDeploymentRingInput!) { createDeploymentRing(input: $i) { id } }`, { i: { workspaceId: wsA.id, name: 'canary', environmentId: wsA.environments[0] } }, gw.token(orgA.id)),
+  ).createDeploymentRing.id;
+  const promotion = ok<any>(
+    await gw.graphql(`mutation($i: DeployComponentInput!) { deployComponent(input: $i) { id } }`, { i: { componentId: wsA.components[0], ringId: ring, version: '1.0.0' } }, gw.token(orgA.id)),
+  ).deployComponent.id;
+  extraIdsA = [ring, promotion];
   await createTree(gw, gw.token(orgB.id), { workspaces: 1, environments: 1, components: 1 });
   schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery(), {}, gw.token(orgB.id))).__schema;
 });
@@ -112,7 +122,7 @@ test('every operation is either swept (takes an id) or declared to act on the ca
 });
 
 test("with org B's token, every id-taking operation on every one of org A's ids finds nothing and changes nothing", async () => {
-  const foreignIds = [orgA.id, ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components])];
+  const foreignIds = [orgA.id, ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components]), ...extraIdsA];
   const swept = operations().filter(({ field }) => field.args.some((a) => carriesId(a.type)));
   expect(swept.length).toBeGreaterThanOrEqual(11); // 3 queries + 8 mutations today
   const before = await snapshot(db.admin);
