@@ -33,6 +33,7 @@ export class DeploymentLoaders {
       [this.scope.orgId, workspaceIds],
     );
     const rings = await this.hydrate(DeploymentRing, rows);
+    for (const ring of rings) this.ring.prime(ring.id, ring); // promotion.toRing, deployment.ring: no second read
     return workspaceIds.map((id) => rings.filter((r) => r.workspaceId === id));
   });
 
