@@ -40,6 +40,15 @@ beforeAll(async () => {
   orgA = await createOrg(db, 'sweep-a');
   orgB = await createOrg(db, 'sweep-b');
   treeA = await createTree(gw, gw.token(orgA.id), { workspaces: 1, environments: 1, components: 1 });
+  // A deployment ring with history, so ring and promotion ids are swept too.
+  const [wsA] = treeA.workspaces;
+  const ring = ok<any>(
+    await gw.graphql(`mutation($i: CreateDeploymentRingInput!) { createDeploymentRing(input: $i) { id } }`, { i: { workspaceId: wsA.id, name: 'canary', environmentId: wsA.environments[0] } }, gw.token(orgA.id)),
+  ).createDeploymentRing.id;
+  const promotion = ok<any>(
+    await gw.graphql(`mutation($i: DeployComponentInput!) { deployComponent(input: $i) { id } }`, { i: { componentId: wsA.components[0], ringId: ring, version: '1.0.0' } }, gw.token(orgA.id)),
+  ).deployComponent.id;
+  moreIdsA.push(ring, promotion);
   await createTree(gw, gw.token(orgB.id), { workspaces: 1, environments: 1, components: 1 });
   const connector = ok<any>(
     await gw.graphql(

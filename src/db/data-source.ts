@@ -8,12 +8,14 @@ import { AuditLog1764000000006 } from './migrations/1764000000006-AuditLog';
 import { ApiKeys1764000000007 } from './migrations/1764000000007-ApiKeys';
 import { Secrets1764000000005 } from './migrations/1764000000005-Secrets';
 import { Billing1764000000003 } from './migrations/1764000000003-Billing';
+import { Deployments1764000000004 } from './migrations/1764000000004-Deployments';
 
 export const MIGRATIONS = [
   TenantCore1764000000000,
   Membership1764000000001,
   OrganizationSettings1764000000002,
   Billing1764000000003,
+  Deployments1764000000004,
   Secrets1764000000005,
   AuditLog1764000000006,
   ApiKeys1764000000007,

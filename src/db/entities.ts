@@ -9,6 +9,8 @@ import { Connector } from '../modules/connector/connector.entity';
 import { AuditEntry } from '../modules/audit/audit.entity';
 import { ApiKey } from '../modules/api-key/api-key.entity';
 
+import { DeploymentPromotion, DeploymentRing, RingDeployment } from '../modules/deployment/deployment.entity';
+import { WorkspaceLlmSettings } from '../modules/llm/llm.entity';
 import { CreditBalance, CreditLedgerEntry, ProductSubscription } from '../modules/billing/billing.entity';
 
 export const ENTITIES = [
@@ -24,4 +26,8 @@ export const ENTITIES = [
   ProductSubscription,
   CreditBalance,
   CreditLedgerEntry,
+  DeploymentRing,
+  DeploymentPromotion,
+  RingDeployment,
+  WorkspaceLlmSettings,
 ];

@@ -9,6 +9,8 @@ import { Component } from '../modules/component/component.entity';
 import { WorkspaceMember } from '../modules/member/member.entity';
 import { Connector } from '../modules/connector/connector.entity';
 import { pageKey, type Page } from './pagination';
+import { DeploymentLoaders } from '../modules/deployment/deployment.loaders';
+import { LlmLoaders } from '../modules/llm/llm.service';
 
 export interface Caller {
   organization: Organization | null;
@@ -29,6 +31,8 @@ export class Loaders {
   readonly componentCount: DataLoader<string, number>;
   readonly connector: DataLoader<string, Connector | null>;
   readonly connectorCount: DataLoader<string, number>;
+  readonly deployments: DeploymentLoaders;
+  readonly llm: LlmLoaders;
 
   constructor(private readonly scope: TenantScope) {
     this.workspace = byIdLoader(scope, Workspace);
@@ -38,6 +42,8 @@ export class Loaders {
     this.componentCount = childCountLoader(scope, Component, 'workspace_id');
     this.connector = byIdLoader(scope, Connector);
     this.connectorCount = childCountLoader(scope, Connector, 'workspace_id');
+    this.deployments = new DeploymentLoaders(scope);
+    this.llm = new LlmLoaders(scope);
   }
 
   /**

@@ -14,6 +14,14 @@ import { EnvironmentCredentialsResolver } from '../modules/environment/credentia
 import { ConnectorResolver, WorkspaceConnectorsResolver } from '../modules/connector/connector.resolver';
 import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
 import { CreditAccountResolver, CreditUsageResolver, OrganizationBillingResolver } from '../modules/billing/billing.resolver';
+import {
+  ComponentDeploymentsResolver,
+  DeploymentPromotionResolver,
+  DeploymentRingResolver,
+  RingDeploymentResolver,
+  WorkspaceDeploymentRingsResolver,
+} from '../modules/deployment/deployment.resolver';
+import { LlmSettingsResolver, WorkspaceLlmSettingsResolver } from '../modules/llm/llm.resolver';
 
 export const RESOLVERS = [
   OrganizationResolver,
@@ -33,6 +41,13 @@ export const RESOLVERS = [
   OrganizationBillingResolver,
   CreditAccountResolver,
   CreditUsageResolver,
+  DeploymentRingResolver,
+  DeploymentPromotionResolver,
+  RingDeploymentResolver,
+  WorkspaceDeploymentRingsResolver,
+  ComponentDeploymentsResolver,
+  LlmSettingsResolver,
+  WorkspaceLlmSettingsResolver,
 ] as const;
 
 /** The executable schema: type-graphql's build, then the auth directives turned into field guards. */

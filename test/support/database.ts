@@ -47,6 +47,10 @@ export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> 
     'subscriptions',
     'credit_balances',
     'credit_ledger',
+    'deployment_rings',
+    'deployment_promotions',
+    'ring_deployments',
+    'workspace_llm_settings',
   ];
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {

@@ -84,7 +84,13 @@ export const environmentService = {
     await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
     id = existing.id;
     return scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Environment, scope.orgId, id))) throw notFound('Environment', id);
+      const deleted = await deleteById(manager, Environment, scope.orgId, id).catch((error) => {
+        if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION && pgConstraint(error) === 'deployment_rings_environment_fkey') {
+          throw badInput([{ field: 'id', message: 'a deployment ring deploys to this environment: point the ring at another environment or delete it first' }]);
+        }
+        throw error;
+      });
+      if (!deleted) throw notFound('Environment', id);
       return id;
     });
   },

@@ -1,0 +1,130 @@
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { unauthenticated } from '../../graphql/errors';
+import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
+import { Workspace } from '../workspace/workspace.entity';
+import { workspaceService } from '../workspace/workspace.service';
+import { Environment } from '../environment/environment.entity';
+import { environmentService } from '../environment/environment.service';
+import { Component } from '../component/component.entity';
+import { componentService } from '../component/component.service';
+import { DeploymentPromotion, DeploymentPromotionConnection, DeploymentRing, RingDeployment } from './deployment.entity';
+import { CreateDeploymentRingInput, DeployComponentInput, PromoteComponentInput, UpdateDeploymentRingInput } from './deployment.inputs';
+import { deploymentService, type Actor } from './deployment.service';
+
+function actorOf(ctx: GatewayContext): Actor {
+  if (!ctx.principal) throw unauthenticated();
+  return { subject: ctx.principal.subject, requestId: ctx.requestId };
+}
+
+@Resolver(() => DeploymentRing)
+export class DeploymentRingResolver {
+  @FieldResolver(() => Workspace)
+  workspace(@Root() ring: DeploymentRing, @Ctx() ctx: GatewayContext): Promise<Workspace> {
+    return workspaceService.get(tenantOf(ctx).loaders, ring.workspaceId);
+  }
+
+  @FieldResolver(() => Environment, { description: 'The environment this ring deploys to.' })
+  environment(@Root() ring: DeploymentRing, @Ctx() ctx: GatewayContext): Promise<Environment> {
+    return environmentService.get(tenantOf(ctx).loaders, ring.environmentId);
+  }
+
+  @FieldResolver(() => DeploymentPromotionConnection, { description: 'Versions that entered this ring (deploys and promotions into it), newest first.' })
+  promotions(@Root() ring: DeploymentRing, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<DeploymentPromotion>> {
+    return deploymentService.promotionsIntoRing(tenantOf(ctx), ring.id, toPage(args));
+  }
+
+  @Mutation(() => DeploymentRing, { nullable: true, description: 'Workspace admins. Without position, the ring is appended at the end of the pipeline.' })
+  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  createDeploymentRing(@Arg('input', () => CreateDeploymentRingInput) input: CreateDeploymentRingInput, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> {
+    return deploymentService.create(tenantOf(ctx), input);
+  }
+
+  @Mutation(() => DeploymentRing, { nullable: true, description: 'Workspace admins. Renames the ring or points it at another environment of its workspace.' })
+  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  updateDeploymentRing(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateDeploymentRingInput) input: UpdateDeploymentRingInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<DeploymentRing> {
+    return deploymentService.update(tenantOf(ctx), id, input);
+  }
+
+  @Mutation(() => ID, {
+    nullable: true,
+    description: 'Workspace admins. Refused (BAD_USER_INPUT) for a ring with promotion history; the rings after it move up. Returns the id.',
+  })
+  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  deleteDeploymentRing(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
+    return deploymentService.delete(tenantOf(ctx), id);
+  }
+
+  @Mutation(() => DeploymentPromotion, { nullable: true, description: 'Workspace developers. Puts any version of a component into the first ring (position 0).' })
+  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  deployComponent(@Arg('input', () => DeployComponentInput) input: DeployComponentInput, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
+    return deploymentService.deploy(tenantOf(ctx), input, actorOf(ctx));
+  }
+
+  @Mutation(() => DeploymentPromotion, {
+    nullable: true,
+    description: 'Workspace developers. Promotes the version currently in fromRing into the ring immediately after it.',
+  })
+  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  promoteComponent(@Arg('input', () => PromoteComponentInput) input: PromoteComponentInput, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
+    return deploymentService.promote(tenantOf(ctx), input, actorOf(ctx));
+  }
+}
+
+@Resolver(() => DeploymentPromotion)
+export class DeploymentPromotionResolver {
+  @FieldResolver(() => Component)
+  component(@Root() promotion: DeploymentPromotion, @Ctx() ctx: GatewayContext): Promise<Component> {
+    return componentService.get(tenantOf(ctx).loaders, promotion.componentId);
+  }
+
+  @FieldResolver(() => DeploymentRing, { nullable: true, description: 'Null for a deploy into the first ring.' })
+  fromRing(@Root() promotion: DeploymentPromotion, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> | null {
+    return promotion.fromRingId ? deploymentService.ring(tenantOf(ctx), promotion.fromRingId) : null;
+  }
+
+  @FieldResolver(() => DeploymentRing)
+  toRing(@Root() promotion: DeploymentPromotion, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> {
+    return deploymentService.ring(tenantOf(ctx), promotion.toRingId);
+  }
+}
+
+@Resolver(() => RingDeployment)
+export class RingDeploymentResolver {
+  @FieldResolver(() => DeploymentRing)
+  ring(@Root() deployment: RingDeployment, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> {
+    return deploymentService.ring(tenantOf(ctx), deployment.ringId);
+  }
+
+  @FieldResolver(() => Component)
+  component(@Root() deployment: RingDeployment, @Ctx() ctx: GatewayContext): Promise<Component> {
+    return componentService.get(tenantOf(ctx).loaders, deployment.componentId);
+  }
+
+  @FieldResolver(() => DeploymentPromotion, { description: 'The history entry that put this version here.' })
+  promotion(@Root() deployment: RingDeployment, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
+    return deploymentService.promotion(tenantOf(ctx), deployment.promotionId);
+  }
+}
+
+@Resolver(() => Workspace)
+export class WorkspaceDeploymentRingsResolver {
+  @FieldResolver(() => [DeploymentRing], { description: 'The release pipeline: rings in position order (at most 20).' })
+  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  deploymentRings(@Root() workspace: Workspace, @Ctx() ctx: GatewayContext): Promise<DeploymentRing[]> {
+    return deploymentService.ringsOfWorkspace(tenantOf(ctx), workspace.id);
+  }
+}
+
+@Resolver(() => Component)
+export class ComponentDeploymentsResolver {
+  @FieldResolver(() => [RingDeployment], { description: 'Which version of this component is in which ring, in ring order.' })
+  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  deployments(@Root() component: Component, @Ctx() ctx: GatewayContext): Promise<RingDeployment[]> {
+    return deploymentService.deploymentsOfComponent(tenantOf(ctx), component.id);
+  }
+}

@@ -1,0 +1,290 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { EntityManager } from 'typeorm';
+import type { Tenant } from '../../graphql/context';
+import { requireWorkspaceRole } from '../../auth/access';
+import { WorkspaceRole } from '../../auth/roles';
+import { hydrate } from '../../db/tenant-loaders';
+import { insertReturning, updateReturning } from '../../db/writes';
+import { badInput, notFound, pgConstraint, pgErrorCode } from '../../graphql/errors';
+import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { checkId } from '../../graphql/validation';
+import { componentService } from '../component/component.service';
+import type { Component } from '../component/component.entity';
+import { DeploymentPromotion, DeploymentRing, RingDeployment } from './deployment.entity';
+import {
+  MAX_RINGS_PER_WORKSPACE,
+  type CreateDeploymentRingInput,
+  type DeployComponentInput,
+  type PromoteComponentInput,
+  type UpdateDeploymentRingInput,
+} from './deployment.inputs';
+
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** Who changes the pipeline: recorded in the promotion history. */
+export interface Actor {
+  /** The token subject: a user id, or apikey:<id>. */
+  subject: string;
+  requestId: string;
+}
+
+/**
+ * Locking (READ COMMITTED, one transaction per request):
+ * - ring structure (create, delete, position shifts) takes the workspace row FOR NO KEY UPDATE;
+ * - deploys and promotions take it FOR SHARE, so positions cannot move under them, while they run
+ *   side by side (FOR KEY SHARE from foreign-key checks, i.e. creating environments or components, is
+ *   not blocked by either);
+ * - a deploy or promotion then locks its target ring row (writes into one ring are serialized), reads the
+ *   source ring's current version FOR SHARE (it cannot be replaced until the promotion commits), locks
+ *   the target's current-version row, and only then makes the history id: the history's order is the
+ *   order in which the state changed. Locks are taken in pipeline order, so they cannot deadlock.
+ */
+async function lockWorkspace(manager: EntityManager, orgId: string, workspaceId: string, mode: 'FOR SHARE' | 'FOR NO KEY UPDATE'): Promise<void> {
+  const rows = await manager.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = $2 ${mode}`, [orgId, workspaceId]);
+  if (rows.length === 0) throw notFound('Workspace', workspaceId);
+}
+
+function ringsOf(manager: EntityManager, rows: Record<string, unknown>[]): DeploymentRing[] {
+  return hydrate<DeploymentRing>(manager.connection.getMetadata(DeploymentRing), rows);
+}
+
+/** Names of the ring constraints → what the client should fix. */
+function explainRingError(error: unknown, input: { name?: string; environmentId?: string; workspaceId?: string }): never {
+  const code = pgErrorCode(error);
+  const constraint = pgConstraint(error);
+  if (code === UNIQUE_VIOLATION && constraint === 'deployment_rings_name_key') {
+    throw badInput([{ field: 'name', message: `a ring named "${input.name}" already exists in this workspace` }]);
+  }
+  if (code === FOREIGN_KEY_VIOLATION && constraint === 'deployment_rings_environment_fkey' && input.environmentId) {
+    throw notFound('Environment', input.environmentId); // deleted meanwhile
+  }
+  if (code === FOREIGN_KEY_VIOLATION && input.workspaceId) throw notFound('Workspace', input.workspaceId);
+  throw error;
+}
+
+export const deploymentService = {
+  async ring(tenant: Tenant, id: string, field = 'id'): Promise<DeploymentRing> {
+    const ring = await tenant.loaders.deployments.ring.load(checkId(id, field));
+    if (!ring) throw notFound('DeploymentRing', id);
+    return ring;
+  },
+
+  async promotion(tenant: Tenant, id: string): Promise<DeploymentPromotion> {
+    const promotion = await tenant.loaders.deployments.promotion.load(id);
+    if (!promotion) throw notFound('DeploymentPromotion', id);
+    return promotion;
+  },
+
+  ringsOfWorkspace(tenant: Tenant, workspaceId: string): Promise<DeploymentRing[]> {
+    return tenant.loaders.deployments.ringsOfWorkspace.load(workspaceId);
+  },
+
+  deploymentsOfComponent(tenant: Tenant, componentId: string): Promise<RingDeployment[]> {
+    return tenant.loaders.deployments.deploymentsOfComponent.load(componentId);
+  },
+
+  async promotionsIntoRing(tenant: Tenant, ringId: string, page: Page): Promise<Connection<DeploymentPromotion>> {
+    const loaders = tenant.loaders.deployments;
+    const rows = await loaders.promotionsIntoRing(page).load(ringId);
+    return toConnection(rows, page, () => loaders.promotionCount.load(ringId));
+  },
+
+  /** The environment must exist (for the caller) and belong to the ring's workspace. */
+  async checkEnvironment(tenant: Tenant, workspaceId: string, environmentId: string): Promise<string> {
+    const environment = await tenant.loaders.environment.load(checkId(environmentId, 'environmentId'));
+    if (!environment) throw notFound('Environment', environmentId);
+    if (environment.workspaceId !== workspaceId) {
+      throw badInput([{ field: 'environmentId', message: `environmentId must be an environment of workspace ${workspaceId}` }]);
+    }
+    return environment.id;
+  },
+
+  /** Rings are the workspace's release pipeline: creating, changing and deleting them is for its admins. */
+  async create(tenant: Tenant, input: CreateDeploymentRingInput): Promise<DeploymentRing> {
+    const { scope } = tenant;
+    const workspaceId = checkId(input.workspaceId, 'workspaceId');
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    const environmentId = await deploymentService.checkEnvironment(tenant, workspaceId, input.environmentId);
+    const name = input.name.trim();
+    const ring = await scope.mutation(async (manager) => {
+      await lockWorkspace(manager, scope.orgId, workspaceId, 'FOR NO KEY UPDATE');
+      const [{ count }] = await manager.query(`SELECT count(*)::int AS count FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2`, [
+        scope.orgId,
+        workspaceId,
+      ]);
+      if (count >= MAX_RINGS_PER_WORKSPACE) {
+        throw badInput([{ field: 'workspaceId', message: `a workspace has at most ${MAX_RINGS_PER_WORKSPACE} deployment rings` }]);
+      }
+      const position = input.position ?? count;
+      if (position > count) {
+        throw badInput([{ field: 'position', message: `position must be between 0 and ${count} (the number of rings in the workspace)` }]);
+      }
+      if (position < count) {
+        await manager.query(
+          `UPDATE deployment_rings SET position = position + 1, updated_at = now() WHERE org_id = $1 AND workspace_id = $2 AND position >= $3`,
+          [scope.orgId, workspaceId, position],
+        );
+      }
+      return insertReturning(manager, DeploymentRing, { orgId: scope.orgId, id: uuidv7(), workspaceId, name, position, environmentId }).catch((error) =>
+        explainRingError(error, { name, environmentId, workspaceId }),
+      );
+    });
+    tenant.loaders.deployments.clear();
+    return ring;
+  },
+
+  async update(tenant: Tenant, id: string, input: UpdateDeploymentRingInput): Promise<DeploymentRing> {
+    const { scope } = tenant;
+    const existing = await deploymentService.ring(tenant, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    const values: Partial<DeploymentRing> = {};
+    if (input.name !== undefined) values.name = input.name.trim();
+    if (input.environmentId !== undefined) {
+      values.environmentId = await deploymentService.checkEnvironment(tenant, existing.workspaceId, input.environmentId);
+    }
+    const ring = await scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, DeploymentRing, { orgId: scope.orgId, id: existing.id }, values).catch((error) =>
+        explainRingError(error, { name: values.name, environmentId: values.environmentId }),
+      );
+      if (!updated) throw notFound('DeploymentRing', id);
+      return updated;
+    });
+    tenant.loaders.deployments.clear();
+    return ring;
+  },
+
+  /**
+   * A ring without history can be deleted; the rings after it move up one position. A ring with
+   * promotion history is refused: history is append-only (delete the workspace to remove it all).
+   */
+  async delete(tenant: Tenant, id: string): Promise<string> {
+    const { scope } = tenant;
+    const existing = await deploymentService.ring(tenant, id);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    await scope.mutation(async (manager) => {
+      await lockWorkspace(manager, scope.orgId, existing.workspaceId, 'FOR NO KEY UPDATE');
+      const [ring] = ringsOf(manager, await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND id = $2`, [scope.orgId, existing.id]));
+      if (!ring) throw notFound('DeploymentRing', id);
+      const history = await manager.query(
+        `SELECT 1 FROM deployment_promotions WHERE org_id = $1 AND (to_ring_id = $2 OR from_ring_id = $2) LIMIT 1`,
+        [scope.orgId, ring.id],
+      );
+      if (history.length > 0) {
+        throw badInput([{ field: 'id', message: 'this ring has promotion history, which is kept: it cannot be deleted' }]);
+      }
+      await manager.query(`DELETE FROM deployment_rings WHERE org_id = $1 AND id = $2`, [scope.orgId, ring.id]);
+      await manager.query(
+        `UPDATE deployment_rings SET position = position - 1, updated_at = now() WHERE org_id = $1 AND workspace_id = $2 AND position > $3`,
+        [scope.orgId, ring.workspaceId, ring.position],
+      );
+    });
+    tenant.loaders.deployments.clear();
+    return existing.id;
+  },
+
+  /** How a version enters the pipeline: into the first ring (position 0), any version. */
+  async deploy(tenant: Tenant, input: DeployComponentInput, actor: Actor): Promise<DeploymentPromotion> {
+    const component = await componentService.get(tenant.loaders, checkId(input.componentId, 'componentId'));
+    const ring = await deploymentService.ring(tenant, input.ringId, 'ringId');
+    await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.developer);
+    if (ring.workspaceId !== component.workspaceId) {
+      throw badInput([{ field: 'ringId', message: `ringId must be a ring of the component's workspace ${component.workspaceId}` }]);
+    }
+    return deploymentService.record(tenant, component, null, ring.id, input.version, actor);
+  },
+
+  /** Moves the version that is in fromRing into the ring immediately after it. */
+  async promote(tenant: Tenant, input: PromoteComponentInput, actor: Actor): Promise<DeploymentPromotion> {
+    const component = await componentService.get(tenant.loaders, checkId(input.componentId, 'componentId'));
+    const from = await deploymentService.ring(tenant, input.fromRingId, 'fromRingId');
+    const to = await deploymentService.ring(tenant, input.toRingId, 'toRingId');
+    await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.developer);
+    const elsewhere = [
+      ...(from.workspaceId !== component.workspaceId ? [{ field: 'fromRingId', message: `fromRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
+      ...(to.workspaceId !== component.workspaceId ? [{ field: 'toRingId', message: `toRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
+    ];
+    if (elsewhere.length > 0) throw badInput(elsewhere);
+    return deploymentService.record(tenant, component, from.id, to.id, input.version, actor);
+  },
+
+  /**
+   * Checks the pipeline rules under locks (see lockWorkspace) and records the step: one history row,
+   * and the target ring's current version. fromRingId null = deploy into the first ring.
+   */
+  async record(tenant: Tenant, component: Component, fromRingId: string | null, toRingId: string, version: string, actor: Actor): Promise<DeploymentPromotion> {
+    const { scope } = tenant;
+    const orgId = scope.orgId;
+    const promotion = await scope.mutation(async (manager) => {
+      await lockWorkspace(manager, orgId, component.workspaceId, 'FOR SHARE');
+      const rings = ringsOf(
+        manager,
+        await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2 AND id = ANY($3::uuid[])`, [
+          orgId,
+          component.workspaceId,
+          fromRingId ? [fromRingId, toRingId] : [toRingId],
+        ]),
+      );
+      const to = rings.find((r) => r.id === toRingId);
+      const from = fromRingId ? rings.find((r) => r.id === fromRingId) : null;
+      if (fromRingId && !from) throw notFound('DeploymentRing', fromRingId); // deleted meanwhile
+      if (!to) throw notFound('DeploymentRing', toRingId);
+      if (!from && to.position !== 0) {
+        throw badInput([
+          { field: 'ringId', message: `a version enters the pipeline at the first ring (position 0); ring "${to.name}" is at position ${to.position}: use promoteComponent` },
+        ]);
+      }
+      if (from && to.position !== from.position + 1) {
+        throw badInput([
+          {
+            field: 'toRingId',
+            message: `toRingId must be the ring immediately after ring "${from.name}" (position ${from.position + 1}); ring "${to.name}" is at position ${to.position}`,
+          },
+        ]);
+      }
+      // Serializes writes into the target ring (for every component), before the history id is made.
+      await manager.query(`SELECT id FROM deployment_rings WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE`, [orgId, to.id]);
+      if (from) {
+        const [current] = await manager.query(
+          `SELECT version FROM ring_deployments WHERE org_id = $1 AND ring_id = $2 AND component_id = $3 FOR SHARE`,
+          [orgId, from.id, component.id],
+        );
+        if (!current || current.version !== version) {
+          const has = current ? `it has ${current.version}` : 'it has no version of this component';
+          throw badInput([{ field: 'version', message: `version ${version} is not deployed in ring "${from.name}" (${has})` }]);
+        }
+      }
+      // Waits for promotions still reading the target's current version (FOR SHARE above, in theirs):
+      // the history id is made after them, so history order is the order the state changed in.
+      await manager.query(`SELECT 1 FROM ring_deployments WHERE org_id = $1 AND ring_id = $2 AND component_id = $3 FOR NO KEY UPDATE`, [
+        orgId,
+        to.id,
+        component.id,
+      ]);
+      const recorded = await insertReturning(manager, DeploymentPromotion, {
+        orgId,
+        id: uuidv7(),
+        workspaceId: component.workspaceId,
+        componentId: component.id,
+        fromRingId: from?.id ?? null,
+        toRingId: to.id,
+        version,
+        promotedBy: actor.subject,
+        requestId: actor.requestId,
+      }).catch((error) => {
+        if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION) throw notFound('Component', component.id); // deleted meanwhile
+        throw error;
+      });
+      await manager.query(
+        `INSERT INTO ring_deployments (org_id, workspace_id, ring_id, component_id, version, promotion_id, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (org_id, ring_id, component_id)
+         DO UPDATE SET version = EXCLUDED.version, promotion_id = EXCLUDED.promotion_id, updated_at = EXCLUDED.updated_at`,
+        [orgId, component.workspaceId, to.id, component.id, version, recorded.id, recorded.createdAt],
+      );
+      return recorded;
+    });
+    tenant.loaders.deployments.clear();
+    return promotion;
+  },
+};

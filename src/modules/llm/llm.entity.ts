@@ -1,0 +1,76 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+
+export enum LlmProvider {
+  openai = 'openai',
+  anthropic = 'anthropic',
+  google = 'google',
+  azure_openai = 'azure_openai',
+  bedrock = 'bedrock',
+}
+registerEnumType(LlmProvider, { name: 'LlmProvider' });
+
+/** One routing rule, stored in the settings row's `routes` JSON array. */
+@ObjectType({ description: 'Requests for this task or feature go to this model.' })
+@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+export class LlmRoute {
+  @Field(() => String, { description: 'The task or feature name the proxy matches (exact; unique within the settings, ignoring case).' })
+  match: string;
+
+  @Field(() => LlmProvider)
+  provider: LlmProvider;
+
+  @Field(() => String)
+  model: string;
+
+  @Field(() => Int, { nullable: true })
+  maxTokens: number | null;
+
+  @Field(() => Float, { nullable: true })
+  temperature: number | null;
+}
+
+/** A workspace's LLM proxy model routing; used only while the organization permits workspace overrides. */
+@Entity({ name: 'workspace_llm_settings' })
+@ObjectType({ description: "A workspace's LLM proxy model routing." })
+@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+export class WorkspaceLlmSettings {
+  @PrimaryColumn('uuid', { name: 'org_id' })
+  orgId: string;
+
+  @PrimaryColumn('uuid', { name: 'workspace_id' })
+  @Field(() => ID)
+  workspaceId: string;
+
+  @Column('text', { name: 'default_provider' })
+  @Field(() => LlmProvider)
+  defaultProvider: LlmProvider;
+
+  @Column('text', { name: 'default_model' })
+  @Field(() => String, { description: 'The model for requests no route matches.' })
+  defaultModel: string;
+
+  @Column('text', { name: 'fallback_provider', nullable: true })
+  @Field(() => LlmProvider, { nullable: true })
+  fallbackProvider: LlmProvider | null;
+
+  @Column('text', { name: 'fallback_model', nullable: true })
+  @Field(() => String, { nullable: true, description: 'Used when the chosen model fails or is unavailable.' })
+  fallbackModel: string | null;
+
+  @Column('jsonb')
+  @Field(() => [LlmRoute])
+  routes: LlmRoute[];
+
+  @Column('text', { name: 'updated_by' })
+  @Field(() => String, { description: 'The token subject that last set these settings.' })
+  updatedBy: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @Field(() => Date)
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  @Field(() => Date)
+  updatedAt: Date;
+}

@@ -1,0 +1,68 @@
+import { Field, Float, InputType, Int } from 'type-graphql';
+import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNumber, IsOptional, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
+import { NOT_BLANK } from '../../graphql/validation';
+import { LlmProvider } from './llm.entity';
+
+export const MAX_ROUTES = 50;
+export const MAX_TOKENS = 200_000;
+/** Task/feature names: letters, digits and . _ : / - (1-100 characters). */
+export const MATCH_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
+
+@InputType()
+export class LlmRouteInput {
+  @Field(() => String, { description: 'Task or feature name: 1-100 letters, digits, ".", "_", ":", "/" or "-"; unique ignoring case.' })
+  @Matches(MATCH_PATTERN, { message: 'match must be 1-100 letters, digits, ".", "_", ":", "/" or "-", starting with a letter or digit' })
+  match: string;
+
+  @Field(() => LlmProvider)
+  @IsEnum(LlmProvider)
+  provider: LlmProvider;
+
+  @Field(() => String)
+  @Matches(NOT_BLANK, { message: 'model must not be blank' })
+  @MaxLength(100)
+  model: string;
+
+  @Field(() => Int, { nullable: true, description: `1 to ${MAX_TOKENS}.` })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TOKENS)
+  maxTokens?: number | null;
+
+  @Field(() => Float, { nullable: true, description: '0 to 2.' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(2)
+  temperature?: number | null;
+}
+
+@InputType({ description: 'Replaces the workspace\'s LLM settings as a whole.' })
+export class WorkspaceLlmSettingsInput {
+  @Field(() => LlmProvider)
+  @IsEnum(LlmProvider)
+  defaultProvider: LlmProvider;
+
+  @Field(() => String)
+  @Matches(NOT_BLANK, { message: 'defaultModel must not be blank' })
+  @MaxLength(100)
+  defaultModel: string;
+
+  @Field(() => [LlmRouteInput], { defaultValue: [], description: `Each route matches one task or feature name exactly. At most ${MAX_ROUTES}.` })
+  @IsArray()
+  @ArrayMaxSize(MAX_ROUTES)
+  @ValidateNested({ each: true })
+  routes: LlmRouteInput[];
+
+  @Field(() => LlmProvider, { nullable: true, description: 'Given together with fallbackModel, or not at all.' })
+  @ValidateIf((o: WorkspaceLlmSettingsInput) => o.fallbackProvider != null || o.fallbackModel != null)
+  @IsEnum(LlmProvider, { message: 'fallbackProvider is required with fallbackModel (and must be a known provider)' })
+  fallbackProvider?: LlmProvider | null;
+
+  @Field(() => String, { nullable: true })
+  @ValidateIf((o: WorkspaceLlmSettingsInput) => o.fallbackProvider != null || o.fallbackModel != null)
+  @Matches(NOT_BLANK, { message: 'fallbackModel is required with fallbackProvider and must not be blank' })
+  @MaxLength(100)
+  fallbackModel?: string | null;
+}

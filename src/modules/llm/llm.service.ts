@@ -1,0 +1,115 @@
+import DataLoader from 'dataloader';
+import type { TenantScope } from '../../db/tenant-scope';
+import { hydrate } from '../../db/tenant-loaders';
+import type { Tenant } from '../../graphql/context';
+import { requireWorkspaceRole } from '../../auth/access';
+import { WorkspaceRole } from '../../auth/roles';
+import { badInput, forbidden, type FieldError } from '../../graphql/errors';
+import { checkId } from '../../graphql/validation';
+import type { Workspace } from '../workspace/workspace.entity';
+import { workspaceService } from '../workspace/workspace.service';
+import { WorkspaceLlmSettings, type LlmRoute } from './llm.entity';
+import type { WorkspaceLlmSettingsInput } from './llm.inputs';
+
+export const LLM_OVERRIDES_DISABLED_MESSAGE =
+  'This organization does not permit workspace LLM overrides (an org admin can enable allowWorkspaceLlmOverrides)';
+
+/** Per-request loader of the LLM settings module: settings by workspace id (null when none are set). */
+export class LlmLoaders {
+  constructor(private readonly scope: TenantScope) {}
+
+  readonly settings = new DataLoader<string, WorkspaceLlmSettings | null>(async (workspaceIds) => {
+    const rows = await this.scope.query(`SELECT * FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = ANY($2::uuid[])`, [
+      this.scope.orgId,
+      workspaceIds,
+    ]);
+    const manager = await this.scope.manager();
+    const settings = hydrate<WorkspaceLlmSettings>(manager.connection.getMetadata(WorkspaceLlmSettings), rows);
+    return workspaceIds.map((id) => settings.find((s) => s.workspaceId === id) ?? null);
+  });
+}
+
+function normalizedRoutes(input: WorkspaceLlmSettingsInput): LlmRoute[] {
+  return input.routes.map((route) => ({
+    match: route.match,
+    provider: route.provider,
+    model: route.model.trim(),
+    maxTokens: route.maxTokens ?? null,
+    temperature: route.temperature ?? null,
+  }));
+}
+
+/** What class-validator cannot see: route matches must be unique (ignoring case). */
+function duplicateMatches(routes: LlmRoute[]): FieldError[] {
+  const seen = new Map<string, number>();
+  const errors: FieldError[] = [];
+  routes.forEach((route, index) => {
+    const key = route.match.toLowerCase();
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else errors.push({ field: `routes.${index}.match`, message: `match "${route.match}" is already used by routes.${first}` });
+  });
+  return errors;
+}
+
+export const llmService = {
+  get(tenant: Tenant, workspaceId: string): Promise<WorkspaceLlmSettings | null> {
+    return tenant.loaders.llm.settings.load(workspaceId);
+  },
+
+  /** Whether the organization currently lets workspaces override LLM settings (the proxy ignores them otherwise). */
+  async overridesAllowed(tenant: Tenant): Promise<boolean> {
+    return (await tenant.loaders.organization())?.allowWorkspaceLlmOverrides === true;
+  },
+
+  /** Workspace admins, and only while the organization permits workspace overrides. Replaces the settings. */
+  async set(tenant: Tenant, workspaceId: string, input: WorkspaceLlmSettingsInput, updatedBy: string): Promise<WorkspaceLlmSettings> {
+    const { scope } = tenant;
+    workspaceId = checkId(workspaceId, 'workspaceId');
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    if (!(await llmService.overridesAllowed(tenant))) throw forbidden(LLM_OVERRIDES_DISABLED_MESSAGE);
+    const routes = normalizedRoutes(input);
+    const duplicates = duplicateMatches(routes);
+    if (duplicates.length > 0) throw badInput(duplicates);
+    const fallback = input.fallbackModel != null && input.fallbackProvider != null;
+    const settings = await scope.mutation(async (manager) => {
+      const rows = await manager.query(
+        `INSERT INTO workspace_llm_settings (org_id, workspace_id, default_provider, default_model, fallback_provider, fallback_model, routes, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+         ON CONFLICT (org_id, workspace_id) DO UPDATE SET
+           default_provider = EXCLUDED.default_provider, default_model = EXCLUDED.default_model,
+           fallback_provider = EXCLUDED.fallback_provider, fallback_model = EXCLUDED.fallback_model,
+           routes = EXCLUDED.routes, updated_by = EXCLUDED.updated_by, updated_at = now()
+         RETURNING *`,
+        [
+          scope.orgId,
+          workspaceId,
+          input.defaultProvider,
+          input.defaultModel.trim(),
+          fallback ? input.fallbackProvider : null,
+          fallback ? input.fallbackModel!.trim() : null,
+          JSON.stringify(routes),
+          updatedBy,
+        ],
+      );
+      return hydrate<WorkspaceLlmSettings>(manager.connection.getMetadata(WorkspaceLlmSettings), rows)[0];
+    });
+    tenant.loaders.llm.settings.clear(workspaceId).prime(workspaceId, settings);
+    return settings;
+  },
+
+  /**
+   * Workspace admins. Removing an override never widens anything, so it is allowed even when the
+   * organization no longer permits overrides (that is how leftovers are cleaned up). Idempotent.
+   */
+  async clear(tenant: Tenant, workspaceId: string): Promise<Workspace> {
+    const { scope } = tenant;
+    workspaceId = checkId(workspaceId, 'workspaceId');
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    await scope.mutation((manager) =>
+      manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [scope.orgId, workspaceId]),
+    );
+    tenant.loaders.llm.settings.clear(workspaceId).prime(workspaceId, null);
+    return workspaceService.get(tenant.loaders, workspaceId);
+  },
+};
