@@ -6,6 +6,7 @@ import { Membership1764000000001 } from './migrations/1764000000001-Membership';
 import { OrganizationSettings1764000000002 } from './migrations/1764000000002-OrganizationSettings';
 import { AuditLog1764000000006 } from './migrations/1764000000006-AuditLog';
 import { ApiKeys1764000000007 } from './migrations/1764000000007-ApiKeys';
+import { InlineWorkspaceVisibility1764000000008 } from './migrations/1764000000008-InlineWorkspaceVisibility';
 import { Secrets1764000000005 } from './migrations/1764000000005-Secrets';
 import { Billing1764000000003 } from './migrations/1764000000003-Billing';
 import { Deployments1764000000004 } from './migrations/1764000000004-Deployments';
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   Secrets1764000000005,
   AuditLog1764000000006,
   ApiKeys1764000000007,
+  InlineWorkspaceVisibility1764000000008,
 ];
 
 /** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */
