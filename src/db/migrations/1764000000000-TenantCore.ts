@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { TENANT_ROLE } from '../tenant-role';
+import { protectTenantTable } from './rls';
 
 /**
  * Organization → Workspace → Environment → Component, with tenancy built into the tables:
@@ -112,16 +113,7 @@ export class TenantCore1764000000000 implements MigrationInterface {
       ['components', 'org_id'],
     ];
     for (const [table, orgColumn] of tenantTables) {
-      await q.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`);
-      await q.query(`ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`);
-      await q.query(`CREATE POLICY tenant_isolation ON ${table}
-                       USING (${orgColumn} = app_current_org()) WITH CHECK (${orgColumn} = app_current_org())`);
-      await q.query(`
-        DO $$ BEGIN
-          EXECUTE format('CREATE POLICY platform_admin ON ${table} TO %I
-                            USING (current_setting(''app.platform_admin'', true) = ''on'')
-                            WITH CHECK (current_setting(''app.platform_admin'', true) = ''on'')', current_user);
-        END $$`);
+      await protectTenantTable(q, table, `${orgColumn} = app_current_org()`);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { TENANT_ROLE } from '../tenant-role';
+import { SAME_ORG, protectTenantTable } from './rls';
 
 /**
  * Users and roles. A user is the `sub` of their identity provider's tokens; membership is per
@@ -58,15 +59,7 @@ export class Membership1764000000001 implements MigrationInterface {
     await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON org_members, workspace_members TO ${TENANT_ROLE}`);
 
     for (const table of ['org_members', 'workspace_members']) {
-      await q.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`);
-      await q.query(`ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`);
-      await q.query(`CREATE POLICY tenant_isolation ON ${table} USING (org_id = app_current_org()) WITH CHECK (org_id = app_current_org())`);
-      await q.query(`
-        DO $$ BEGIN
-          EXECUTE format('CREATE POLICY platform_admin ON ${table} TO %I
-                            USING (current_setting(''app.platform_admin'', true) = ''on'')
-                            WITH CHECK (current_setting(''app.platform_admin'', true) = ''on'')', current_user);
-        END $$`);
+      await protectTenantTable(q, table, SAME_ORG);
     }
 
     // Workspaces: creating one needs only the tenant (the creator becomes its admin in the same

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { TENANT_ROLE } from '../tenant-role';
+import { SAME_ORG, protectTenantTable } from './rls';
 
 /**
  * Billing: subscriptions, a credit balance and an append-only credit ledger per organization.
@@ -69,17 +70,9 @@ export class Billing1764000000003 implements MigrationInterface {
     await q.query(`GRANT SELECT, INSERT ON credit_ledger TO ${TENANT_ROLE}`);
 
     for (const table of ['subscriptions', 'credit_balances', 'credit_ledger']) {
-      await q.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`);
-      await q.query(`ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`);
       // Usage may name only a workspace the caller can see (the service checks it first; this is the second wall).
-      const check = table === 'credit_ledger' ? `org_id = app_current_org() AND (workspace_id IS NULL OR app_sees_workspace(workspace_id))` : `org_id = app_current_org()`;
-      await q.query(`CREATE POLICY tenant_isolation ON ${table} USING (org_id = app_current_org()) WITH CHECK (${check})`);
-      await q.query(`
-        DO $$ BEGIN
-          EXECUTE format('CREATE POLICY platform_admin ON ${table} TO %I
-                            USING (current_setting(''app.platform_admin'', true) = ''on'')
-                            WITH CHECK (current_setting(''app.platform_admin'', true) = ''on'')', current_user);
-        END $$`);
+      const check = table === 'credit_ledger' ? `${SAME_ORG} AND (workspace_id IS NULL OR app_sees_workspace(workspace_id))` : SAME_ORG;
+      await protectTenantTable(q, table, SAME_ORG, check);
     }
   }
 

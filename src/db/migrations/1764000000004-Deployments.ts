@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { TENANT_ROLE } from '../tenant-role';
+import { SAME_ORG, protectTenantTable } from './rls';
 
 /**
  * Deployment rings, promotion history, the current deployment state, and workspace LLM proxy settings.
@@ -116,17 +117,7 @@ export class Deployments1764000000004 implements MigrationInterface {
     await q.query(`GRANT SELECT, INSERT, UPDATE ON ring_deployments TO ${TENANT_ROLE}`);
 
     for (const table of ['deployment_rings', 'deployment_promotions', 'ring_deployments', 'workspace_llm_settings']) {
-      await q.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`);
-      await q.query(`ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`);
-      await q.query(`CREATE POLICY tenant_isolation ON ${table}
-                       USING (org_id = app_current_org() AND app_sees_workspace(workspace_id))
-                       WITH CHECK (org_id = app_current_org() AND app_sees_workspace(workspace_id))`);
-      await q.query(`
-        DO $$ BEGIN
-          EXECUTE format('CREATE POLICY platform_admin ON ${table} TO %I
-                            USING (current_setting(''app.platform_admin'', true) = ''on'')
-                            WITH CHECK (current_setting(''app.platform_admin'', true) = ''on'')', current_user);
-        END $$`);
+      await protectTenantTable(q, table, `${SAME_ORG} AND app_sees_workspace(workspace_id)`);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { TENANT_ROLE } from '../tenant-role';
+import { SAME_ORG, protectTenantTable } from './rls';
 
 /**
  * Secrets at rest (see src/secrets/keyring.ts): sealed texts `v1.<keyVersion>.<nonce>.<ct>.<tag>`, never
@@ -43,17 +44,7 @@ export class Secrets1764000000005 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX connectors_workspace_idx ON connectors (org_id, workspace_id, id)`);
     await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON connectors TO ${TENANT_ROLE}`);
-    await q.query(`ALTER TABLE connectors ENABLE ROW LEVEL SECURITY`);
-    await q.query(`ALTER TABLE connectors FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY tenant_isolation ON connectors
-                     USING (org_id = app_current_org() AND app_sees_workspace(workspace_id))
-                     WITH CHECK (org_id = app_current_org() AND app_sees_workspace(workspace_id))`);
-    await q.query(`
-      DO $$ BEGIN
-        EXECUTE format('CREATE POLICY platform_admin ON connectors TO %I
-                          USING (current_setting(''app.platform_admin'', true) = ''on'')
-                          WITH CHECK (current_setting(''app.platform_admin'', true) = ''on'')', current_user);
-      END $$`);
+    await protectTenantTable(q, 'connectors', `${SAME_ORG} AND app_sees_workspace(workspace_id)`);
     // Key rotation re-encrypts through the platform path: environments already has its platform_admin policy.
   }
 

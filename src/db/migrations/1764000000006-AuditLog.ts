@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { TENANT_ROLE } from '../tenant-role';
+import { SAME_ORG, protectTenantTable } from './rls';
 
 /**
  * The audit log: every successful mutation appends who, what, target, when and the request id.
@@ -23,15 +24,7 @@ export class AuditLog1764000000006 implements MigrationInterface {
         PRIMARY KEY (org_id, id)
       )`);
     await q.query(`GRANT SELECT, INSERT ON audit_log TO ${TENANT_ROLE}`);
-    await q.query(`ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY`);
-    await q.query(`ALTER TABLE audit_log FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY tenant_isolation ON audit_log USING (org_id = app_current_org()) WITH CHECK (org_id = app_current_org())`);
-    await q.query(`
-      DO $$ BEGIN
-        EXECUTE format('CREATE POLICY platform_admin ON audit_log TO %I
-                          USING (current_setting(''app.platform_admin'', true) = ''on'')
-                          WITH CHECK (current_setting(''app.platform_admin'', true) = ''on'')', current_user);
-      END $$`);
+    await protectTenantTable(q, 'audit_log', SAME_ORG);
   }
 
   async down(q: QueryRunner): Promise<void> {

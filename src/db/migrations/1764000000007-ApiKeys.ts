@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { TENANT_ROLE } from '../tenant-role';
+import { SAME_ORG, protectTenantTable } from './rls';
 
 /**
  * API keys (`fl_…`): only a SHA-256 hash of the secret is stored, and the serving role cannot even read
@@ -39,15 +40,7 @@ export class ApiKeys1764000000007 implements MigrationInterface {
             INSERT,
             UPDATE (expires_at, revoked_at, revoked_by, rotated_to)
          ON api_keys TO ${TENANT_ROLE}`);
-    await q.query(`ALTER TABLE api_keys ENABLE ROW LEVEL SECURITY`);
-    await q.query(`ALTER TABLE api_keys FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY tenant_isolation ON api_keys USING (org_id = app_current_org()) WITH CHECK (org_id = app_current_org())`);
-    await q.query(`
-      DO $$ BEGIN
-        EXECUTE format('CREATE POLICY platform_admin ON api_keys TO %I
-                          USING (current_setting(''app.platform_admin'', true) = ''on'')
-                          WITH CHECK (current_setting(''app.platform_admin'', true) = ''on'')', current_user);
-      END $$`);
+    await protectTenantTable(q, 'api_keys', SAME_ORG);
     await q.query(`
       CREATE TABLE auth_rate_limits (
         key varchar(255) PRIMARY KEY,

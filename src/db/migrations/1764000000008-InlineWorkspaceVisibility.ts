@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { workspaceVisibility } from './rls';
 
 /**
  * Performance, measured: policies written as `app_sees_workspace(workspace_id)` cost 40 % of the nested
@@ -8,14 +9,6 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * InitPlan, evaluated once per statement; the per-workspace membership test is a cheap index probe that
  * only runs for plain members. Same rule, same result: this rewrites every policy that used the function.
  */
-export function workspaceVisibility(table: string, column: string): string {
-  return `(coalesce(current_setting('app.principal_kind', true), '') = 'api_key'
-    OR EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = app_current_org() AND m.user_id = app_current_user()
-               AND (m.role IN ('owner', 'admin') OR m.all_workspaces_role IS NOT NULL))
-    OR EXISTS (SELECT 1 FROM workspace_members w WHERE w.org_id = app_current_org()
-               AND w.workspace_id = ${table}.${column} AND w.user_id = app_current_user()))`;
-}
-
 export class InlineWorkspaceVisibility1764000000008 implements MigrationInterface {
   name = 'InlineWorkspaceVisibility1764000000008';
 

@@ -14,7 +14,8 @@ import {
   type ProductSubscription,
 } from './billing.entity';
 import { MAX_REASON_LENGTH } from './billing.inputs';
-import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, subscriptionsFrom, updateRows } from './billing.sql';
+import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, subscriptionsFrom } from './billing.sql';
+import { queryRows } from '../../db/writes';
 
 /**
  * Platform operations on billing (the billing system / platform admin; the CLI): managing subscriptions
@@ -117,7 +118,7 @@ async function changeCredits(owner: DataSource, kind: CreditEntryKind, change: C
     await manager.query(`INSERT INTO credit_balances (org_id, balance) VALUES ($1, 0) ON CONFLICT (org_id) DO NOTHING`, [organization.id]);
     let updated: Record<string, unknown> | undefined;
     try {
-      [updated] = await updateRows(
+      [updated] = await queryRows(
         manager,
         `UPDATE credit_balances SET balance = balance + $2, updated_at = now() WHERE org_id = $1 AND balance + $2 >= 0 RETURNING balance`,
         [organization.id, String(amount)],
@@ -202,7 +203,7 @@ export const billingPlatform = {
       const trialEndDate = input.trialEndDate ?? current.trialEndDate;
       if (status === SubscriptionStatus.trial && !trialEndDate) throw new PlatformError('a trial subscription needs a trial end date: pass --trial-end YYYY-MM-DD');
       try {
-        const [row] = await updateRows(
+        const [row] = await queryRows(
           manager,
           `UPDATE subscriptions SET status = $3, trial_end_date = $4,
                   auto_renew = auto_renew AND NOT ($3 = ANY($5::text[])), updated_at = now()

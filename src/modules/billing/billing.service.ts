@@ -6,7 +6,8 @@ import { toConnection, type Connection, type Page } from '../../graphql/paginati
 import { checkId } from '../../graphql/validation';
 import { CreditEntryKind, type CreditAccount, type CreditLedgerEntry, type ProductSubscription } from './billing.entity';
 import type { RecordUsageInput } from './billing.inputs';
-import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, ledgerEntriesFrom, subscriptionsFrom, updateRows } from './billing.sql';
+import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, ledgerEntriesFrom, subscriptionsFrom } from './billing.sql';
+import { queryRows } from '../../db/writes';
 
 /** Who made a change: the token subject and the request, recorded on the ledger entry. */
 export interface Actor {
@@ -65,7 +66,7 @@ export const billingService = {
     }
     const reason = input.reason.trim();
     return scope.mutation(async (manager) => {
-      const [updated] = await updateRows(
+      const [updated] = await queryRows(
         manager,
         `UPDATE credit_balances SET balance = balance - $2, updated_at = now() WHERE org_id = $1 AND balance >= $2 RETURNING balance`,
         [scope.orgId, input.amount],

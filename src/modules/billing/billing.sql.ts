@@ -23,12 +23,6 @@ export function accountFrom(row: { balance: string; updated_at: Date } | undefin
   return { balance: Number(row?.balance ?? 0), updatedAt: row?.updated_at ?? null };
 }
 
-/** TypeORM's query() answers UPDATE/DELETE with [rows, rowCount]: the rows. */
-export async function updateRows(manager: EntityManager, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
-  const result = await manager.query(sql, parameters);
-  return Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result;
-}
-
 export interface NewLedgerEntry {
   orgId: string;
   id: string;
