@@ -1,0 +1,114 @@
+import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { ROOT, startGateway, type RunningGateway } from './support/gateway';
+import { createOrg, ok, type Org } from './support/fixtures';
+
+/** The HTTP surface around GraphQL, production mode, and refusing bad configuration at start. */
+let db: TestDatabase;
+let gw: RunningGateway;
+let org: Org;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  gw = await startGateway({ databaseUrl: db.url });
+  org = await createOrg(db, 'ops');
+});
+afterAll(async () => {
+  await gw?.stop();
+  await db?.drop();
+});
+
+test('liveness, readiness, metrics, GraphiQL and a JSON 404', async () => {
+  expect(await (await fetch(`${gw.url}/livez`)).json()).toEqual({ status: 'ok' });
+  expect(await (await fetch(`${gw.url}/readyz`)).json()).toEqual({ status: 'ok' });
+  ok(await gw.graphql(`{ organization { id } }`, {}, gw.token(org.id)));
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  expect(metrics).toMatch(/gateway_graphql_operation_seconds_count\{type="query",outcome="ok"\} [1-9]/);
+  expect(metrics).toMatch(/gateway_sql_statements_per_request_count [1-9]/);
+  const graphiql = await fetch(`${gw.url}/graphiql`);
+  expect(graphiql.headers.get('content-type')).toMatch(/text\/html/);
+  expect(await graphiql.text()).toContain('GraphiQL');
+  const missing = await fetch(`${gw.url}/nope`);
+  expect(missing.status).toBe(404);
+  expect(await missing.json()).toMatchObject({ error: 'not_found' });
+});
+
+test('a request id is taken from X-Request-Id when well-formed, generated otherwise, and echoed', async () => {
+  const given = await fetch(`${gw.url}/livez`, { headers: { 'x-request-id': 'abc-123' } });
+  expect(given.headers.get('x-request-id')).toBe('abc-123');
+  const bad = await fetch(`${gw.url}/livez`, { headers: { 'x-request-id': 'has spaces and <tags>' } });
+  expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+});
+
+test('a body that is not JSON gets a 400 with a JSON error', async () => {
+  const response = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+  expect(response.status).toBe(400);
+  expect(await response.json()).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+});
+
+describe('production mode', () => {
+  let prod: RunningGateway;
+  let prodDb: TestDatabase;
+  let prodOrg: Org;
+  beforeAll(async () => {
+    prodDb = await createTestDatabase();
+    prod = await startGateway({
+      databaseUrl: prodDb.url,
+      env: {
+        NODE_ENV: 'production',
+        EXPOSE_SQL_STATEMENT_COUNT: 'false',
+        ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }),
+        LOG_LEVEL: 'info',
+      },
+    });
+    prodOrg = await createOrg(prodDb, 'prod');
+  });
+  afterAll(async () => {
+    await prod?.stop();
+    await prodDb?.drop();
+  });
+
+  test('introspection and field suggestions are off', async () => {
+    const response = await prod.graphql(`{ __schema { types { name } } }`, {}, prod.token(prodOrg.id));
+    expect(response.body.errors?.[0].message).toMatch(/introspection/i);
+    const typo = await prod.graphql(`{ organizaton { id } }`, {}, prod.token(prodOrg.id));
+    expect(typo.body.errors?.[0].message).not.toMatch(/Did you mean/);
+  });
+
+  test('an internal failure reaches the client as a code and a request id, never SQL or a stack', async () => {
+    const token = prod.token(prodOrg.id);
+    ok(await prod.graphql(`mutation { createWorkspace(input: { name: "w" }) { id } }`, {}, token));
+    // Break the database under the running gateway: every workspace read now fails inside PostgreSQL.
+    await prodDb.admin.query(`ALTER TABLE workspaces RENAME TO workspaces_gone`);
+    try {
+      const response = await prod.graphql(`{ organization { workspaces { edges { node { id } } } } }`, {}, token);
+      const error = response.body.errors?.[0];
+      expect(error?.message).toBe('Internal server error');
+      expect(error?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) });
+      expect(JSON.stringify(response.body)).not.toMatch(/SELECT|relation|does not exist|QueryFailed|stacktrace|\.js:/);
+      await new Promise((r) => setTimeout(r, 200));
+      const logged = prod.logs.join('\n');
+      expect(logged).toContain(error!.extensions.requestId); // the detail is in the log, under the request id
+      expect(logged).toMatch(/relation "workspaces" does not exist/);
+      expect(logged).not.toContain(token);
+    } finally {
+      await prodDb.admin.query(`ALTER TABLE workspaces_gone RENAME TO workspaces`);
+    }
+  });
+});
+
+test('bad configuration stops the process at start with a message naming the variable', async () => {
+  const run = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env: { ...process.env, DATABASE_URL: db.url, ...env } });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+  expect(await run({ NODE_ENV: 'production', JWT_PRIVATE_KEY: '' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/JWT_PRIVATE_KEY/) });
+  expect(await run({ PORT: 'eighty' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/PORT/) });
+  expect(await run({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/AUTH_ISSUER/) });
+  expect(await run({ PLATFORM_ADMIN_TOKEN: 'short' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/PLATFORM_ADMIN_TOKEN/) });
+});
