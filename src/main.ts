@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const gateway = await createGateway({ config, log, dataSource: databases.app, ownerDataSource: databases.owner, tokens, keyring });
   const url = await gateway.listen();
   log.info({ url: `${url}/graphql`, port: Number(new URL(url).port), database: config.databaseUrl ? 'external' : 'embedded' }, 'listening');
-  if (config.env !== 'test') {
+  if (config.env === 'development') {
     process.stdout.write(
       `\nmanifest-gateway is serving GraphQL at ${url}/graphql (GraphiQL: ${url}/graphiql)\n` +
         `Get a token:\n` +

@@ -91,7 +91,7 @@ describe('production mode', () => {
       await new Promise((r) => setTimeout(r, 200));
       const logged = prod.logs.join('\n');
       expect(logged).toContain(error!.extensions.requestId); // the detail is in the log, under the request id
-      expect(logged).toMatch(/relation "workspaces" does not exist/);
+      expect(logged).toMatch(/relation \\"workspaces\\" does not exist/);
       expect(logged).not.toContain(token);
     } finally {
       await prodDb.admin.query(`ALTER TABLE workspaces_gone RENAME TO workspaces`);

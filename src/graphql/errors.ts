@@ -99,7 +99,7 @@ export function errorForLog(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: String(error) };
   const driverError = (error as { driverError?: { code?: string; message?: string; constraint?: string } }).driverError;
   return {
-    type: error.name,
+    type: error.constructor?.name ?? error.name,
     message: driverError?.message ?? error.message,
     pgCode: driverError?.code,
     constraint: driverError?.constraint,
