@@ -12,7 +12,7 @@ import type { Config } from './config';
 import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
-import { formatError } from './graphql/errors';
+import { errorForLog, formatError } from './graphql/errors';
 import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlPage } from './graphql/graphiql';
@@ -118,10 +118,10 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
           if (error?.extensions) error.extensions.requestId = requestId;
           throw error;
         });
-        const context: GatewayContext = { requestId, log, principal, keyring };
+        const context: GatewayContext = { requestId, log, principal, keyring, lifecycle: {} };
         // Safety net: if the response ends without the plugin having ended the scope (a client abort
         // before the pipeline finished, an unexpected throw), roll back and release the connection.
-        res.on('close', () => void context.tenant?.scope.end(false).catch(() => undefined));
+        res.on('close', () => void context.lifecycle.scope?.end(false).catch(() => undefined));
         return context;
       },
     }),
@@ -132,7 +132,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
   });
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) log.error({ err: error, requestId: res.locals.requestId }, 'http error');
+    if (status === 500) log.error({ err: errorForLog(error), requestId: res.locals.requestId }, 'http error');
     res.status(status).json({
       error: status === 500 ? 'internal_error' : (error.type ?? 'bad_request'),
       message: status === 500 ? 'Internal server error' : error.message,

@@ -29,8 +29,8 @@ async function createKey(scopes: string[], token = ownerA, extra: Record<string,
   return ok<any>(await gw.graphql(CREATE, { i: { name: 'ci', scopes, ...extra } }, token)).createApiKey as { key: string; apiKey: { id: string; prefix: string } };
 }
 
-async function exchange(apiKey: unknown, base = gw.url) {
-  const response = await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: apiKey }) });
+async function exchange(apiKey: unknown, base = gw.url, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ api_key: apiKey }) });
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
@@ -58,7 +58,7 @@ describe('creating keys', () => {
   test('the ApiKey type has no field that could carry the value', async () => {
     const type = ok<any>(await gw.graphql(`{ __type(name: "ApiKey") { fields { name } } }`, {}, ownerA));
     expect(type.__type.fields.map((f: any) => f.name).sort()).toEqual(
-      ['createdAt', 'createdBy', 'description', 'expiresAt', 'id', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'revokedBy', 'rotatedTo', 'scopes', 'status'].sort(),
+      ['createdAt', 'createdBy', 'description', 'expiresAt', 'id', 'lastUsedAt', 'name', 'ownerUserId', 'prefix', 'revokedAt', 'revokedBy', 'rotatedTo', 'scopes', 'status'].sort(),
     );
   });
 
@@ -227,4 +227,103 @@ test('exchanges are rate limited per key and per client address, and recover aft
     await limited.stop();
     await ownDb.drop();
   }
+});
+
+describe('keys answer to the member who made them', () => {
+  const ADD = `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`;
+  const asUser = (sub: string) => gw.token(orgA.id, undefined, { sub });
+  beforeAll(async () => {
+    ok(await gw.graphql(ADD, { i: { userId: 'key-admin', email: 'key-admin@example.test', role: 'admin' } }, ownerA));
+  });
+
+  test('an admin cannot make themselves owner through an API key', async () => {
+    const key = await createKey(['members:write', 'org:read'], asUser('key-admin'));
+    const token = (await exchange(key.key)).body.access_token;
+    const before = await snapshot(db.admin);
+    expectError(await gw.graphql(`mutation { updateMember(userId: "key-admin", input: { role: owner }) { role } }`, {}, token), 'FORBIDDEN');
+    expectError(await gw.graphql(`mutation { removeMember(userId: "user-1") }`, {}, token), 'FORBIDDEN');
+    expect(await snapshot(db.admin)).toEqual(before);
+  });
+
+  test('a narrow key cannot rotate a broader key into a copy for itself', async () => {
+    const broad = await createKey(['org:read', 'org:write', 'members:write', 'api_keys:manage']);
+    const narrow = await createKey(['api_keys:manage']);
+    const token = (await exchange(narrow.key)).body.access_token;
+    const before = await snapshot(db.admin);
+    expectError(await gw.graphql(`mutation($id: ID!) { rotateApiKey(id: $id, gracePeriodSeconds: 60) { key } }`, { id: broad.apiKey.id }, token), 'FORBIDDEN');
+    expect(await snapshot(db.admin)).toEqual(before);
+  });
+
+  test("demoting the key's owner caps the key at once; removing them stops it", async () => {
+    ok(await gw.graphql(ADD, { i: { userId: 'leaving-admin', email: 'leaving@example.test', role: 'admin' } }, ownerA));
+    const key = await createKey(['org:read', 'org:write'], asUser('leaving-admin'));
+    const token = (await exchange(key.key)).body.access_token;
+    ok(await gw.graphql(`mutation { updateOrganization(input: { industry: "by key" }) { id } }`, {}, token));
+    ok(await gw.graphql(`mutation { updateMember(userId: "leaving-admin", input: { role: viewer }) { role } }`, {}, ownerA));
+    expectError(await gw.graphql(`mutation { updateOrganization(input: { industry: "still?" }) { id } }`, {}, token), 'FORBIDDEN');
+    expect((await exchange(key.key)).body.scope).toBe('org:read');
+    ok(await gw.graphql(`mutation { removeMember(userId: "leaving-admin") }`, {}, ownerA));
+    expectError(await gw.graphql(`{ organization { id } }`, {}, token), 'UNAUTHENTICATED');
+    expect(await exchange(key.key)).toMatchObject({ status: 401, body: { error_description: expect.stringMatching(/left the organization/) } });
+  });
+
+  test("knowing a key's public id is not enough to lock its holder out", async () => {
+    // Its own gateway and database, behind one trusted proxy, so the guesser and the holder have different addresses.
+    const ownDb = await createTestDatabase();
+    const proxied = await startGateway({ databaseUrl: ownDb.url, env: { TRUST_PROXY_HOPS: '1' } });
+    const org = await createOrg(ownDb, 'lockout');
+    const victim = ok<any>(await proxied.graphql(CREATE, { i: { name: 'victim', scopes: ['org:read'] } }, proxied.token(org.id))).createApiKey;
+    const keyId = victim.key.split('_')[1];
+    // Well-formed keys with the victim's id and a valid checksum, but the wrong secret.
+    const zlib = await import('node:zlib');
+    const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    const forge = (i: number) => {
+      const body = `fl_${keyId}_${String(i).padStart(32, 'x')}`;
+      let n = zlib.crc32(body);
+      let sum = '';
+      for (let d = 0; d < 6; d++) {
+        sum = BASE62[n % 62] + sum;
+        n = Math.floor(n / 62);
+      }
+      return body + sum;
+    };
+    try {
+      const statuses = [];
+      for (let i = 0; i < 35; i++) statuses.push((await exchange(forge(i), proxied.url, { 'x-forwarded-for': '203.0.113.7' })).status);
+      expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+      expect(statuses.at(-1)).toBe(429); // the guesser is limited …
+      expect((await exchange(victim.key, proxied.url, { 'x-forwarded-for': '198.51.100.20' })).status).toBe(200); // … the holder is not
+    } finally {
+      await proxied.stop();
+      await ownDb.drop();
+    }
+  });
+});
+
+test('a request aborted by its client is rolled back, savepoints and all, and its connection comes back clean', async () => {
+  const token = gw.token(orgA.id);
+  ok(await gw.graphql(`mutation { updateOrganization(input: { industry: "before" }) { id } }`, {}, token));
+  // Hold the organization's member rows, so the request's second mutation waits on them.
+  const holder = await db.admin.connect();
+  await holder.query('BEGIN');
+  await holder.query(`SELECT 1 FROM org_members WHERE org_id = $1 FOR UPDATE`, [orgA.id]);
+  const abort = new AbortController();
+  const pending = fetch(`${gw.url}/graphql`, {
+    method: 'POST',
+    signal: abort.signal,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: `mutation { a: updateOrganization(input: { industry: "aborted" }) { id } b: updateMember(userId: "user-1", input: { displayName: "x" }) { userId } }` }),
+  }).catch(() => 'aborted');
+  await new Promise((r) => setTimeout(r, 300));
+  abort.abort();
+  expect(await pending).toBe('aborted');
+  await new Promise((r) => setTimeout(r, 200));
+  await holder.query('ROLLBACK');
+  holder.release();
+  await new Promise((r) => setTimeout(r, 300));
+  const row = await db.admin.query(`SELECT industry FROM organizations WHERE id = $1`, [orgA.id]);
+  expect(row.rows[0].industry).toBe('before');
+  const stuck = await db.admin.query(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()`);
+  expect(stuck.rows[0].count).toBe('0');
+  ok(await gw.graphql(`{ organization { industry } }`, {}, token));
 });

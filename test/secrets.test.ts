@@ -158,15 +158,19 @@ describe('the keyring (compiled module)', () => {
     expect(() => only2.open(sealed, binding)).toThrow(/key version 1, which is not configured/);
   });
 
-  test('the fingerprint is a keyed HMAC (12 hex), stable per value and key, never a plain hash', () => {
+  test('the fingerprint is a keyed HMAC (12 hex) bound to its row: stable per value, key and row, never a plain hash', () => {
     const keyring = keyringModule.Keyring.fromKeySet(keySet);
-    const fp: string = keyring.fingerprint('abc');
+    const fp: string = keyring.fingerprint('abc', binding);
     expect(fp).toMatch(/^[0-9a-f]{12}$/);
-    expect(keyring.fingerprint('abc')).toBe(fp);
-    expect(keyring.fingerprint('abd')).not.toBe(fp);
+    expect(keyring.fingerprint('abc', binding)).toBe(fp);
+    expect(keyring.fingerprint('abd', binding)).not.toBe(fp);
     expect(crypto.createHash('sha256').update('abc').digest('hex')).not.toContain(fp);
     const otherKey = keyringModule.Keyring.fromKeySet({ current: '1', keys: { '1': crypto.randomBytes(32).toString('base64') } });
-    expect(otherKey.fingerprint('abc')).not.toBe(fp);
+    expect(otherKey.fingerprint('abc', binding)).not.toBe(fp);
+    // The same secret in another row or another organization does not show the same fingerprint, so
+    // fingerprints cannot be compared across rows to confirm guesses.
+    expect(keyring.fingerprint('abc', { ...binding, rowId: crypto.randomUUID() })).not.toBe(fp);
+    expect(keyring.fingerprint('abc', { ...binding, orgId: crypto.randomUUID() })).not.toBe(fp);
   });
 
   test('configuration: ENCRYPTION_KEYS is required in production and checked without echoing keys', () => {

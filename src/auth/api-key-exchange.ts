@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { asPlatformAdmin } from '../db/platform';
 import { parseApiKey, secretMatches } from './api-key-format';
 import type { TokenService } from './tokens';
+import { ORG_ROLE_SCOPES, type OrgRole } from './roles';
 
 interface KeyRow {
   org_id: string;
@@ -15,6 +16,8 @@ interface KeyRow {
   expires_at: Date | null;
   revoked_at: Date | null;
   org_status: string;
+  owner_user_id: string | null;
+  owner_role: OrgRole | null;
 }
 
 class ExchangeError extends Error {
@@ -32,8 +35,9 @@ class ExchangeError extends Error {
  * POST /auth/token {"api_key": "fl_…"} → {"access_token", "token_type": "Bearer", "expires_in", "scope"}.
  *
  * Order of checks, cheapest first: rate limit per client address; format and checksum (no database);
- * rate limit per key id; lookup by key id on the platform path (the one cross-tenant read) and a
- * constant-time hash comparison; revoked / expired; organization status. Refusals are JSON
+ * lookup by key id on the platform path (the one cross-tenant read) and a constant-time hash comparison
+ * (a miss counts against the (address, key id) pair); rate limit per key, for holders of the real
+ * secret only; revoked / expired; organization status; the member the key answers to. Refusals are JSON
  * `{error, error_description}` with a 4xx status (OAuth 2.0 style). Counters live in PostgreSQL
  * (rate-limiter-flexible's Postgres store), so limits hold across every replica.
  * `last_used_at` is written after the response, at most once a minute per key.
@@ -44,6 +48,7 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
     new RateLimiterPostgres({ storeClient: owner, storeType: 'typeorm', tableName: 'auth_rate_limits', tableCreated: true, keyPrefix, points, duration: limits.windowSeconds });
   const perAddress = limiter('exchange-ip', limits.perAddress);
   const perKey = limiter('exchange-key', limits.perKey);
+  const failures = limiter('exchange-failures', limits.perKey);
 
   const consume = async (rateLimiter: RateLimiterPostgres, key: string, what: string) => {
     try {
@@ -65,30 +70,42 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
       if (!parsed.ok) {
         throw new ExchangeError(400, 'invalid_request', parsed.reason === 'checksum' ? 'api_key checksum does not match: the key is mistyped or truncated' : 'api_key must be an fl_… key');
       }
-      await consume(perKey, parsed.keyId, 'key');
       const candidates: KeyRow[] = await asPlatformAdmin(owner, (manager) =>
         manager.query(
-          `SELECT k.org_id, k.id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at, o.status AS org_status
-             FROM api_keys k JOIN organizations o ON o.id = k.org_id WHERE k.key_id = $1`,
+          `SELECT k.org_id, k.id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at, o.status AS org_status,
+                  k.owner_user_id, m.role AS owner_role
+             FROM api_keys k JOIN organizations o ON o.id = k.org_id
+             LEFT JOIN org_members m ON m.org_id = k.org_id AND m.user_id = k.owner_user_id
+            WHERE k.key_id = $1`,
           [parsed.keyId],
         ),
       );
       const key = candidates.find((row) => secretMatches(parsed.secret, row.secret_hash));
-      if (!key) throw new ExchangeError(401, 'invalid_client', 'unknown API key');
+      if (!key) {
+        // Failed guesses count against (address, key id), never against the key itself: knowing a key's
+        // public id must not be enough to lock its holder out.
+        await consume(failures, `${req.ip ?? 'unknown'}:${parsed.keyId}`, 'key from this address');
+        throw new ExchangeError(401, 'invalid_client', 'unknown API key');
+      }
+      await consume(perKey, parsed.keyId, 'key');
       if (key.revoked_at) throw new ExchangeError(401, 'invalid_client', 'this API key has been revoked');
       const now = Date.now();
       if (key.expires_at && key.expires_at.getTime() <= now) throw new ExchangeError(401, 'invalid_client', 'this API key has expired');
       if (key.org_status === 'suspended') throw new ExchangeError(403, 'org_suspended', 'the organization is suspended');
       if (key.org_status === 'archived') throw new ExchangeError(403, 'org_archived', 'the organization is archived');
+      if (key.owner_user_id && !key.owner_role) throw new ExchangeError(401, 'invalid_client', 'the member this API key answers to has left the organization');
+      // Never more than the owner's current role allows.
+      const allowed = key.owner_role ? new Set<string>(ORG_ROLE_SCOPES[key.owner_role]) : null;
+      const scopes = allowed ? key.scopes.filter((s) => allowed.has(s)) : key.scopes;
 
       const untilKeyExpiry = key.expires_at ? Math.floor((key.expires_at.getTime() - now) / 1000) : Infinity;
       const minted = await tokens.mint({
         orgId: key.org_id,
         subject: `apikey:${key.id}`,
-        scopes: key.scopes,
+        scopes,
         ttlSeconds: Math.max(1, Math.min(limits.tokenTtlSeconds, untilKeyExpiry)),
       });
-      res.json({ access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: key.scopes.join(' ') });
+      res.json({ access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: scopes.join(' ') });
       // After the response: never on the hot path, and at most one write a minute per key.
       void owner
         .transaction(async (manager) => {

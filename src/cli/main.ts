@@ -252,7 +252,7 @@ apikey
     await withDatabases(async ({ owner }) => {
       const organization = await organizationPlatform.find(owner, options.org);
       const created = await asPlatformAdmin(owner, (manager) =>
-        insertApiKey(manager, organization.id, { name, description: options.description ?? null, scopes: [...new Set(scopes)].sort(), expiresAt: null, createdBy: 'platform-admin' }),
+        insertApiKey(manager, organization.id, { name, description: options.description ?? null, scopes: [...new Set(scopes)].sort(), expiresAt: null, createdBy: 'platform-admin', ownerUserId: null }),
       );
       print(
         options.json,

@@ -7,6 +7,7 @@ import { OrganizationSettings1764000000002 } from './migrations/1764000000002-Or
 import { AuditLog1764000000006 } from './migrations/1764000000006-AuditLog';
 import { ApiKeys1764000000007 } from './migrations/1764000000007-ApiKeys';
 import { InlineWorkspaceVisibility1764000000008 } from './migrations/1764000000008-InlineWorkspaceVisibility';
+import { ApiKeyOwners1764000000009 } from './migrations/1764000000009-ApiKeyOwners';
 import { Secrets1764000000005 } from './migrations/1764000000005-Secrets';
 import { Billing1764000000003 } from './migrations/1764000000003-Billing';
 import { Deployments1764000000004 } from './migrations/1764000000004-Deployments';
@@ -21,11 +22,14 @@ export const MIGRATIONS = [
   AuditLog1764000000006,
   ApiKeys1764000000007,
   InlineWorkspaceVisibility1764000000008,
+  ApiKeyOwners1764000000009,
 ];
 
 /** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */
 export interface QueryRunnerData {
   statements?: number;
+  /** Statements that failed and were not undone by rolling back to a savepoint (see TenantScope). */
+  failedStatements?: number;
 }
 
 /**
@@ -40,8 +44,10 @@ class GatewayTypeOrmLogger implements TypeOrmLogger {
     if (data && data.statements !== undefined) data.statements++;
     this.pinoLog?.trace({ sql: query }, 'sql');
   }
-  logQueryError(error: string | Error, query: string): void {
-    this.pinoLog?.debug({ err: error, sql: query }, 'sql error');
+  logQueryError(error: string | Error, query: string, _parameters?: unknown[], queryRunner?: QueryRunner): void {
+    const data = queryRunner?.data as QueryRunnerData | undefined;
+    if (data && data.failedStatements !== undefined) data.failedStatements++;
+    this.pinoLog?.debug({ err: { message: typeof error === 'string' ? error : error.message }, sql: query }, 'sql error');
   }
   logQuerySlow(time: number, query: string): void {
     this.pinoLog?.warn({ ms: time, sql: query }, 'slow sql');

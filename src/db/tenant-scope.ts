@@ -51,7 +51,7 @@ export class TenantScope {
     if (this.ended) return Promise.reject(new Error('tenant scope already ended'));
     this.opening ??= (async () => {
       const runner = this.dataSource.createQueryRunner('master');
-      runner.data = { statements: 0 } satisfies QueryRunnerData;
+      runner.data = { statements: 0, failedStatements: 0 } satisfies QueryRunnerData;
       this.runner = runner;
       await runner.connect();
       await runner.startTransaction();
@@ -83,6 +83,8 @@ export class TenantScope {
   async mutation<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.readOnly) throw new Error('mutation attempted in a read-only request');
     const runner = await this.open();
+    const data = runner.data as QueryRunnerData;
+    const failedBefore = data.failedStatements ?? 0;
     await runner.startTransaction(); // nested: SAVEPOINT
     try {
       const result = await work(runner.manager);
@@ -90,11 +92,17 @@ export class TenantScope {
       return result;
     } catch (error) {
       await runner.rollbackTransaction(); // ROLLBACK TO SAVEPOINT
+      data.failedStatements = failedBefore; // whatever failed inside is undone with it
       throw error;
     }
   }
 
-  /** Commit (or roll back) and release the connection. Idempotent; never throws after releasing. */
+  /**
+   * Commit (or roll back) and release the connection. Idempotent. A read-write transaction in which a
+   * statement failed outside a savepoint cannot commit (PostgreSQL would silently roll it back), so it
+   * is rolled back and reported as an error, never as success. Rolling back unwinds every open
+   * savepoint level, so the connection always goes back to the pool outside any transaction.
+   */
   async end(commit: boolean): Promise<void> {
     if (this.ended) return;
     this.ended = true;
@@ -107,9 +115,12 @@ export class TenantScope {
     }
     if (!runner) return;
     try {
-      if (runner.isTransactionActive) {
-        if (commit) await runner.commitTransaction();
-        else await runner.rollbackTransaction();
+      const failed = ((runner.data as QueryRunnerData).failedStatements ?? 0) > 0;
+      if (commit && !failed && runner.isTransactionActive) {
+        await runner.commitTransaction();
+      } else {
+        while (runner.isTransactionActive) await runner.rollbackTransaction();
+        if (commit && failed && !this.readOnly) throw new Error('a statement failed outside a savepoint: the request transaction was rolled back');
       }
     } finally {
       await runner.release().catch(() => undefined);

@@ -18,6 +18,12 @@ export interface GatewayContext {
   /** Seals and opens secrets at rest (cloud credentials, connector secrets). */
   keyring: Keyring;
   tenant?: Tenant;
+  /**
+   * Shared with the HTTP layer. Finding: Apollo Server 5 shallow-copies the context object per request,
+   * so a property the plugin sets on the copy (tenant) is invisible to the object the HTTP layer holds;
+   * this holder is the same object in both, so the response-close safety net can reach the scope.
+   */
+  lifecycle: { scope?: TenantScope };
 }
 
 export interface Tenant {

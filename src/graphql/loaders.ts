@@ -58,8 +58,13 @@ export class Loaders {
       const rows =
         kind === 'api_key'
           ? await this.scope.query(
-              `SELECT o.*, (k.id IS NOT NULL AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())) AS key_active
-                 FROM organizations o LEFT JOIN api_keys k ON k.org_id = o.id AND k.id = $2::uuid
+              // The key must be live, and the member it answers to still a member (their role caps its scopes).
+              `SELECT o.*, km.role AS member_role,
+                      (k.id IS NOT NULL AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+                       AND (k.owner_user_id IS NULL OR km.user_id IS NOT NULL)) AS key_active
+                 FROM organizations o
+                 LEFT JOIN api_keys k ON k.org_id = o.id AND k.id = $2::uuid
+                 LEFT JOIN org_members km ON km.org_id = o.id AND km.user_id = k.owner_user_id
                 WHERE o.id = $1`,
               [this.scope.orgId, apiKeyId],
             )

@@ -44,6 +44,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
             },
             !isMutation,
           );
+          context.lifecycle.scope = scope;
           const loaders = new Loaders(scope);
           // Attach before the first query so that the connection is released whatever happens next.
           context.tenant = { scope, loaders, access: { kind: principal.kind, userId: null, orgRole: null, allWorkspacesRole: null } };
@@ -52,7 +53,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           if (principal.kind === 'api_key' && !caller.apiKeyActive) {
             // Checked on every request in the request's first statement: a revoked key's tokens stop at once,
             // on every replica (the database is the shared state).
-            throw unauthenticated('The API key of this token has been revoked or has expired');
+            throw unauthenticated('The API key of this token has been revoked or has expired, or its owner has left the organization');
           }
           if (principal.kind === 'user' && !caller.orgRole) {
             // Membership in the database decides: a removed user's unexpired token is worthless.
@@ -71,8 +72,9 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           context.tenant.access = {
             kind: principal.kind,
             userId: principal.kind === 'user' ? principal.subject : null,
-            orgRole: caller.orgRole,
-            allWorkspacesRole: caller.allWorkspacesRole,
+            // For an API key, orgRole is the role of the member it answers to (used only to cap its scopes).
+            orgRole: principal.kind === 'user' ? caller.orgRole : null,
+            allWorkspacesRole: principal.kind === 'user' ? caller.allWorkspacesRole : null,
           };
           if (caller.orgRole) {
             // Effective scopes: what the token asks for, within what the role allows.

@@ -212,11 +212,19 @@ export class Keyring {
 
   /**
    * A short, non-reversible identifier of a secret for reads: the first 12 hex characters of
-   * HMAC-SHA256 under a key derived (HKDF) from the current encryption key. Stable until the key
-   * rotates; never a plain hash, so it cannot be checked against guesses without the key.
+   * HMAC-SHA256 under a key derived (HKDF) from the current encryption key, over the secret's binding
+   * (organization, table, row, field) and the plaintext. It changes when the value (or the key) changes;
+   * it cannot be checked against guesses without the key, and — because the binding is in it — equal
+   * secrets in two rows or two organizations do not show equal fingerprints (no cross-row guessing oracle).
    */
-  fingerprint(plaintext: string): string {
+  fingerprint(plaintext: string, binding: SecretBinding): string {
     this.refresh();
-    return crypto.createHmac('sha256', this.fingerprintKey).update(plaintext, 'utf8').digest('hex').slice(0, 12);
+    return crypto
+      .createHmac('sha256', this.fingerprintKey)
+      .update(associatedData(binding, 'fingerprint'))
+      .update('\0')
+      .update(plaintext, 'utf8')
+      .digest('hex')
+      .slice(0, 12);
   }
 }

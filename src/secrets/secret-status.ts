@@ -47,7 +47,7 @@ export function secretStatus(
   status.readable = true;
   if (!sealed) return status;
   try {
-    status.fingerprint = keyring.fingerprint(keyring.open(sealed, binding));
+    status.fingerprint = keyring.fingerprint(keyring.open(sealed, binding), binding);
   } catch (error) {
     if (!(error instanceof SecretUnreadableError)) throw error;
     status.readable = false;

@@ -44,6 +44,10 @@ export class ApiKey {
   @Field(() => [String])
   scopes: string[];
 
+  @Column('text', { name: 'owner_user_id', nullable: true })
+  @Field(() => String, { nullable: true, description: 'The member the key answers to: it works only while they are a member, within their role.' })
+  ownerUserId: string | null;
+
   @Column('text', { name: 'created_by' })
   @Field(() => String, { description: 'Who created it: a user id, apikey:<id> or platform-admin.' })
   createdBy: string;
@@ -94,4 +98,4 @@ export const ApiKeyConnection = ConnectionType(ApiKey);
 
 /** The columns the serving role may read (never secret_hash). */
 export const API_KEY_COLUMNS =
-  'org_id, id, key_id, name, description, scopes, created_by, created_at, expires_at, last_used_at, revoked_at, revoked_by, rotated_to';
+  'org_id, id, key_id, name, description, scopes, owner_user_id, created_by, created_at, expires_at, last_used_at, revoked_at, revoked_by, rotated_to';

@@ -5,7 +5,7 @@ import { isScope } from '../../auth/scopes';
 import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
 import type { GatewayContext, Tenant } from '../../graphql/context';
-import { badInput, notFound, type FieldError } from '../../graphql/errors';
+import { badInput, forbidden, notFound, type FieldError } from '../../graphql/errors';
 import { toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { API_KEY_COLUMNS, ApiKey, ApiKeyStatus, type CreatedApiKey } from './api-key.entity';
@@ -22,15 +22,23 @@ function toKeys(manager: EntityManager, rows: Record<string, unknown>[]): ApiKey
 export async function insertApiKey(
   manager: EntityManager,
   orgId: string,
-  fields: { name: string; description: string | null; scopes: string[]; expiresAt: Date | null; createdBy: string },
+  fields: { name: string; description: string | null; scopes: string[]; expiresAt: Date | null; createdBy: string; ownerUserId: string | null },
 ): Promise<CreatedApiKey> {
   const generated = generateApiKey();
   const rows = await manager.query(
-    `INSERT INTO api_keys (org_id, id, key_id, name, description, scopes, secret_hash, created_by, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${API_KEY_COLUMNS}`,
-    [orgId, uuidv7(), generated.keyId, fields.name, fields.description, fields.scopes, generated.secretHash, fields.createdBy, fields.expiresAt],
+    `INSERT INTO api_keys (org_id, id, key_id, name, description, scopes, secret_hash, created_by, owner_user_id, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${API_KEY_COLUMNS}`,
+    [orgId, uuidv7(), generated.keyId, fields.name, fields.description, fields.scopes, generated.secretHash, fields.createdBy, fields.ownerUserId, fields.expiresAt],
   );
   return { key: generated.value, apiKey: toKeys(manager, rows)[0] };
+}
+
+/** The member a new key answers to: the signed-in user, or the owner of the key that creates it. */
+async function accountableOwner(manager: EntityManager, orgId: string, context: GatewayContext): Promise<string | null> {
+  const principal = context.principal!;
+  if (principal.kind === 'user') return principal.subject;
+  const [row] = await manager.query(`SELECT owner_user_id FROM api_keys WHERE org_id = $1 AND id = $2`, [orgId, principal.subject.slice('apikey:'.length)]);
+  return row?.owner_user_id ?? null;
 }
 
 export const apiKeyService = {
@@ -60,13 +68,14 @@ export const apiKeyService = {
       else if (at > Date.now() + TWO_YEARS_MS) errors.push({ field: 'expiresAt', message: 'expiresAt must be at most two years ahead' });
     }
     if (errors.length) throw badInput(errors);
-    return tenant.scope.mutation((manager) =>
+    return tenant.scope.mutation(async (manager) =>
       insertApiKey(manager, tenant.scope.orgId, {
         name: input.name.trim(),
         description: input.description ?? null,
         scopes: [...new Set(input.scopes)].sort(),
         expiresAt: input.expiresAt ?? null,
         createdBy: context.principal!.subject,
+        ownerUserId: await accountableOwner(manager, tenant.scope.orgId, context),
       }),
     );
   },
@@ -99,6 +108,9 @@ export const apiKeyService = {
     return scope.mutation(async (manager) => {
       const [old] = toKeys(manager, await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [scope.orgId, id]));
       if (!old) throw notFound('API key', id);
+      // Rotating hands out a new value of the same grant: only to someone who holds all of it.
+      const beyond = old.scopes.filter((s) => !context.principal!.scopes.has(s));
+      if (beyond.length) throw forbidden(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
       if (old.status !== ApiKeyStatus.active || old.rotatedTo) {
         throw badInput([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
       }
@@ -108,6 +120,7 @@ export const apiKeyService = {
         scopes: old.scopes,
         expiresAt: old.expiresAt,
         createdBy: context.principal!.subject,
+        ownerUserId: old.ownerUserId,
       });
       if (graceSeconds === 0) {
         await queryRows(manager, `UPDATE api_keys SET rotated_to = $3, revoked_at = now(), revoked_by = $4 WHERE org_id = $1 AND id = $2`, [

@@ -21,9 +21,10 @@ function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): OrgM
  * (not the role read at the start of the request, which a concurrent change may have made stale).
  */
 function requireOwnerFor(tenant: Tenant, touchesOwner: boolean, owners: string[]): void {
-  if (touchesOwner && tenant.access.kind === 'user' && !owners.includes(tenant.access.userId ?? '')) {
-    throw forbidden('Only an owner can grant, change or remove the owner role');
-  }
+  if (!touchesOwner) return;
+  // Never through an API key: whoever could create a key with members:write could otherwise crown themselves.
+  if (tenant.access.kind !== 'user') throw forbidden('Owner changes need an owner signed in, not an API key');
+  if (!owners.includes(tenant.access.userId ?? '')) throw forbidden('Only an owner can grant, change or remove the owner role');
 }
 
 /**
