@@ -112,3 +112,23 @@ test('bad configuration stops the process at start with a message naming the var
   expect(await run({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/AUTH_ISSUER/) });
   expect(await run({ PLATFORM_ADMIN_TOKEN: 'short' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/PLATFORM_ADMIN_TOKEN/) });
 });
+
+test('a statement that hits the timeout fails its request alone; the one pooled connection keeps serving', async () => {
+  const slow = await startGateway({ databaseUrl: db.url, env: { DB_POOL_SIZE: '1', DB_STATEMENT_TIMEOUT_MS: '300' } });
+  const holder = await db.admin.connect();
+  try {
+    const token = slow.token(org.id);
+    // Hold the organization row: the update waits on it until statement_timeout ends it.
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE`, [org.id]);
+    const timedOut = await slow.graphql(`mutation { updateOrganization(input: { industry: "never" }) { id } }`, {}, token);
+    expect(timedOut.body.errors?.[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
+    await holder.query('ROLLBACK');
+    ok(await slow.graphql(`mutation { updateOrganization(input: { industry: "after the timeout" }) { industry } }`, {}, token));
+    const row = await db.admin.query(`SELECT industry FROM organizations WHERE id = $1`, [org.id]);
+    expect(row.rows[0].industry).toBe('after the timeout');
+  } finally {
+    holder.release();
+    await slow.stop();
+  }
+});
