@@ -327,3 +327,33 @@ test('a request aborted by its client is rolled back, savepoints and all, and it
   expect(stuck.rows[0].count).toBe('0');
   ok(await gw.graphql(`{ organization { industry } }`, {}, token));
 });
+
+test('a key acts as the member it answers to: their workspace visibility and roles, not org-wide', async () => {
+  const ADD = `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`;
+  ok(await gw.graphql(ADD, { i: { userId: 'ws-admin', email: 'ws-admin@example.test', role: 'admin' } }, ownerA));
+  const privateWs = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Owner only" }) { id } }`, {}, ownerA)).createWorkspace.id;
+  const key = await createKey(['org:read', 'workspaces:read', 'workspaces:write'], gw.token(orgA.id, undefined, { sub: 'ws-admin' }));
+  const token = (await exchange(key.key)).body.access_token;
+  // As an org admin, the key's owner sees and administers every workspace, and so does the key …
+  ok(await gw.graphql(`mutation($id: ID!) { updateWorkspace(id: $id, input: { description: "by key" }) { id } }`, { id: privateWs }, token));
+  // … demoted to a plain member of no workspace, neither the owner nor the key sees it any more.
+  ok(await gw.graphql(`mutation { updateMember(userId: "ws-admin", input: { role: member }) { role } }`, {}, ownerA));
+  expectError(await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: privateWs }, token), 'NOT_FOUND');
+  const before = await snapshot(db.admin);
+  expectError(await gw.graphql(`mutation($id: ID!) { updateWorkspace(id: $id, input: { description: "after demotion" }) { id } }`, { id: privateWs }, token), 'NOT_FOUND');
+  expect(await snapshot(db.admin)).toEqual(before);
+  // A workspace the key creates belongs to its owner like one they create themselves.
+  const own = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Made by key" }) { id } }`, {}, token)).createWorkspace.id;
+  const members = ok<any>(await gw.graphql(`query($id: ID!) { workspace(id: $id) { members { userId role } } }`, { id: own }, ownerA));
+  expect(members.workspace.members).toEqual([{ userId: 'ws-admin', role: 'admin' }]);
+});
+
+test('a token whose key now answers to someone else is refused (the claim must match the database)', async () => {
+  const key = await createKey(['org:read']);
+  const token = (await exchange(key.key)).body.access_token;
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+  expect(claims.key_owner).toBe('user-1');
+  ok(await gw.graphql(`{ organization { id } }`, {}, token));
+  await db.admin.query(`UPDATE api_keys SET owner_user_id = 'ws-admin' WHERE id = $1`, [key.apiKey.id]);
+  expectError(await gw.graphql(`{ organization { id } }`, {}, token), 'UNAUTHENTICATED');
+});

@@ -5,15 +5,19 @@ import { CROSS_WORKSPACE_ORG_ROLES, OrgRole, WorkspaceRole, atLeast, strongest }
 /** What the database says about the caller, loaded once per request with the organization row. */
 export interface Access {
   kind: 'user' | 'api_key';
+  /** The user, or the member an API key answers to (null: org-wide key). */
   userId: string | null;
   orgRole: OrgRole | null;
   allWorkspacesRole: WorkspaceRole | null;
 }
 
-/** The caller's role in a workspace: API keys and org owners/admins administer all of them. */
+/**
+ * The caller's role in a workspace: org owners/admins (and org-wide platform keys) administer all of them;
+ * a key that answers to a member has exactly that member's roles.
+ */
 export async function workspaceRoleOf(tenant: Tenant, workspaceId: string): Promise<WorkspaceRole | null> {
   const { access, loaders } = tenant;
-  if (access.kind === 'api_key') return WorkspaceRole.admin;
+  if (access.kind === 'api_key' && !access.userId) return WorkspaceRole.admin; // org-wide key (platform-made)
   if (access.orgRole && CROSS_WORKSPACE_ORG_ROLES.includes(access.orgRole)) return WorkspaceRole.admin;
   return strongest(access.allWorkspacesRole, await loaders.workspaceRole.load(workspaceId));
 }

@@ -103,6 +103,7 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
         orgId: key.org_id,
         subject: `apikey:${key.id}`,
         scopes,
+        keyOwner: key.owner_user_id,
         ttlSeconds: Math.max(1, Math.min(limits.tokenTtlSeconds, untilKeyExpiry)),
       });
       res.json({ access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: scopes.join(' ') });

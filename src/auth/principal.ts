@@ -11,6 +11,8 @@ export interface Principal {
   /** Token id, when the issuer set one. */
   tokenId?: string;
   issuer: string;
+  /** API-key principals: the member the key answers to (it acts with their visibility and roles); null = org-wide key. */
+  keyOwner?: string | null;
 }
 
 export function hasAllScopes(principal: Principal, scopes: readonly string[]): boolean {

@@ -22,6 +22,8 @@ export interface MintOptions {
   scopes: readonly string[];
   ttlSeconds?: number;
   tokenId?: string;
+  /** For API-key tokens: the member the key answers to (claim `key_owner`); absent for org-wide keys. */
+  keyOwner?: string | null;
 }
 
 interface TrustedIssuer {
@@ -68,7 +70,9 @@ export class TokenService {
   async mint(options: MintOptions): Promise<{ token: string; expiresIn: number; tokenId: string }> {
     const expiresIn = options.ttlSeconds ?? this.config.jwt.defaultTtlSeconds;
     const tokenId = options.tokenId ?? crypto.randomUUID();
-    const token = await new SignJWT({ org: options.orgId, scope: options.scopes.join(' ') })
+    const claims: Record<string, unknown> = { org: options.orgId, scope: options.scopes.join(' ') };
+    if (options.keyOwner) claims.key_owner = options.keyOwner;
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: this.signingKey.kid, typ: 'JWT' })
       .setIssuer(this.config.jwt.issuer)
       .setAudience(this.config.jwt.audience)
@@ -114,6 +118,7 @@ export class TokenService {
       orgId: payload.org.toLowerCase(),
       subject,
       kind,
+      keyOwner: kind === 'api_key' && typeof payload.key_owner === 'string' ? payload.key_owner : null,
       scopes: new Set(parseScopes(payload.scope ?? payload.scp)),
       tokenId: typeof payload.jti === 'string' ? payload.jti : undefined,
       issuer: trusted.issuer,

@@ -20,7 +20,10 @@ export function isUuid(value: unknown): value is string {
 /** Who the transaction acts for: RLS reads these (app.org_id, app.user_id, app.principal_kind). */
 export interface ScopeIdentity {
   orgId: string;
-  /** The user (token `sub`) for user principals; null for API keys, which are org-wide. */
+  /**
+   * The member whose workspace visibility applies: the user, or the member an API key answers to.
+   * null only for org-wide keys (made by the platform), which see every workspace.
+   */
   userId: string | null;
   kind: 'user' | 'api_key';
   /** For API-key principals: the key's id (from `sub` = apikey:<id>). */
@@ -61,7 +64,7 @@ export class TenantScope {
       await runner.query(
         `${this.readOnly ? 'SET TRANSACTION READ ONLY; ' : ''}SET LOCAL ROLE ${TENANT_ROLE}; ` +
           `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
-          `set_config('app.principal_kind', '${kind === 'api_key' ? 'api_key' : 'user'}', true)`,
+          `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true)`,
       );
       return runner;
     })();

@@ -58,15 +58,17 @@ export class Loaders {
       const rows =
         kind === 'api_key'
           ? await this.scope.query(
-              // The key must be live, and the member it answers to still a member (their role caps its scopes).
-              `SELECT o.*, km.role AS member_role,
+              // The key must be live, answer to the member the token names, and that member must still be one;
+              // their roles are the key's roles (org role caps its scopes; workspace visibility is theirs).
+              `SELECT o.*, km.role AS member_role, km.all_workspaces_role AS member_all_workspaces_role,
                       (k.id IS NOT NULL AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+                       AND k.owner_user_id IS NOT DISTINCT FROM $3::text
                        AND (k.owner_user_id IS NULL OR km.user_id IS NOT NULL)) AS key_active
                  FROM organizations o
                  LEFT JOIN api_keys k ON k.org_id = o.id AND k.id = $2::uuid
                  LEFT JOIN org_members km ON km.org_id = o.id AND km.user_id = k.owner_user_id
                 WHERE o.id = $1`,
-              [this.scope.orgId, apiKeyId],
+              [this.scope.orgId, apiKeyId, userId],
             )
           : await this.scope.query(
               `SELECT o.*, m.role AS member_role, m.all_workspaces_role AS member_all_workspaces_role

@@ -38,7 +38,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
             options.dataSource,
             {
               orgId: principal.orgId,
-              userId: principal.kind === 'user' ? principal.subject : null,
+              userId: principal.kind === 'user' ? principal.subject : (principal.keyOwner ?? null),
               kind: principal.kind,
               apiKeyId: principal.kind === 'api_key' ? principal.subject.slice('apikey:'.length) : null,
             },
@@ -71,10 +71,11 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           }
           context.tenant.access = {
             kind: principal.kind,
-            userId: principal.kind === 'user' ? principal.subject : null,
-            // For an API key, orgRole is the role of the member it answers to (used only to cap its scopes).
-            orgRole: principal.kind === 'user' ? caller.orgRole : null,
-            allWorkspacesRole: principal.kind === 'user' ? caller.allWorkspacesRole : null,
+            // An API key that answers to a member acts with that member's roles and visibility; only
+            // org-wide keys (made by the platform) have none and administer every workspace.
+            userId: scope.identity.userId,
+            orgRole: caller.orgRole,
+            allWorkspacesRole: caller.allWorkspacesRole,
           };
           if (caller.orgRole) {
             // Effective scopes: what the token asks for, within what the role allows.
