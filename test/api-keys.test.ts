@@ -357,3 +357,15 @@ test('a token whose key now answers to someone else is refused (the claim must m
   await db.admin.query(`UPDATE api_keys SET owner_user_id = 'ws-admin' WHERE id = $1`, [key.apiKey.id]);
   expectError(await gw.graphql(`{ organization { id } }`, {}, token), 'UNAUTHENTICATED');
 });
+
+test('org create --owner-api-key creates the organization, its first owner and a key answering to them', async () => {
+  const slug = `keyed-${Date.now().toString(36)}`;
+  const created = await cli(['org', 'create', '--name', 'Keyed', '--slug', slug, '--owner-email', 'boss@keyed.test', '--owner-api-key', '--json'], { DATABASE_URL: db.url });
+  expect(created.code).toBe(0);
+  expect(created.json.apiKey.key).toMatch(/^fl_/);
+  const token = (await exchange(created.json.apiKey.key)).body;
+  expect(token.scope.split(' ')).toContain('members:write');
+  const claims = JSON.parse(Buffer.from(token.access_token.split('.')[1], 'base64url').toString());
+  expect(claims).toMatchObject({ org: created.json.id, key_owner: 'boss@keyed.test' });
+  expect(ok<any>(await gw.graphql(`{ organization { slug } }`, {}, token.access_token)).organization.slug).toBe(slug);
+});

@@ -134,7 +134,9 @@ describe('subscriptions (platform CLI, read through GraphQL)', () => {
 
   test('billing set-subscription-status moves a subscription; cancelled is final and stops auto-renewal', async () => {
     const activated = await billingCli(['set-subscription-status', '--org', orgA.slug, '--id', trial.id, '--status', 'active', '--json']);
-    expect(activated.json).toMatchObject({ id: trial.id, status: 'active', trialEndDate: trial.trialEndDate });
+    // Leaving trial clears the trial end date (it belongs to trials only).
+    expect(trial.trialEndDate).not.toBeNull();
+    expect(activated.json).toMatchObject({ id: trial.id, status: 'active', trialEndDate: null });
     const cancelled = await billingCli(['set-subscription-status', '--org', orgA.slug, '--id', monthly.id, '--status', 'cancelled', '--json']);
     expect(cancelled.json).toMatchObject({ id: monthly.id, status: 'cancelled', autoRenew: false });
     expect(new Date(cancelled.json.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(monthly.updatedAt).getTime());
@@ -445,4 +447,19 @@ describe('the database walls', () => {
       client.query(`INSERT INTO credit_ledger (org_id, id, kind, amount, balance_after, reason, actor) VALUES ($1, gen_random_uuid(), 'grant', 5, 5, 'x', 'x')`, [orgB.id]),
     ).rejects.toMatchObject({ code: '42501' });
   });
+});
+
+test('platform billing operations are in the organization audit log; adjust accepts a signed amount', async () => {
+  const org = await createOrg(db, 'bill-audit');
+  expect((await billingCli(['grant', '--org', org.slug, '--amount', '10', '--reason', 'Welcome', '--json'])).code).toBe(0);
+  expect((await billingCli(['adjust', '--org', org.slug, '--amount', '+5', '--reason', 'Goodwill', '--json'])).json).toMatchObject({ balance: 15 });
+  const subscribed = await billingCli(['subscribe', '--org', org.slug, '--product', 'Gateway', '--status', 'active', '--cycle', 'annual', '--json']);
+  const rows = await db.admin.query(`SELECT actor, operation, target_type, target_id FROM audit_log WHERE org_id = $1 ORDER BY id`, [org.id]);
+  expect(rows.rows.map((r) => [r.actor, r.operation, r.target_type])).toEqual([
+    ['platform-admin', 'createOrganization', 'Organization'],
+    ['platform-admin', 'grantCredits', 'CreditLedgerEntry'],
+    ['platform-admin', 'adjustCredits', 'CreditLedgerEntry'],
+    ['platform-admin', 'subscribe', 'ProductSubscription'],
+  ]);
+  expect(rows.rows[3].target_id).toBe(subscribed.json.id);
 });

@@ -153,6 +153,11 @@ describe('with workspace overrides permitted', () => {
       ['routes.1.match'],
     );
     expect(duplicate.body.errors![0].extensions.fields[0].message).toContain('routes.0');
+    // A duplicate match is reported together with every other bad field, not after them.
+    await refused(SET, { w: ws, i: { ...valid(), defaultModel: ' ', routes: [route, { ...route, match: 'SUMMARIZE' }] } }, 'BAD_USER_INPUT', [
+      'defaultModel',
+      'routes.1.match',
+    ]);
     await refused(SET, { w: ws, i: { ...valid(), fallbackProvider: null } }, 'BAD_USER_INPUT', ['fallbackProvider']);
     await refused(SET, { w: ws, i: { ...valid(), fallbackModel: null } }, 'BAD_USER_INPUT', ['fallbackModel']);
     await refused(SET, { w: ws, i: { ...valid(), routes: null } }, 'BAD_USER_INPUT');

@@ -8,7 +8,7 @@ import { loadSigningKey } from '../auth/keys';
 import { TokenService } from '../auth/tokens';
 import { SCOPES, isScope } from '../auth/scopes';
 import { OrganizationStatus, SupportTier } from '../modules/organization/organization.entity';
-import { PlatformError, organizationPlatform } from '../modules/organization/organization.platform';
+import { PlatformError, auditPlatformOperation, organizationPlatform } from '../modules/organization/organization.platform';
 import { seedDemo } from './seed';
 import { asPlatformAdmin } from '../db/platform';
 import { insertApiKey } from '../modules/api-key/api-key.service';
@@ -65,6 +65,7 @@ org
   .option('--owner-id <userId>', "the first owner's user id (their tokens' sub; default: the e-mail)")
   .option('--domain <domain>', 'primary domain')
   .addOption(new Option('--support-tier <tier>', 'support tier').choices(Object.values(SupportTier)).default('community'))
+  .option('--owner-api-key', "also create an API key answering to the owner, with the owner's scopes (printed once)")
   .option('--json', 'print JSON')
   .action(async (options) =>
     withDatabases(async ({ owner }) => {
@@ -75,7 +76,29 @@ org
         supportTier: options.supportTier,
         owner: { userId: options.ownerId, email: options.ownerEmail },
       });
-      print(options.json, created, `created organization ${created.slug} (${created.id})\nnext: npm run cli -- token --org ${created.slug}`);
+      let apiKey: { key: string; id: string; prefix: string } | undefined;
+      if (options.ownerApiKey) {
+        const ownerId = (await organizationPlatform.firstOwner(owner, created.id))!;
+        apiKey = await asPlatformAdmin(owner, async (manager) => {
+          const key = await insertApiKey(manager, created.id, {
+            name: 'owner key',
+            description: 'created with the organization',
+            scopes: [...SCOPES],
+            expiresAt: null,
+            createdBy: 'platform-admin',
+            ownerUserId: ownerId,
+          });
+          await auditPlatformOperation(manager, created.id, 'createApiKey', { type: 'ApiKey', id: key.apiKey.id });
+          return { key: key.key, id: key.apiKey.id, prefix: key.apiKey.prefix };
+        });
+      }
+      print(
+        options.json,
+        apiKey ? { ...created, apiKey } : created,
+        `created organization ${created.slug} (${created.id})` +
+          (apiKey ? `\nowner API key (store it now, it is never shown again): ${apiKey.key}` : '') +
+          `\nnext: npm run cli -- token --org ${created.slug}`,
+      );
     }),
   );
 org
@@ -251,9 +274,18 @@ apikey
     if (!name || name.length > 100) fail('--name must be 1 to 100 characters');
     await withDatabases(async ({ owner }) => {
       const organization = await organizationPlatform.find(owner, options.org);
-      const created = await asPlatformAdmin(owner, (manager) =>
-        insertApiKey(manager, organization.id, { name, description: options.description ?? null, scopes: [...new Set(scopes)].sort(), expiresAt: null, createdBy: 'platform-admin', ownerUserId: null }),
-      );
+      const created = await asPlatformAdmin(owner, async (manager) => {
+        const key = await insertApiKey(manager, organization.id, {
+          name,
+          description: options.description ?? null,
+          scopes: [...new Set(scopes)].sort(),
+          expiresAt: null,
+          createdBy: 'platform-admin',
+          ownerUserId: null,
+        });
+        await auditPlatformOperation(manager, organization.id, 'createApiKey', { type: 'ApiKey', id: key.apiKey.id });
+        return key;
+      });
       print(
         options.json,
         { key: created.key, id: created.apiKey.id, prefix: created.apiKey.prefix, scopes: created.apiKey.scopes, org: organization.id },

@@ -50,7 +50,7 @@ export function badInput(fields: FieldError[]): GraphQLError {
   return new GraphQLError(`Invalid input: ${names}`, { extensions: { code: ErrorCode.BAD_USER_INPUT, fields } });
 }
 
-function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
+export function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
     const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
@@ -59,19 +59,12 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
 }
 
 /**
- * Maps whatever a resolver threw to what a client may see. type-graphql's ArgumentValidationError becomes
- * BAD_USER_INPUT with one entry per bad field; unknown errors become a bare INTERNAL_SERVER_ERROR.
+ * Maps whatever a resolver threw to what a client may see: errors with a client code keep their message
+ * and extensions (input validation already produced BAD_USER_INPUT with one entry per bad field, see
+ * graphql/validation.ts); unknown errors become a bare INTERNAL_SERVER_ERROR.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+export function formatError(formatted: GraphQLFormattedError, _error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code as string | undefined;
-  const validationErrors = (original as { extensions?: { validationErrors?: ValidationError[] } })?.extensions
-    ?.validationErrors;
-  if (code === ErrorCode.BAD_USER_INPUT && Array.isArray(validationErrors)) {
-    const fields = flatten(validationErrors);
-    const names = [...new Set(fields.map((f) => f.field))].join(', ');
-    return { message: `Invalid input: ${names}`, path: formatted.path, locations: formatted.locations, extensions: { code, fields } };
-  }
   if (code && CLIENT_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };

@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { buildSchema } from 'type-graphql';
+import { validateInput } from './validation';
 import { AUTH_DIRECTIVES, applyAuthDirectives } from '../auth/directives';
 import { OrganizationResolver } from '../modules/organization/organization.resolver';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
@@ -55,8 +56,8 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     directives: AUTH_DIRECTIVES,
-    // class-validator on every input; missing properties are checked too (optional ones say @IsOptional).
-    validate: { skipMissingProperties: false, forbidUnknownValues: false },
+    // class-validator and cross-field rules on every input, reported together (src/graphql/validation.ts).
+    validateFn: validateInput,
   });
   // Audit inside, auth outside: a refused mutation never reaches the audit wrapper.
   return applyAuthDirectives(auditMutations(schema));

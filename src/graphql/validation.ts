@@ -1,5 +1,5 @@
-import { registerDecorator, type ValidationOptions } from 'class-validator';
-import { badInput } from './errors';
+import { registerDecorator, validate, type ValidationOptions } from 'class-validator';
+import { badInput, flatten, type FieldError } from './errors';
 import { isUuid } from '../db/tenant-scope';
 
 /** Slugs: lowercase letters, digits and inner hyphens, 1–63 characters (DNS-label rules). */
@@ -28,4 +28,31 @@ export function IsJsonObject(maxBytes: number, options?: ValidationOptions) {
 export function checkId(id: string, field = 'id'): string {
   if (!isUuid(id)) throw badInput([{ field, message: `${field} must be an id returned by this API` }]);
   return id.toLowerCase();
+}
+
+/**
+ * Rules that need more than one field or list element (e.g. unique route names) implement this; their
+ * errors are reported together with class-validator's, so a client sees every bad field at once.
+ */
+export interface CrossFieldValidation {
+  crossFieldErrors(): FieldError[];
+}
+
+function hasCrossFieldErrors(value: object): value is CrossFieldValidation {
+  return typeof (value as Partial<CrossFieldValidation>).crossFieldErrors === 'function';
+}
+
+/**
+ * type-graphql's validateFn: class-validator on every input object (missing properties checked too;
+ * optional ones say @IsOptional), plus cross-field rules, as one BAD_USER_INPUT naming every bad field.
+ */
+export async function validateInput(argValue: unknown): Promise<void> {
+  if (argValue === null || typeof argValue !== 'object') return;
+  const fields: FieldError[] = [];
+  for (const value of Array.isArray(argValue) ? argValue : [argValue]) {
+    if (value === null || typeof value !== 'object') continue;
+    fields.push(...flatten(await validate(value, { skipMissingProperties: false, forbidUnknownValues: false })));
+    if (hasCrossFieldErrors(value)) fields.push(...value.crossFieldErrors());
+  }
+  if (fields.length) throw badInput(fields);
 }

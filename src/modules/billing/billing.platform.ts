@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { asPlatformAdmin } from '../../db/platform';
 import { isUuid } from '../../db/tenant-scope';
 import { pgErrorCode } from '../../graphql/errors';
-import { PlatformError, organizationPlatform } from '../organization/organization.platform';
+import { PlatformError, auditPlatformOperation, organizationPlatform } from '../organization/organization.platform';
 import {
   BillingCycle,
   CreditEntryKind,
@@ -83,7 +83,7 @@ function checkReason(reason: string | undefined, problems: string[]): string {
 
 function checkAmount(amount: string | number, allowNegative: boolean, problems: string[]): number {
   const text = String(amount ?? '').trim();
-  const value = /^-?\d{1,15}$/.test(text) ? Number(text) : NaN;
+  const value = /^[+-]?\d{1,15}$/.test(text) ? Number(text) : NaN;
   const ok = Number.isSafeInteger(value) && value !== 0 && Math.abs(value) <= MAX_GRANT_AMOUNT && (allowNegative || value > 0);
   if (!ok) {
     problems.push(
@@ -142,6 +142,7 @@ async function changeCredits(owner: DataSource, kind: CreditEntryKind, change: C
       workspaceId: null,
       requestId: change.requestId ?? `cli-${uuidv7()}`,
     });
+    await auditPlatformOperation(manager, organization.id, kind === CreditEntryKind.grant ? 'grantCredits' : 'adjustCredits', { type: 'CreditLedgerEntry', id: entry.id });
     return { entry, balance: entry.balanceAfter };
   });
 }
@@ -169,7 +170,9 @@ export const billingPlatform = {
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${SUBSCRIPTION_COLUMNS}`,
           [organization.id, uuidv7(), productName, status, billingCycle, input.autoRenew ?? false, input.trialEndDate ?? null],
         );
-        return subscriptionsFrom(manager, rows)[0];
+        const created = subscriptionsFrom(manager, rows)[0];
+        await auditPlatformOperation(manager, organization.id, 'subscribe', { type: 'ProductSubscription', id: created.id });
+        return created;
       } catch (error) {
         if (pgErrorCode(error) === UNIQUE_VIOLATION) {
           throw new PlatformError(`${organization.slug} already has a live (active, trial or suspended) subscription to "${productName}"`);
@@ -200,8 +203,15 @@ export const billingPlatform = {
       if (FINAL_SUBSCRIPTION_STATUSES.includes(current.status) && current.status !== status) {
         throw new PlatformError(`subscription ${id} is ${current.status}, which is final: subscribe again instead`);
       }
-      const trialEndDate = input.trialEndDate ?? current.trialEndDate;
-      if (status === SubscriptionStatus.trial && !trialEndDate) throw new PlatformError('a trial subscription needs a trial end date: pass --trial-end YYYY-MM-DD');
+      // A trial end date belongs to trials only: leaving trial clears it; a trial needs a fresh, valid one
+      // (an old date carried over from an earlier trial is checked like a new one).
+      const trialEndDate = status === SubscriptionStatus.trial ? (input.trialEndDate ?? current.trialEndDate) : null;
+      if (status === SubscriptionStatus.trial) {
+        if (!trialEndDate) throw new PlatformError('a trial subscription needs a trial end date: pass --trial-end YYYY-MM-DD');
+        const dateProblems: string[] = [];
+        checkDate(trialEndDate, 'trial end date', dateProblems);
+        refuse(dateProblems);
+      }
       try {
         const [row] = await queryRows(
           manager,
@@ -210,6 +220,7 @@ export const billingPlatform = {
             WHERE org_id = $1 AND id = $2 RETURNING ${SUBSCRIPTION_COLUMNS}`,
           [organization.id, id, status, trialEndDate, FINAL_SUBSCRIPTION_STATUSES],
         );
+        await auditPlatformOperation(manager, organization.id, `setSubscriptionStatus:${status}`, { type: 'ProductSubscription', id });
         return subscriptionsFrom(manager, [row])[0];
       } catch (error) {
         if (pgErrorCode(error) === UNIQUE_VIOLATION) {

@@ -1,6 +1,7 @@
 import { Field, Float, InputType, Int } from 'type-graphql';
 import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNumber, IsOptional, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
-import { NOT_BLANK } from '../../graphql/validation';
+import { NOT_BLANK, type CrossFieldValidation } from '../../graphql/validation';
+import type { FieldError } from '../../graphql/errors';
 import { LlmProvider } from './llm.entity';
 
 export const MAX_ROUTES = 50;
@@ -39,7 +40,7 @@ export class LlmRouteInput {
 }
 
 @InputType({ description: 'Replaces the workspace\'s LLM settings as a whole.' })
-export class WorkspaceLlmSettingsInput {
+export class WorkspaceLlmSettingsInput implements CrossFieldValidation {
   @Field(() => LlmProvider)
   @IsEnum(LlmProvider)
   defaultProvider: LlmProvider;
@@ -65,4 +66,18 @@ export class WorkspaceLlmSettingsInput {
   @Matches(NOT_BLANK, { message: 'fallbackModel is required with fallbackProvider and must not be blank' })
   @MaxLength(100)
   fallbackModel?: string | null;
+
+  /** Route matches must be unique, ignoring case (reported with the other field errors). */
+  crossFieldErrors(): FieldError[] {
+    const seen = new Map<string, number>();
+    const errors: FieldError[] = [];
+    (this.routes ?? []).forEach((route, index) => {
+      if (typeof route?.match !== 'string') return;
+      const key = route.match.toLowerCase();
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, index);
+      else errors.push({ field: `routes.${index}.match`, message: `match "${route.match}" is already used by routes.${first}` });
+    });
+    return errors;
+  }
 }

@@ -4,7 +4,7 @@ import { hydrate } from '../../db/tenant-loaders';
 import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
-import { badInput, forbidden, type FieldError } from '../../graphql/errors';
+import { forbidden } from '../../graphql/errors';
 import { checkId } from '../../graphql/validation';
 import type { Workspace } from '../workspace/workspace.entity';
 import { workspaceService } from '../workspace/workspace.service';
@@ -39,19 +39,6 @@ function normalizedRoutes(input: WorkspaceLlmSettingsInput): LlmRoute[] {
   }));
 }
 
-/** What class-validator cannot see: route matches must be unique (ignoring case). */
-function duplicateMatches(routes: LlmRoute[]): FieldError[] {
-  const seen = new Map<string, number>();
-  const errors: FieldError[] = [];
-  routes.forEach((route, index) => {
-    const key = route.match.toLowerCase();
-    const first = seen.get(key);
-    if (first === undefined) seen.set(key, index);
-    else errors.push({ field: `routes.${index}.match`, message: `match "${route.match}" is already used by routes.${first}` });
-  });
-  return errors;
-}
-
 export const llmService = {
   get(tenant: Tenant, workspaceId: string): Promise<WorkspaceLlmSettings | null> {
     return tenant.loaders.llm.settings.load(workspaceId);
@@ -69,10 +56,12 @@ export const llmService = {
     await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
     if (!(await llmService.overridesAllowed(tenant))) throw forbidden(LLM_OVERRIDES_DISABLED_MESSAGE);
     const routes = normalizedRoutes(input);
-    const duplicates = duplicateMatches(routes);
-    if (duplicates.length > 0) throw badInput(duplicates);
     const fallback = input.fallbackModel != null && input.fallbackProvider != null;
     const settings = await scope.mutation(async (manager) => {
+      // Read the permission again under a share lock: an admin switching overrides off at this moment
+      // either commits first (and we refuse) or waits for this change.
+      const [org] = await manager.query(`SELECT allow_workspace_llm_overrides FROM organizations WHERE id = $1 FOR SHARE`, [scope.orgId]);
+      if (!org?.allow_workspace_llm_overrides) throw forbidden(LLM_OVERRIDES_DISABLED_MESSAGE);
       const rows = await manager.query(
         `INSERT INTO workspace_llm_settings (org_id, workspace_id, default_provider, default_model, fallback_provider, fallback_model, routes, updated_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)

@@ -18,10 +18,15 @@ export class PlatformError extends Error {
 }
 
 /** Platform operations are audited in the organization's own log, as actor `platform-admin`. */
-async function audit(manager: EntityManager, orgId: string, operation: string): Promise<void> {
+export async function auditPlatformOperation(
+  manager: EntityManager,
+  orgId: string,
+  operation: string,
+  target: { type: string; id: string } = { type: 'Organization', id: orgId },
+): Promise<void> {
   await manager.query(
-    `INSERT INTO audit_log (org_id, id, actor, actor_kind, operation, target_type, target_id) VALUES ($1::uuid, $2, 'platform-admin', 'platform', $3, 'Organization', $1::text)`,
-    [orgId, uuidv7(), operation],
+    `INSERT INTO audit_log (org_id, id, actor, actor_kind, operation, target_type, target_id) VALUES ($1, $2, 'platform-admin', 'platform', $3, $4, $5)`,
+    [orgId, uuidv7(), operation, target.type, target.id],
   );
 }
 
@@ -61,7 +66,7 @@ export const organizationPlatform = {
           `INSERT INTO org_members (org_id, user_id, email, display_name, role) VALUES ($1, $2, lower($3), $4, 'owner')`,
           [organization.id, ownerId, input.owner.email, input.owner.displayName ?? null],
         );
-        await audit(manager, organization.id, 'createOrganization');
+        await auditPlatformOperation(manager, organization.id, 'createOrganization');
         return organization;
       } catch (error) {
         if (pgErrorCode(error) === '23505') throw new PlatformError(`an organization with slug "${input.slug}" already exists`);
@@ -98,7 +103,7 @@ export const organizationPlatform = {
     const organization = await organizationPlatform.find(owner, slugOrId);
     await asPlatformAdmin(owner, async (manager) => {
       await manager.query(`UPDATE organizations SET status = $2, updated_at = now() WHERE id = $1`, [organization.id, status]);
-      await audit(manager, organization.id, `setOrganizationStatus:${status}`);
+      await auditPlatformOperation(manager, organization.id, `setOrganizationStatus:${status}`);
     });
     return { ...organization, status };
   },
@@ -110,7 +115,7 @@ export const organizationPlatform = {
     const organization = await organizationPlatform.find(owner, slugOrId);
     await asPlatformAdmin(owner, async (manager) => {
       await manager.query(`UPDATE organizations SET support_tier = $2, updated_at = now() WHERE id = $1`, [organization.id, tier]);
-      await audit(manager, organization.id, `setSupportTier:${tier}`);
+      await auditPlatformOperation(manager, organization.id, `setSupportTier:${tier}`);
     });
     return { ...organization, supportTier: tier };
   },
