@@ -8,22 +8,37 @@ export const MAX_CONFIG_BYTES = 16 * 1024;
 export const MAX_SECRET_LENGTH = 8192;
 
 /** Key names that hold credentials; compared lowercased with separators removed (api_key → apikey). */
-const SECRET_WORDS = /(password|passwd|passphrase|secret|token|credential|apikey|accesskey|privatekey|authorization|bearer|cookie|session)/;
-const SECRET_NAMES = new Set(['pwd', 'pass', 'key', 'auth', 'sig', 'signature']);
+const SECRET_WORDS = /(password|passwd|passphrase|secret|token|credential|apikey|accesskey|privatekey|clientsecret|authorization|bearer|cookie|session)/;
+const SECRET_NAMES = new Set(['pwd', 'pass', 'key', 'auth', 'sig', 'signature', 'secretkey', 'signingkey', 'sharedkey']);
 /** A URL with a password in it (scheme://user:password@host). */
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s@:]*:[^/\s@]+@/i;
+/** Credentials inside a string: `password=…` (libpq DSNs, query strings), `Bearer …`/`Basic …`. */
+const CREDENTIAL_IN_TEXT = /(?:^|[\s?&;,])([a-z_][a-z0-9_.-]*)\s*=\s*[^\s&;,]+/gi;
+const AUTH_SCHEME = /^\s*(bearer|basic|token)\s+\S{8,}/i;
+/** Objects that carry a header or parameter as a name/value pair: `{name: "Authorization", value: "…"}`. */
+const PAIR_NAME_FIELDS = ['name', 'key', 'header', 'param'];
 
 function looksSecretKey(key: string): boolean {
   const normalized = key.toLowerCase().replace(/[^a-z0-9]/g, '');
-  return SECRET_WORDS.test(normalized) || SECRET_NAMES.has(normalized) || normalized.endsWith('key');
+  return SECRET_WORDS.test(normalized) || SECRET_NAMES.has(normalized);
+}
+
+function textHoldsCredential(text: string): boolean {
+  if (URL_WITH_PASSWORD.test(text) || AUTH_SCHEME.test(text)) return true;
+  for (const match of text.matchAll(CREDENTIAL_IN_TEXT)) {
+    if (looksSecretKey(match[1])) return true;
+  }
+  return false;
 }
 
 /**
- * The first place in a config object that looks like it holds a secret (a secret-like key name at any
- * depth, or a URL with a password), as a path such as `auth.password`; null when there is none.
+ * The first place in a config object that looks like it holds a secret, as a path such as
+ * `auth.password`; null when there is none. Looks at key names at any depth (password, token, apiKey…),
+ * name/value pairs whose name is one of those (headers lists), and strings carrying credentials: a URL
+ * with a password, `password=`/`api_key=` in a DSN or query string, an `Authorization` value.
  */
 export function secretLookingPath(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return URL_WITH_PASSWORD.test(value) ? path || '(value)' : null;
+  if (typeof value === 'string') return textHoldsCredential(value) ? path || '(value)' : null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = secretLookingPath(value[i], `${path}[${i}]`);
@@ -32,7 +47,14 @@ export function secretLookingPath(value: unknown, path = ''): string | null {
     return null;
   }
   if (value !== null && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
+    const record = value as Record<string, unknown>;
+    for (const field of PAIR_NAME_FIELDS) {
+      const name = record[field];
+      if (typeof name === 'string' && looksSecretKey(name) && Object.keys(record).some((k) => k !== field)) {
+        return path ? `${path}.${field}` : field;
+      }
+    }
+    for (const [key, inner] of Object.entries(record)) {
       const here = path ? `${path}.${key}` : key;
       if (looksSecretKey(key)) return here;
       const found = secretLookingPath(inner, here);
