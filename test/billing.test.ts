@@ -463,3 +463,44 @@ test('platform billing operations are in the organization audit log; adjust acce
   ]);
   expect(rows.rows[3].target_id).toBe(subscribed.json.id);
 });
+
+describe('idempotent usage', () => {
+  test('a retried recordUsage with the same idempotency key charges once and returns the first entry', async () => {
+    const org = await createOrg(db, 'idem');
+    await grant(org, 100);
+    const token = gw.token(org.id);
+    const input = { amount: 7, reason: 'Batch 42', idempotencyKey: 'batch-42' };
+    const first = ok<any>(await gw.graphql(RECORD, { i: input }, token)).recordUsage;
+    const retry = ok<any>(await gw.graphql(RECORD, { i: input }, token)).recordUsage;
+    expect(retry.id).toBe(first.id);
+    expect(await balanceOf(org.id)).toBe(93);
+    // Ten concurrent retries of a new key: still exactly one charge.
+    const parallel = await Promise.all(Array.from({ length: 10 }, () => gw.graphql(RECORD, { i: { ...input, idempotencyKey: 'batch-43' } }, token)));
+    const ids = new Set(parallel.map((r) => ok<any>(r).recordUsage.id));
+    expect(ids.size).toBe(1);
+    expect(await balanceOf(org.id)).toBe(86);
+    expect(await ledgerSum(org.id)).toBe(86);
+  });
+
+  test('the same key for a different usage is refused and changes nothing; a bad key is refused', async () => {
+    const org = await createOrg(db, 'idem-bad');
+    await grant(org, 100);
+    const token = gw.token(org.id);
+    ok(await gw.graphql(RECORD, { i: { amount: 5, reason: 'Job', idempotencyKey: 'job-1' } }, token));
+    await refused(RECORD, { i: { amount: 6, reason: 'Job', idempotencyKey: 'job-1' } }, 'BAD_USER_INPUT', ['idempotencyKey'], token);
+    await refused(RECORD, { i: { amount: 5, reason: 'Other job', idempotencyKey: 'job-1' } }, 'BAD_USER_INPUT', ['idempotencyKey'], token);
+    await refused(RECORD, { i: { amount: 5, reason: 'Job', idempotencyKey: 'has space' } }, 'BAD_USER_INPUT', ['idempotencyKey'], token);
+    await refused(RECORD, { i: { amount: 5, reason: 'Job', idempotencyKey: 'x'.repeat(201) } }, 'BAD_USER_INPUT', ['idempotencyKey'], token);
+    expect(await balanceOf(org.id)).toBe(95);
+  });
+
+  test("one organization's idempotency keys do not collide with another's", async () => {
+    const [a, b] = [await createOrg(db, 'idem-a'), await createOrg(db, 'idem-b')];
+    await grant(a, 10);
+    await grant(b, 10);
+    ok(await gw.graphql(RECORD, { i: { amount: 1, reason: 'Same', idempotencyKey: 'shared' } }, gw.token(a.id)));
+    const other = ok<any>(await gw.graphql(RECORD, { i: { amount: 1, reason: 'Same', idempotencyKey: 'shared' } }, gw.token(b.id))).recordUsage;
+    expect(other.balanceAfter).toBe(9);
+    expect(await balanceOf(b.id)).toBe(9);
+  });
+});

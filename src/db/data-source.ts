@@ -8,6 +8,7 @@ import { AuditLog1764000000006 } from './migrations/1764000000006-AuditLog';
 import { ApiKeys1764000000007 } from './migrations/1764000000007-ApiKeys';
 import { InlineWorkspaceVisibility1764000000008 } from './migrations/1764000000008-InlineWorkspaceVisibility';
 import { ApiKeyOwners1764000000009 } from './migrations/1764000000009-ApiKeyOwners';
+import { UsageIdempotency1764000000010 } from './migrations/1764000000010-UsageIdempotency';
 import { Secrets1764000000005 } from './migrations/1764000000005-Secrets';
 import { Billing1764000000003 } from './migrations/1764000000003-Billing';
 import { Deployments1764000000004 } from './migrations/1764000000004-Deployments';
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   ApiKeys1764000000007,
   InlineWorkspaceVisibility1764000000008,
   ApiKeyOwners1764000000009,
+  UsageIdempotency1764000000010,
 ];
 
 /** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */

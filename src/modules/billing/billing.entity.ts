@@ -125,6 +125,10 @@ export class CreditLedgerEntry {
   @Field(() => String, { nullable: true, description: 'The request that made the change (x-request-id).' })
   requestId: string | null;
 
+  @Column('text', { name: 'idempotency_key', nullable: true })
+  @Field(() => String, { nullable: true, description: "The client's idempotency key, when it sent one." })
+  idempotencyKey: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   @Field(() => Date)
   createdAt: Date;

@@ -22,4 +22,12 @@ export class RecordUsageInput {
   @IsOptional()
   @IsUUID('all', { message: 'workspaceId must be an id returned by this API' })
   workspaceId?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Send the same key when retrying: the usage is recorded once, and a retry returns the first entry.',
+  })
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'idempotencyKey must be 1-200 printable characters without spaces' })
+  idempotencyKey?: string | null;
 }

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { TenantScope } from '../../db/tenant-scope';
 import type { Tenant } from '../../graphql/context';
-import { badInput, notFound } from '../../graphql/errors';
+import { badInput, notFound, pgErrorCode } from '../../graphql/errors';
 import { toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { CreditEntryKind, type CreditAccount, type CreditLedgerEntry, type ProductSubscription } from './billing.entity';
@@ -65,27 +65,52 @@ export const billingService = {
       if (!(await loaders.workspace.load(workspaceId))) throw notFound('Workspace', input.workspaceId);
     }
     const reason = input.reason.trim();
-    return scope.mutation(async (manager) => {
-      const [updated] = await queryRows(
-        manager,
-        `UPDATE credit_balances SET balance = balance - $2, updated_at = now() WHERE org_id = $1 AND balance >= $2 RETURNING balance`,
-        [scope.orgId, input.amount],
-      );
-      if (!updated) {
-        const [current] = await manager.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [scope.orgId]);
-        throw badInput([{ field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` }]);
+    const idempotencyKey = input.idempotencyKey ?? null;
+    const replay = async (): Promise<CreditLedgerEntry | null> => {
+      if (!idempotencyKey) return null;
+      const rows = await scope.query(`SELECT * FROM credit_ledger WHERE org_id = $1 AND idempotency_key = $2`, [scope.orgId, idempotencyKey]);
+      if (rows.length === 0) return null;
+      const [first] = ledgerEntriesFrom(await scope.manager(), rows);
+      // The same key for a different request is a client bug: refuse it rather than guess.
+      if (first.amount !== -input.amount || first.reason !== reason || first.workspaceId !== workspaceId) {
+        throw badInput([{ field: 'idempotencyKey', message: 'idempotencyKey was already used for a different usage record' }]);
       }
-      return appendLedgerEntry(manager, {
-        orgId: scope.orgId,
-        id: uuidv7(), // after the lock: ledger order is the order in which the balance changed
-        kind: CreditEntryKind.consumption,
-        amount: -input.amount,
-        balanceAfter: updated.balance as string,
-        reason,
-        actor: actor.subject,
-        workspaceId,
-        requestId: actor.requestId,
+      return first;
+    };
+    const earlier = await replay();
+    if (earlier) return earlier;
+    try {
+      return await scope.mutation(async (manager) => {
+        const [updated] = await queryRows(
+          manager,
+          `UPDATE credit_balances SET balance = balance - $2, updated_at = now() WHERE org_id = $1 AND balance >= $2 RETURNING balance`,
+          [scope.orgId, input.amount],
+        );
+        if (!updated) {
+          const [current] = await manager.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [scope.orgId]);
+          throw badInput([{ field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` }]);
+        }
+        return appendLedgerEntry(manager, {
+          orgId: scope.orgId,
+          id: uuidv7(), // after the lock: ledger order is the order in which the balance changed
+          kind: CreditEntryKind.consumption,
+          amount: -input.amount,
+          balanceAfter: updated.balance as string,
+          reason,
+          actor: actor.subject,
+          workspaceId,
+          requestId: actor.requestId,
+          idempotencyKey,
+        });
       });
-    });
+    } catch (error) {
+      // A concurrent retry with the same key won the race: our savepoint (balance change included) is
+      // rolled back; answer with the entry it recorded.
+      if (idempotencyKey && pgErrorCode(error) === '23505') {
+        const winner = await replay();
+        if (winner) return winner;
+      }
+      throw error;
+    }
   },
 };
