@@ -199,8 +199,8 @@ describe('credits', () => {
     const key = ok<any>(
       await gw.graphql(`mutation { createApiKey(input: { name: "batch", scopes: ["billing:read", "billing:write"] }) { key apiKey { id } } }`, {}, as('user-1')),
     ).createApiKey;
-    const exchanged = (await (await fetch(`${gw.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: key.key }) })).json()) as any;
-    const byKey = ok<any>(await gw.graphql(RECORD, { i: { amount: 5, reason: 'Batch job' } }, exchanged.access_token));
+    const accessToken = await gw.exchangeApiKey(key.key);
+    const byKey = ok<any>(await gw.graphql(RECORD, { i: { amount: 5, reason: 'Batch job' } }, accessToken));
     expect(byKey.recordUsage).toMatchObject({ actor: `apikey:${key.apiKey.id}`, balanceAfter: 695 });
     expect(await balanceOf(orgA.id)).toBe(695);
     expect(await ledgerSum(orgA.id)).toBe(695);

@@ -450,8 +450,8 @@ describe('who may do what', () => {
     const created = ok<any>(
       await gw.graphql(`mutation { createApiKey(input: { name: "deployer", scopes: ["deployments:write", "workspaces:read", "components:read"] }) { key apiKey { id } } }`, {}, gw.token(org.id)),
     ).createApiKey;
-    const exchanged = (await (await fetch(`${gw.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: created.key }) })).json()) as any;
-    expect((await deploy(p, '5.0.0', p.components[0], exchanged.access_token)).promotedBy).toBe(`apikey:${created.apiKey.id}`);
+    const accessToken = await gw.exchangeApiKey(created.key);
+    expect((await deploy(p, '5.0.0', p.components[0], accessToken)).promotedBy).toBe(`apikey:${created.apiKey.id}`);
   });
 });
 

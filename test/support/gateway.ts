@@ -26,6 +26,8 @@ export interface RunningGateway {
   /** A token for the org, signed with this gateway's key. */
   token(orgId: string, scopes?: string[], extra?: Claims): string;
   graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  /** POST /auth/token with an fl_… key: the access token (throws with the JSON error if refused). */
+  exchangeApiKey(apiKey: string): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -94,6 +96,16 @@ function gatewayHandle(child: ChildProcess, url: string, key: KeyPair, dataDir: 
         body: JSON.stringify({ query, variables }),
       });
       return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
+    },
+    async exchangeApiKey(apiKey) {
+      const response = await fetch(`${url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ api_key: apiKey }),
+      });
+      const body = (await response.json()) as { access_token?: string };
+      if (!response.ok || !body.access_token) throw new Error(`token exchange refused: ${JSON.stringify(body)}`);
+      return body.access_token;
     },
     stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return Promise.resolve(child.exitCode);
