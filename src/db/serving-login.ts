@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { escapeLiteral } from 'pg';
 import { TENANT_ROLE } from './tenant-role';
 
 /**
@@ -15,9 +16,9 @@ const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export async function ensureServingLogin(owner: DataSource, name: string, password: string): Promise<void> {
   if (!ROLE_NAME.test(name)) throw new Error('login name must be lowercase letters, digits and underscores');
   const [{ exists }] = await owner.query(`SELECT count(*) > 0 AS exists FROM pg_roles WHERE rolname = $1`, [name]);
-  const quotedPassword = (await owner.query(`SELECT quote_literal($1) AS q`, [password]))[0].q as string;
+  // DDL takes no parameters: the password is quoted with pg's escapeLiteral.
   await owner.query(
-    `${exists ? 'ALTER' : 'CREATE'} ROLE ${name} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${quotedPassword}`,
+    `${exists ? 'ALTER' : 'CREATE'} ROLE ${name} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${escapeLiteral(password)}`,
   );
   await owner.query(`GRANT ${TENANT_ROLE} TO ${name}`);
 }

@@ -77,6 +77,13 @@ export function formatError(formatted: GraphQLFormattedError, _error: unknown): 
   };
 }
 
+/** The PostgreSQL error codes services translate into client errors. */
+export const PgError = {
+  UNIQUE_VIOLATION: '23505',
+  FOREIGN_KEY_VIOLATION: '23503',
+  CHECK_VIOLATION: '23514',
+} as const;
+
 /** PostgreSQL error code of a TypeORM QueryFailedError (or undefined). */
 export function pgErrorCode(error: unknown): string | undefined {
   const driverError = (error as { driverError?: { code?: string } })?.driverError;

@@ -114,7 +114,7 @@ export class Keyring {
 
   private constructor(
     keySet: KeySet,
-    private readonly source: string,
+    source: string,
     private readonly file?: string,
   ) {
     this.keys = parseKeySet(keySet, source);

@@ -33,14 +33,6 @@ export async function insertApiKey(
   return { key: generated.value, apiKey: toKeys(manager, rows)[0] };
 }
 
-/** The member a new key answers to: the signed-in user, or the owner of the key that creates it. */
-async function accountableOwner(manager: EntityManager, orgId: string, context: GatewayContext): Promise<string | null> {
-  const principal = context.principal!;
-  if (principal.kind === 'user') return principal.subject;
-  const [row] = await manager.query(`SELECT owner_user_id FROM api_keys WHERE org_id = $1 AND id = $2`, [orgId, principal.subject.slice('apikey:'.length)]);
-  return row?.owner_user_id ?? null;
-}
-
 export const apiKeyService = {
   async page(tenant: Tenant, page: Page): Promise<Connection<ApiKey>> {
     const { scope } = tenant;
@@ -68,14 +60,16 @@ export const apiKeyService = {
       else if (at > Date.now() + TWO_YEARS_MS) errors.push({ field: 'expiresAt', message: 'expiresAt must be at most two years ahead' });
     }
     if (errors.length) throw badInput(errors);
-    return tenant.scope.mutation(async (manager) =>
+    return tenant.scope.mutation((manager) =>
       insertApiKey(manager, tenant.scope.orgId, {
         name: input.name.trim(),
         description: input.description ?? null,
         scopes: [...new Set(input.scopes)].sort(),
         expiresAt: input.expiresAt ?? null,
         createdBy: context.principal!.subject,
-        ownerUserId: await accountableOwner(manager, tenant.scope.orgId, context),
+        // The member it answers to: the signed-in user, or (for a key made by a key) that key's owner —
+        // the request already resolved both into access.userId.
+        ownerUserId: tenant.access.userId,
       }),
     );
   },

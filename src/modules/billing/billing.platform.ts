@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DataSource, EntityManager } from 'typeorm';
 import { asPlatformAdmin } from '../../db/platform';
 import { isUuid } from '../../db/tenant-scope';
-import { pgErrorCode } from '../../graphql/errors';
+import { pgErrorCode, PgError } from '../../graphql/errors';
 import { PlatformError, auditPlatformOperation, organizationPlatform } from '../organization/organization.platform';
 import {
   BillingCycle,
@@ -25,8 +25,6 @@ import { queryRows } from '../../db/writes';
 export const PLATFORM_ACTOR = 'platform';
 export const MAX_GRANT_AMOUNT = 1_000_000_000_000;
 
-const UNIQUE_VIOLATION = '23505';
-const CHECK_VIOLATION = '23514';
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 export interface NewSubscription {
@@ -124,7 +122,7 @@ async function changeCredits(owner: DataSource, kind: CreditEntryKind, change: C
         [organization.id, String(amount)],
       );
     } catch (error) {
-      if (pgErrorCode(error) === CHECK_VIOLATION) throw new PlatformError(`the balance of ${organization.slug} would exceed ${Number.MAX_SAFE_INTEGER}`);
+      if (pgErrorCode(error) === PgError.CHECK_VIOLATION) throw new PlatformError(`the balance of ${organization.slug} would exceed ${Number.MAX_SAFE_INTEGER}`);
       throw error;
     }
     if (!updated) {
@@ -174,7 +172,7 @@ export const billingPlatform = {
         await auditPlatformOperation(manager, organization.id, 'subscribe', { type: 'ProductSubscription', id: created.id });
         return created;
       } catch (error) {
-        if (pgErrorCode(error) === UNIQUE_VIOLATION) {
+        if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
           throw new PlatformError(`${organization.slug} already has a live (active, trial or suspended) subscription to "${productName}"`);
         }
         throw error;
@@ -223,7 +221,7 @@ export const billingPlatform = {
         await auditPlatformOperation(manager, organization.id, `setSubscriptionStatus:${status}`, { type: 'ProductSubscription', id });
         return subscriptionsFrom(manager, [row])[0];
       } catch (error) {
-        if (pgErrorCode(error) === UNIQUE_VIOLATION) {
+        if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
           throw new PlatformError(`${organization.slug} already has another live subscription to "${current.productName}"`);
         }
         throw error;

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { TenantScope } from '../../db/tenant-scope';
 import type { Tenant } from '../../graphql/context';
-import { badInput, notFound, pgErrorCode } from '../../graphql/errors';
+import { badInput, notFound, pgErrorCode, PgError } from '../../graphql/errors';
 import { toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { CreditEntryKind, type CreditAccount, type CreditLedgerEntry, type ProductSubscription } from './billing.entity';
@@ -106,7 +106,7 @@ export const billingService = {
     } catch (error) {
       // A concurrent retry with the same key won the race: our savepoint (balance change included) is
       // rolled back; answer with the entry it recorded.
-      if (idempotencyKey && pgErrorCode(error) === '23505') {
+      if (idempotencyKey && pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
         const winner = await replay();
         if (winner) return winner;
       }

@@ -3,13 +3,12 @@ import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { notFound, pgErrorCode } from '../../graphql/errors';
+import { notFound, pgErrorCode, PgError } from '../../graphql/errors';
 import type { Loaders } from '../../graphql/loaders';
 import { checkId } from '../../graphql/validation';
 import { Component } from './component.entity';
 import type { CreateComponentInput, UpdateComponentInput } from './component.inputs';
 
-const FOREIGN_KEY_VIOLATION = '23503';
 
 export const componentService = {
   async get(loaders: Loaders, id: string): Promise<Component> {
@@ -32,7 +31,7 @@ export const componentService = {
         configuration: input.configuration ?? {},
       }).catch((error) => {
         // The foreign key includes org_id: another organization's workspace is simply not there.
-        if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION) throw notFound('Workspace', workspaceId);
+        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw notFound('Workspace', workspaceId);
         throw error;
       }),
     );

@@ -3,7 +3,7 @@ import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { badInput, notFound, pgErrorCode } from '../../graphql/errors';
+import { badInput, notFound, pgErrorCode, PgError } from '../../graphql/errors';
 import type { Loaders } from '../../graphql/loaders';
 import { toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
@@ -11,8 +11,6 @@ import type { Keyring, SecretBinding } from '../../secrets/keyring';
 import { Connector } from './connector.entity';
 import type { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
 
-const UNIQUE_VIOLATION = '23505';
-const FOREIGN_KEY_VIOLATION = '23503';
 
 /** A connector's secret opens only on its own row. */
 export function connectorSecretBinding(connector: Pick<Connector, 'orgId' | 'id'>): SecretBinding {
@@ -21,8 +19,8 @@ export function connectorSecretBinding(connector: Pick<Connector, 'orgId' | 'id'
 
 function explain(error: unknown, workspaceId: string | undefined, name: string | undefined): never {
   const code = pgErrorCode(error);
-  if (code === UNIQUE_VIOLATION) throw badInput([{ field: 'name', message: `name "${name}" is already used by a connector in this workspace` }]);
-  if (code === FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
+  if (code === PgError.UNIQUE_VIOLATION) throw badInput([{ field: 'name', message: `name "${name}" is already used by a connector in this workspace` }]);
+  if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
   throw error;
 }
 

@@ -5,7 +5,7 @@ import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { hydrate } from '../../db/tenant-loaders';
 import { insertReturning, updateReturning } from '../../db/writes';
-import { badInput, notFound, pgConstraint, pgErrorCode } from '../../graphql/errors';
+import { badInput, notFound, pgConstraint, pgErrorCode, PgError } from '../../graphql/errors';
 import { toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { componentService } from '../component/component.service';
@@ -19,8 +19,6 @@ import {
   type UpdateDeploymentRingInput,
 } from './deployment.inputs';
 
-const UNIQUE_VIOLATION = '23505';
-const FOREIGN_KEY_VIOLATION = '23503';
 
 /** Who changes the pipeline: recorded in the promotion history. */
 export interface Actor {
@@ -53,13 +51,13 @@ function ringsOf(manager: EntityManager, rows: Record<string, unknown>[]): Deplo
 function explainRingError(error: unknown, input: { name?: string; environmentId?: string; workspaceId?: string }): never {
   const code = pgErrorCode(error);
   const constraint = pgConstraint(error);
-  if (code === UNIQUE_VIOLATION && constraint === 'deployment_rings_name_key') {
+  if (code === PgError.UNIQUE_VIOLATION && constraint === 'deployment_rings_name_key') {
     throw badInput([{ field: 'name', message: `a ring named "${input.name}" already exists in this workspace` }]);
   }
-  if (code === FOREIGN_KEY_VIOLATION && constraint === 'deployment_rings_environment_fkey' && input.environmentId) {
+  if (code === PgError.FOREIGN_KEY_VIOLATION && constraint === 'deployment_rings_environment_fkey' && input.environmentId) {
     throw notFound('Environment', input.environmentId); // deleted meanwhile
   }
-  if (code === FOREIGN_KEY_VIOLATION && input.workspaceId) throw notFound('Workspace', input.workspaceId);
+  if (code === PgError.FOREIGN_KEY_VIOLATION && input.workspaceId) throw notFound('Workspace', input.workspaceId);
   throw error;
 }
 
@@ -272,7 +270,7 @@ export const deploymentService = {
         promotedBy: actor.subject,
         requestId: actor.requestId,
       }).catch((error) => {
-        if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION) throw notFound('Component', component.id); // deleted meanwhile
+        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw notFound('Component', component.id); // deleted meanwhile
         throw error;
       });
       await manager.query(

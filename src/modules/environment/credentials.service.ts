@@ -2,14 +2,13 @@ import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { updateReturning } from '../../db/writes';
-import { badInput, notFound, pgConstraint, pgErrorCode, type FieldError } from '../../graphql/errors';
+import { badInput, notFound, pgConstraint, pgErrorCode, type FieldError, PgError } from '../../graphql/errors';
 import type { Keyring, SecretBinding } from '../../secrets/keyring';
 import { DeploymentHost, Environment } from './environment.entity';
 import type { EnvironmentCredentialsInput } from './credentials.inputs';
 import { environmentService } from './environment.service';
 import { checkId } from '../../graphql/validation';
 
-const CHECK_VIOLATION = '23514';
 const PROVIDERS = [DeploymentHost.cloudrun, DeploymentHost.aws] as const;
 
 /** The sealed credentials open only on their own environment row. */
@@ -54,7 +53,7 @@ export const credentialsService = {
         credentialsUpdatedAt: (() => 'now()') as never,
       }).catch((error) => {
         // The deployment host changed concurrently: the row's CHECK refuses mismatched credentials.
-        if (pgErrorCode(error) === CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
+        if (pgErrorCode(error) === PgError.CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
           throw badInput([{ field: existing.deploymentHost, message: "the environment's deploymentHost changed meanwhile; read it again" }]);
         }
         throw error;

@@ -3,27 +3,24 @@ import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { badInput, notFound, pgConstraint, pgErrorCode } from '../../graphql/errors';
+import { badInput, notFound, pgConstraint, pgErrorCode, PgError } from '../../graphql/errors';
 import type { Loaders } from '../../graphql/loaders';
 import { checkId } from '../../graphql/validation';
 import { Environment } from './environment.entity';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from './environment.inputs';
 
-const UNIQUE_VIOLATION = '23505';
-const FOREIGN_KEY_VIOLATION = '23503';
-const CHECK_VIOLATION = '23514';
 
 /** Turns constraint violations into the answers a client can act on. */
 function explain(error: unknown, workspaceId: string | undefined, slug: string | undefined): never {
   const code = pgErrorCode(error);
-  if (code === CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
+  if (code === PgError.CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
     throw badInput([{ field: 'deploymentHost', message: 'clear the environment\'s credentials before changing deploymentHost' }]);
   }
-  if (code === UNIQUE_VIOLATION) {
+  if (code === PgError.UNIQUE_VIOLATION) {
     throw badInput([{ field: 'slug', message: `slug "${slug}" is already used in this workspace` }]);
   }
   // The foreign key includes org_id: another organization's workspace is simply not there.
-  if (code === FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
+  if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
   throw error;
 }
 
@@ -85,7 +82,7 @@ export const environmentService = {
     id = existing.id;
     return scope.mutation(async (manager) => {
       const deleted = await deleteById(manager, Environment, scope.orgId, id).catch((error) => {
-        if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION && pgConstraint(error) === 'deployment_rings_environment_fkey') {
+        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION && pgConstraint(error) === 'deployment_rings_environment_fkey') {
           throw badInput([{ field: 'id', message: 'a deployment ring deploys to this environment: point the ring at another environment or delete it first' }]);
         }
         throw error;

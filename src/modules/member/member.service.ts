@@ -4,13 +4,12 @@ import { OrgRole, WorkspaceRole } from '../../auth/roles';
 import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
 import type { Tenant } from '../../graphql/context';
-import { badInput, forbidden, notFound, pgErrorCode } from '../../graphql/errors';
+import { badInput, forbidden, notFound, pgErrorCode, PgError } from '../../graphql/errors';
 import { toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { OrgMember, WorkspaceMember } from './member.entity';
 import type { AddMemberInput, UpdateMemberInput } from './member.inputs';
 
-const UNIQUE_VIOLATION = '23505';
 
 function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): OrgMember | null {
   return hydrate<OrgMember>(manager.connection.getMetadata(OrgMember), rows)[0] ?? null;
@@ -64,7 +63,7 @@ export const memberService = {
         );
         return memberOf(manager, rows)!;
       } catch (error) {
-        if (pgErrorCode(error) === UNIQUE_VIOLATION) {
+        if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
           throw badInput([{ field: 'userId', message: 'this user or e-mail is already a member of the organization' }]);
         }
         throw error;

@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { asPlatformAdmin } from '../../db/platform';
 import { hydrate } from '../../db/tenant-loaders';
 import { isUuid } from '../../db/tenant-scope';
-import { pgErrorCode } from '../../graphql/errors';
+import { pgErrorCode, PgError } from '../../graphql/errors';
 import { SLUG_PATTERN } from '../../graphql/validation';
 import { Organization, OrganizationStatus, SupportTier } from './organization.entity';
 
@@ -69,7 +69,7 @@ export const organizationPlatform = {
         await auditPlatformOperation(manager, organization.id, 'createOrganization');
         return organization;
       } catch (error) {
-        if (pgErrorCode(error) === '23505') throw new PlatformError(`an organization with slug "${input.slug}" already exists`);
+        if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) throw new PlatformError(`an organization with slug "${input.slug}" already exists`);
         throw error;
       }
     });
