@@ -1,5 +1,5 @@
-import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
-import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { Kind, lexicographicSortSchema, print, specifiedDirectives, type DefinitionNode, type GraphQLSchema } from 'graphql';
+import { astFromDirective, getDocumentNodeFromSchema } from '@graphql-tools/utils';
 import { buildSchema } from 'type-graphql';
 import { validateInput } from './validation';
 import { AUTH_DIRECTIVES, applyAuthDirectives } from '../auth/directives';
@@ -55,7 +55,10 @@ export const RESOLVERS = [
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
-    directives: AUTH_DIRECTIVES,
+    // type-graphql hands this list to GraphQLSchema as-is, which then *replaces* graphql-js's default
+    // directives: without the specified ones, `@include`/`@skip` (sent by Apollo Client and Relay all the
+    // time) were "Unknown directive" errors.
+    directives: [...specifiedDirectives, ...AUTH_DIRECTIVES],
     // class-validator and cross-field rules on every input, reported together (src/graphql/validation.ts).
     validateFn: validateInput,
   });
@@ -63,8 +66,22 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
   return applyAuthDirectives(auditMutations(schema));
 }
 
-/** schema.graphql: sorted, with directive definitions and usages, so clients and reviewers see the rules. */
+/**
+ * schema.graphql: sorted, with directive definitions and usages, so clients and reviewers see the rules.
+ * printSchemaWithDirectives (like graphql-js's printSchema) leaves the specified directives out as
+ * implicit; we print them too, so the file shows every directive the server accepts (`@include`, `@skip`,
+ * `@deprecated`, `@specifiedBy`, `@oneOf` beside the auth directives). Tools that build a schema from
+ * SDL (graphql-js buildASTSchema, codegen, graphql-inspector) accept explicit definitions of them.
+ */
 export function printGatewaySchema(schema: GraphQLSchema): string {
   const header = '# Generated from the code by `npm run schema`. Do not edit: a test fails when this drifts.\n\n';
-  return header + printSchemaWithDirectives(lexicographicSortSchema(schema)) + '\n';
+  const document = getDocumentNodeFromSchema(lexicographicSortSchema(schema));
+  const isDirective = (d: DefinitionNode) => d.kind === Kind.DIRECTIVE_DEFINITION;
+  const directives = [...specifiedDirectives.map((d) => astFromDirective(d)), ...document.definitions.filter(isDirective)].sort((a, b) =>
+    a.name.value.localeCompare(b.name.value),
+  );
+  const [schemaDefinitions, types] = [Kind.SCHEMA_DEFINITION, null].map((kind) =>
+    document.definitions.filter((d) => !isDirective(d) && (kind ? d.kind === kind : d.kind !== Kind.SCHEMA_DEFINITION)),
+  );
+  return header + print({ ...document, definitions: [...schemaDefinitions, ...directives, ...types] }) + '\n';
 }
