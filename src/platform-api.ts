@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { DataSource } from 'typeorm';
 import { OrganizationStatus, SupportTier, type Organization } from './modules/organization/organization.entity';
 import { PlatformError, organizationPlatform } from './modules/organization/organization.platform';
+import { bearerChallenge } from './graphql/errors';
 
 /**
  * The platform-admin HTTP API: operations that are not tenant operations (create an organization with
@@ -26,7 +27,9 @@ export function platformApi(owner: DataSource, platformToken: string | undefined
     const presented = /^Bearer (.+)$/.exec(req.header('authorization') ?? '')?.[1] ?? '';
     const digest = crypto.createHash('sha256').update(presented).digest();
     if (!crypto.timingSafeEqual(digest, expected)) {
-      res.status(401).set('www-authenticate', 'Bearer realm="platform"').json({ error: 'unauthorized', message: 'A platform-admin token is required' });
+      // One realm for the whole gateway (RFC 6750 §3); error="invalid_token" when a credential was presented.
+      const challenge = bearerChallenge(req.header('authorization') ? { description: 'A platform-admin token is required' } : undefined);
+      res.status(401).set('www-authenticate', challenge).json({ error: 'unauthorized', message: 'A platform-admin token is required' });
       return;
     }
     next();

@@ -12,7 +12,8 @@ import type { Config } from './config';
 import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
-import { errorForLog, formatError } from './graphql/errors';
+import { createFormatError, errorForLog, requestScope } from './graphql/errors';
+import { graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlPage } from './graphql/graphiql';
@@ -51,24 +52,30 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
   app.set('trust proxy', config.trustProxy);
   const httpServer = http.createServer(app);
   const metrics = createMetrics();
+  const limit = (n: number, name: string) => ({ n, propagateOnRejection: false, onReject: [limitRejection(name, n)] });
   const armor = new ApolloArmor({
-    maxDepth: { n: config.graphql.maxDepth },
-    maxAliases: { n: config.graphql.maxAliases },
+    maxDepth: limit(config.graphql.maxDepth, 'depth'),
+    maxAliases: limit(config.graphql.maxAliases, 'aliases'),
     costLimit: { enabled: false }, // replaced by the node limit below, which understands page sizes
-    maxTokens: { n: config.graphql.maxTokens },
-    maxDirectives: { n: 20 },
-    blockFieldSuggestion: { enabled: config.env === 'production' },
+    // Finding: armor's Apollo token limit throws from parsingDidStart, which Apollo answers with HTTP 500.
+    // graphql-js's own parser limit (parseOptions below) fails the parse instead: a 400, QUERY_TOO_COMPLEX.
+    maxTokens: { enabled: false },
+    maxDirectives: limit(20, 'directives'),
+    // Suggestions are stripped from every message in formatError (armor's plugin misses enum values).
+    blockFieldSuggestion: { enabled: false },
   });
   const protection = armor.protect();
 
   const apollo = new ApolloServer<GatewayContext>({
     schema: await buildGatewaySchema(),
     introspection: config.graphql.introspection,
-    formatError,
+    formatError: createFormatError({ hideSuggestions: config.env === 'production' }),
     includeStacktraceInErrorResponses: false,
-    validationRules: [...protection.validationRules, nodeLimitRule(config.graphql.maxNodes)],
+    parseOptions: { maxTokens: config.graphql.maxTokens },
+    validationRules: [...protection.validationRules, nodeLimitRule(config.graphql.maxNodes), noSubscriptionsRule],
     plugins: [
       ...protection.plugins,
+      httpStatusPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       tenantPlugin({ dataSource, metrics, exposeSqlStatementCount: config.exposeSqlStatementCount }),
@@ -82,7 +89,8 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
     res.on('finish', () => metrics.httpRequests.inc({ route: req.route?.path ?? req.path.split('/').slice(0, 2).join('/'), status: res.statusCode }));
-    next();
+    // Every error formatted while serving this request carries its id (src/graphql/errors.ts).
+    requestScope.run({ requestId }, next);
   });
 
   app.get('/livez', (_req, res) => {
@@ -110,21 +118,20 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
 
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }): Promise<GatewayContext> => {
-        const requestId = res.locals.requestId as string;
-        const principal = await authenticate(req.headers, tokens).catch((error) => {
-          if (error?.extensions) error.extensions.requestId = requestId;
-          throw error;
-        });
-        const context: GatewayContext = { requestId, log, principal, keyring, lifecycle: {} };
-        // Safety net: if the response ends without the plugin having ended the scope (a client abort
-        // before the pipeline finished, an unexpected throw), roll back and release the connection.
-        res.on('close', () => void context.lifecycle.scope?.end(false).catch(() => undefined));
-        return context;
-      },
-    }),
+    ...graphqlHttp(
+      expressMiddleware(apollo, {
+        context: async ({ req, res }): Promise<GatewayContext> => {
+          const requestId = res.locals.requestId as string;
+          const principal = await authenticate(req.headers, tokens);
+          const context: GatewayContext = { requestId, log, principal, keyring, lifecycle: {} };
+          // Safety net: if the response ends without the plugin having ended the scope (a client abort
+          // before the pipeline finished, an unexpected throw), roll back and release the connection.
+          res.on('close', () => void context.lifecycle.scope?.end(false).catch(() => undefined));
+          return context;
+        },
+      }),
+      { bodyLimit: '1mb' },
+    ),
   );
 
   app.use((_req: Request, res: Response) => {

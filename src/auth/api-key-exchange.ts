@@ -7,6 +7,7 @@ import { asPlatformAdmin } from '../db/platform';
 import { parseApiKey, secretMatches } from './api-key-format';
 import type { TokenService } from './tokens';
 import { ORG_ROLE_SCOPES, type OrgRole } from './roles';
+import { bearerChallenge } from '../graphql/errors';
 
 interface KeyRow {
   org_id: string;
@@ -120,6 +121,8 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
     } catch (error) {
       if (error instanceof ExchangeError) {
         if (error.retryAfterSeconds !== undefined) res.set('retry-after', String(error.retryAfterSeconds));
+        // RFC 6750 §3 (and RFC 6749 §5.2 for invalid_client): every 401 names its scheme; a key was presented.
+        if (error.status === 401) res.set('www-authenticate', bearerChallenge({ description: error.message }));
         res.status(error.status).json({ error: error.code, error_description: error.message });
         return;
       }

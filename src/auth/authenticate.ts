@@ -12,20 +12,13 @@ export async function authenticate(headers: IncomingHttpHeaders, tokens: TokenSe
   const header = headers.authorization;
   if (header === undefined || header === '') return null;
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim());
-  if (!match) throw withChallenge(unauthenticated('Authorization header must be "Bearer <token>"'));
+  // Another scheme (Basic, …) presented no bearer token: the bare challenge (RFC 6750 §3.1); a Bearer
+  // header with a malformed token is an invalid token.
+  if (!match) throw unauthenticated('Authorization header must be "Bearer <token>"', { tokenSent: /^bearer\b/i.test(header.trim()) });
   try {
     return await tokens.verify(match[1]);
   } catch (error) {
-    if (error instanceof InvalidTokenError) throw withChallenge(unauthenticated(`Invalid token: ${error.message}`));
+    if (error instanceof InvalidTokenError) throw unauthenticated(`Invalid token: ${error.message}`, { tokenSent: true });
     throw error;
   }
-}
-
-function withChallenge<E extends { extensions: Record<string, unknown> }>(error: E): E {
-  const http = (error.extensions.http ?? {}) as { status?: number };
-  (error.extensions as Record<string, unknown>).http = {
-    ...http,
-    headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]),
-  };
-  return error;
 }

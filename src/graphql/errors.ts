@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
 
@@ -13,6 +14,12 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   ORG_SUSPENDED: 'ORG_SUSPENDED',
   ORG_ARCHIVED: 'ORG_ARCHIVED',
+  /** A query limit refused the document before execution: `extensions.limit` names it (tokens, depth, aliases, directives, nodes). */
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** `subscription` operations are not served (no Subscription type, no streaming transport). */
+  SUBSCRIPTIONS_NOT_SUPPORTED: 'SUBSCRIPTIONS_NOT_SUPPORTED',
+  /** The HTTP request itself is malformed (body, content type, parameters); see src/graphql/http.ts. */
+  BAD_REQUEST: 'BAD_REQUEST',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -32,8 +39,29 @@ export interface FieldError {
   message: string;
 }
 
-export function unauthenticated(message = 'Authentication required: send Authorization: Bearer <token>'): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+/** The protection space of every 401 this gateway sends (RFC 6750 §3). */
+export const REALM = 'manifest-gateway';
+
+/**
+ * The `WWW-Authenticate` value of a 401 (RFC 6750 §3): the bare challenge when no credential was sent
+ * (§3.1: no error code then), `error="invalid_token"` with a description when one was. The description
+ * is our own message (never the token) reduced to the characters §3 allows in it.
+ */
+export function bearerChallenge(invalidToken?: { description: string }): string {
+  if (!invalidToken) return `Bearer realm="${REALM}"`;
+  const description = invalidToken.description.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '');
+  return `Bearer realm="${REALM}", error="invalid_token", error_description="${description}"`;
+}
+
+/**
+ * UNAUTHENTICATED, HTTP 401 with its `WWW-Authenticate` challenge. `tokenSent`: a credential was
+ * presented and refused (bad token, unknown organization, non-member, revoked key).
+ */
+export function unauthenticated(message = 'Authentication required: send Authorization: Bearer <token>', options: { tokenSent?: boolean } = {}): GraphQLError {
+  const challenge = bearerChallenge(options.tokenSent ? { description: message } : undefined);
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', challenge]]) } },
+  });
 }
 
 export function forbidden(message: string): GraphQLError {
@@ -59,21 +87,60 @@ export function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
 }
 
 /**
+ * The request being served (set by the HTTP layer for the whole request), so that every error formatted
+ * for it, also the ones Apollo raises before any plugin runs (bad HTTP parameters, a refused token), carries
+ * `extensions.requestId`.
+ */
+export const requestScope = new AsyncLocalStorage<{ requestId: string; legacyJson?: boolean }>();
+
+/**
+ * Codes a validation rule may give its error. Apollo files every validation error under
+ * GRAPHQL_VALIDATION_FAILED (its ValidationError overwrites `extensions.code` but keeps the rule's error as
+ * `originalError`); these more precise ones are restored.
+ */
+const VALIDATION_CODES = new Set<string>([ErrorCode.QUERY_TOO_COMPLEX, ErrorCode.SUBSCRIPTIONS_NOT_SUPPORTED]);
+/**
+ * graphql-js's own token limit (Apollo's `parseOptions.maxTokens`) is a syntax error; we answer it as the
+ * limit it is. Finding: graphql 16 spells the message "more that N tokens".
+ */
+const TOKEN_LIMIT = /Document contains more tha[nt] (\d+) tokens/;
+/** Every "Did you mean …?" graphql-js appends: fields, types, arguments, input fields, enum values (also in variables). */
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/**
  * Maps whatever a resolver threw to what a client may see: errors with a client code keep their message
  * and extensions (input validation already produced BAD_USER_INPUT with one entry per bad field, see
- * graphql/validation.ts); unknown errors become a bare INTERNAL_SERVER_ERROR.
+ * graphql/validation.ts); unknown errors become a bare INTERNAL_SERVER_ERROR. Every error gets the request
+ * id. With `hideSuggestions` (production), no message suggests a name: graphql-armor's
+ * blockFieldSuggestion only masks some of them, and enum suggestions from variable coercion
+ * (graphql-js coerceInputValue) would let anyone enumerate the schema with introspection off.
  */
-export function formatError(formatted: GraphQLFormattedError, _error: unknown): GraphQLFormattedError {
-  const code = formatted.extensions?.code as string | undefined;
-  if (code && CLIENT_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+export function createFormatError(options: { hideSuggestions: boolean }) {
+  return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+    const requestId = requestScope.getStore()?.requestId;
+    let code = formatted.extensions?.code as string | undefined;
+    let { message } = formatted;
     const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
-    return { ...formatted, extensions };
-  }
-  return {
-    message: 'Internal server error',
-    path: formatted.path,
-    locations: formatted.locations,
-    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    if (code === 'GRAPHQL_VALIDATION_FAILED') {
+      const own = ((error as GraphQLError | undefined)?.originalError as GraphQLError | undefined)?.extensions?.code;
+      if (typeof own === 'string' && VALIDATION_CODES.has(own)) code = own;
+    }
+    const tokens = code === 'GRAPHQL_PARSE_FAILED' ? TOKEN_LIMIT.exec(message) : null;
+    if (tokens) {
+      code = ErrorCode.QUERY_TOO_COMPLEX;
+      message = `Token limit of ${tokens[1]} exceeded.`;
+      Object.assign(extensions, { limit: 'tokens', maximum: Number(tokens[1]) });
+    }
+    if (code && CLIENT_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      if (options.hideSuggestions) message = message.replace(SUGGESTION, '');
+      return { ...formatted, message, extensions: { ...extensions, code, ...(requestId ? { requestId } : {}) } };
+    }
+    return {
+      message: 'Internal server error',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
+    };
   };
 }
 

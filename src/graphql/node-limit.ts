@@ -7,6 +7,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
+import { ErrorCode } from './errors';
 
 /**
  * GitHub's node limit, for our connections: a query may ask for at most `maxNodes` nodes in total,
@@ -53,6 +54,7 @@ export function nodeLimitRule(maxNodes: number): ValidationRule {
           context.reportError(
             new GraphQLError(`This query could return up to ${nodes} nodes; the limit is ${maxNodes}. Ask for smaller pages.`, {
               nodes: [operation],
+              extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit: 'nodes', maximum: maxNodes },
             }),
           );
         }

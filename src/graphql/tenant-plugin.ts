@@ -49,15 +49,15 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           // Attach before the first query so that the connection is released whatever happens next.
           context.tenant = { scope, loaders, access: { kind: principal.kind, userId: null, orgRole: null, allWorkspacesRole: null } };
           const caller = await loaders.caller();
-          if (!caller.organization) throw unauthenticated('The organization of this token does not exist');
+          if (!caller.organization) throw unauthenticated('The organization of this token does not exist', { tokenSent: true });
           if (principal.kind === 'api_key' && !caller.apiKeyActive) {
             // Checked on every request in the request's first statement: a revoked key's tokens stop at once,
             // on every replica (the database is the shared state).
-            throw unauthenticated('The API key of this token has been revoked or has expired, or its owner has left the organization');
+            throw unauthenticated('The API key of this token has been revoked or has expired, or its owner has left the organization', { tokenSent: true });
           }
           if (principal.kind === 'user' && !caller.orgRole) {
             // Membership in the database decides: a removed user's unexpired token is worthless.
-            throw unauthenticated('You are not a member of this organization');
+            throw unauthenticated('You are not a member of this organization', { tokenSent: true });
           }
           if (caller.organization.status === OrganizationStatus.archived) {
             throw new GraphQLError('This organization is archived', {

@@ -1,0 +1,140 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ErrorCode, requestScope } from './errors';
+
+/**
+ * GraphQL over HTTP (graphql.github.io/graphql-over-http), around Apollo Server 5's own handling.
+ *
+ * Apollo already does most of it (GET/POST parameters and their types, 405 for mutations over GET,
+ * application/graphql-response+json negotiation, 400 for parse/validation/variable errors). What this file
+ * adds, kept small and in one place:
+ * - before Apollo: 406 when Accept allows neither JSON media type (Apollo only notices *after* executing,
+ *   so a mutation would have run), 415 for a POST that is not `application/json` (the express5 integration
+ *   would answer 500 on a body it cannot read), and body-parser failures (malformed JSON, too large) in the
+ *   GraphQL error shape with code BAD_REQUEST instead of express's `{"error":"entity.parse.failed"}`;
+ * - after Apollo (a plugin): the status rules of the spec Apollo does not follow, see `httpStatusPlugin`;
+ * - a validation rule refusing `subscription` operations with a code of their own.
+ */
+
+const MEDIA_TYPES = ['application/json', 'application/graphql-response+json'];
+
+/** The handlers of /graphql: checks, JSON body, Apollo's middleware, body-parser errors. */
+export function graphqlHttp(apollo: RequestHandler, options: { bodyLimit: string }): Array<RequestHandler | express.ErrorRequestHandler> {
+  return [checkRequest, express.json({ limit: options.bodyLimit }), apollo, bodyErrors];
+}
+
+function checkRequest(req: Request, res: Response, next: NextFunction): void {
+  // Same preference order as Apollo's own negotiation: with `*/*` or no Accept, application/json.
+  const mediaType = req.accepts(MEDIA_TYPES);
+  if (!mediaType) {
+    sendRequestError(req, res, 406, 'The Accept header must allow application/graphql-response+json or application/json');
+    return;
+  }
+  const scope = requestScope.getStore();
+  if (scope) scope.legacyJson = mediaType === 'application/json' && namesApplicationJson(req.header('accept'));
+  const contentType = (req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (req.method === 'POST' && contentType !== 'application/json') {
+    sendRequestError(req, res, 415, 'A POST request must have Content-Type: application/json');
+    return;
+  }
+  next();
+}
+
+/** True when the Accept header names application/json itself (not only through a wildcard), q > 0. */
+function namesApplicationJson(accept: string | undefined): boolean {
+  return (accept ?? '').split(',').some((range) => {
+    const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    return type === 'application/json' && !parameters.some((p) => /^q=0(\.0*)?$/.test(p.replace(/\s/g, '')));
+  });
+}
+
+/** Fixed messages: body-parser's own message for a parse failure quotes part of the body (it could hold a secret). */
+const BODY_ERRORS: Record<string, string> = {
+  'entity.parse.failed': 'The request body is not valid JSON',
+  'entity.too.large': 'The request body is too large',
+  'charset.unsupported': 'The request body must be UTF-8',
+  'encoding.unsupported': 'Unsupported Content-Encoding',
+  'request.aborted': 'The request was aborted',
+};
+
+function bodyErrors(error: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction): void {
+  if (typeof error.type !== 'string' || !error.status || error.status < 400 || error.status >= 500) {
+    next(error);
+    return;
+  }
+  sendRequestError(req, res, error.status, BODY_ERRORS[error.type] ?? 'Bad request');
+}
+
+/** A request refused before GraphQL: the GraphQL error shape, code BAD_REQUEST, in the negotiated media type. */
+function sendRequestError(req: Request, res: Response, status: number, message: string): void {
+  const mediaType = req.accepts(MEDIA_TYPES) || 'application/json';
+  res
+    .status(status)
+    .set('content-type', `${mediaType}; charset=utf-8`)
+    .send(JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.BAD_REQUEST, requestId: res.locals.requestId } }] }));
+}
+
+/**
+ * The spec's status rules that Apollo does not apply by itself:
+ * - a response with a non-null `data` entry is 2xx, whatever the media type (a MUST in both): a query
+ *   whose guarded fields were refused still answers the rest with 200 (the errors say UNAUTHENTICATED or
+ *   FORBIDDEN, and the `WWW-Authenticate` challenge stays);
+ * - a client that asks for `application/json` by name gets the legacy rule: a well-formed request whose
+ *   GraphQL errors stopped it (parse, validation, limits, variable coercion) is 200, not 400. Clients that
+ *   accept application/graphql-response+json, send `*` / `*` or no Accept keep Apollo's 400 — the statuses
+ *   the spec asks for with the new media type, and the ones curl users and load balancers can see.
+ * Refusals that are not about the GraphQL request (401, 403, 405, malformed HTTP requests: BAD_REQUEST)
+ * keep their status.
+ */
+export function httpStatusPlugin<T extends object>(): ApolloServerPlugin<T> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single' || !response.http.status || response.http.status < 400) return;
+          const { data, errors } = response.body.singleResult;
+          if (data !== undefined && data !== null) {
+            response.http.status = 200;
+          } else if (
+            requestScope.getStore()?.legacyJson &&
+            response.http.status === 400 &&
+            errors?.every((error) => error.extensions?.code !== ErrorCode.BAD_REQUEST)
+          ) {
+            response.http.status = 200;
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * `subscription` operations: the schema has no Subscription type and the gateway no streaming transport
+ * (graphql-ws or SSE), so they are refused at validation, before any SQL, with their own code (graphql-js
+ * would only fail at execution, which Apollo reported as an internal error with a stack in the log).
+ */
+export const noSubscriptionsRule: ValidationRule = (context: ValidationContext) => ({
+  OperationDefinition(node) {
+    if (node.operation !== 'subscription') return;
+    context.reportError(
+      new GraphQLError('Subscriptions are not supported: this gateway serves queries and mutations over HTTP', {
+        nodes: [node],
+        extensions: { code: ErrorCode.SUBSCRIPTIONS_NOT_SUPPORTED },
+      }),
+    );
+  },
+});
+
+/**
+ * graphql-armor's rejection handler for its validation rules: QUERY_TOO_COMPLEX naming the limit (armor's
+ * default reports BAD_USER_INPUT, which Apollo then files as GRAPHQL_VALIDATION_FAILED, and prefixes the
+ * message with "Syntax Error:" although the syntax is fine).
+ */
+export function limitRejection(limit: string, maximum: number) {
+  return (context: ValidationContext | null, error: GraphQLError): void => {
+    context?.reportError(
+      new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit, maximum } }),
+    );
+  };
+}
