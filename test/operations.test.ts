@@ -42,10 +42,12 @@ test('a request id is taken from X-Request-Id when well-formed, generated otherw
   expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 });
 
-test('a body that is not JSON gets a 400 with a JSON error', async () => {
+test('a body that is not JSON gets a 400 in the GraphQL error shape', async () => {
   const response = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
   expect(response.status).toBe(400);
-  expect(await response.json()).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+  expect(await response.json()).toEqual({
+    errors: [{ message: expect.any(String), extensions: { code: 'BAD_REQUEST', requestId: response.headers.get('x-request-id') } }],
+  });
 });
 
 describe('production mode', () => {
