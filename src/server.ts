@@ -13,7 +13,7 @@ import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
 import { createFormatError, errorForLog, requestScope } from './graphql/errors';
-import { graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
+import { BODY_ERRORS, graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlPage } from './graphql/graphiql';
@@ -142,7 +142,8 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     if (status === 500) log.error({ err: errorForLog(error), requestId: res.locals.requestId }, 'http error');
     res.status(status).json({
       error: status === 500 ? 'internal_error' : (error.type ?? 'bad_request'),
-      message: status === 500 ? 'Internal server error' : error.message,
+      // body-parser's message for a parse failure quotes the body (an API key, say): never echoed.
+      message: status === 500 ? 'Internal server error' : error.type ? (BODY_ERRORS[error.type] ?? 'Bad request') : error.message,
       requestId: res.locals.requestId,
     });
   });

@@ -249,6 +249,15 @@ describe('GraphQL over HTTP', () => {
     expect(gw.logs.filter((line) => /"level":50|Unexpected error|stack/.test(line))).toEqual([]);
   });
 
+  test('a malformed body is never echoed, on /graphql or /auth/token (it may hold a secret)', async () => {
+    const secret = 'fl_' + crypto.randomBytes(16).toString('hex');
+    for (const route of ['/graphql', '/auth/token']) {
+      const response = await fetch(`${gw.url}${route}`, { method: 'POST', headers: json, body: `{"api_key": ${secret}, "query": "{" ` });
+      expect(response.status).toBe(400);
+      expect(await response.text()).not.toContain(secret.slice(0, 8)); // node's JSON.parse message quotes ~10 characters around the error
+    }
+  });
+
   test('Accept: application/json by name gets the legacy rule: a well-formed request that fails as GraphQL is 200', async () => {
     const accept = 'application/json';
     const parse = await send({ headers: { ...json, accept }, body: JSON.stringify({ query: '{' }) });

@@ -50,7 +50,7 @@ function namesApplicationJson(accept: string | undefined): boolean {
 }
 
 /** Fixed messages: body-parser's own message for a parse failure quotes part of the body (it could hold a secret). */
-const BODY_ERRORS: Record<string, string> = {
+export const BODY_ERRORS: Record<string, string> = {
   'entity.parse.failed': 'The request body is not valid JSON',
   'entity.too.large': 'The request body is too large',
   'charset.unsupported': 'The request body must be UTF-8',
