@@ -79,7 +79,8 @@ function sendRequestError(req: Request, res: Response, status: number, message: 
  * The spec's status rules that Apollo does not apply by itself:
  * - a response with a non-null `data` entry is 2xx, whatever the media type (a MUST in both): a query
  *   whose guarded fields were refused still answers the rest with 200 (the errors say UNAUTHENTICATED or
- *   FORBIDDEN, and the `WWW-Authenticate` challenge stays);
+ *   FORBIDDEN, and the `WWW-Authenticate` challenge stays). We apply it to 4xx only: should a field fail
+ *   with a 5xx outage status, that status is what operators and load balancers need to see;
  * - a client that asks for `application/json` by name gets the legacy rule: a well-formed request whose
  *   GraphQL errors stopped it (parse, validation, limits, variable coercion) is 200, not 400. Clients that
  *   accept application/graphql-response+json, send `*` / `*` or no Accept keep Apollo's 400 — the statuses
@@ -95,7 +96,8 @@ export function httpStatusPlugin<T extends object>(): ApolloServerPlugin<T> {
           if (response.body.kind !== 'single' || !response.http.status || response.http.status < 400) return;
           const { data, errors } = response.body.singleResult;
           if (data !== undefined && data !== null) {
-            response.http.status = 200;
+            // A client refusal only: a 5xx (an outage named by its code) stays visible to load balancers.
+            if (response.http.status < 500) response.http.status = 200;
           } else if (
             requestScope.getStore()?.legacyJson &&
             response.http.status === 400 &&
