@@ -123,7 +123,7 @@ describe('Apollo-Client-style operations', () => {
     const post = (variables: Record<string, unknown>, operationName = 'WorkspacePage') =>
       fetch(`${gw.url}/graphql`, {
         method: 'POST',
-        // What Apollo Client 3.9+ sends.
+        // The Accept header the GraphQL-over-HTTP spec recommends to clients.
         headers: { 'content-type': 'application/json', accept: `${GRAPHQL_RESPONSE},application/json;q=0.9`, authorization: `Bearer ${token}` },
         body: JSON.stringify({ operationName, query: PAGE, variables }),
       }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: (await r.json()) as any }));
@@ -391,6 +391,7 @@ describe('production mode: no suggestions of any kind', () => {
       ['type', `query($id: ID!) { workspace(id: $id) { ... on Workspac { id } } }`, { id: workspace }],
       ['variable type', `query($x: Boolen!) { organization { id @include(if: $x) } }`, { x: true }],
       ['argument', `{ organization { workspaces(frist: 1) { totalCount } } }`],
+      ['directive argument', `{ organization { id @include(iff: true) } }`],
       ['input field', `mutation { createWorkspace(input: { nme: "x" }) { id } }`],
       ['enum value in the query', `mutation { createEnvironment(input: ${envInput(typo)}) { id } }`],
       ['enum value in variables', CREATE_ENV, { i: { workspaceId: workspace, name: 'E', slug: 'e', tier: typo } }],
