@@ -10,10 +10,11 @@ import express, { type Request, type Response, type Router } from 'express';
  *
  * The assets are the npm packages' own prebuilt UMD files, served as they are from node_modules:
  * graphiql 3.x (`graphiql/graphiql.min.js` + `.min.css`, React and ReactDOM as globals) with the
- * react@18 / react-dom@18 UMD builds. No bundler: graphiql 4/5 ship only ES modules built on Monaco (its
- * web workers need a bundling step and ~70 MB more of node_modules), and React 19 no longer ships UMD
- * builds, so 3.x + React 18 is the one combination that needs no build step. The page's own script and
- * stylesheet are the two files next to this one (src/graphql/graphiql/), read from the source tree.
+ * react@18 / react-dom@18 UMD builds. No bundler: graphiql 4 deprecated its UMD build and 5 removed it
+ * (5 is ES modules on Monaco: monaco-editor, monaco-graphql, prettier, web workers that need bundling), and
+ * React 19 no longer ships UMD builds, so graphiql 3 + React 18 is the combination that needs no build
+ * step. The page's own script and stylesheet are the two files in src/graphql/graphiql/, read from the
+ * source tree (tsc compiles only .ts; there is nothing to compile in them).
  *
  * Asset URLs carry a content hash (/graphiql/assets/<hash>/<name>), so they are cached for a year and
  * `immutable`; the page itself is revalidated each time (`no-cache`). The files are read, hashed and

@@ -1,11 +1,15 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { startGateway, type RunningGateway } from './support/gateway';
+import { ROOT, startGateway, type RunningGateway } from './support/gateway';
 import { createOrg, createTree, ok, type Org } from './support/fixtures';
 
 /**
- * GraphiQL in a real browser with the network cut: Debian's chromium driven by playwright-core, every
+ * GraphiQL at /graphiql, served by the gateway alone. Over HTTP: the page, its Content-Security-Policy, the
+ * content-hashed assets from node_modules, GRAPHIQL on/off. Then in a real browser with the network cut: Debian's chromium driven by playwright-core, every
  * request to a host other than the gateway's loopback address aborted (and recorded, so the test fails if
  * one was even attempted). The page must load, fill its docs explorer anonymously, take an API key through
  * its credential bar and show the organization's data.
@@ -31,10 +35,112 @@ if (!haveChromium) {
 
 const describeWithBrowser = haveChromium ? describe : describe.skip;
 
+let db: TestDatabase;
+let gw: RunningGateway;
+let org: Org;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  gw = await startGateway({ databaseUrl: db.url });
+  org = await createOrg(db, 'giql');
+});
+afterAll(async () => {
+  await gw?.stop();
+  await db?.drop();
+});
+
+describe('GraphiQL over HTTP', () => {
+  test('a page with a strict CSP whose assets all come from the gateway, cached by content hash', async () => {
+    const page = await fetch(`${gw.url}/graphiql`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).not.toMatch(/unsafe/); // no 'unsafe-inline', no 'unsafe-eval'
+    const nonce = /'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)![1];
+    const html = await page.text();
+    expect(html).toContain(`data-style-nonce="${nonce}"`);
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)/); // no inline script
+    expect(html).not.toMatch(/https?:\/\//); // nothing from another origin
+    expect(html).not.toMatch(/authorization/i); // no placeholder header
+    const again = await fetch(`${gw.url}/graphiql/`);
+    expect(again.headers.get('content-security-policy')).not.toContain(nonce); // a nonce per response
+
+    const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(urls.map((u) => u.replace(/\/[0-9a-f]{16}\//, '/<hash>/'))).toEqual([
+      '/graphiql/assets/<hash>/graphiql.min.css',
+      '/graphiql/assets/<hash>/page.css',
+      '/graphiql/assets/<hash>/react.production.min.js',
+      '/graphiql/assets/<hash>/react-dom.production.min.js',
+      '/graphiql/assets/<hash>/graphiql.min.js',
+      '/graphiql/assets/<hash>/page.js',
+    ]);
+    for (const url of urls) {
+      const plain = await fetch(`${gw.url}${url}`, { headers: { 'accept-encoding': 'identity' } });
+      expect(plain.status).toBe(200);
+      expect(plain.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(plain.headers.get('content-type')).toMatch(url.endsWith('.js') ? /^text\/javascript/ : /^text\/css/);
+      const body = Buffer.from(await plain.arrayBuffer());
+      expect(crypto.createHash('sha256').update(body).digest('hex').slice(0, 16)).toBe(url.split('/')[3]);
+      // A browser's revalidation. (fetch() would add `cache-control: no-cache` to a conditional request,
+      // which asks for a full response, so send what a browser sends.)
+      const revalidated = await fetch(`${gw.url}${url}`, {
+        headers: { 'accept-encoding': 'identity', 'if-none-match': plain.headers.get('etag')!, 'cache-control': 'max-age=0' },
+      });
+      expect(revalidated.status).toBe(304);
+    }
+    // The very bytes of the npm package's file, gzipped for browsers that take it (fetch decompresses).
+    const graphiqlJs = urls.find((u) => u.endsWith('/graphiql.min.js'))!;
+    const gz = await fetch(`${gw.url}${graphiqlJs}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    expect(Buffer.from(await gz.arrayBuffer()).equals(fs.readFileSync(path.join(ROOT, 'node_modules/graphiql/graphiql.min.js')))).toBe(true);
+    // A stale hash, an unknown name and other paths under /graphiql are the gateway's JSON 404.
+    for (const url of [graphiqlJs.replace(/[0-9a-f]{16}/, '0'.repeat(16)), '/graphiql/assets/x/package.json', '/graphiql/nope']) {
+      const missing = await fetch(`${gw.url}${url}`);
+      expect([url, missing.status]).toEqual([url, 404]);
+      expect(await missing.json()).toMatchObject({ error: 'not_found' });
+    }
+  });
+
+  test('GRAPHIQL: on outside production, off in production unless GRAPHIQL=on; a bad value stops the start, naming it', async () => {
+    const { loadConfig } = require('../dist/src/config.js');
+    const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }) };
+    expect(loadConfig({}).graphiql).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).graphiql).toBe(true);
+    expect(loadConfig({ GRAPHIQL: 'off' }).graphiql).toBe(false);
+    expect(loadConfig(production).graphiql).toBe(false);
+    expect(loadConfig({ ...production, GRAPHIQL: 'on' }).graphiql).toBe(true);
+    expect(loadConfig({ ...production, GRAPHIQL: 'TRUE' }).graphiql).toBe(true);
+    expect(() => loadConfig({ GRAPHIQL: 'maybe' })).toThrow('GRAPHIQL must be on or off, got "maybe"');
+
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env: { ...process.env, DATABASE_URL: db.url, GRAPHIQL: 'maybe' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect({ code, stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/GRAPHIQL must be on or off/) });
+  });
+
+  test('in production /graphiql and its assets are the JSON 404', async () => {
+    const html = await (await fetch(`${gw.url}/graphiql`)).text();
+    const asset = /src="([^"]+\/page\.js)"/.exec(html)![1];
+    const prod = await startGateway({
+      databaseUrl: db.url,
+      env: { NODE_ENV: 'production', EXPOSE_SQL_STATEMENT_COUNT: 'false', ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }) },
+    });
+    try {
+      for (const url of ['/graphiql', '/graphiql/', asset]) {
+        const response = await fetch(`${prod.url}${url}`);
+        expect([url, response.status]).toEqual([url, 404]);
+        expect(await response.json()).toMatchObject({ error: 'not_found' });
+      }
+    } finally {
+      await prod.stop();
+    }
+  });
+});
+
 describeWithBrowser('GraphiQL in headless chromium, offline', () => {
-  let db: TestDatabase;
-  let gw: RunningGateway;
-  let org: Org;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -43,15 +149,10 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    [gw, browser] = await Promise.all([
-      startGateway({ databaseUrl: db.url }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      }),
-    ]);
-    org = await createOrg(db, 'giql');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
     const owner = gw.token(org.id);
     await createTree(gw, owner, { workspaces: 1, environments: 1, components: 1 });
     apiKey = ok<any>(
@@ -76,8 +177,6 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await gw?.stop();
-    await db?.drop();
   });
 
   /** The result pane's text (CodeMirror 5 keeps its editor on the wrapper element). */
