@@ -38,7 +38,11 @@ interface Asset {
 
 /** The directory of an installed package. Its package.json, since `exports` maps hide the UMD files from require.resolve. */
 function packageDir(name: string): string {
-  return path.dirname(require.resolve(`${name}/package.json`));
+  try {
+    return path.dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    throw new Error(`GraphiQL is on but the npm package "${name}" is not installed: run npm install (or set GRAPHIQL=off)`);
+  }
 }
 
 /** The project root: the first directory upwards with a package.json (works from src/ and from dist/src/). */
