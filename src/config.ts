@@ -38,6 +38,8 @@ export interface Config {
   };
   /** Adds extensions.sql.statements to each GraphQL response: a test and benchmark aid, refused in production. */
   exposeSqlStatementCount: boolean;
+  /** Serve GraphiQL at /graphiql (GRAPHIQL): on by default, off in production unless GRAPHIQL=on. */
+  graphiql: boolean;
   apiKeyExchange: {
     /** Lifetime of tokens exchanged from API keys (never beyond the key's own expiry). */
     tokenTtlSeconds: number;
@@ -77,6 +79,15 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** on/off (or true/false, 1/0, yes/no). */
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['on', '1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['off', '0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be on or off, got "${raw}"`);
 }
 
 function url(env: Env, name: string): string | undefined {
@@ -189,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
     },
     exposeSqlStatementCount,
+    graphiql: onOff(env, 'GRAPHIQL', !production),
     encryption: encryptionKeys(env, production),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info'),
   };

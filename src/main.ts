@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   log.info({ url: `${url}/graphql`, port: Number(new URL(url).port), database: config.databaseUrl ? 'external' : 'embedded' }, 'listening');
   if (config.env === 'development') {
     process.stdout.write(
-      `\nmanifest-gateway is serving GraphQL at ${url}/graphql (GraphiQL: ${url}/graphiql)\n` +
+      `\nmanifest-gateway is serving GraphQL at ${url}/graphql${config.graphiql ? ` (GraphiQL: ${url}/graphiql)` : ''}\n` +
         `Get a token:\n` +
         `  npm run cli -- org create --name "Acme" --slug acme --owner-email you@acme.test\n` +
         `  npm run cli -- token --org acme\n` +

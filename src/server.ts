@@ -16,7 +16,7 @@ import { createFormatError, errorForLog, requestScope } from './graphql/errors';
 import { BODY_ERRORS, graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
-import { graphiqlPage } from './graphql/graphiql';
+import { graphiqlRouter } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
 import { createMetrics } from './metrics';
 import { platformApi } from './platform-api';
@@ -112,9 +112,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
   });
   app.use('/platform/v1', platformApi(ownerDataSource, config.platformAdminToken));
   app.use('/auth', apiKeyExchange(ownerDataSource, tokens, config, log));
-  app.get('/graphiql', (_req, res) => {
-    res.type('html').send(graphiqlPage('/graphql'));
-  });
+  if (config.graphiql) app.use('/graphiql', graphiqlRouter({ endpoint: '/graphql', tokenEndpoint: '/auth/token' }));
 
   app.use(
     '/graphql',
