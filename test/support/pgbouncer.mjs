@@ -52,6 +52,17 @@ function waitForPort(port, child, logFile) {
   });
 }
 
+function stopLeftover(pidFile) {
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  try {
+    // Only if that process is still a pgbouncer (the pid may have been reused).
+    if (Number.isInteger(pid) && pid > 0 && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pgbouncer') process.kill(pid, 'SIGTERM');
+  } catch {
+    /* gone already, or no /proc */
+  }
+}
+
 /**
  * Starts PgBouncer on `port` in front of the PostgreSQL named by `adminUrl` (a superuser URL).
  * Returns { port, stop() }.
@@ -61,6 +72,7 @@ export async function startPgBouncer(adminUrl, dir, port) {
   const target = new URL(adminUrl);
   const superuser = decodeURIComponent(target.username);
   const password = decodeURIComponent(target.password);
+  stopLeftover(path.join(dir, 'pid'));
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ini = path.join(dir, 'pgbouncer.ini');
@@ -103,6 +115,8 @@ export async function startPgBouncer(adminUrl, dir, port) {
   const log = fs.openSync(logFile, 'a');
   const child = spawn(binary, args, { stdio: ['ignore', log, log] });
   fs.closeSync(log);
+  // A run killed before its teardown leaves PgBouncer running; the next run stops it (see stopLeftover).
+  fs.writeFileSync(path.join(dir, 'pid'), String(child.pid));
   await waitForPort(port, child, logFile);
   return {
     port,
