@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import type { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { asPlatformAdmin } from '../db/platform';
@@ -45,8 +46,24 @@ class ExchangeError extends Error {
  */
 export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: Config, log: Logger): Router {
   const limits = config.apiKeyExchange;
+  // rate-limiter-flexible 11 names its prepared statements ("auth_rate_limits:rlflx-upsert"), and node-postgres
+  // then parses each once per connection and afterwards sends only Bind with the name. Behind a
+  // transaction-mode pooler the next use lands on another server session: "prepared statement … does not
+  // exist" (PgBouncer before 1.21, or without max_prepared_statements). This store hands its queries to the
+  // owner pool as unnamed statements, like every other query of the gateway.
+  const unnamedStatements = {
+    query: ({ text, values }: { text: string; values?: unknown[] }) => (owner.driver as PostgresDriver).master.query(text, values),
+  };
   const limiter = (keyPrefix: string, points: number) =>
-    new RateLimiterPostgres({ storeClient: owner, storeType: 'typeorm', tableName: 'auth_rate_limits', tableCreated: true, keyPrefix, points, duration: limits.windowSeconds });
+    new RateLimiterPostgres({
+      storeClient: unnamedStatements,
+      storeType: 'pool',
+      tableName: 'auth_rate_limits',
+      tableCreated: true,
+      keyPrefix,
+      points,
+      duration: limits.windowSeconds,
+    });
   const perAddress = limiter('exchange-ip', limits.perAddress);
   const perKey = limiter('exchange-key', limits.perKey);
   const failures = limiter('exchange-failures', limits.perKey);
@@ -109,15 +126,12 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
       });
       res.json({ access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: scopes.join(' ') });
       // After the response: never on the hot path, and at most one write a minute per key.
-      void owner
-        .transaction(async (manager) => {
-          await manager.query(`SELECT set_config('app.platform_admin', 'on', true)`);
-          await manager.query(
+      void asPlatformAdmin(owner, (manager) =>
+        manager.query(
             `UPDATE api_keys SET last_used_at = now() WHERE org_id = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-            [key.org_id, key.id],
-          );
-        })
-        .catch((error) => log.warn({ err: { message: (error as Error).message } }, 'could not record API key use'));
+          [key.org_id, key.id],
+        ),
+      ).catch((error) => log.warn({ err: { message: (error as Error).message } }, 'could not record API key use'));
     } catch (error) {
       if (error instanceof ExchangeError) {
         if (error.retryAfterSeconds !== undefined) res.set('retry-after', String(error.retryAfterSeconds));

@@ -74,8 +74,31 @@ export interface DataSourceOptions {
   applicationName?: string;
 }
 
+const TIMEOUTS = new WeakMap<DataSource, { statementMs: number; idleInTransactionMs: number }>();
+
+/**
+ * The statement and idle-in-transaction timeouts of a data source as `set_config(…, true)` calls, for the
+ * first statement of every transaction the gateway opens (TenantScope, the platform-admin path).
+ *
+ * Why not connection startup parameters (pg's `statement_timeout` option): a transaction-mode pooler shares
+ * server sessions between clients, so only transaction-local settings are safe, and PgBouncer refuses the
+ * connection outright for any startup parameter it does not track ("unsupported startup parameter:
+ * statement_timeout"; Debian 12's PgBouncer 1.18 tracks only client_encoding, DateStyle, TimeZone,
+ * standard_conforming_strings and application_name). Setting them per transaction works the same behind
+ * PgBouncer and directly, with no pooler configuration. PostgREST and Hasura do the same.
+ */
+export function transactionTimeouts(dataSource: DataSource): string {
+  const timeouts = TIMEOUTS.get(dataSource);
+  if (!timeouts) return `set_config('statement_timeout', '15000', true), set_config('idle_in_transaction_session_timeout', '30000', true)`;
+  return (
+    `set_config('statement_timeout', '${Math.trunc(timeouts.statementMs)}', true), ` +
+    `set_config('idle_in_transaction_session_timeout', '${Math.trunc(timeouts.idleInTransactionMs)}', true)`
+  );
+}
+
 export function createDataSource(options: DataSourceOptions): DataSource {
-  return new DataSource({
+  const statementMs = options.statementTimeoutMs ?? 15000;
+  const dataSource = new DataSource({
     type: 'postgres',
     url: options.url,
     entities: ENTITIES,
@@ -87,10 +110,11 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     poolSize: options.poolSize ?? 10,
     extra: {
       application_name: options.applicationName ?? 'manifest-gateway',
-      // Backstops: no statement runs forever, and a transaction left open by a bug is ended by the server.
-      statement_timeout: options.statementTimeoutMs ?? 15000,
-      idle_in_transaction_session_timeout: Math.max(30000, (options.statementTimeoutMs ?? 15000) * 2),
       connectionTimeoutMillis: 10000,
     },
   });
+  // Backstops: no statement runs forever, and a transaction left open by a bug is ended by the server.
+  // Applied per transaction, never as startup parameters: see transactionTimeouts().
+  TIMEOUTS.set(dataSource, { statementMs, idleInTransactionMs: Math.max(30000, statementMs * 2) });
+  return dataSource;
 }

@@ -127,6 +127,9 @@ export async function startEmbeddedPostgres(
     password: credentials.password,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
+    // PostgreSQL's own default since 14 (the package's default is cleartext `password`); also what lets a
+    // PgBouncer in front log in with SCRAM pass-through (auth_query). Applies when the cluster is initialised.
+    authMethod: 'scram-sha-256',
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (message: string) => log.debug({ postgres: message.trim() }, 'embedded postgres'),

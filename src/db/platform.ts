@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { transactionTimeouts } from './data-source';
 
 /**
  * The explicit platform-admin path: work that must cross tenants (create an organization, change its
@@ -9,7 +10,7 @@ import type { DataSource, EntityManager } from 'typeorm';
  */
 export async function asPlatformAdmin<T>(ownerDataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
   return ownerDataSource.transaction(async (manager) => {
-    await manager.query(`SELECT set_config('app.platform_admin', 'on', true)`);
+    await manager.query(`SELECT set_config('app.platform_admin', 'on', true), ${transactionTimeouts(ownerDataSource)}`);
     return work(manager);
   });
 }

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { escapeLiteral } from 'pg';
 import { TENANT_ROLE } from './tenant-role';
-import type { QueryRunnerData } from './data-source';
+import { transactionTimeouts, type QueryRunnerData } from './data-source';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -64,7 +64,7 @@ export class TenantScope {
       await runner.query(
         `${this.readOnly ? 'SET TRANSACTION READ ONLY; ' : ''}SET LOCAL ROLE ${TENANT_ROLE}; ` +
           `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
-          `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true)`,
+          `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}`,
       );
       return runner;
     })();

@@ -1,12 +1,48 @@
 import crypto from 'node:crypto';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 
 export interface TestDatabase {
-  /** Connection string for the gateway (owner role, runs the migrations). */
+  /**
+   * Connection string for the gateway and the CLI (owner role, runs the migrations): through PgBouncer in
+   * `npm run test:pgbouncer`, straight to PostgreSQL otherwise.
+   */
   url: string;
   /** A superuser pool on the same database, for inspecting what the API must (not) have changed. */
   admin: Pool;
   drop(): Promise<void>;
+}
+
+/** Port of the run's PgBouncer (transaction mode, see support/pgbouncer.mjs), when the run uses one. */
+export const PGBOUNCER_PORT = process.env.GATEWAY_TEST_PGBOUNCER_PORT ? Number(process.env.GATEWAY_TEST_PGBOUNCER_PORT) : undefined;
+/** Server connections PgBouncer keeps per (database, user) in that run (its default_pool_size). */
+export const PGBOUNCER_POOL_SIZE = Number(process.env.GATEWAY_TEST_PGBOUNCER_POOL_SIZE ?? 0);
+
+/** The same database and role, through the run's PgBouncer when there is one (the URL unchanged otherwise). */
+export function throughPgBouncer(connectionString: string): string {
+  if (!PGBOUNCER_PORT) return connectionString;
+  const url = new URL(connectionString);
+  url.hostname = '127.0.0.1';
+  url.port = String(PGBOUNCER_PORT);
+  return url.toString();
+}
+
+/**
+ * PgBouncer's admin console (SHOW POOLS, SHOW STATS): connect to the virtual database `pgbouncer` as the
+ * run's superuser. Only in a PgBouncer run.
+ */
+export async function pgBouncerShow(what: 'POOLS' | 'STATS' | 'SERVERS' | 'CLIENTS'): Promise<Record<string, unknown>[]> {
+  const adminUrl = process.env.GATEWAY_TEST_ADMIN_URL;
+  if (!PGBOUNCER_PORT || !adminUrl) throw new Error('not a PgBouncer run');
+  const url = new URL(throughPgBouncer(adminUrl));
+  url.pathname = '/pgbouncer';
+  const console = new Client({ connectionString: url.toString() });
+  await console.connect();
+  try {
+    // The admin console speaks only the simple query protocol (no parameters: pg then sends it as a simple query).
+    return (await console.query(`SHOW ${what}`)).rows;
+  } finally {
+    await console.end();
+  }
 }
 
 /** A fresh database per test file on the run's PostgreSQL (embedded, or TEST_DATABASE_URL). */
@@ -21,7 +57,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   const admin = new Pool({ connectionString: url.toString(), max: 3 });
   return {
-    url: url.toString(),
+    url: throughPgBouncer(url.toString()),
     admin,
     async drop() {
       await admin.end();
