@@ -3,7 +3,6 @@ import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { DataSource } from 'typeorm';
@@ -21,6 +20,7 @@ import { createMetrics } from './metrics';
 import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
+import { HttpDrain } from './http-drain';
 
 export interface GatewayDeps {
   config: Config;
@@ -36,7 +36,11 @@ export interface GatewayDeps {
 export interface Gateway {
   httpServer: http.Server;
   listen(): Promise<string>;
-  stop(): Promise<void>;
+  /**
+   * Graceful stop: drain HTTP (see http-drain.ts) within `config.shutdownGraceMs`, then stop Apollo.
+   * `forced`: connections were still open at the end of the grace period and were destroyed.
+   */
+  stop(): Promise<{ forced: boolean; inFlightAtStart: number }>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -51,6 +55,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
   app.set('trust proxy', config.trustProxy);
   const httpServer = http.createServer(app);
   const metrics = createMetrics();
+  const drain = new HttpDrain(httpServer, log);
   const armor = new ApolloArmor({
     maxDepth: { n: config.graphql.maxDepth },
     maxAliases: { n: config.graphql.maxAliases },
@@ -66,10 +71,12 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     introspection: config.graphql.introspection,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // The process owns shutdown (main.ts → stop()): Apollo's own SIGINT/SIGTERM handler would call
+    // apollo.stop() concurrently with ours, and each waited on the other (10 s exits, pools never closed).
+    stopOnTerminationSignals: false,
     validationRules: [...protection.validationRules, nodeLimitRule(config.graphql.maxNodes)],
     plugins: [
       ...protection.plugins,
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       tenantPlugin({ dataSource, metrics, exposeSqlStatementCount: config.exposeSqlStatementCount }),
     ],
@@ -84,6 +91,8 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     res.on('finish', () => metrics.httpRequests.inc({ route: req.route?.path ?? req.path.split('/').slice(0, 2).join('/'), status: res.statusCode }));
     next();
   });
+  // Before any route: while shutting down, requests are refused before anything runs.
+  app.use(drain.middleware());
 
   app.get('/livez', (_req, res) => {
     res.json({ status: 'ok' });
@@ -152,8 +161,9 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
         });
       }),
     stop: async () => {
-      await apollo.stop();
-      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      const drained = await drain.drain(config.shutdownGraceMs);
+      await apollo.stop(); // nothing in flight any more: returns at once
+      return drained;
     },
   };
 }
