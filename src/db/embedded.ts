@@ -134,15 +134,16 @@ export async function startEmbeddedPostgres(
   fs.mkdirSync(dataDir, { recursive: true, mode: root ? 0o711 : 0o700 });
   if (root) fs.chmodSync(dataDir, 0o711);
   const pgDir = path.join(dataDir, 'pg');
-  const credentials = readOrCreateCredentials(path.join(dataDir, 'embedded-pg.json'));
+  // Ownership first: two processes starting at once on a new directory must not both generate passwords.
   const acquired = acquireDataDirLock(dataDir, { kind: options.kind ?? 'other', pgPort: port });
+  const credentialsFile = path.join(dataDir, 'embedded-pg.json');
   if (acquired.liveOwner) {
     const owner = acquired.liveOwner;
     if (options.reuseRunning) {
       if (!(await portAnswers(owner.pgPort))) {
         throw new Error(`the embedded PostgreSQL of ${describeOwner(owner)} does not answer yet; retry in a moment`);
       }
-      return connection(credentials, owner.pgPort, async () => undefined);
+      return connection(readOrCreateCredentials(credentialsFile), owner.pgPort, async () => undefined);
     }
     throw new DataDirInUseError(
       `DATA_DIR ${dataDir} is in use by ${describeOwner(owner)}. Stop that process first, ` +
@@ -151,7 +152,7 @@ export async function startEmbeddedPostgres(
   }
   const lock = acquired.lock;
   try {
-    return await startOwned(pgDir, port, credentials, lock, log, options.ownSignals === true);
+    return await startOwned(pgDir, port, readOrCreateCredentials(credentialsFile), lock, log, options.ownSignals === true);
   } catch (error) {
     lock.release();
     throw error;
