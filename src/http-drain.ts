@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
  */
 export class HttpDrain {
   private draining = false;
-  private readonly inFlight = new Set<Response>();
+  /** Requests between 'request' and their response's 'close', in arrival order (pipelined ones included). */
+  private readonly inFlight = new Map<Response, Request>();
 
   constructor(
     private readonly server: http.Server,
@@ -35,7 +36,7 @@ export class HttpDrain {
         refuse(req, res);
         return;
       }
-      this.inFlight.add(res);
+      this.inFlight.set(res, req);
       res.once('close', () => this.inFlight.delete(res));
       next();
     };
@@ -44,7 +45,12 @@ export class HttpDrain {
   async drain(graceMs: number): Promise<{ forced: boolean; inFlightAtStart: number }> {
     this.draining = true;
     const inFlightAtStart = this.inFlight.size;
-    for (const res of this.inFlight) {
+    // Only the last response on each connection may close it: with pipelining, Node has already handed
+    // later requests on the same socket to the application, and their answers are queued behind the
+    // earlier ones; closing after an earlier one would drop answers to requests that ran.
+    const lastOnSocket = new Map<unknown, Response>();
+    for (const [res, req] of this.inFlight) lastOnSocket.set(req.socket, res);
+    for (const res of lastOnSocket.values()) {
       if (!res.headersSent) res.setHeader('connection', 'close');
       // Headers already on the wire (keep-alive promised): close the socket as soon as it goes idle.
       else res.once('finish', () => setImmediate(() => this.server.closeIdleConnections()));

@@ -213,6 +213,29 @@ function responseOf(socket: net.Socket): Promise<RawResponse | undefined> {
   });
 }
 
+/** Every response on the socket until the server closes it (pipelined responses come back in order). */
+function responsesOf(socket: net.Socket): Promise<RawResponse[]> {
+  return new Promise((resolve) => {
+    let data = Buffer.alloc(0);
+    socket.on('data', (chunk) => (data = Buffer.concat([data, chunk])));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const responses: RawResponse[] = [];
+      let rest = data.toString('utf8');
+      while (rest.length) {
+        const end = rest.indexOf('\r\n\r\n');
+        if (end < 0) break;
+        const [statusLine, ...headerLines] = rest.slice(0, end).split('\r\n');
+        const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const length = Number(headers['content-length'] ?? 0);
+        responses.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
+        rest = rest.slice(end + 4 + length);
+      }
+      resolve(responses);
+    });
+  });
+}
+
 function connect(url: string): Promise<net.Socket> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
@@ -309,4 +332,45 @@ test('a second signal while draining keeps draining; past SHUTDOWN_GRACE_MS open
   expect(await closed).toBeUndefined(); // destroyed, unanswered: nothing of it ran
   expect(gw.logs.join('\n')).toContain('already shutting down');
   expect(gw.logs.join('\n')).toContain('shutdown grace period over');
+});
+
+test('pipelined requests read before SIGTERM are all answered before the connection closes (none ran without its answer)', async () => {
+  const org = await createOrg(db, 'pipe');
+  const gw = await startGateway({ databaseUrl: db.url });
+  const token = gw.token(org.id);
+  const request = (query: string) => {
+    const body = JSON.stringify({ query });
+    return `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+  // A waits on a row lock held by the test, so B, pipelined behind it, runs and commits first; B's answer
+  // waits in the connection's queue behind A's.
+  const holder = await db.admin.connect();
+  const name = `pipelined-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE`, [org.id]);
+    const socket = await connect(gw.url);
+    const answers = responsesOf(socket);
+    socket.write(
+      request(`mutation { updateOrganization(input: { industry: "waited" }) { industry } }`) + request(`mutation { createWorkspace(input: { name: "${name}" }) { name } }`),
+    );
+    for (let i = 0; (await db.admin.query(`SELECT 1 FROM workspaces WHERE name = $1`, [name])).rowCount === 0; i++) {
+      if (i > 100) throw new Error('B did not run');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const exit = gw.stop('SIGTERM');
+    await waitForLog(gw, 'shutting down: draining');
+    await holder.query('ROLLBACK');
+    const [responses, code] = await Promise.all([answers, exit]);
+    // Both answered, in order, then the server closed the connection (responsesOf resolves on close). A's
+    // answer must not say close (B's would be dropped); B's was composed before the signal, so it may say
+    // keep-alive: the server closes the connection as soon as it has gone out.
+    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    expect(responses[0].headers.connection).toBe('keep-alive');
+    expect(JSON.parse(responses[0].body).data).toEqual({ updateOrganization: { industry: 'waited' } });
+    expect(JSON.parse(responses[1].body).data).toEqual({ createWorkspace: { name } });
+    expect(code).toBe(0);
+  } finally {
+    holder.release();
+  }
 });
