@@ -52,6 +52,8 @@ export interface Config {
   /** Credential of the platform-admin HTTP API (/platform/v1); unset: that API is off. */
   platformAdminToken?: string;
   logLevel: string;
+  /** How long a SIGTERM/SIGINT drain may take before open connections are destroyed (exit code 1 then). */
+  shutdownGraceMs: number;
   /**
    * Keys that encrypt secrets at rest (ENCRYPTION_KEYS + ENCRYPTION_KEY_CURRENT). Unset in development:
    * generated under dataDir/keys. Required in production.
@@ -90,17 +92,33 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be on or off, got "${raw}"`);
 }
 
-function url(env: Env, name: string): string | undefined {
+function url(env: Env, name: string, protocols?: string[]): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
+  let parsed: URL;
   try {
-    new URL(raw);
+    parsed = new URL(raw);
   } catch {
     // The value may hold a password: name the variable, never echo it.
     throw new ConfigError(`${name} is not a valid URL`);
   }
+  if (protocols && !protocols.includes(parsed.protocol)) {
+    // `localhost:5432/db` parses as a URL with the scheme "localhost:": refuse it here, not at connect time.
+    throw new ConfigError(`${name} must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`);
+  }
   return raw;
 }
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const POSTGRES_URL = ['postgres:', 'postgresql:'];
 
 /** ENCRYPTION_KEYS (JSON {version: base64 key}) and ENCRYPTION_KEY_CURRENT; messages never echo a key. */
 function encryptionKeys(env: Env, production: boolean): KeySet | undefined {
@@ -140,23 +158,29 @@ function encryptionKeys(env: Env, production: boolean): KeySet | undefined {
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
+  // An unknown NODE_ENV (say "prod") is refused rather than silently run as development (generated keys,
+  // introspection on).
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'] as const, 'development');
   const production = nodeEnv === 'production';
   const privateKey = env.JWT_PRIVATE_KEY || undefined;
   if (production && !privateKey) {
     throw new ConfigError('JWT_PRIVATE_KEY is required when NODE_ENV=production (generated keys are for development only)');
   }
-  const jwksUrl = url(env, 'AUTH_JWKS_URL');
+  const jwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
   let externalIdp: Config['externalIdp'];
   if (jwksUrl) {
     if (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE) {
       throw new ConfigError('AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE as well');
     }
     const algorithms = (env.AUTH_ALGORITHMS || 'RS256').split(',').map((a) => a.trim()).filter(Boolean);
-    if (algorithms.some((a) => a.toLowerCase() === 'none' || a.startsWith('HS'))) {
-      throw new ConfigError('AUTH_ALGORITHMS may list only asymmetric algorithms (RS*, PS*, ES*, EdDSA)');
+    if (algorithms.length === 0 || algorithms.some((a) => !ASYMMETRIC_ALGORITHMS.includes(a))) {
+      throw new ConfigError(`AUTH_ALGORITHMS may list only asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')}), got "${env.AUTH_ALGORITHMS}"`);
     }
     externalIdp = { jwksUrl, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, algorithms };
+  } else {
+    for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_ALGORITHMS']) {
+      if (env[name]) throw new ConfigError(`${name} is set but AUTH_JWKS_URL is not (the external identity provider needs all of them)`);
+    }
   }
   const exposeSqlStatementCount = bool(env, 'EXPOSE_SQL_STATEMENT_COUNT', false);
   if (production && exposeSqlStatementCount) {
@@ -179,8 +203,8 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '0.0.0.0',
     dataDir: path.resolve(env.DATA_DIR || '.data'),
-    databaseUrl: url(env, 'DATABASE_URL'),
-    appDatabaseUrl: url(env, 'APP_DATABASE_URL'),
+    databaseUrl: url(env, 'DATABASE_URL', POSTGRES_URL),
+    appDatabaseUrl: url(env, 'APP_DATABASE_URL', POSTGRES_URL),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1024, 65535),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 500),
     statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000),
@@ -202,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     exposeSqlStatementCount,
     graphiql: onOff(env, 'GRAPHIQL', !production),
     encryption: encryptionKeys(env, production),
-    logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
   };
 }

@@ -20,12 +20,26 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config);
-  const databases = await openDatabases(config, log, { serving: true });
+  // Signals are the gateway's from the start (the embedded PostgreSQL package's handlers are removed, and
+  // Node's default would kill the process and orphan the database): one during start-up stops the gateway
+  // as soon as it is up.
+  let onSignal = (signal: string) => {
+    log.warn({ signal }, 'signal during start-up: stopping once started');
+    earlySignal ??= signal;
+  };
+  let earlySignal: string | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => onSignal(signal));
+  // ownSignals: the embedded PostgreSQL's package must not stop the database on SIGTERM behind our back.
+  const databases = await openDatabases(config, log, { serving: true, ownSignals: true });
   const tokens = new TokenService(config, await loadSigningKey(config.jwt.privateKey, config.dataDir));
   const keyring = Keyring.load(config.encryption, config.dataDir);
   log.info({ keyVersion: keyring.current, versions: keyring.versions, source: keyring.fileBacked ? 'development key file' : 'ENCRYPTION_KEYS' }, 'encryption keys loaded');
   const gateway = await createGateway({ config, log, dataSource: databases.app, ownerDataSource: databases.owner, tokens, keyring });
-  const url = await gateway.listen();
+  const url = await gateway.listen().catch(async (error: NodeJS.ErrnoException) => {
+    await databases.close();
+    throw new Error(`cannot listen on HOST ${config.host} PORT ${config.port}: ${error.code ?? error.message}`);
+  });
+  databases.recordHttpPort(Number(new URL(url).port));
   log.info({ url: `${url}/graphql`, port: Number(new URL(url).port), database: config.databaseUrl ? 'external' : 'embedded' }, 'listening');
   if (config.env === 'development') {
     process.stdout.write(
@@ -38,20 +52,41 @@ async function main(): Promise<void> {
     );
   }
 
+  // Shutdown (README "Shutdown and restarts"): drain HTTP within SHUTDOWN_GRACE_MS, then close the pools,
+  // then stop the embedded PostgreSQL, last. Exit 0 when every request was answered; 1 when the grace
+  // period ran out and connections had to be destroyed, or something failed while stopping.
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    try {
-      await gateway.stop();
-      await databases.close();
-    } finally {
-      process.exit(0);
+    if (stopping) {
+      // A second signal keeps draining rather than forcing: `npm start` + Ctrl-C can deliver SIGINT twice
+      // (terminal and npm), and the grace period bounds the wait anyway. SIGKILL is the way to force.
+      log.warn({ signal }, 'already shutting down; still draining (bounded by SHUTDOWN_GRACE_MS)');
+      return;
     }
+    stopping = true;
+    const started = process.hrtime.bigint();
+    log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining');
+    // Last resort if closing the pools hangs (a request still holding a connection after a forced drain).
+    setTimeout(() => {
+      log.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5000).unref();
+    let code = 0;
+    try {
+      const { forced, inFlightAtStart } = await gateway.stop();
+      if (forced) code = 1;
+      log.info({ inFlightAtStart, forced }, 'HTTP drained');
+      await databases.close();
+    } catch (error) {
+      code = 1;
+      log.error({ err: error instanceof Error ? error.message : String(error) }, 'error while shutting down');
+    }
+    log.info({ exitCode: code, durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6) }, 'stopped');
+    process.exit(code);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // SIGHUP (the terminal went away) stops as cleanly as SIGTERM.
+  onSignal = (signal) => void shutdown(signal);
+  if (earlySignal) onSignal(earlySignal);
 }
 
 main().catch((error) => {

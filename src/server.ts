@@ -3,7 +3,6 @@ import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { DataSource } from 'typeorm';
@@ -22,6 +21,7 @@ import { createMetrics } from './metrics';
 import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
+import { HttpDrain } from './http-drain';
 
 export interface GatewayDeps {
   config: Config;
@@ -37,7 +37,11 @@ export interface GatewayDeps {
 export interface Gateway {
   httpServer: http.Server;
   listen(): Promise<string>;
-  stop(): Promise<void>;
+  /**
+   * Graceful stop: drain HTTP (see http-drain.ts) within `config.shutdownGraceMs`, then stop Apollo.
+   * `forced`: connections were still open at the end of the grace period and were destroyed.
+   */
+  stop(): Promise<{ forced: boolean; inFlightAtStart: number }>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -53,6 +57,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
   const httpServer = http.createServer(app);
   const metrics = createMetrics();
   const limit = (n: number, name: string) => ({ n, propagateOnRejection: false, onReject: [limitRejection(name, n)] });
+  const drain = new HttpDrain(httpServer, log);
   const armor = new ApolloArmor({
     maxDepth: limit(config.graphql.maxDepth, 'depth'),
     maxAliases: limit(config.graphql.maxAliases, 'aliases'),
@@ -71,12 +76,14 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     introspection: config.graphql.introspection,
     formatError: createFormatError({ hideSuggestions: config.env === 'production' }),
     includeStacktraceInErrorResponses: false,
+    // The process owns shutdown (main.ts → stop()): Apollo's own SIGINT/SIGTERM handler would call
+    // apollo.stop() concurrently with ours, and each waited on the other (10 s exits, pools never closed).
+    stopOnTerminationSignals: false,
     parseOptions: { maxTokens: config.graphql.maxTokens },
     validationRules: [...protection.validationRules, nodeLimitRule(config.graphql.maxNodes), noSubscriptionsRule],
     plugins: [
       ...protection.plugins,
       httpStatusPlugin(),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       tenantPlugin({ dataSource, metrics, exposeSqlStatementCount: config.exposeSqlStatementCount }),
     ],
@@ -92,6 +99,8 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     // Every error formatted while serving this request carries its id (src/graphql/errors.ts).
     requestScope.run({ requestId }, next);
   });
+  // Before any route: while shutting down, requests are refused before anything runs.
+  app.use(drain.middleware());
 
   app.get('/livez', (_req, res) => {
     res.json({ status: 'ok' });
@@ -158,8 +167,9 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
         });
       }),
     stop: async () => {
-      await apollo.stop();
-      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      const drained = await drain.drain(config.shutdownGraceMs);
+      await apollo.stop(); // nothing in flight any more: returns at once
+      return drained;
     },
   };
 }

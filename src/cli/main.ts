@@ -302,7 +302,7 @@ db.command('url')
     const urls = config.databaseUrl
       ? { database_url: config.databaseUrl, app_database_url: config.appDatabaseUrl ?? null }
       : await (async () => {
-          const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, { reuseRunning: true });
+          const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, { reuseRunning: true, kind: 'cli' });
           await embedded.stop();
           return { database_url: embedded.url, app_database_url: embedded.servingLogin.url };
         })();

@@ -10,7 +10,10 @@ export interface Databases {
   owner: DataSource;
   /** Serving connection; every request switches to the tenant role inside its transaction. */
   app: DataSource;
+  /** Closes both pools, then stops the embedded PostgreSQL if this process started it: last. */
   close(): Promise<void>;
+  /** Records the gateway's HTTP port in DATA_DIR's owner record (embedded database only). */
+  recordHttpPort(port: number): void;
 }
 
 /**
@@ -20,11 +23,15 @@ export interface Databases {
 export async function openDatabases(
   config: Config,
   log: Logger,
-  options: { migrate?: boolean; reuseRunningEmbedded?: boolean; poolSize?: number; serving?: boolean } = {},
+  options: { migrate?: boolean; reuseRunningEmbedded?: boolean; poolSize?: number; serving?: boolean; ownSignals?: boolean } = {},
 ): Promise<Databases> {
   const embedded = config.databaseUrl
     ? undefined
-    : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, { reuseRunning: options.reuseRunningEmbedded });
+    : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, {
+        reuseRunning: options.reuseRunningEmbedded,
+        ownSignals: options.ownSignals,
+        kind: options.serving ? 'gateway' : 'cli',
+      });
   const ownerUrl = config.databaseUrl ?? embedded!.url;
   const poolSize = options.poolSize ?? config.dbPoolSize;
   const separateServingPool = Boolean(config.appDatabaseUrl || embedded);
@@ -51,10 +58,14 @@ export async function openDatabases(
       owner,
       app,
       close: async () => {
-        if (app !== owner && app.isInitialized) await app.destroy();
-        if (owner.isInitialized) await owner.destroy();
-        await embedded?.stop();
+        try {
+          if (app !== owner && app.isInitialized) await app.destroy();
+          if (owner.isInitialized) await owner.destroy();
+        } finally {
+          await embedded?.stop();
+        }
       },
+      recordHttpPort: (port) => embedded?.recordHttpPort(port),
     };
   } catch (error) {
     if (owner.isInitialized) await owner.destroy().catch(() => undefined);

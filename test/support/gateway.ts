@@ -20,6 +20,8 @@ export interface GraphQLResponse<T = any> {
 
 export interface RunningGateway {
   url: string;
+  /** The gateway process's pid (to send it signals). */
+  pid: number;
   key: KeyPair;
   dataDir: string;
   logs: string[];
@@ -85,6 +87,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
 function gatewayHandle(child: ChildProcess, url: string, key: KeyPair, dataDir: string, logs: string[]): RunningGateway {
   return {
     url,
+    pid: child.pid!,
     key,
     dataDir,
     logs,
