@@ -12,7 +12,7 @@ import type { Config } from './config';
 import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
-import { errorForLog, formatError } from './graphql/errors';
+import { errorForLog, formatError, RETRY_AFTER_SECONDS } from './graphql/errors';
 import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlPage } from './graphql/graphiql';
@@ -49,7 +49,18 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  const httpServer = http.createServer(app);
+  // Node's defaults (headers 60 s, request 300 s, no connection cap) let slow or idle clients hold sockets
+  // for minutes. The timeouts are checked every `connectionsCheckingInterval`, so that is kept short.
+  const httpServer = http.createServer(
+    {
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
+    },
+    app,
+  );
+  httpServer.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  if (config.http.maxConnections > 0) httpServer.maxConnections = config.http.maxConnections;
   const metrics = createMetrics();
   const armor = new ApolloArmor({
     maxDepth: { n: config.graphql.maxDepth },
@@ -71,7 +82,13 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
       ...protection.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      tenantPlugin({ dataSource, metrics, exposeSqlStatementCount: config.exposeSqlStatementCount }),
+      tenantPlugin({
+        dataSource,
+        metrics,
+        exposeSqlStatementCount: config.exposeSqlStatementCount,
+        requestTimeoutMs: config.requestTimeoutMs,
+        settleTimeoutMs: config.statementTimeoutMs + 1000,
+      }),
     ],
   });
   await apollo.start();
@@ -93,7 +110,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
       await dataSource.query('SELECT 1');
       res.json({ status: 'ok' });
     } catch {
-      res.status(503).json({ status: 'unavailable', error: 'database unreachable' });
+      res.status(503).set('retry-after', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable', error: 'database unreachable' });
     }
   });
   app.get('/metrics', async (_req, res) => {
@@ -119,9 +136,15 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
           throw error;
         });
         const context: GatewayContext = { requestId, log, principal, keyring, lifecycle: {} };
-        // Safety net: if the response ends without the plugin having ended the scope (a client abort
-        // before the pipeline finished, an unexpected throw), roll back and release the connection.
-        res.on('close', () => void context.lifecycle.scope?.end(false).catch(() => undefined));
+        // The client went away before its answer was written: mark the request aborted. The scope then
+        // refuses further statements, waits for in-flight work and rolls back (TenantScope.abort); its
+        // end is memoised, so this never races the tenant plugin's own end. After a normal answer the
+        // scope has already ended and this is a no-op; if the pipeline ever skipped the plugin's end, this
+        // is the safety net that still rolls back and releases the connection.
+        res.on('close', () => {
+          if (!res.writableFinished) context.lifecycle.aborted = true;
+          void context.lifecycle.scope?.abort().catch(() => undefined);
+        });
         return context;
       },
     }),
