@@ -12,7 +12,7 @@ import type { Config } from './config';
 import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
-import { errorForLog, formatError, RETRY_AFTER_SECONDS } from './graphql/errors';
+import { errorForLog, formatError, outageOf, RETRY_AFTER_SECONDS } from './graphql/errors';
 import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlPage } from './graphql/graphiql';
@@ -154,6 +154,13 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     res.status(404).json({ error: 'not_found', message: 'No such route' });
   });
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    const outage = outageOf(error);
+    if (outage) {
+      // The platform API and anything else outside GraphQL: the same 503 as GraphQL and /auth/token.
+      log.warn({ err: errorForLog(error), code: outage.code, requestId: res.locals.requestId }, 'database outage');
+      res.status(503).set('retry-after', String(RETRY_AFTER_SECONDS)).json({ error: 'service_unavailable', code: outage.code, message: outage.message, requestId: res.locals.requestId });
+      return;
+    }
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) log.error({ err: errorForLog(error), requestId: res.locals.requestId }, 'http error');
     res.status(status).json({

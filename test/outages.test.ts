@@ -88,12 +88,18 @@ describe('the database stops and starts again under a request loop', () => {
   });
 
   test('start-up waits for the database with a logged back-off; an outage is 503 SERVICE_UNAVAILABLE + Retry-After; recovery is automatic', async () => {
-    // Start-up before the database is up: the gateway waits (DB_STARTUP_TIMEOUT_MS) instead of exiting.
+    // Start-up before the database is up: the gateway waits (DB_STARTUP_TIMEOUT_MS) instead of exiting;
+    // the database is started once the gateway has said it is waiting.
     await pg.stop();
-    const starting = startGateway({ databaseUrl: pg.url, env: { DB_STARTUP_TIMEOUT_MS: '60000', DB_POOL_WAIT_MS: '1000' } });
-    await new Promise((r) => setTimeout(r, 1500));
-    pg = await startOwnPostgres(dataDir, port);
-    gw = await starting;
+    let restarted: Promise<OwnPostgres> | undefined;
+    gw = await startGateway({
+      databaseUrl: pg.url,
+      env: { DB_STARTUP_TIMEOUT_MS: '60000', DB_POOL_WAIT_MS: '1000' },
+      onLog: (line) => {
+        if (!restarted && line.includes('database not reachable yet')) restarted = startOwnPostgres(dataDir, port);
+      },
+    });
+    pg = await restarted!;
     expect(gw.logs.some((line) => line.includes('database not reachable yet'))).toBe(true);
 
     const org = await createOrg({ url: pg.url } as TestDatabase, 'outage');
@@ -206,3 +212,42 @@ describe('a statement timeout and an exhausted pool', () => {
     }
   }, 120000);
 });
+
+test('configuration: every new timeout and cap is checked, and a bad value names its variable', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadConfig } = require('../dist/src/config.js');
+  const defaults = loadConfig({});
+  expect({ pool: defaults.dbPoolWaitMs, request: defaults.requestTimeoutMs, startup: defaults.dbStartupTimeoutMs, http: defaults.http }).toEqual({
+    pool: 5000,
+    request: 30000,
+    startup: 30000,
+    http: { headersTimeoutMs: 10000, keepAliveTimeoutMs: 5000, maxConnections: 1000 },
+  });
+  expect(() => loadConfig({ DB_POOL_WAIT_MS: 'soon' })).toThrow(/^DB_POOL_WAIT_MS must be an integer/);
+  expect(() => loadConfig({ DB_POOL_WAIT_MS: '30000' })).toThrow(/^DB_POOL_WAIT_MS \(30000\) must be less than REQUEST_TIMEOUT_MS \(30000\)/);
+  expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' })).toThrow(/^REQUEST_TIMEOUT_MS must be an integer between 1000/);
+  expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '10000' })).toThrow(/^DB_STATEMENT_TIMEOUT_MS \(15000\) must not exceed REQUEST_TIMEOUT_MS \(10000\)/);
+  expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(/^HTTP_HEADERS_TIMEOUT_MS \(40000\) must not exceed REQUEST_TIMEOUT_MS/);
+  expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1' })).toThrow(/^HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer/);
+  expect(() => loadConfig({ HTTP_MAX_CONNECTIONS: 'lots' })).toThrow(/^HTTP_MAX_CONNECTIONS must be an integer/);
+  expect(() => loadConfig({ DB_STARTUP_TIMEOUT_MS: '1.5' })).toThrow(/^DB_STARTUP_TIMEOUT_MS must be an integer/);
+  expect(loadConfig({ HTTP_MAX_CONNECTIONS: '0', DB_STARTUP_TIMEOUT_MS: '0' })).toMatchObject({ dbStartupTimeoutMs: 0, http: { maxConnections: 0 } });
+});
+
+test('start-up gives up after DB_STARTUP_TIMEOUT_MS with a message saying so', async () => {
+  const port = await freePort(); // nothing listens there
+  const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+      env: { ...process.env, NODE_ENV: 'test', PORT: '0', DATABASE_URL: `postgres://nobody:secret-pw@127.0.0.1:${port}/none`, DB_STARTUP_TIMEOUT_MS: '1500', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'gw-nodb-')) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+  expect(result.code).toBe(1);
+  expect(result.output).toMatch(/did not become reachable within DB_STARTUP_TIMEOUT_MS \(1500 ms\)/);
+  expect(result.output).toMatch(/database not reachable yet/);
+  expect(result.output).not.toContain('secret-pw');
+}, 60000);
