@@ -269,9 +269,12 @@ export class TenantScope {
     const status = client.getTransactionStatus?.() ?? null;
     const depth = (runner as unknown as { transactionDepth?: number }).transactionDepth;
     const failed = (data.failedStatements ?? 0) > 0 || status === 'E';
-    // Commit only a healthy top-level transaction: no failed statement, no open savepoint (TypeORM's
-    // depth 1), no abort, nothing in doubt. Anything else rolls back.
-    const commit = commitRequested && !this.aborted && !inDoubt && !failed && status === 'T' && depth === 1;
+    // Commit only a healthy top-level transaction: no failed or refused statement, no open savepoint
+    // (TypeORM's depth 1), no abort, nothing in doubt. Anything else rolls back.
+    // A statement refused for the deadline or a lost connection means the request's work is incomplete,
+    // even if the code that met the refusal swallowed it.
+    const refused = this.firstRefusal !== undefined && this.firstRefusal.reason !== 'ended';
+    const commit = commitRequested && !this.aborted && !inDoubt && !failed && !refused && status === 'T' && depth === 1;
     let endError: Error | undefined;
     try {
       await this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK');
