@@ -218,7 +218,7 @@ test('configuration: every new timeout and cap is checked, and a bad value names
   const { loadConfig } = require('../dist/src/config.js');
   const defaults = loadConfig({});
   expect({ pool: defaults.dbPoolWaitMs, request: defaults.requestTimeoutMs, startup: defaults.dbStartupTimeoutMs, http: defaults.http }).toEqual({
-    pool: 5000,
+    pool: 10000,
     request: 30000,
     startup: 30000,
     http: { headersTimeoutMs: 10000, keepAliveTimeoutMs: 5000, maxConnections: 1000 },
@@ -226,7 +226,7 @@ test('configuration: every new timeout and cap is checked, and a bad value names
   expect(() => loadConfig({ DB_POOL_WAIT_MS: 'soon' })).toThrow(/^DB_POOL_WAIT_MS must be an integer/);
   expect(() => loadConfig({ DB_POOL_WAIT_MS: '30000' })).toThrow(/^DB_POOL_WAIT_MS \(30000\) must be less than REQUEST_TIMEOUT_MS \(30000\)/);
   expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' })).toThrow(/^REQUEST_TIMEOUT_MS must be an integer between 1000/);
-  expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '10000' })).toThrow(/^DB_STATEMENT_TIMEOUT_MS \(15000\) must not exceed REQUEST_TIMEOUT_MS \(10000\)/);
+  expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '12000', DB_POOL_WAIT_MS: '1000' })).toThrow(/^DB_STATEMENT_TIMEOUT_MS \(15000\) must not exceed REQUEST_TIMEOUT_MS \(12000\)/);
   expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(/^HTTP_HEADERS_TIMEOUT_MS \(40000\) must not exceed REQUEST_TIMEOUT_MS/);
   expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1' })).toThrow(/^HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer/);
   expect(() => loadConfig({ HTTP_MAX_CONNECTIONS: 'lots' })).toThrow(/^HTTP_MAX_CONNECTIONS must be an integer/);

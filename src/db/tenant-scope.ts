@@ -115,10 +115,6 @@ export class TenantScope {
     return this.end(false);
   }
 
-  get wasAborted(): boolean {
-    return this.aborted;
-  }
-
   private refusal(): ScopeRefusal | undefined {
     const refusal = this.whyRefused();
     this.firstRefusal ??= refusal;
@@ -277,7 +273,9 @@ export class TenantScope {
     const commit = commitRequested && !this.aborted && !inDoubt && !failed && !refused && status === 'T' && depth === 1;
     let endError: Error | undefined;
     try {
-      await this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK');
+      // Work that never settled may still own a statement on this connection: nothing more is sent on
+      // it, it is destroyed below (the server rolls the transaction back when the connection closes).
+      if (!timedOut) await this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK');
       const after = client.getTransactionStatus?.() ?? 'I';
       if (after !== 'I') inDoubt ??= new Error(`transaction status after ${commit ? 'COMMIT' : 'ROLLBACK'} is '${after}', not idle`);
     } catch (error) {
