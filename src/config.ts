@@ -19,6 +19,20 @@ export interface Config {
   embeddedPgPort: number;
   dbPoolSize: number;
   statementTimeoutMs: number;
+  /** DB_POOL_WAIT_MS: how long a request waits for a free pooled connection before SERVICE_UNAVAILABLE (503). */
+  dbPoolWaitMs: number;
+  /** DB_STARTUP_TIMEOUT_MS: how long start-up waits (with a logged back-off) for an unreachable database. */
+  dbStartupTimeoutMs: number;
+  /** REQUEST_TIMEOUT_MS: a request's deadline (no statement starts after it) and Node's requestTimeout. */
+  requestTimeoutMs: number;
+  http: {
+    /** HTTP_HEADERS_TIMEOUT_MS: time allowed to receive a request's headers. */
+    headersTimeoutMs: number;
+    /** HTTP_KEEP_ALIVE_TIMEOUT_MS: how long an idle keep-alive connection is kept open. */
+    keepAliveTimeoutMs: number;
+    /** HTTP_MAX_CONNECTIONS: open connections beyond this are refused (0: no cap). */
+    maxConnections: number;
+  };
   jwt: {
     issuer: string;
     audience: string;
@@ -190,6 +204,21 @@ export function loadConfig(env: Env = process.env): Config {
   if (platformAdminToken && platformAdminToken.length < 32) {
     throw new ConfigError('PLATFORM_ADMIN_TOKEN must be at least 32 characters (e.g. openssl rand -base64 32)');
   }
+  const statementTimeoutMs = int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000);
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30000, 1000, 600000);
+  // 10 s was the hard-coded wait before it was configurable: the default keeps what passed under load passing
+  // (now answered 503 instead of 500 when it runs out); lower it to shed load sooner.
+  const dbPoolWaitMs = int(env, 'DB_POOL_WAIT_MS', 10000, 100, 600000);
+  if (dbPoolWaitMs >= requestTimeoutMs) {
+    throw new ConfigError(`DB_POOL_WAIT_MS (${dbPoolWaitMs}) must be less than REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the pool wait is part of the request's deadline`);
+  }
+  if (statementTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(`DB_STATEMENT_TIMEOUT_MS (${statementTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+  const headersTimeoutMs = int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10000, 1000, 600000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(`HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
   return {
     env: nodeEnv,
     platformAdminToken,
@@ -207,7 +236,15 @@ export function loadConfig(env: Env = process.env): Config {
     appDatabaseUrl: url(env, 'APP_DATABASE_URL', POSTGRES_URL),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1024, 65535),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 500),
-    statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000),
+    statementTimeoutMs,
+    dbPoolWaitMs,
+    dbStartupTimeoutMs: int(env, 'DB_STARTUP_TIMEOUT_MS', 30000, 0, 3600000),
+    requestTimeoutMs,
+    http: {
+      headersTimeoutMs,
+      keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 600000),
+      maxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 1000, 0, 1000000),
+    },
     jwt: {
       issuer: env.JWT_ISSUER || 'manifest-gateway',
       audience: env.JWT_AUDIENCE || 'manifest-gateway',

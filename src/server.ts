@@ -11,7 +11,7 @@ import type { Config } from './config';
 import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
-import { createFormatError, errorForLog, requestScope } from './graphql/errors';
+import { createFormatError, errorForLog, outageOf, requestScope, RETRY_AFTER_SECONDS } from './graphql/errors';
 import { BODY_ERRORS, graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
@@ -54,7 +54,18 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  const httpServer = http.createServer(app);
+  // Node's defaults (headers 60 s, request 300 s, no connection cap) let slow or idle clients hold sockets
+  // for minutes. The timeouts are checked every `connectionsCheckingInterval`, so that is kept short.
+  const httpServer = http.createServer(
+    {
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
+    },
+    app,
+  );
+  httpServer.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  if (config.http.maxConnections > 0) httpServer.maxConnections = config.http.maxConnections;
   const metrics = createMetrics();
   const limit = (n: number, name: string) => ({ n, propagateOnRejection: false, onReject: [limitRejection(name, n)] });
   const drain = new HttpDrain(httpServer, log);
@@ -85,7 +96,13 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
       ...protection.plugins,
       httpStatusPlugin(),
       ApolloServerPluginLandingPageDisabled(),
-      tenantPlugin({ dataSource, metrics, exposeSqlStatementCount: config.exposeSqlStatementCount }),
+      tenantPlugin({
+        dataSource,
+        metrics,
+        exposeSqlStatementCount: config.exposeSqlStatementCount,
+        requestTimeoutMs: config.requestTimeoutMs,
+        settleTimeoutMs: config.statementTimeoutMs + 1000,
+      }),
     ],
   });
   await apollo.start();
@@ -110,7 +127,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
       await dataSource.query('SELECT 1');
       res.json({ status: 'ok' });
     } catch {
-      res.status(503).json({ status: 'unavailable', error: 'database unreachable' });
+      res.status(503).set('retry-after', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable', error: 'database unreachable' });
     }
   });
   app.get('/metrics', async (_req, res) => {
@@ -131,9 +148,15 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
           const requestId = res.locals.requestId as string;
           const principal = await authenticate(req.headers, tokens);
           const context: GatewayContext = { requestId, log, principal, keyring, lifecycle: {} };
-          // Safety net: if the response ends without the plugin having ended the scope (a client abort
-          // before the pipeline finished, an unexpected throw), roll back and release the connection.
-          res.on('close', () => void context.lifecycle.scope?.end(false).catch(() => undefined));
+          // The client went away before its answer was written: mark the request aborted. The scope then
+          // refuses further statements, waits for in-flight work and rolls back (TenantScope.abort); its
+          // end is memoised, so this never races the tenant plugin's own end. After a normal answer the
+          // scope has already ended and this is a no-op; if the pipeline ever skipped the plugin's end, this
+          // is the safety net that still rolls back and releases the connection.
+          res.on('close', () => {
+            if (!res.writableFinished) context.lifecycle.aborted = true;
+            void context.lifecycle.scope?.abort().catch(() => undefined);
+          });
           return context;
         },
       }),
@@ -145,6 +168,13 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     res.status(404).json({ error: 'not_found', message: 'No such route' });
   });
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    const outage = outageOf(error);
+    if (outage) {
+      // The platform API and anything else outside GraphQL: the same 503 as GraphQL and /auth/token.
+      log.warn({ err: errorForLog(error), code: outage.code, requestId: res.locals.requestId }, 'database outage');
+      res.status(503).set('retry-after', String(RETRY_AFTER_SECONDS)).json({ error: 'service_unavailable', code: outage.code, message: outage.message, requestId: res.locals.requestId });
+      return;
+    }
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) log.error({ err: errorForLog(error), requestId: res.locals.requestId }, 'http error');
     res.status(status).json({

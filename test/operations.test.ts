@@ -124,7 +124,10 @@ test('a statement that hits the timeout fails its request alone; the one pooled 
     await holder.query('BEGIN');
     await holder.query(`SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE`, [org.id]);
     const timedOut = await slow.graphql(`mutation { updateOrganization(input: { industry: "never" }) { id } }`, {}, token);
-    expect(timedOut.body.errors?.[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
+    // A named outage (issue 9 point 6), not an internal error: 503 TIMEOUT with Retry-After.
+    expect(timedOut.body.errors?.[0].extensions.code).toBe('TIMEOUT');
+    expect(timedOut.status).toBe(503);
+    expect(timedOut.headers.get('retry-after')).toBe('1');
     await holder.query('ROLLBACK');
     ok(await slow.graphql(`mutation { updateOrganization(input: { industry: "after the timeout" }) { industry } }`, {}, token));
     const row = await db.admin.query(`SELECT industry FROM organizations WHERE id = $1`, [org.id]);

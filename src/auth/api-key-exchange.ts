@@ -8,7 +8,7 @@ import { asPlatformAdmin } from '../db/platform';
 import { parseApiKey, secretMatches } from './api-key-format';
 import type { TokenService } from './tokens';
 import { ORG_ROLE_SCOPES, type OrgRole } from './roles';
-import { bearerChallenge } from '../graphql/errors';
+import { bearerChallenge, outageOf, RETRY_AFTER_SECONDS } from '../graphql/errors';
 
 interface KeyRow {
   org_id: string;
@@ -138,6 +138,15 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
         // RFC 6750 §3 (and RFC 6749 §5.2 for invalid_client): every 401 names its scheme; a key was presented.
         if (error.status === 401) res.set('www-authenticate', bearerChallenge({ description: error.message }));
         res.status(error.status).json({ error: error.code, error_description: error.message });
+        return;
+      }
+      const outage = outageOf(error);
+      if (outage) {
+        // The same classification as GraphQL (graphql/errors.ts): 503, Retry-After, and the same code.
+        // `temporarily_unavailable` is OAuth 2.0's registered error for this (RFC 6749 §4.1.2.1).
+        log.warn({ err: { code: (error as { code?: string }).code, message: (error as Error).message }, code: outage.code, requestId: res.locals.requestId }, 'token exchange: database outage');
+        res.set('retry-after', String(RETRY_AFTER_SECONDS));
+        res.status(503).json({ error: 'temporarily_unavailable', code: outage.code, error_description: outage.message, requestId: res.locals.requestId });
         return;
       }
       log.error({ err: { message: (error as Error).message }, requestId: res.locals.requestId }, 'token exchange failed');

@@ -70,6 +70,8 @@ export interface DataSourceOptions {
   url: string;
   poolSize?: number;
   statementTimeoutMs?: number;
+  /** How long a caller waits for a free pooled connection (and for a new connection to open). */
+  poolWaitMs?: number;
   log?: Logger;
   applicationName?: string;
 }
@@ -110,7 +112,9 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     poolSize: options.poolSize ?? 10,
     extra: {
       application_name: options.applicationName ?? 'manifest-gateway',
-      connectionTimeoutMillis: 10000,
+      // pg-pool applies this both to waiting for a free client and to opening a new one; either way the
+      // caller gets an error that graphql/errors.ts names SERVICE_UNAVAILABLE (503), never a 10 s hang.
+      connectionTimeoutMillis: options.poolWaitMs ?? 10000,
     },
   });
   // Backstops: no statement runs forever, and a transaction left open by a bug is ended by the server.

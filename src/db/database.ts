@@ -4,6 +4,8 @@ import type { Config } from '../config';
 import { createDataSource } from './data-source';
 import { startEmbeddedPostgres } from './embedded';
 import { ensureServingLogin } from './serving-login';
+import { Client } from 'pg';
+import { outageOf } from '../graphql/errors';
 
 export interface Databases {
   /** Owner role: migrations and the platform-admin path. */
@@ -35,7 +37,8 @@ export async function openDatabases(
   const ownerUrl = config.databaseUrl ?? embedded!.url;
   const poolSize = options.poolSize ?? config.dbPoolSize;
   const separateServingPool = Boolean(config.appDatabaseUrl || embedded);
-  const owner = createDataSource({ url: ownerUrl, poolSize: separateServingPool ? 2 : poolSize, statementTimeoutMs: config.statementTimeoutMs, log });
+  if (config.databaseUrl) await waitForDatabase(ownerUrl, config.dbStartupTimeoutMs, log);
+  const owner = createDataSource({ url: ownerUrl, poolSize: separateServingPool ? 2 : poolSize, statementTimeoutMs: config.statementTimeoutMs, poolWaitMs: config.dbPoolWaitMs, log });
   try {
     await owner.initialize();
     if (options.migrate !== false) {
@@ -53,7 +56,7 @@ export async function openDatabases(
           'For defence in depth create a serving login with `npm run cli -- db create-serving-login` and set APP_DATABASE_URL.',
       );
     }
-    const app = appUrl ? await createDataSource({ url: appUrl, poolSize, statementTimeoutMs: config.statementTimeoutMs, log }).initialize() : owner;
+    const app = appUrl ? await createDataSource({ url: appUrl, poolSize, statementTimeoutMs: config.statementTimeoutMs, poolWaitMs: config.dbPoolWaitMs, log }).initialize() : owner;
     return {
       owner,
       app,
@@ -71,5 +74,39 @@ export async function openDatabases(
     if (owner.isInitialized) await owner.destroy().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Start-up with an external database that is not up yet (a container starting beside it, a failover):
+ * retry with a logged exponential back-off (250 ms doubling up to 5 s) until `timeoutMs`
+ * (DB_STARTUP_TIMEOUT_MS), then give up with a message saying so. Only outages are retried (refused
+ * connections, "the database system is starting up", broken sockets); a wrong password or a missing
+ * database fails at once. Messages never include the URL (it may hold a password).
+ */
+export async function waitForDatabase(url: string, timeoutMs: number, log: Logger): Promise<void> {
+  const started = Date.now();
+  let delay = 250;
+  for (let attempt = 1; ; attempt++) {
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: Math.max(1000, Math.min(5000, timeoutMs)) });
+    client.on('error', () => undefined); // a socket error after connect must not crash start-up
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      if (attempt > 1) log.info({ attempt, waitedMs: Date.now() - started }, 'database is reachable');
+      return;
+    } catch (error) {
+      const reason = { code: (error as { code?: string }).code, message: (error as Error).message };
+      if (!outageOf(error)) throw error;
+      const elapsed = Date.now() - started;
+      if (elapsed + delay > timeoutMs) {
+        throw new Error(`the database did not become reachable within DB_STARTUP_TIMEOUT_MS (${timeoutMs} ms): ${reason.code ?? reason.message}`);
+      }
+      log.warn({ attempt, retryInMs: delay, elapsedMs: elapsed, err: reason }, 'database not reachable yet; waiting (DB_STARTUP_TIMEOUT_MS)');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 5000);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 }

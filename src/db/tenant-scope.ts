@@ -9,14 +9,6 @@ export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
 
-/**
- * One request's access to the database: one transaction, run as the tenant role, with `app.org_id` set
- * transaction-locally (safe behind a transaction-mode pooler), so row-level security shows this
- * organization's rows and nothing else. Every service and loader call of the request goes through it.
- *
- * The transaction opens on first use and is ended exactly once by `end()`, which the request lifecycle
- * always calls (see graphql/tenant-plugin.ts); the connection goes back to the pool in every case.
- */
 /** Who the transaction acts for: RLS reads these (app.org_id, app.user_id, app.principal_kind). */
 export interface ScopeIdentity {
   orgId: string;
@@ -30,16 +22,83 @@ export interface ScopeIdentity {
   apiKeyId?: string | null;
 }
 
+/**
+ * Why a TenantScope refused a statement. `aborted`: the client went away; `ended`: the request is over
+ * (work still running after the response must not reach a connection that is back in the pool);
+ * `deadline`: the request ran past REQUEST_TIMEOUT_MS; `connection_lost`: the database connection broke
+ * under the request. graphql/errors.ts maps these (with the driver's errors) to client codes.
+ */
+export class ScopeRefusal extends Error {
+  constructor(
+    readonly reason: 'aborted' | 'ended' | 'deadline' | 'connection_lost',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ScopeRefusal';
+  }
+}
+
+export interface TenantScopeOptions {
+  /** Epoch milliseconds after which no new statement starts (the request deadline). */
+  deadline?: number;
+  /**
+   * How long `end()` waits for in-flight work to settle before it gives the connection up as in doubt
+   * (destroyed, never pooled). In-flight statements are bounded by the statement timeout anyway.
+   */
+  settleTimeoutMs?: number;
+}
+
+type RawQuery = (query: string, parameters?: unknown[], useStructuredResult?: boolean) => Promise<any>;
+
+/** The pg client under a TypeORM PostgresQueryRunner (`connect()` returns it once connected). */
+interface PgClient {
+  getTransactionStatus?(): string | null;
+  end(): Promise<void>;
+}
+
+/**
+ * One request's access to the database: one transaction, run as the tenant role, with `app.org_id` set
+ * transaction-locally (safe behind a transaction-mode pooler), so row-level security shows this
+ * organization's rows and nothing else. Every service and loader call of the request goes through it.
+ *
+ * Ownership (issue 9 point 2): the connection belongs to this request from `open()` to `end()` and to
+ * nothing else.
+ * - Every statement the request sends (TypeORM's own START TRANSACTION / SAVEPOINT / ROLLBACK TO included)
+ *   passes one guard installed on the query runner: it is counted as in-flight while it runs, and it is
+ *   refused once the request was aborted, is ending or ended, or ran past its deadline.
+ * - `end()` is one memoised operation, whoever calls it first (the tenant plugin before the response, or
+ *   the HTTP close handler when the client went away) decides commit or rollback. It first stops new
+ *   statements, then waits for in-flight statements and mutations to settle, and only then touches the
+ *   connection: a plain COMMIT or ROLLBACK (never TypeORM's depth-counted commit/rollback), after which
+ *   the driver must report the connection idle outside any transaction ('I').
+ * - A connection whose state is in doubt (an error during COMMIT/ROLLBACK, a transaction status other
+ *   than idle afterwards, work that did not settle) is destroyed, never returned to the pool.
+ */
 export class TenantScope {
   private runner?: QueryRunner;
+  private client?: PgClient;
+  /** The runner's query method without the guard: only `end()` uses it. */
+  private rawQuery?: RawQuery;
   private opening?: Promise<QueryRunner>;
-  private ended = false;
+  private ending?: Promise<void>;
+  /** Set when the client went away: statements are refused and the transaction is rolled back. */
+  private aborted = false;
+  /** Set when `end()` starts: from then on only `end()` itself talks to the connection. */
+  private closing = false;
+  /** Set by the guard when we released the runner (so a released runner we did not release = connection lost). */
+  private releasedByUs = false;
+  private inflight = 0;
+  /** The first statement refused (a deadline, a lost connection): the reason a commit was impossible. */
+  private firstRefusal?: ScopeRefusal;
+  private openFailed = false;
+  private idle?: { promise: Promise<void>; resolve: () => void };
   readonly orgId: string;
 
   constructor(
     private readonly dataSource: DataSource,
     readonly identity: ScopeIdentity,
     readonly readOnly: boolean,
+    private readonly options: TenantScopeOptions = {},
   ) {
     if (!isUuid(identity.orgId)) throw new Error('TenantScope needs an organization id (uuid)');
     this.orgId = identity.orgId;
@@ -50,13 +109,68 @@ export class TenantScope {
     return (this.runner?.data as QueryRunnerData | undefined)?.statements ?? 0;
   }
 
+  /** The client went away: refuse further statements and end (roll back) once in-flight work settled. */
+  abort(): Promise<void> {
+    this.aborted = true;
+    return this.end(false);
+  }
+
+  private refusal(): ScopeRefusal | undefined {
+    const refusal = this.whyRefused();
+    this.firstRefusal ??= refusal;
+    return refusal;
+  }
+
+  private whyRefused(): ScopeRefusal | undefined {
+    if (this.aborted) return new ScopeRefusal('aborted', 'the client closed the request');
+    if (this.closing) return new ScopeRefusal('ended', 'the request has ended; its database connection is closed to it');
+    if (this.runner?.isReleased && !this.releasedByUs) return new ScopeRefusal('connection_lost', 'the database connection was lost');
+    if (this.options.deadline !== undefined && Date.now() > this.options.deadline) {
+      return new ScopeRefusal('deadline', 'the request ran past its deadline (REQUEST_TIMEOUT_MS)');
+    }
+    return undefined;
+  }
+
+  /** Counts `work` as in-flight until it settles; `end()` waits for the count to reach zero. */
+  private async track<T>(work: () => Promise<T>): Promise<T> {
+    this.inflight++;
+    try {
+      return await work();
+    } finally {
+      if (--this.inflight === 0 && this.idle) {
+        this.idle.resolve();
+        this.idle = undefined;
+      }
+    }
+  }
+
+  private settled(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    if (!this.idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve };
+    }
+    return this.idle.promise;
+  }
+
   private open(): Promise<QueryRunner> {
-    if (this.ended) return Promise.reject(new Error('tenant scope already ended'));
-    this.opening ??= (async () => {
+    const refused = this.refusal();
+    if (refused && !this.opening) return Promise.reject(refused);
+    this.opening ??= this.track(async () => {
       const runner = this.dataSource.createQueryRunner('master');
       runner.data = { statements: 0, failedStatements: 0 } satisfies QueryRunnerData;
       this.runner = runner;
-      await runner.connect();
+      // The guard: every statement of this request, whoever sends it (TypeORM's transaction statements
+      // included), is refused after abort/end/deadline and counted while it runs.
+      const raw: RawQuery = runner.query.bind(runner);
+      this.rawQuery = raw;
+      runner.query = ((query: string, parameters?: unknown[], useStructuredResult?: boolean) => {
+        const refusal = this.refusal();
+        if (refusal) return Promise.reject(refusal);
+        return this.track(() => raw(query, parameters, useStructuredResult));
+      }) as QueryRunner['query'];
+      this.client = (await runner.connect()) as PgClient;
       await runner.startTransaction();
       // One round trip, simple protocol (no parameters there): the org id is a checked uuid and the
       // user id is quoted by pg's escapeLiteral.
@@ -67,7 +181,7 @@ export class TenantScope {
           `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}`,
       );
       return runner;
-    })();
+    });
     return this.opening;
   }
 
@@ -82,51 +196,105 @@ export class TenantScope {
   /**
    * Runs one mutation inside a savepoint: a failed mutation leaves no trace and does not poison the
    * request's transaction, so the next mutation of the same operation still runs (GraphQL semantics).
+   * The whole mutation counts as in-flight work: `end()` waits for it (its statements are refused once
+   * the request was aborted, so an abandoned mutation fails fast at its next statement).
    */
   async mutation<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.readOnly) throw new Error('mutation attempted in a read-only request');
     const runner = await this.open();
-    const data = runner.data as QueryRunnerData;
-    const failedBefore = data.failedStatements ?? 0;
-    await runner.startTransaction(); // nested: SAVEPOINT
-    try {
-      const result = await work(runner.manager);
-      await runner.commitTransaction(); // RELEASE SAVEPOINT
-      return result;
-    } catch (error) {
-      await runner.rollbackTransaction(); // ROLLBACK TO SAVEPOINT
-      data.failedStatements = failedBefore; // whatever failed inside is undone with it
-      throw error;
-    }
+    return this.track(async () => {
+      const data = runner.data as QueryRunnerData;
+      const failedBefore = data.failedStatements ?? 0;
+      await runner.startTransaction(); // nested: SAVEPOINT
+      try {
+        const result = await work(runner.manager);
+        await runner.commitTransaction(); // RELEASE SAVEPOINT
+        return result;
+      } catch (error) {
+        // ROLLBACK TO SAVEPOINT; refused (and pointless) once the request is aborted or ending: `end()`
+        // rolls the whole transaction back with a plain ROLLBACK.
+        await runner.rollbackTransaction().catch((rollbackError) => {
+          if (!(rollbackError instanceof ScopeRefusal)) throw rollbackError;
+        });
+        data.failedStatements = failedBefore; // whatever failed inside is undone with it
+        throw error;
+      }
+    });
   }
 
   /**
-   * Commit (or roll back) and release the connection. Idempotent. A read-write transaction in which a
-   * statement failed outside a savepoint cannot commit (PostgreSQL would silently roll it back), so it
-   * is rolled back and reported as an error, never as success. Rolling back unwinds every open
-   * savepoint level, so the connection always goes back to the pool outside any transaction.
+   * Commit (or roll back) and release the connection, once: later calls get the same promise. A
+   * read-write transaction in which a statement failed outside a savepoint cannot commit (PostgreSQL
+   * would silently roll it back), so it is rolled back and reported as an error, never as success; so is
+   * a read-write request whose connection was lost. Only a commit that really happened resolves.
    */
-  async end(commit: boolean): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
+  end(commit: boolean): Promise<void> {
+    this.ending ??= this.finish(commit);
+    return this.ending;
+  }
+
+  private async finish(commitRequested: boolean): Promise<void> {
+    this.closing = true;
     if (!this.opening) return;
-    let runner: QueryRunner | undefined;
-    try {
-      runner = await this.opening;
-    } catch {
-      runner = this.runner;
-    }
-    if (!runner) return;
-    try {
-      const failed = ((runner.data as QueryRunnerData).failedStatements ?? 0) > 0;
-      if (commit && !failed && runner.isTransactionActive) {
-        await runner.commitTransaction();
-      } else {
-        while (runner.isTransactionActive) await runner.rollbackTransaction();
-        if (commit && failed && !this.readOnly) throw new Error('a statement failed outside a savepoint: the request transaction was rolled back');
+    let inDoubt: Error | undefined;
+    const settleTimeoutMs = this.options.settleTimeoutMs ?? 60000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.settled().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), settleTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) inDoubt = new Error(`request work did not settle within ${settleTimeoutMs} ms`);
+    await this.opening.catch(() => {
+      this.openFailed = true; // already reported to the caller by the statement that needed it
+    });
+    const runner = this.runner;
+    const client = this.client;
+    if (!runner || !client || runner.isReleased) {
+      // Never connected (pool wait failed, or refused before), or the driver already threw the broken
+      // connection away: nothing to give back. A write that cannot have committed must not look like one.
+      const lost = Boolean(runner?.isReleased && client);
+      this.releasedByUs = true;
+      if (runner && !runner.isReleased) await runner.release().catch(() => undefined);
+      if (lost && commitRequested && !this.readOnly && !this.aborted && !this.openFailed) {
+        throw new ScopeRefusal('connection_lost', 'the database connection was lost before the transaction committed');
       }
-    } finally {
-      await runner.release().catch(() => undefined);
+      return;
+    }
+    const data = runner.data as QueryRunnerData;
+    const status = client.getTransactionStatus?.() ?? null;
+    const depth = (runner as unknown as { transactionDepth?: number }).transactionDepth;
+    const failed = (data.failedStatements ?? 0) > 0 || status === 'E';
+    // Commit only a healthy top-level transaction: no failed or refused statement, no open savepoint
+    // (TypeORM's depth 1), no abort, nothing in doubt. Anything else rolls back.
+    // A statement refused for the deadline or a lost connection means the request's work is incomplete,
+    // even if the code that met the refusal swallowed it.
+    const refused = this.firstRefusal !== undefined && this.firstRefusal.reason !== 'ended';
+    const commit = commitRequested && !this.aborted && !inDoubt && !failed && !refused && status === 'T' && depth === 1;
+    let endError: Error | undefined;
+    try {
+      // Work that never settled may still own a statement on this connection: nothing more is sent on
+      // it, it is destroyed below (the server rolls the transaction back when the connection closes).
+      if (!timedOut) await this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK');
+      const after = client.getTransactionStatus?.() ?? 'I';
+      if (after !== 'I') inDoubt ??= new Error(`transaction status after ${commit ? 'COMMIT' : 'ROLLBACK'} is '${after}', not idle`);
+    } catch (error) {
+      endError = error as Error;
+      inDoubt ??= endError;
+    }
+    // TypeORM's own bookkeeping no longer describes this connection: reset it before release.
+    Object.assign(runner as unknown as { isTransactionActive: boolean; transactionDepth: number }, { isTransactionActive: false, transactionDepth: 0 });
+    this.releasedByUs = true;
+    if (inDoubt) {
+      // Destroy, never pool: pg-pool removes a released client that is ending (client._ending).
+      void client.end().catch(() => undefined);
+    }
+    await runner.release().catch(() => undefined);
+    if (endError) throw endError;
+    if (commitRequested && !this.readOnly && !this.aborted && !this.openFailed && !commit) {
+      if (this.firstRefusal && this.firstRefusal.reason !== 'ended') throw this.firstRefusal;
+      if (failed) throw new Error('a statement failed outside a savepoint: the request transaction was rolled back');
+      throw inDoubt ?? new Error('the request transaction could not commit and was rolled back');
     }
   }
 }

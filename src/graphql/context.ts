@@ -23,7 +23,7 @@ export interface GatewayContext {
    * so a property the plugin sets on the copy (tenant) is invisible to the object the HTTP layer holds;
    * this holder is the same object in both, so the response-close safety net can reach the scope.
    */
-  lifecycle: { scope?: TenantScope };
+  lifecycle: { scope?: TenantScope; aborted?: boolean };
 }
 
 export interface Tenant {

@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ScopeRefusal } from '../db/tenant-scope';
 
 /**
  * The stable error codes clients see in `extensions.code`. Anything else is an internal error: its
@@ -20,6 +22,10 @@ export const ErrorCode = {
   SUBSCRIPTIONS_NOT_SUPPORTED: 'SUBSCRIPTIONS_NOT_SUPPORTED',
   /** The HTTP request itself is malformed (body, content type, parameters); see src/graphql/http.ts. */
   BAD_REQUEST: 'BAD_REQUEST',
+  /** The database is unreachable, restarting, or the connection pool is exhausted: HTTP 503, Retry-After. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** A statement ran into DB_STATEMENT_TIMEOUT_MS or the request ran past REQUEST_TIMEOUT_MS: HTTP 503, Retry-After. */
+  TIMEOUT: 'TIMEOUT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -118,6 +124,15 @@ const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 export function createFormatError(options: { hideSuggestions: boolean }) {
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     const requestId = requestScope.getStore()?.requestId;
+    const outage = outageOf(unwrapResolverError(error));
+    if (outage) {
+      return {
+        message: outage.message,
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: outage.code, ...(requestId ? { requestId } : {}) },
+      };
+    }
     let code = formatted.extensions?.code as string | undefined;
     let { message } = formatted;
     const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
@@ -144,12 +159,91 @@ export function createFormatError(options: { hideSuggestions: boolean }) {
   };
 }
 
-/** The PostgreSQL error codes services translate into client errors. */
+/** The PostgreSQL error codes services translate into client errors, and the ones that mean an outage. */
 export const PgError = {
   UNIQUE_VIOLATION: '23505',
   FOREIGN_KEY_VIOLATION: '23503',
   CHECK_VIOLATION: '23514',
+  /** statement_timeout (or a cancel request). */
+  QUERY_CANCELED: '57014',
+  ADMIN_SHUTDOWN: '57P01',
+  CRASH_SHUTDOWN: '57P02',
+  /** The server is starting up, shutting down or in recovery. */
+  CANNOT_CONNECT_NOW: '57P03',
+  DATABASE_DROPPED: '57P04',
+  TOO_MANY_CONNECTIONS: '53300',
+  IDLE_IN_TRANSACTION_TIMEOUT: '25P03',
 } as const;
+
+export type OutageCode = typeof ErrorCode.SERVICE_UNAVAILABLE | typeof ErrorCode.TIMEOUT;
+
+/** The codes answered with HTTP 503 and Retry-After. */
+export const OUTAGE_CODES: ReadonlySet<string> = new Set([ErrorCode.SERVICE_UNAVAILABLE, ErrorCode.TIMEOUT]);
+
+/** Seconds a client should wait before retrying after an outage answer. */
+export const RETRY_AFTER_SECONDS = 1;
+
+export interface Outage {
+  code: OutageCode;
+  /** Safe for clients: names the kind of trouble, never SQL, hosts or parameters. */
+  message: string;
+}
+
+const UNAVAILABLE_PG_CODES = new Set<string>([
+  PgError.ADMIN_SHUTDOWN,
+  PgError.CRASH_SHUTDOWN,
+  PgError.CANNOT_CONNECT_NOW,
+  PgError.DATABASE_DROPPED,
+  PgError.TOO_MANY_CONNECTIONS,
+  PgError.IDLE_IN_TRANSACTION_TIMEOUT,
+  '53000', // insufficient_resources
+  '53100', // disk_full
+  '53200', // out_of_memory
+]);
+/** Socket-level failures (Node errno codes) reaching the database. */
+const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+const UNAVAILABLE: Outage = { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'The database is unavailable; retry later' };
+const POOL_EXHAUSTED: Outage = { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'All database connections are busy (DB_POOL_WAIT_MS elapsed); retry later' };
+const STATEMENT_TIMEOUT: Outage = { code: ErrorCode.TIMEOUT, message: 'A database statement ran past its time limit; retry later' };
+const REQUEST_DEADLINE: Outage = { code: ErrorCode.TIMEOUT, message: 'The request ran past its time limit; retry later' };
+
+/**
+ * The one table from database trouble to what clients see: an unreachable or restarting database, a
+ * broken connection and an exhausted pool are SERVICE_UNAVAILABLE; a statement timeout and the request
+ * deadline are TIMEOUT; anything else is not an outage (undefined). Reads pg's error codes (SQLSTATE and
+ * errno) through TypeORM's QueryFailedError (`driverError`), `cause` chains and AggregateErrors (Node's
+ * happy-eyeballs connect), and pg / pg-pool's messages for the conditions that carry no code.
+ */
+export function outageOf(error: unknown, depth = 0): Outage | undefined {
+  if (!error || typeof error !== 'object' || depth > 5) return undefined;
+  if (error instanceof ScopeRefusal) {
+    if (error.reason === 'deadline') return REQUEST_DEADLINE;
+    if (error.reason === 'connection_lost') return UNAVAILABLE;
+    return undefined;
+  }
+  const e = error as { code?: unknown; message?: unknown; driverError?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown; name?: unknown };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code === PgError.QUERY_CANCELED) return STATEMENT_TIMEOUT;
+  if (code && (UNAVAILABLE_PG_CODES.has(code) || code.startsWith('08') || UNREACHABLE_ERRNO.has(code))) return UNAVAILABLE;
+  const message = typeof e.message === 'string' ? e.message : '';
+  // pg-pool: waiting for a free client exceeded connectionTimeoutMillis (DB_POOL_WAIT_MS).
+  if (message === 'timeout exceeded when trying to connect') return POOL_EXHAUSTED;
+  if (
+    /^Connection terminated/.test(message) || // pg: the server went away (also "… due to connection timeout")
+    message === 'Client has encountered a connection error and is not queryable' ||
+    message === 'Client was closed and is not queryable' ||
+    message === 'Cannot use a pool after calling end on the pool' ||
+    e.name === 'QueryRunnerAlreadyReleasedError' // TypeORM: the driver dropped the broken connection under us
+  ) {
+    return UNAVAILABLE;
+  }
+  for (const inner of [e.driverError, e.originalError, e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    const outage = outageOf(inner, depth + 1);
+    if (outage) return outage;
+  }
+  return undefined;
+}
 
 /** PostgreSQL error code of a TypeORM QueryFailedError (or undefined). */
 export function pgErrorCode(error: unknown): string | undefined {

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { TenantScope } from '../db/tenant-scope';
 import type { Metrics } from '../metrics';
 import type { GatewayContext } from './context';
-import { ErrorCode, errorForLog, unauthenticated } from './errors';
+import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, unauthenticated } from './errors';
 import { Loaders } from './loaders';
 import { OrganizationStatus } from '../modules/organization/organization.entity';
 import { ORG_ROLE_SCOPES } from '../auth/roles';
@@ -13,6 +13,10 @@ interface TenantPluginOptions {
   dataSource: DataSource;
   metrics: Metrics;
   exposeSqlStatementCount: boolean;
+  /** REQUEST_TIMEOUT_MS: no statement of a request starts after this long. */
+  requestTimeoutMs: number;
+  /** How long the end of a scope waits for in-flight work before it destroys the connection as in doubt. */
+  settleTimeoutMs: number;
 }
 
 /**
@@ -20,12 +24,21 @@ interface TenantPluginOptions {
  * - once the operation is known, open the tenant scope (read-only for queries) and check the
  *   organization: it must exist; archived refuses everything, suspended refuses mutations;
  * - before the response leaves, commit and release the connection (always, whatever happened);
+ * - an outage (SERVICE_UNAVAILABLE, TIMEOUT: see outageOf in errors.ts) anywhere in the answer rolls the
+ *   whole request back and answers HTTP 503 with Retry-After, so a 503 never carries a committed change
+ *   and retrying it is safe (as Hasura does, one request = one transaction);
  * - stamp every error with the request id and log the ones clients do not see in detail.
+ *
+ * The scope's end is one memoised operation (db/tenant-scope.ts): normally this plugin ends it; when the
+ * client goes away first, the HTTP close handler (server.ts) aborts it: statements are refused from then
+ * on, in-flight work is awaited, and the transaction is rolled back. Either way the connection is touched
+ * by exactly one party at a time.
  */
 export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart({ contextValue: context }) {
       const started = process.hrtime.bigint();
+      const deadline = Date.now() + options.requestTimeoutMs;
       let operationType = 'unknown';
       return {
         async didResolveOperation({ operation }) {
@@ -43,8 +56,10 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               apiKeyId: principal.kind === 'api_key' ? principal.subject.slice('apikey:'.length) : null,
             },
             !isMutation,
+            { deadline, settleTimeoutMs: options.settleTimeoutMs },
           );
           context.lifecycle.scope = scope;
+          if (context.lifecycle.aborted) void scope.abort(); // the client left before the operation was known
           const loaders = new Loaders(scope);
           // Attach before the first query so that the connection is released whatever happens next.
           context.tenant = { scope, loaders, access: { kind: principal.kind, userId: null, orgRole: null, allWorkspacesRole: null } };
@@ -87,7 +102,11 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
         async didEncounterErrors({ errors }) {
           for (const error of errors) {
             const code = error.extensions?.code;
-            if (!code || code === ErrorCode.INTERNAL_SERVER_ERROR) {
+            if (context.lifecycle.aborted) continue; // nobody is listening; the scope rolls back
+            const outage = outageOf(error.originalError ?? error);
+            if (outage) {
+              context.log.warn({ requestId: context.requestId, code: outage.code, err: errorForLog(error.originalError ?? error) }, 'database outage');
+            } else if (!code || code === ErrorCode.INTERNAL_SERVER_ERROR) {
               context.log.error({ requestId: context.requestId, err: errorForLog(error.originalError ?? error), path: error.path }, 'graphql error');
             }
           }
@@ -96,20 +115,35 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
         async willSendResponse({ response }) {
           const scope = context.tenant?.scope;
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const isOutage = (e: { extensions?: Record<string, unknown> }) => OUTAGE_CODES.has(e.extensions?.code as string);
           if (scope) {
+            const outage = Boolean(body?.errors?.some(isOutage));
             try {
-              await scope.end(true);
+              await scope.end(!outage);
+              // Rolled back: a change reported as done would be a lie.
+              if (outage && !scope.readOnly && body) body.data = null;
             } catch (error) {
-              context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'commit failed');
+              const endOutage = outageOf(error);
+              if (endOutage) context.log.warn({ requestId: context.requestId, code: endOutage.code, err: errorForLog(error) }, 'database outage at commit');
+              else context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'commit failed');
               if (body) {
                 body.data = null;
-                body.errors = [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }];
+                body.errors = [
+                  endOutage
+                    ? { message: endOutage.message, extensions: { code: endOutage.code } }
+                    : { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } },
+                ];
               }
             }
             options.metrics.sqlStatements.observe(scope.statements);
             if (options.exposeSqlStatementCount && body) {
               body.extensions = { ...body.extensions, sql: { statements: scope.statements } };
             }
+          }
+          if (body?.errors?.some(isOutage)) {
+            // An outage, not a bug and not the client's fault: 503 and when to come back.
+            response.http.status = 503;
+            response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
           }
           if (body?.errors) {
             body.errors = body.errors.map((e) => ({ ...e, extensions: { ...e.extensions, requestId: context.requestId } }));

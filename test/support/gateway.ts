@@ -38,6 +38,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   dataDir?: string;
   key?: KeyPair;
+  /** Called with every line the gateway writes, also before it listens (e.g. to act on start-up logs). */
+  onLog?: (line: string) => void;
 }
 
 /** Starts the real gateway (`node dist/src/main.js`) on a free port and waits until it listens. */
@@ -64,6 +66,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
         logs.push(line);
+        options.onLog?.(line);
         if (process.env.GATEWAY_TEST_LOGS) process.stderr.write(`[gateway] ${line}\n`);
         try {
           const entry = JSON.parse(line);
