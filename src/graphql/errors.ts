@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
+import { isTransientFailure } from '../db/tenant-scope';
 
 /**
  * The stable error codes clients see in `extensions.code`. Anything else is an internal error: its
@@ -13,6 +14,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   ORG_SUSPENDED: 'ORG_SUSPENDED',
   ORG_ARCHIVED: 'ORG_ARCHIVED',
+  /** A mutation kept colliding with concurrent changes (deadlock or serialization failure after retries). */
+  CONFLICT: 'CONFLICT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -63,7 +66,16 @@ export function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
  * and extensions (input validation already produced BAD_USER_INPUT with one entry per bad field, see
  * graphql/validation.ts); unknown errors become a bare INTERNAL_SERVER_ERROR.
  */
-export function formatError(formatted: GraphQLFormattedError, _error: unknown): GraphQLFormattedError {
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  if (isTransientFailure(error) || isTransientFailure((error as { originalError?: unknown })?.originalError)) {
+    // TenantScope.mutation already retried it: tell the client it may retry, and that nothing was changed.
+    return {
+      message: 'This change collided with concurrent changes and was not made: retry it',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.CONFLICT },
+    };
+  }
   const code = formatted.extensions?.code as string | undefined;
   if (code && CLIENT_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
