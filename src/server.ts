@@ -55,7 +55,10 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     maxDepth: { n: config.graphql.maxDepth },
     maxAliases: { n: config.graphql.maxAliases },
     costLimit: { enabled: false }, // replaced by the node limit below, which understands page sizes
-    maxTokens: { n: config.graphql.maxTokens },
+    // Finding: armor's Apollo max-tokens plugin re-parses the document in a parsingDidStart hook, so every
+    // syntax error (not only the token limit) surfaced as an unexpected plugin error: HTTP 500. graphql-js
+    // enforces the same limit itself through Apollo's parseOptions (below): HTTP 400 GRAPHQL_PARSE_FAILED.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 20 },
     blockFieldSuggestion: { enabled: config.env === 'production' },
   });
@@ -66,6 +69,7 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     introspection: config.graphql.introspection,
     formatError,
     includeStacktraceInErrorResponses: false,
+    parseOptions: { maxTokens: config.graphql.maxTokens },
     validationRules: [...protection.validationRules, nodeLimitRule(config.graphql.maxNodes)],
     plugins: [
       ...protection.plugins,
