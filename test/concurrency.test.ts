@@ -54,7 +54,7 @@ function random(seed: number): () => number {
 const pick = <T>(rand: () => number, items: readonly T[]): T => items[Math.floor(rand() * items.length)];
 
 const ADD = `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`;
-const UPDATE_MEMBER = `mutation($u: ID!, $i: UpdateMemberInput!) { updateMember(userId: $u, input: $i) { userId role } }`;
+const UPDATE_MEMBER = `mutation($u: ID!, $i: UpdateMemberInput!) { updateMember(userId: $u, input: $i) { userId role displayName } }`;
 const REMOVE_MEMBER = `mutation($u: ID!) { removeMember(userId: $u) }`;
 
 async function owners(orgId: string): Promise<string[]> {
@@ -148,6 +148,61 @@ describe('membership changes', () => {
       [org.id],
     );
     expect(rows[0].n).toBe(0);
+  });
+});
+
+describe('the deadlock backstop', () => {
+  test("a deadlock victim's mutation is rolled back to its savepoint and run again: it succeeds, once", async () => {
+    const org = await membersOrg('victim', { 'member-1': 'member' });
+    const owner = gw.token(org.id, ALL_SCOPES, { sub: 'user-1' });
+    /**
+     * One attempt at making the mutation a deadlock victim. PostgreSQL checks for a deadlock once per
+     * wait, deadlock_timeout (1 s) after the wait began, and the checker aborts itself: the mutation is
+     * the victim when the cycle closes within that second (true unless the machine is very busy, in which
+     * case the other transaction is the victim and we try again).
+     */
+    const attempt = async (name: string): Promise<{ victim: boolean; response: GraphQLResponse }> => {
+      const other = await db.admin.connect();
+      try {
+        // Another transaction (a stand-in for any other writer) holds member-1's row…
+        await other.query('BEGIN');
+        await other.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = 'member-1' FOR UPDATE`, [org.id]);
+        // …while the mutation, having locked the owner rows (user-1), waits for it.
+        const pending = gw.graphql(UPDATE_MEMBER, { u: 'member-1', i: { displayName: name } }, owner);
+        for (let i = 0; ; i++) {
+          const { rows } = await db.admin.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE org_members%'`,
+          );
+          if (rows.length) break;
+          if (i > 400) throw new Error('the mutation never waited for the row lock');
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        // Now the other transaction wants the owner row: a cycle.
+        const victim = await other.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = 'user-1' FOR UPDATE`, [org.id]).then(
+          () => true, // granted: the mutation's savepoint was rolled back
+          (error) => {
+            if (error.code !== '40P01') throw error;
+            return false;
+          },
+        );
+        await other.query('ROLLBACK'); // lets the retry (or the waiting mutation) through
+        return { victim, response: await pending };
+      } finally {
+        await other.query('ROLLBACK').catch(() => undefined);
+        other.release();
+      }
+    };
+    let attempts = 1;
+    let result = await attempt('Renamed 1');
+    while (!result.victim && attempts < 4) result = await attempt(`Renamed ${++attempts}`);
+    expect(result.victim).toBe(true);
+    const { response } = result;
+    expect({ errors: response.body.errors ?? [], retries: response.body.extensions?.sql?.retries }).toEqual({ errors: [], retries: 1 });
+    const { rows } = await db.admin.query(`SELECT display_name FROM org_members WHERE org_id = $1 AND user_id = 'member-1'`, [org.id]);
+    expect(rows[0].display_name).toBe(response.body.data.updateMember.displayName);
+    // One audit row per answered mutation: the victim's first run took its audit row with its savepoint.
+    const audit = await db.admin.query(`SELECT count(*)::int AS n FROM audit_log WHERE org_id = $1 AND operation = 'updateMember'`, [org.id]);
+    expect(audit.rows[0].n).toBe(attempts);
   });
 });
 

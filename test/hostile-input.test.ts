@@ -457,6 +457,36 @@ async function check(target: Target, leaf: Leaf, hostile: unknown, asLiteral: bo
   }
 }
 
+test('the cases reported in issue 9: BAD_USER_INPUT naming the field, nothing changed; bad sub claims: 401', async () => {
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    [`mutation($i: CreateWorkspaceInput!) { result: createWorkspace(input: $i) { id } }`, { i: { name: 'a\u0000b' } }, 'name'],
+    [`mutation($i: UpdateOrganizationInput!) { result: updateOrganization(input: $i) { id } }`, { i: { industry: 'a\u0000b' } }, 'industry'],
+    [`mutation($i: CreateComponentInput!) { result: createComponent(input: $i) { id } }`, { i: { workspaceId: ids.workspace, name: 'c\u0000', type: E.ComponentType('agent') } }, 'name'],
+    [`mutation($i: CreateComponentInput!) { result: createComponent(input: $i) { id } }`, { i: { workspaceId: ids.workspace, name: 'c', type: E.ComponentType('agent'), configuration: { k: '\uD800' } } }, 'configuration'],
+    [`mutation($i: SetBannerInput!) { result: setBanner(input: $i) { id } }`, { i: { message: 'hello\u0000' } }, 'message'],
+    [`mutation($i: CreateApiKeyInput!) { result: createApiKey(input: $i) { key } }`, { i: { name: 'k\u0000', scopes: ['org:read'] } }, 'name'],
+    [
+      `mutation($i: CreateConnectorInput!) { result: createConnector(input: $i) { id } }`,
+      { i: { workspaceId: ids.workspace, kind: E.ConnectorKind('api'), name: 'api', config: { baseUrl: 'https://x.test', '\uD800': 1 } } },
+      'config',
+    ],
+    [`mutation($i: AddMemberInput!) { result: addMember(input: $i) { userId } }`, { i: { userId: 'u\u0000', email: 'u@example.test', role: E.OrgRole('member') } }, 'userId'],
+    [`mutation($u: ID!, $i: UpdateMemberInput!) { result: updateMember(userId: $u, input: $i) { userId } }`, { u: 'member-1\u0000', i: {} }, 'userId'],
+    [`mutation { result: updateMember(userId: "member-1\\u0000", input: {}) { userId } }`, {}, 'userId'],
+  ];
+  const before = await snapshotDigest(db.admin);
+  for (const [query, variables, field] of cases) {
+    const response = await gw.graphql(query, variables, token);
+    const fields = (response.body.errors ?? []).flatMap((e) => (e.extensions.code === 'BAD_USER_INPUT' ? e.extensions.fields.map((f: any) => f.field) : []));
+    expect({ query, status: response.status, fields, result: response.body.data?.result ?? null }).toEqual({ query, status: 200, fields: [field], result: null });
+  }
+  expect(await snapshotDigest(db.admin)).toEqual(before);
+  for (const sub of ['user\u0000-1', 42, '\uD800', '', 'x'.repeat(201), ['user-1'], null]) {
+    const response = await gw.graphql(`{ viewer { subject } }`, {}, signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { sub: sub as string })));
+    expect({ sub, status: response.status, codes: (response.body.errors ?? []).map((e) => e.extensions.code) }).toEqual({ sub, status: 401, codes: ['UNAUTHENTICATED'] });
+  }
+});
+
 test('every argument of every operation survives hostile values: never a 500, NUL and broken Unicode refused by name, refused mutations change nothing', async () => {
   const all = targets();
   expect(all.filter((t) => t.root === 'mutation').length).toBeGreaterThanOrEqual(30);
