@@ -157,7 +157,7 @@ function checkClaims(payload: JWTPayload): { sub: string; org: string; scopes: s
   for (const claim of ['exp', 'nbf', 'iat'] as const) {
     if (!finiteOrAbsent(payload[claim])) throw new InvalidTokenError(`token claim "${claim}" is missing or invalid`);
   }
-  const scopes = parseScopes(payload.scope !== undefined ? payload.scope : payload.scp);
+  const scopes = payload.scope !== undefined ? (typeof payload.scope === 'string' ? parseScopes(payload.scope) : null) : parseScopes(payload.scp);
   if (!scopes) throw new InvalidTokenError('token "scope" claim is invalid');
   const keyOwner = payload.key_owner;
   if (keyOwner !== undefined && keyOwner !== null && !isSubject(keyOwner)) throw new InvalidTokenError('token "key_owner" claim is invalid');
