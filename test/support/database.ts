@@ -24,6 +24,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: url.toString(),
     admin,
     async drop() {
+      // Finding: pg's Pool.end() resolves before its idle clients' sockets are closed, so DROP … WITH
+      // (FORCE) below can terminate a backend whose client is still closing; the pool then emits 'error'
+      // (57P01), which without a listener surfaced as an unhandled error in whatever test ran next.
+      admin.on('error', () => undefined);
       await admin.end();
       const s = new Pool({ connectionString: adminUrl, max: 1 });
       await s.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
