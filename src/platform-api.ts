@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { OrganizationStatus, SupportTier, type Organization } from './modules/organization/organization.entity';
 import { PlatformError, organizationPlatform } from './modules/organization/organization.platform';
 import { bearerChallenge } from './graphql/errors';
+import { unsafeTextReason } from './graphql/input-safety';
 
 /**
  * The platform-admin HTTP API: operations that are not tenant operations (create an organization with
@@ -63,6 +64,8 @@ export function platformApi(owner: DataSource, platformToken: string | undefined
       return undefined;
     }
     if (typeof value !== 'string') throw new PlatformError(`${field} must be a string`);
+    const unsafe = unsafeTextReason(value); // NUL or broken Unicode: never to SQL (graphql/input-safety.ts)
+    if (unsafe) throw new PlatformError(`${field} ${unsafe}`);
     return value;
   };
 
@@ -98,7 +101,7 @@ export function platformApi(owner: DataSource, platformToken: string | undefined
       if (tier && !Object.values(SupportTier).includes(tier)) {
         throw new PlatformError(`supportTier must be one of ${Object.values(SupportTier).join(', ')}`);
       }
-      const org = String(req.params.org);
+      const org = text(String(req.params.org), 'organization')!;
       let organization = await organizationPlatform.find(owner, org);
       if (status) organization = await organizationPlatform.setStatus(owner, organization.id, status);
       if (tier) organization = await organizationPlatform.setSupportTier(owner, organization.id, tier);

@@ -121,6 +121,11 @@ describe('the platform-admin API', () => {
     expect((await call('PATCH', `/organizations/${org.slug}`, { status: 'paused' })).status).toBe(400);
     expect((await call('PATCH', `/organizations/${org.slug}`, { status: 'suspended', supportTier: 'gold' })).status).toBe(400);
     expect((await call('PATCH', '/organizations/no-such-org', { status: 'suspended' })).status).toBe(404);
+    // NUL and unpaired surrogates never reach SQL (they were 500s), in the body or the path.
+    for (const body of [{ name: 'a\u0000b', slug: 'ok-slug', ownerEmail: 'a@b.test' }, { name: 'x', slug: 'ok-slug', ownerEmail: 'a@b.test', ownerId: 'u\uD800' }]) {
+      expect(await call('POST', '/organizations', body)).toMatchObject({ status: 400, body: { error: 'bad_request' } });
+    }
+    expect((await call('PATCH', '/organizations/a%00b', { status: 'suspended' })).status).toBe(400);
     expect(await snapshot(db.admin)).toEqual(before);
   });
 

@@ -11,6 +11,7 @@ import {
 } from 'jose';
 import type { Config } from '../config';
 import { isUuid } from '../db/tenant-scope';
+import { isSafeText } from '../graphql/input-safety';
 import { SIGNING_ALGORITHM, type SigningKey } from './keys';
 import type { Principal } from './principal';
 
@@ -106,30 +107,73 @@ export class TokenService {
     } catch (error) {
       throw new InvalidTokenError(describeJoseError(error));
     }
-    if (!isUuid(payload.org)) throw new InvalidTokenError('token "org" claim is not an organization id');
-    const subject = payload.sub as string;
-    if (subject.length === 0 || subject.length > 200) throw new InvalidTokenError('token "sub" claim is invalid');
+    const claims = checkClaims(payload);
+    const subject = claims.sub;
     // Only the gateway's own tokens can speak for an API key (it mints them at POST /auth/token); an
     // external identity provider's subjects are always users.
     const ownIssuer = trusted.issuer === this.config.jwt.issuer;
     const kind = ownIssuer && subject.startsWith('apikey:') ? 'api_key' : 'user';
     if (kind === 'api_key' && !isUuid(subject.slice('apikey:'.length))) throw new InvalidTokenError('token "sub" claim is invalid');
     return {
-      orgId: payload.org.toLowerCase(),
+      orgId: claims.org,
       subject,
       kind,
-      keyOwner: kind === 'api_key' && typeof payload.key_owner === 'string' ? payload.key_owner : null,
-      scopes: new Set(parseScopes(payload.scope ?? payload.scp)),
-      tokenId: typeof payload.jti === 'string' ? payload.jti : undefined,
+      keyOwner: kind === 'api_key' ? claims.keyOwner : null,
+      scopes: new Set(claims.scopes),
+      tokenId: claims.jti,
       issuer: trusted.issuer,
     };
   }
 }
 
-function parseScopes(claim: unknown): string[] {
-  if (typeof claim === 'string') return claim.split(' ').filter(Boolean);
-  if (Array.isArray(claim)) return claim.filter((s): s is string => typeof s === 'string');
-  return [];
+/** `sub` and `key_owner`: a user id (or apikey:<uuid>), stored as text and compared with membership rows. */
+const MAX_SUBJECT_LENGTH = 200;
+// C0 and C1 control characters, DEL, and the line/paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
+const MAX_SCOPES = 100;
+
+function isSubject(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_SUBJECT_LENGTH && !CONTROL.test(value) && isSafeText(value);
+}
+
+function finiteOrAbsent(value: unknown): boolean {
+  return value === undefined || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/**
+ * The claims we act on, checked strictly by type and shape after the signature and the registered
+ * claims were verified: a signed token is still input (an external identity provider controls `sub`),
+ * and a claim of the wrong type must be a 401, never reach SQL or a string method. Shapes:
+ * `sub` a non-empty string of at most 200 characters without control characters; `org` a UUID string;
+ * `scope` absent or a string of space-separated RFC 6749 scope tokens (`scp`, which some identity
+ * providers send, the same or an array of such tokens); `key_owner` absent or a subject; `jti` absent or
+ * a string; `exp`/`nbf`/`iat` finite numbers (jose checks the type, not that 1e999 is not Infinity).
+ */
+function checkClaims(payload: JWTPayload): { sub: string; org: string; scopes: string[]; keyOwner: string | null; jti?: string } {
+  if (!isSubject(payload.sub)) throw new InvalidTokenError('token "sub" claim is invalid');
+  if (!isUuid(payload.org)) throw new InvalidTokenError('token "org" claim is not an organization id');
+  for (const claim of ['exp', 'nbf', 'iat'] as const) {
+    if (!finiteOrAbsent(payload[claim])) throw new InvalidTokenError(`token claim "${claim}" is missing or invalid`);
+  }
+  const scopes = payload.scope !== undefined ? (typeof payload.scope === 'string' ? parseScopes(payload.scope) : null) : parseScopes(payload.scp);
+  if (!scopes) throw new InvalidTokenError('token "scope" claim is invalid');
+  const keyOwner = payload.key_owner;
+  if (keyOwner !== undefined && keyOwner !== null && !isSubject(keyOwner)) throw new InvalidTokenError('token "key_owner" claim is invalid');
+  const jti = payload.jti;
+  if (jti !== undefined && (typeof jti !== 'string' || jti.length > MAX_SUBJECT_LENGTH || !isSafeText(jti))) {
+    throw new InvalidTokenError('token "jti" claim is invalid');
+  }
+  return { sub: payload.sub, org: payload.org.toLowerCase(), scopes, keyOwner: (keyOwner as string | undefined) ?? null, jti };
+}
+
+/** The scope claim as a list, or null when it is malformed. Absent = no scopes. */
+function parseScopes(claim: unknown): string[] | null {
+  if (claim === undefined) return [];
+  const tokens = typeof claim === 'string' ? claim.split(' ').filter(Boolean) : Array.isArray(claim) ? claim : null;
+  if (!tokens || tokens.length > MAX_SCOPES) return null;
+  return tokens.every((t) => typeof t === 'string' && SCOPE_TOKEN.test(t)) ? (tokens as string[]) : null;
 }
 
 function describeJoseError(error: unknown): string {

@@ -5,6 +5,15 @@ import { transactionTimeouts, type QueryRunnerData } from './data-source';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Attempts of one mutation when PostgreSQL reports a deadlock or serialization failure. */
+export const TRANSIENT_ATTEMPTS = 4;
+
+/** Deadlock victim (40P01) or serialization failure (40001): the same work may succeed when run again. */
+export function isTransientFailure(error: unknown): boolean {
+  const code = (error as { driverError?: { code?: string } })?.driverError?.code;
+  return code === '40P01' || code === '40001';
+}
+
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
@@ -92,6 +101,10 @@ export class TenantScope {
   private firstRefusal?: ScopeRefusal;
   private openFailed = false;
   private idle?: { promise: Promise<void>; resolve: () => void };
+  /** Savepoint levels of mutation() currently open (0: none); only the outermost level retries. */
+  private mutationDepth = 0;
+  /** Mutations re-run after a deadlock or serialization failure in this request (for tests and logs). */
+  retries = 0;
   readonly orgId: string;
 
   constructor(
@@ -198,26 +211,44 @@ export class TenantScope {
    * request's transaction, so the next mutation of the same operation still runs (GraphQL semantics).
    * The whole mutation counts as in-flight work: `end()` waits for it (its statements are refused once
    * the request was aborted, so an abandoned mutation fails fast at its next statement).
+   *
+   * The outermost savepoint of a mutation is also its retry boundary: when PostgreSQL picks this
+   * transaction as a deadlock victim (40P01) or reports a serialization failure (40001), the error
+   * aborts only the savepoint's subtransaction, ROLLBACK TO SAVEPOINT undoes it and releases the locks
+   * it took, and the whole mutation runs again (at most TRANSIENT_ATTEMPTS times, after a short random
+   * pause so the contenders do not meet again in lockstep). Services lock in a deterministic order, so
+   * this is a backstop, not the plan; if every attempt fails, the error reaches the client as CONFLICT
+   * (graphql/errors.ts), never as an internal error.
    */
   async mutation<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.readOnly) throw new Error('mutation attempted in a read-only request');
     const runner = await this.open();
     return this.track(async () => {
       const data = runner.data as QueryRunnerData;
-      const failedBefore = data.failedStatements ?? 0;
-      await runner.startTransaction(); // nested: SAVEPOINT
-      try {
-        const result = await work(runner.manager);
-        await runner.commitTransaction(); // RELEASE SAVEPOINT
-        return result;
-      } catch (error) {
-        // ROLLBACK TO SAVEPOINT; refused (and pointless) once the request is aborted or ending: `end()`
-        // rolls the whole transaction back with a plain ROLLBACK.
-        await runner.rollbackTransaction().catch((rollbackError) => {
-          if (!(rollbackError instanceof ScopeRefusal)) throw rollbackError;
-        });
-        data.failedStatements = failedBefore; // whatever failed inside is undone with it
-        throw error;
+      const outermost = this.mutationDepth === 0;
+      for (let attempt = 1; ; attempt++) {
+        const failedBefore = data.failedStatements ?? 0;
+        await runner.startTransaction(); // nested: SAVEPOINT
+        this.mutationDepth++;
+        try {
+          const result = await work(runner.manager);
+          await runner.commitTransaction(); // RELEASE SAVEPOINT
+          return result;
+        } catch (error) {
+          // ROLLBACK TO SAVEPOINT; refused (and pointless) once the request is aborted or ending: `end()`
+          // rolls the whole transaction back with a plain ROLLBACK.
+          let rolledBack = true;
+          await runner.rollbackTransaction().catch((rollbackError) => {
+            if (!(rollbackError instanceof ScopeRefusal)) throw rollbackError;
+            rolledBack = false;
+          });
+          data.failedStatements = failedBefore; // whatever failed inside is undone with it
+          if (!(rolledBack && outermost && attempt < TRANSIENT_ATTEMPTS && isTransientFailure(error))) throw error;
+        } finally {
+          this.mutationDepth--;
+        }
+        this.retries++;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
       }
     });
   }

@@ -3,6 +3,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ScopeRefusal } from '../db/tenant-scope';
+import { isTransientFailure } from '../db/tenant-scope';
 
 /**
  * The stable error codes clients see in `extensions.code`. Anything else is an internal error: its
@@ -26,6 +27,8 @@ export const ErrorCode = {
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** A statement ran into DB_STATEMENT_TIMEOUT_MS or the request ran past REQUEST_TIMEOUT_MS: HTTP 503, Retry-After. */
   TIMEOUT: 'TIMEOUT',
+  /** A mutation kept colliding with concurrent changes (deadlock or serialization failure after retries). */
+  CONFLICT: 'CONFLICT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -135,6 +138,15 @@ export function createFormatError(options: { hideSuggestions: boolean }) {
     }
     let code = formatted.extensions?.code as string | undefined;
     let { message } = formatted;
+    if (isTransientFailure(error) || isTransientFailure((error as { originalError?: unknown })?.originalError)) {
+      // TenantScope.mutation already retried it: tell the client it may retry, and that nothing was changed.
+      return {
+        message: 'This change collided with concurrent changes and was not made: retry it',
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: ErrorCode.CONFLICT, ...(requestId ? { requestId } : {}) },
+      };
+    }
     const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
     if (code === 'GRAPHQL_VALIDATION_FAILED') {
       const own = ((error as GraphQLError | undefined)?.originalError as GraphQLError | undefined)?.extensions?.code;

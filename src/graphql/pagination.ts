@@ -2,6 +2,7 @@ import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { IsOptional, IsString, Max, Min } from 'class-validator';
 import { badInput } from './errors';
 import { isUuid } from '../db/tenant-scope';
+import { isSafeText } from './input-safety';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -39,7 +40,8 @@ export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid)
   if (!args.after) return { first, afterId: null };
   const decoded = Buffer.from(args.after, 'base64url').toString('utf8');
   const id = decoded.startsWith('v1:') ? decoded.slice(3) : '';
-  if (!id || !isKey(id)) throw badInput([{ field: 'after', message: 'after is not a cursor returned by this API' }]);
+  // A decoded cursor is client input too: never let NUL or broken Unicode reach SQL (graphql/input-safety.ts).
+  if (!id || !isSafeText(id) || !isKey(id)) throw badInput([{ field: 'after', message: 'after is not a cursor returned by this API' }]);
   return { first, afterId: id };
 }
 

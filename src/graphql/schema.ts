@@ -2,6 +2,7 @@ import { Kind, lexicographicSortSchema, print, specifiedDirectives, type Definit
 import { astFromDirective, getDocumentNodeFromSchema } from '@graphql-tools/utils';
 import { buildSchema } from 'type-graphql';
 import { validateInput } from './validation';
+import { guardInputs } from './input-safety';
 import { AUTH_DIRECTIVES, applyAuthDirectives } from '../auth/directives';
 import { OrganizationResolver } from '../modules/organization/organization.resolver';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
@@ -62,8 +63,9 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
     // class-validator and cross-field rules on every input, reported together (src/graphql/validation.ts).
     validateFn: validateInput,
   });
-  // Audit inside, auth outside: a refused mutation never reaches the audit wrapper.
-  return applyAuthDirectives(auditMutations(schema));
+  // Audit inside, auth outside: a refused mutation never reaches the audit wrapper. Between them, the
+  // hostile-input guard (NUL, unpaired surrogates, id length, JSON depth) on every argument.
+  return applyAuthDirectives(guardInputs(auditMutations(schema)));
 }
 
 /**

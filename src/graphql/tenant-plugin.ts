@@ -136,8 +136,9 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               }
             }
             options.metrics.sqlStatements.observe(scope.statements);
+            if (scope.retries > 0) context.log.warn({ requestId: context.requestId, retries: scope.retries }, 'mutation retried after a deadlock or serialization failure');
             if (options.exposeSqlStatementCount && body) {
-              body.extensions = { ...body.extensions, sql: { statements: scope.statements } };
+              body.extensions = { ...body.extensions, sql: { statements: scope.statements, retries: scope.retries } };
             }
           }
           if (body?.errors?.some(isOutage)) {

@@ -60,6 +60,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: throughPgBouncer(url.toString()),
     admin,
     async drop() {
+      // Finding: pg's Pool.end() resolves before its idle clients' sockets are closed, so DROP … WITH
+      // (FORCE) below can terminate a backend whose client is still closing; the pool then emits 'error'
+      // (57P01), which without a listener surfaced as an unhandled error in whatever test ran next.
+      admin.on('error', () => undefined);
       await admin.end();
       const s = new Pool({ connectionString: adminUrl, max: 1 });
       await s.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
@@ -68,26 +72,29 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** The tenant tables snapshot() and snapshotDigest() read. */
+const SNAPSHOT_TABLES = [
+  'organizations',
+  'workspaces',
+  'environments',
+  'components',
+  'org_members',
+  'workspace_members',
+  'audit_log',
+  'api_keys',
+  'connectors',
+  'subscriptions',
+  'credit_balances',
+  'credit_ledger',
+  'deployment_rings',
+  'deployment_promotions',
+  'ring_deployments',
+  'workspace_llm_settings',
+];
+
 /** Every row of every tenant table, in a stable order: compare before/after a refused request. */
 export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> {
-  const tables = [
-    'organizations',
-    'workspaces',
-    'environments',
-    'components',
-    'org_members',
-    'workspace_members',
-    'audit_log',
-    'api_keys',
-    'connectors',
-    'subscriptions',
-    'credit_balances',
-    'credit_ledger',
-    'deployment_rings',
-    'deployment_promotions',
-    'ring_deployments',
-    'workspace_llm_settings',
-  ];
+  const tables = SNAPSHOT_TABLES;
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {
     // Whole-row order: stable whatever the table's key.
@@ -97,4 +104,17 @@ export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> 
     result[table] = table === 'api_keys' ? rows.map(({ last_used_at: _lastUsed, ...rest }) => rest) : rows;
   }
   return result;
+}
+
+/**
+ * The same rows as snapshot(), as one hash per table in one statement: for tests that compare
+ * before/after thousands of times (the hostile-input fuzz). Equal digests = equal snapshots.
+ */
+export async function snapshotDigest(admin: Pool): Promise<Record<string, string>> {
+  const parts = SNAPSHOT_TABLES.map((table) => {
+    const row = table === 'api_keys' ? `(to_jsonb(t) - 'last_used_at')::text` : 't::text';
+    return `SELECT '${table}' AS name, md5(coalesce(string_agg(${row}, E'\\n' ORDER BY ${row}), '')) AS hash FROM ${table} t`;
+  });
+  const { rows } = await admin.query(parts.join(' UNION ALL '));
+  return Object.fromEntries(rows.map((r) => [r.name, r.hash]));
 }

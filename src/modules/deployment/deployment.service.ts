@@ -36,7 +36,9 @@ export interface Actor {
  * - a deploy or promotion then locks its target ring row (writes into one ring are serialized), reads the
  *   source ring's current version FOR SHARE (it cannot be replaced until the promotion commits), locks
  *   the target's current-version row, and only then makes the history id: the history's order is the
- *   order in which the state changed. Locks are taken in pipeline order, so they cannot deadlock.
+ *   order in which the state changed. Locks are taken in pipeline order, so they cannot deadlock;
+ * - before all of these, the component row FOR KEY SHARE (a component deletion locks it, then its
+ *   ring_deployments rows: the same order).
  */
 async function lockWorkspace(manager: EntityManager, orgId: string, workspaceId: string, mode: 'FOR SHARE' | 'FOR NO KEY UPDATE'): Promise<void> {
   const rows = await manager.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = $2 ${mode}`, [orgId, workspaceId]);
@@ -215,6 +217,11 @@ export const deploymentService = {
     const orgId = scope.orgId;
     const promotion = await scope.mutation(async (manager) => {
       await lockWorkspace(manager, orgId, component.workspaceId, 'FOR SHARE');
+      // The component next, before any ring_deployments row: deleting a component locks its row, then
+      // cascades into its ring_deployments rows, so taking them in the other order (our insert's
+      // foreign-key check came last) deadlocked with a concurrent deleteComponent.
+      const live = await manager.query(`SELECT 1 FROM components WHERE org_id = $1 AND id = $2 FOR KEY SHARE`, [orgId, component.id]);
+      if (live.length === 0) throw notFound('Component', component.id); // deleted meanwhile
       const rings = ringsOf(
         manager,
         await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2 AND id = ANY($3::uuid[])`, [

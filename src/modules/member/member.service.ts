@@ -27,11 +27,29 @@ function requireOwnerFor(tenant: Tenant, touchesOwner: boolean, owners: string[]
 }
 
 /**
- * Locks the organization's owner rows for the rest of the transaction, so two concurrent demotions
- * cannot both see "another owner is left" and leave none.
+ * Membership changes of one organization run one at a time: a transaction-scoped advisory lock keyed by
+ * the organization, taken first in every membership mutation. Row locks alone were not enough: 20
+ * parallel demotions/removals among owners deadlocked (2–13 of 20), because a row updated by one
+ * transaction moves in the heap, so the next scan of `role = 'owner' FOR UPDATE` met the owner rows in
+ * another order than a transaction that had queued on the old row version; removing a member also
+ * cascades into workspace_members, which setWorkspaceMember locks in the opposite order. One lock per
+ * organization has no order to get wrong, needs no UPDATE privilege on organizations (the serving role
+ * has only column grants there, and FOR UPDATE on that row would also block every insert's foreign-key
+ * check), is released by COMMIT/ROLLBACK (safe behind a transaction-mode pooler) and never blocks other
+ * organizations (a hash collision only serializes two organizations' membership changes).
+ */
+const MEMBERSHIP_LOCK_CLASS = 0x6d656d62; // 'memb'
+async function lockMembership(manager: EntityManager, orgId: string): Promise<void> {
+  await manager.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [MEMBERSHIP_LOCK_CLASS, orgId]);
+}
+
+/**
+ * The organization's owners, their rows locked (in user-id order) for the rest of the transaction, so
+ * that a demotion cannot race a change made outside the membership lock (e.g. the platform path).
  */
 async function ownersLocked(manager: EntityManager, orgId: string): Promise<string[]> {
-  const rows = await manager.query(`SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' FOR UPDATE`, [orgId]);
+  await lockMembership(manager, orgId);
+  const rows = await manager.query(`SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY user_id FOR UPDATE`, [orgId]);
   return rows.map((r: { user_id: string }) => r.user_id);
 }
 
@@ -128,6 +146,7 @@ export const memberService = {
     await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
+      await lockMembership(manager, scope.orgId);
       const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!member) throw notFound('Member', userId);
       const rows = await manager.query(
@@ -144,6 +163,7 @@ export const memberService = {
     await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
+      await lockMembership(manager, scope.orgId);
       const rows = await queryRows(manager, `DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`, [
         scope.orgId,
         workspaceId,
