@@ -346,7 +346,7 @@ function hasUnsafeText(value: unknown, depth = 0): boolean {
 
 // ---------------------------------------------------------------- the check
 
-const CLIENT_CODES = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'BAD_REQUEST']);
+const CLIENT_CODES = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'QUERY_TOO_COMPLEX', 'BAD_REQUEST']);
 
 interface Target {
   label: string;
@@ -484,6 +484,7 @@ test('the cases reported in issue 9: BAD_USER_INPUT naming the field, nothing ch
   for (const sub of ['user\u0000-1', 42, '\uD800', '', 'x'.repeat(201), ['user-1'], null]) {
     const response = await gw.graphql(`{ viewer { subject } }`, {}, signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { sub: sub as string })));
     expect({ sub, status: response.status, codes: (response.body.errors ?? []).map((e) => e.extensions.code) }).toEqual({ sub, status: 401, codes: ['UNAUTHENTICATED'] });
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="manifest-gateway", error="invalid_token"/);
   }
 });
 
@@ -530,7 +531,10 @@ test('every claim of a correctly signed token, of every JSON type: 401 UNAUTHENT
       const codes = (response.body.errors ?? []).map((e) => e.extensions?.code);
       const where = { claim, value: JSON.stringify(value)?.slice(0, 80) };
       expect({ ...where, status: response.status < 500, internal: codes.includes('INTERNAL_SERVER_ERROR') }).toEqual({ ...where, status: true, internal: false });
-      if (response.status === 401) expect({ ...where, codes }).toEqual({ ...where, codes: ['UNAUTHENTICATED'] });
+      if (response.status === 401) {
+        expect({ ...where, codes }).toEqual({ ...where, codes: ['UNAUTHENTICATED'] });
+        expect({ ...where, challenge: response.headers.get('www-authenticate') }).toEqual({ ...where, challenge: expect.stringMatching(/^Bearer realm="manifest-gateway", error="invalid_token"/) });
+      }
       // A claim of the wrong JSON type is refused outright.
       const stringClaim = ['sub', 'org', 'key_owner', 'jti'].includes(claim);
       const numberClaim = ['exp', 'nbf', 'iat'].includes(claim);
