@@ -43,7 +43,7 @@ describe('creating keys', () => {
     const listed = await gw.graphql(`{ organization { apiKeys { edges { node { id prefix name scopes createdBy status lastUsedAt } } } } }`, {}, ownerA);
     expect(JSON.stringify(listed.body)).not.toContain(created.key.split('_')[2]);
     expect(listed.body.data.organization.apiKeys.edges.map((e: any) => e.node)).toContainEqual(
-      expect.objectContaining({ id: created.apiKey.id, createdBy: 'user-1', status: 'active', scopes: ['org:read', 'workspaces:read'] }),
+      expect.objectContaining({ id: created.apiKey.id, createdBy: 'user-1', status: 'ACTIVE', scopes: ['org:read', 'workspaces:read'] }),
     );
     // … and the database holds no plaintext anywhere.
     const secret = created.key.split('_')[2].slice(0, 32);
@@ -233,14 +233,14 @@ describe('keys answer to the member who made them', () => {
   const ADD = `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`;
   const asUser = (sub: string) => gw.token(orgA.id, undefined, { sub });
   beforeAll(async () => {
-    ok(await gw.graphql(ADD, { i: { userId: 'key-admin', email: 'key-admin@example.test', role: 'admin' } }, ownerA));
+    ok(await gw.graphql(ADD, { i: { userId: 'key-admin', email: 'key-admin@example.test', role: 'ADMIN' } }, ownerA));
   });
 
   test('an admin cannot make themselves owner through an API key', async () => {
     const key = await createKey(['members:write', 'org:read'], asUser('key-admin'));
     const token = (await exchange(key.key)).body.access_token;
     const before = await snapshot(db.admin);
-    expectError(await gw.graphql(`mutation { updateMember(userId: "key-admin", input: { role: owner }) { role } }`, {}, token), 'FORBIDDEN');
+    expectError(await gw.graphql(`mutation { updateMember(userId: "key-admin", input: { role: OWNER }) { role } }`, {}, token), 'FORBIDDEN');
     expectError(await gw.graphql(`mutation { removeMember(userId: "user-1") }`, {}, token), 'FORBIDDEN');
     expect(await snapshot(db.admin)).toEqual(before);
   });
@@ -255,11 +255,11 @@ describe('keys answer to the member who made them', () => {
   });
 
   test("demoting the key's owner caps the key at once; removing them stops it", async () => {
-    ok(await gw.graphql(ADD, { i: { userId: 'leaving-admin', email: 'leaving@example.test', role: 'admin' } }, ownerA));
+    ok(await gw.graphql(ADD, { i: { userId: 'leaving-admin', email: 'leaving@example.test', role: 'ADMIN' } }, ownerA));
     const key = await createKey(['org:read', 'org:write'], asUser('leaving-admin'));
     const token = (await exchange(key.key)).body.access_token;
     ok(await gw.graphql(`mutation { updateOrganization(input: { industry: "by key" }) { id } }`, {}, token));
-    ok(await gw.graphql(`mutation { updateMember(userId: "leaving-admin", input: { role: viewer }) { role } }`, {}, ownerA));
+    ok(await gw.graphql(`mutation { updateMember(userId: "leaving-admin", input: { role: VIEWER }) { role } }`, {}, ownerA));
     expectError(await gw.graphql(`mutation { updateOrganization(input: { industry: "still?" }) { id } }`, {}, token), 'FORBIDDEN');
     expect((await exchange(key.key)).body.scope).toBe('org:read');
     ok(await gw.graphql(`mutation { removeMember(userId: "leaving-admin") }`, {}, ownerA));
@@ -330,14 +330,14 @@ test('a request aborted by its client is rolled back, savepoints and all, and it
 
 test('a key acts as the member it answers to: their workspace visibility and roles, not org-wide', async () => {
   const ADD = `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`;
-  ok(await gw.graphql(ADD, { i: { userId: 'ws-admin', email: 'ws-admin@example.test', role: 'admin' } }, ownerA));
+  ok(await gw.graphql(ADD, { i: { userId: 'ws-admin', email: 'ws-admin@example.test', role: 'ADMIN' } }, ownerA));
   const privateWs = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Owner only" }) { id } }`, {}, ownerA)).createWorkspace.id;
   const key = await createKey(['org:read', 'workspaces:read', 'workspaces:write'], gw.token(orgA.id, undefined, { sub: 'ws-admin' }));
   const token = (await exchange(key.key)).body.access_token;
   // As an org admin, the key's owner sees and administers every workspace, and so does the key …
   ok(await gw.graphql(`mutation($id: ID!) { updateWorkspace(id: $id, input: { description: "by key" }) { id } }`, { id: privateWs }, token));
   // … demoted to a plain member of no workspace, neither the owner nor the key sees it any more.
-  ok(await gw.graphql(`mutation { updateMember(userId: "ws-admin", input: { role: member }) { role } }`, {}, ownerA));
+  ok(await gw.graphql(`mutation { updateMember(userId: "ws-admin", input: { role: MEMBER }) { role } }`, {}, ownerA));
   expectError(await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: privateWs }, token), 'NOT_FOUND');
   const before = await snapshot(db.admin);
   expectError(await gw.graphql(`mutation($id: ID!) { updateWorkspace(id: $id, input: { description: "after demotion" }) { id } }`, { id: privateWs }, token), 'NOT_FOUND');
@@ -345,7 +345,7 @@ test('a key acts as the member it answers to: their workspace visibility and rol
   // A workspace the key creates belongs to its owner like one they create themselves.
   const own = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Made by key" }) { id } }`, {}, token)).createWorkspace.id;
   const members = ok<any>(await gw.graphql(`query($id: ID!) { workspace(id: $id) { members { userId role } } }`, { id: own }, ownerA));
-  expect(members.workspace.members).toEqual([{ userId: 'ws-admin', role: 'admin' }]);
+  expect(members.workspace.members).toEqual([{ userId: 'ws-admin', role: 'ADMIN' }]);
 });
 
 test('a token whose key now answers to someone else is refused (the claim must match the database)', async () => {

@@ -105,8 +105,8 @@ describe('subscriptions (platform CLI, read through GraphQL)', () => {
     expect(data.totalCount).toBe(3);
     expect(data.pageInfo.hasNextPage).toBe(true);
     expect(data.edges.map((e: any) => e.node)).toEqual([
-      { id: monthly.id, productName: 'Agents Pro', status: 'active', billingCycle: 'monthly', autoRenew: true, trialEndDate: null, createdAt: monthly.createdAt, updatedAt: monthly.updatedAt },
-      { id: trial.id, productName: 'Workflows', status: 'trial', billingCycle: 'annual', autoRenew: false, trialEndDate: end, createdAt: expect.any(String), updatedAt: expect.any(String) },
+      { id: monthly.id, productName: 'Agents Pro', status: 'ACTIVE', billingCycle: 'MONTHLY', autoRenew: true, trialEndDate: null, createdAt: monthly.createdAt, updatedAt: monthly.updatedAt },
+      { id: trial.id, productName: 'Workflows', status: 'TRIAL', billingCycle: 'ANNUAL', autoRenew: false, trialEndDate: end, createdAt: expect.any(String), updatedAt: expect.any(String) },
     ]);
     const rest = ok<any>(await gw.graphql(SUBSCRIPTIONS, { first: 2, after: data.pageInfo.endCursor }, tokenA)).organization.subscriptions;
     expect(rest.edges.map((e: any) => e.node.productName)).toEqual(['Gateway']);
@@ -144,7 +144,7 @@ describe('subscriptions (platform CLI, read through GraphQL)', () => {
     const again = await billingCli(['subscribe', '--org', orgA.slug, '--product', 'Agents Pro', '--status', 'trial', '--cycle', 'monthly', '--trial-end', tomorrow(), '--json']);
     expect(again.code).toBe(0);
     const nodes = ok<any>(await gw.graphql(SUBSCRIPTIONS, { first: 10 }, tokenA)).organization.subscriptions.edges.map((e: any) => e.node);
-    expect(nodes.find((n: any) => n.id === monthly.id)).toMatchObject({ status: 'cancelled', autoRenew: false });
+    expect(nodes.find((n: any) => n.id === monthly.id)).toMatchObject({ status: 'CANCELLED', autoRenew: false });
   });
 
   test('billing set-subscription-status refuses bad inputs, final statuses and other organizations\' subscriptions', async () => {
@@ -173,8 +173,8 @@ describe('credits', () => {
     expect(after.updatedAt).toEqual(expect.any(String));
     expect(after.ledger.totalCount).toBe(2);
     expect(after.ledger.edges.map((e: any) => [e.node.kind, e.node.amount, e.node.balanceAfter, e.node.reason, e.node.actor])).toEqual([
-      ['grant', 250, 750, 'Promo', 'platform'], // newest first
-      ['grant', 500, 500, 'Welcome credits', 'platform'],
+      ['GRANT', 250, 750, 'Promo', 'platform'], // newest first
+      ['GRANT', 500, 500, 'Welcome credits', 'platform'],
     ]);
   });
 
@@ -184,7 +184,7 @@ describe('credits', () => {
     const entry = ok<any>(response).recordUsage;
     expect(entry).toEqual({
       id: expect.any(String),
-      kind: 'consumption',
+      kind: 'CONSUMPTION',
       amount: -40,
       balanceAfter: 710,
       reason: 'LLM tokens',

@@ -57,12 +57,12 @@ async function newWorkspace(as = token, name = 'Pipeline'): Promise<string> {
 
 async function newEnvironment(workspaceId: string, slug: string, as = token): Promise<string> {
   return ok<any>(
-    await gw.graphql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i: { workspaceId, name: slug, slug, tier: 'dev' } }, as),
+    await gw.graphql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i: { workspaceId, name: slug, slug, tier: 'DEV' } }, as),
   ).createEnvironment.id;
 }
 
 async function newComponent(workspaceId: string, name = 'Bot', as = token): Promise<string> {
-  return ok<any>(await gw.graphql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId, name, type: 'agent' } }, as))
+  return ok<any>(await gw.graphql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId, name, type: 'AGENT' } }, as))
     .createComponent.id;
 }
 
@@ -95,13 +95,13 @@ async function member(userId: string, workspaceId: string, role: 'admin' | 'deve
   ok(
     await gw.graphql(
       `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`,
-      { i: { userId, email: `${userId}@example.test`, role: orgRole } },
+      { i: { userId, email: `${userId}@example.test`, role: orgRole.toUpperCase() } },
       token,
     ),
   );
   if (role) {
     ok(
-      await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: workspaceId, u: userId, r: role }, token),
+      await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: workspaceId, u: userId, r: role.toUpperCase() }, token),
     );
   }
   return gw.token(org.id, ALL_SCOPES, { sub: userId });

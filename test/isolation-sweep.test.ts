@@ -53,7 +53,7 @@ beforeAll(async () => {
   const connector = ok<any>(
     await gw.graphql(
       `mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }`,
-      { i: { workspaceId: treeA.workspaces[0].id, kind: 'database', name: 'a-db', config: { host: 'db' }, secret: 'a-secret-value' } },
+      { i: { workspaceId: treeA.workspaces[0].id, kind: 'DATABASE', name: 'a-db', config: { host: 'db' }, secret: 'a-secret-value' } },
       gw.token(orgA.id),
     ),
   ).createConnector.id as string;

@@ -67,8 +67,8 @@ describe("org B's token on org A's objects: NOT_FOUND, exactly as if they did no
 
   test("creating children under org A's workspace", async () => {
     const workspaceId = treeA.workspaces[0].id;
-    await refusedAsNotFound(`mutation($w: ID!) { createEnvironment(input: { workspaceId: $w, name: "x", slug: "x", tier: dev }) { id } }`, { w: workspaceId });
-    await refusedAsNotFound(`mutation($w: ID!) { createComponent(input: { workspaceId: $w, name: "x", type: agent }) { id } }`, { w: workspaceId });
+    await refusedAsNotFound(`mutation($w: ID!) { createEnvironment(input: { workspaceId: $w, name: "x", slug: "x", tier: DEV }) { id } }`, { w: workspaceId });
+    await refusedAsNotFound(`mutation($w: ID!) { createComponent(input: { workspaceId: $w, name: "x", type: AGENT }) { id } }`, { w: workspaceId });
   });
 });
 

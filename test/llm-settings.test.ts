@@ -49,13 +49,13 @@ async function refused(query: string, variables: Record<string, unknown>, code: 
 }
 
 const valid = () => ({
-  defaultProvider: 'anthropic',
+  defaultProvider: 'ANTHROPIC',
   defaultModel: 'claude-sonnet-4',
-  fallbackProvider: 'openai',
+  fallbackProvider: 'OPENAI',
   fallbackModel: 'gpt-4o-mini',
   routes: [
-    { match: 'summarize', provider: 'openai', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
-    { match: 'support/triage', provider: 'bedrock', model: 'anthropic.claude-3-haiku' },
+    { match: 'summarize', provider: 'OPENAI', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
+    { match: 'support/triage', provider: 'BEDROCK', model: 'anthropic.claude-3-haiku' },
   ],
 });
 
@@ -79,13 +79,13 @@ describe('with workspace overrides permitted', () => {
     const set = ok<any>(await gw.graphql(SET, { w: ws, i: { ...valid(), defaultModel: '  claude-sonnet-4 ' } }, token)).setWorkspaceLlmSettings;
     expect(set).toEqual({
       workspaceId: ws,
-      defaultProvider: 'anthropic',
+      defaultProvider: 'ANTHROPIC',
       defaultModel: 'claude-sonnet-4',
-      fallbackProvider: 'openai',
+      fallbackProvider: 'OPENAI',
       fallbackModel: 'gpt-4o-mini',
       routes: [
-        { match: 'summarize', provider: 'openai', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
-        { match: 'support/triage', provider: 'bedrock', model: 'anthropic.claude-3-haiku', maxTokens: null, temperature: null },
+        { match: 'summarize', provider: 'OPENAI', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
+        { match: 'support/triage', provider: 'BEDROCK', model: 'anthropic.claude-3-haiku', maxTokens: null, temperature: null },
       ],
       active: true,
       updatedBy: 'user-1',
@@ -96,8 +96,8 @@ describe('with workspace overrides permitted', () => {
     expect(row.rows).toEqual([{ org_id: org.id, default_model: 'claude-sonnet-4', routes: 2 }]);
 
     // A set replaces everything: omitted routes and fallback are gone.
-    const replaced = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'google', defaultModel: 'gemini-2.5-pro' } }, token)).setWorkspaceLlmSettings;
-    expect(replaced).toMatchObject({ defaultProvider: 'google', defaultModel: 'gemini-2.5-pro', fallbackProvider: null, fallbackModel: null, routes: [] });
+    const replaced = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'GOOGLE', defaultModel: 'gemini-2.5-pro' } }, token)).setWorkspaceLlmSettings;
+    expect(replaced).toMatchObject({ defaultProvider: 'GOOGLE', defaultModel: 'gemini-2.5-pro', fallbackProvider: null, fallbackModel: null, routes: [] });
     const after = ok<any>(await gw.graphql(READ, { w: ws }, token)).workspace.llmSettings;
     expect(new Date(after.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(after.createdAt).getTime());
 
@@ -111,15 +111,15 @@ describe('with workspace overrides permitted', () => {
   test('the boundaries are accepted: 50 routes, temperature 0 and 2, maxTokens 1 and 200000, 100-character models', async () => {
     const routes = Array.from({ length: 50 }, (_, i) => ({
       match: `task-${i}`,
-      provider: ['openai', 'anthropic', 'google', 'azure_openai', 'bedrock'][i % 5],
+      provider: ['OPENAI', 'ANTHROPIC', 'GOOGLE', 'AZURE_OPENAI', 'BEDROCK'][i % 5],
       model: 'm'.repeat(100),
       maxTokens: i % 2 ? 1 : 200000,
       temperature: i % 2 ? 0 : 2,
     }));
-    const set = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'azure_openai', defaultModel: 'x'.repeat(100), routes } }, token))
+    const set = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'AZURE_OPENAI', defaultModel: 'x'.repeat(100), routes } }, token))
       .setWorkspaceLlmSettings;
     expect(set.routes).toHaveLength(50);
-    expect(set.routes[0]).toEqual({ match: 'task-0', provider: 'openai', model: 'm'.repeat(100), maxTokens: 200000, temperature: 2 });
+    expect(set.routes[0]).toEqual({ match: 'task-0', provider: 'OPENAI', model: 'm'.repeat(100), maxTokens: 200000, temperature: 2 });
   });
 
   test('bad input is refused, naming every bad field, and changes nothing', async () => {
@@ -130,7 +130,7 @@ describe('with workspace overrides permitted', () => {
       {
         w: ws,
         i: {
-          defaultProvider: 'openai',
+          defaultProvider: 'OPENAI',
           defaultModel: '   ',
           routes: [
             { ...route, model: '' },
@@ -197,10 +197,10 @@ describe('who may do what', () => {
       ['stranger', null, 'member'],
       ['org-viewer', 'admin', 'viewer'],
     ] as const) {
-      ok(await gw.graphql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId, email: `${userId}@example.test`, role: orgRole } }, token));
+      ok(await gw.graphql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId, email: `${userId}@example.test`, role: orgRole.toUpperCase() } }, token));
       if (role) {
         ok(
-          await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: userId, r: role }, token),
+          await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: userId, r: role.toUpperCase() }, token),
         );
       }
       tokens[userId] = gw.token(org.id, ALL_SCOPES, { sub: userId });
@@ -246,7 +246,7 @@ describe('isolation between organizations', () => {
     await allowOverrides(orgB.id, true);
     const tokenB = gw.token(orgB.id);
     const wsB = await newWorkspace(tokenB);
-    ok(await gw.graphql(SET, { w: wsB, i: { defaultProvider: 'openai', defaultModel: 'b-model' } }, tokenB));
+    ok(await gw.graphql(SET, { w: wsB, i: { defaultProvider: 'OPENAI', defaultModel: 'b-model' } }, tokenB));
 
     await refused(READ, { w: wsA }, 'NOT_FOUND', undefined, tokenB);
     await refused(SET, { w: wsA, i: valid() }, 'NOT_FOUND', undefined, tokenB);

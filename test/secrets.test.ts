@@ -77,11 +77,11 @@ async function newWorkspace(as = token): Promise<string> {
   return ok<any>(await gql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name: `WS ${rand(3)}` } }, as)).createWorkspace.id;
 }
 async function newEnvironment(workspaceId: string, deploymentHost: string, as = token): Promise<string> {
-  const i = { workspaceId, name: deploymentHost, slug: `${deploymentHost}-${rand(3)}`, tier: 'prod', deploymentHost };
+  const i = { workspaceId, name: deploymentHost, slug: `${deploymentHost}-${rand(3)}`, tier: 'PROD', deploymentHost: deploymentHost.toUpperCase() };
   return ok<any>(await gql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i }, as)).createEnvironment.id;
 }
 async function newConnector(workspaceId: string, extra: Record<string, unknown> = {}, as = token): Promise<any> {
-  const i = { workspaceId, kind: 'database', name: `db-${rand(4)}`, config: { host: 'db.internal', port: 5432, database: 'app' }, secret: secret(`pw-${rand()}`), ...extra };
+  const i = { workspaceId, kind: 'DATABASE', name: `db-${rand(4)}`, config: { host: 'db.internal', port: 5432, database: 'app' }, secret: secret(`pw-${rand()}`), ...extra };
   return ok<any>(await gql(CREATE_CONN, { i }, as)).createConnector;
 }
 
@@ -296,12 +296,12 @@ describe('environment cloud credentials', () => {
 
   test('the deployment host cannot change under credentials (they are provider-specific)', async () => {
     await refused(
-      `mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: aws }) { id } }`,
+      `mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: AWS }) { id } }`,
       { id: cloudrun },
       'BAD_USER_INPUT',
       ['deploymentHost'],
     );
-    ok(await gql(`mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: cloudrun, name: "renamed" }) { id } }`, { id: cloudrun }));
+    ok(await gql(`mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: CLOUDRUN, name: "renamed" }) { id } }`, { id: cloudrun }));
   });
 });
 
@@ -313,12 +313,12 @@ describe('connectors', () => {
 
   test('create, read (by id and in the workspace), update, clear the secret, delete', async () => {
     const created = await newConnector(ws, { name: 'orders-db' });
-    expect(created).toMatchObject({ workspaceId: ws, kind: 'database', name: 'orders-db', config: { host: 'db.internal', port: 5432, database: 'app' }, workspace: { id: ws } });
+    expect(created).toMatchObject({ workspaceId: ws, kind: 'DATABASE', name: 'orders-db', config: { host: 'db.internal', port: 5432, database: 'app' }, workspace: { id: ws } });
     expect(created.secret).toMatchObject({ isSet: true, provider: null, readable: true });
     expect(created.secret.fingerprint).toMatch(/^[0-9a-f]{12}$/);
     expect(ok<any>(await gql(GET_CONN, { id: created.id })).connector).toEqual(created);
 
-    const api = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'stripe', config: { baseUrl: 'https://api.stripe.com' } } })).createConnector;
+    const api = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'stripe', config: { baseUrl: 'https://api.stripe.com' } } })).createConnector;
     expect(api.secret).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
     expect(api.config).toEqual({ baseUrl: 'https://api.stripe.com' });
 
@@ -353,7 +353,7 @@ describe('connectors', () => {
 
   test('bad inputs are refused, naming the field, and change nothing', async () => {
     const existing = await newConnector(ws, { name: 'taken' });
-    const base = { workspaceId: ws, kind: 'database', name: 'x' };
+    const base = { workspaceId: ws, kind: 'DATABASE', name: 'x' };
     const cases: Array<[Record<string, unknown>, string[], RegExp?]> = [
       [{ ...base, config: { host: 'h', password: secret(`pw-${rand()}`) } }, ['config'], /config\.password looks like a secret.*`secret`/],
       [{ ...base, config: { options: { ssl: true, apiKey: secret(`k-${rand()}`) } } }, ['config'], /config\.options\.apiKey/],
@@ -363,8 +363,8 @@ describe('connectors', () => {
       // Credentials hidden in strings and name/value pairs, not only in key names.
       [{ ...base, config: { url: `postgres://db/app?password=${secret(`pw${rand()}`)}` } }, ['config'], /config\.url/],
       [{ ...base, config: { dsn: `host=db user=app password=${secret(`pw${rand()}`)}` } }, ['config'], /config\.dsn/],
-      [{ ...base, kind: 'api', config: { baseUrl: `https://api.example.test/v1?api_key=${secret(`k${rand()}`)}` } }, ['config'], /config\.baseUrl/],
-      [{ ...base, kind: 'api', config: { headers: [{ name: 'Authorization', value: `Bearer ${secret(`b${rand()}`)}` }] } }, ['config'], /config\.headers\[0\]\.name/],
+      [{ ...base, kind: 'API', config: { baseUrl: `https://api.example.test/v1?api_key=${secret(`k${rand()}`)}` } }, ['config'], /config\.baseUrl/],
+      [{ ...base, kind: 'API', config: { headers: [{ name: 'Authorization', value: `Bearer ${secret(`b${rand()}`)}` }] } }, ['config'], /config\.headers\[0\]\.name/],
       [{ ...base, config: { blob: 'x'.repeat(17 * 1024) } }, ['config']],
       [{ ...base, config: [1, 2] }, []], // refused by the JSONObject scalar while coercing variables
       [{ ...base, secret: '' }, ['secret']],
@@ -403,9 +403,9 @@ describe('who may do what', () => {
     env = await newEnvironment(ws, 'aws');
     connector = await newConnector(ws);
     for (const [sub, wsRole] of [['dev-1', 'developer'], ['viewer-1', 'viewer'], ['outsider-1', null]] as const) {
-      ok(await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId: sub, email: `${sub}@example.test`, role: 'member' } }));
+      ok(await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId: sub, email: `${sub}@example.test`, role: 'MEMBER' } }));
       if (wsRole) {
-        ok(await gql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: sub, r: wsRole }));
+        ok(await gql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: sub, r: wsRole.toUpperCase() }));
       }
     }
   });
@@ -415,20 +415,20 @@ describe('who may do what', () => {
     await refused(CLEAR_CREDS, { id: env }, 'FORBIDDEN', undefined, user('dev-1'));
     await refused(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, 'NOT_FOUND', undefined, user('outsider-1'));
     await refused(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, 'FORBIDDEN', undefined, gw.token(orgA.id, ['workspaces:read']));
-    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: admin) { role } }`, { w: ws, u: 'dev-1' }));
+    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: ADMIN) { role } }`, { w: ws, u: 'dev-1' }));
     ok(await gql(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, user('dev-1')));
-    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: developer) { role } }`, { w: ws, u: 'dev-1' }));
+    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: DEVELOPER) { role } }`, { w: ws, u: 'dev-1' }));
     // A workspace viewer reads the status, never the value.
     expect(ok<any>(await gql(ENV_CREDS, { id: env }, user('viewer-1'))).environment.credentials.isSet).toBe(true);
   });
 
   test('connector changes need the developer role and connectors:write; reads need workspace visibility', async () => {
-    const created = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: `by-dev-${rand(3)}`, secret: secret(`t-${rand()}`) } }, user('dev-1'))).createConnector;
+    const created = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: `by-dev-${rand(3)}`, secret: secret(`t-${rand()}`) } }, user('dev-1'))).createConnector;
     ok(await gql(UPDATE_CONN, { id: created.id, i: { secret: secret(`t-${rand()}`) } }, user('dev-1')));
     ok(await gql(CLEAR_CONN, { id: created.id }, user('dev-1')));
     ok(await gql(DELETE_CONN, { id: created.id }, user('dev-1')));
 
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'v', secret: 's' } }, 'FORBIDDEN', undefined, user('viewer-1'));
+    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'v', secret: 's' } }, 'FORBIDDEN', undefined, user('viewer-1'));
     await refused(UPDATE_CONN, { id: connector.id, i: { secret: 's' } }, 'FORBIDDEN', undefined, user('viewer-1'));
     await refused(CLEAR_CONN, { id: connector.id }, 'FORBIDDEN', undefined, user('viewer-1'));
     await refused(DELETE_CONN, { id: connector.id }, 'FORBIDDEN', undefined, user('viewer-1'));
@@ -436,10 +436,10 @@ describe('who may do what', () => {
 
     await refused(GET_CONN, { id: connector.id }, 'NOT_FOUND', undefined, user('outsider-1'));
     await refused(DELETE_CONN, { id: connector.id }, 'NOT_FOUND', undefined, user('outsider-1'));
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'o' } }, 'NOT_FOUND', undefined, user('outsider-1'));
+    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'o' } }, 'NOT_FOUND', undefined, user('outsider-1'));
 
     const noScope = ALL_SCOPES.filter((s) => s !== 'connectors:write');
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'n' } }, 'FORBIDDEN', undefined, user('dev-1', noScope));
+    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'n' } }, 'FORBIDDEN', undefined, user('dev-1', noScope));
     await refused(DELETE_CONN, { id: connector.id }, 'FORBIDDEN', undefined, gw.token(orgA.id, noScope));
     await refused(GET_CONN, { id: connector.id }, 'FORBIDDEN', undefined, gw.token(orgA.id, ['org:read']));
   });
@@ -462,7 +462,7 @@ describe("org B reaches nothing of org A's", () => {
       [UPDATE_CONN, { id: connector.id, i: { name: 'stolen', secret: 'x' } }],
       [CLEAR_CONN, { id: connector.id }],
       [DELETE_CONN, { id: connector.id }],
-      [CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'smuggled', secret: 'x' } }],
+      [CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'smuggled', secret: 'x' } }],
       [SET_CREDS, { id: env, i: { aws: awsCredentials() } }],
       [CLEAR_CREDS, { id: env }],
       [ENV_CREDS, { id: env }],

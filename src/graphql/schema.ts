@@ -1,7 +1,8 @@
-import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { lexicographicSortSchema, specifiedDirectives, type GraphQLSchema } from 'graphql';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { buildSchema } from 'type-graphql';
 import { validateInput } from './validation';
+import { DateTimeISO } from './scalars';
 import { AUTH_DIRECTIVES, applyAuthDirectives } from '../auth/directives';
 import { OrganizationResolver } from '../modules/organization/organization.resolver';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
@@ -55,7 +56,9 @@ export const RESOLVERS = [
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
-    directives: AUTH_DIRECTIVES,
+    directives: [...specifiedDirectives, ...AUTH_DIRECTIVES],
+    // Our DateTimeISO carries @specifiedBy (src/graphql/scalars.ts); type-graphql's own does not.
+    scalarsMap: [{ type: Date, scalar: DateTimeISO }],
     // class-validator and cross-field rules on every input, reported together (src/graphql/validation.ts).
     validateFn: validateInput,
   });

@@ -39,7 +39,7 @@ export async function createTree(gw: RunningGateway, token: string, shape: { wor
         ok<any>(
           await gw.graphql(
             `mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`,
-            { i: { workspaceId: ws, name: `Env ${e}`, slug: `env-${e}`, tier: ['dev', 'stage', 'prod'][e % 3] } },
+            { i: { workspaceId: ws, name: `Env ${e}`, slug: `env-${e}`, tier: ['DEV', 'STAGE', 'PROD'][e % 3] } },
             token,
           ),
         ).createEnvironment.id as string,
@@ -50,7 +50,7 @@ export async function createTree(gw: RunningGateway, token: string, shape: { wor
         ok<any>(
           await gw.graphql(
             `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`,
-            { i: { workspaceId: ws, name: `Component ${c}`, type: 'agent', configuration: { n: c } } },
+            { i: { workspaceId: ws, name: `Component ${c}`, type: 'AGENT', configuration: { n: c } } },
             token,
           ),
         ).createComponent.id as string,

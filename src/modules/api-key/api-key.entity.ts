@@ -3,11 +3,19 @@ import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql
 import { ConnectionType } from '../../graphql/pagination';
 
 export enum ApiKeyStatus {
-  active = 'active',
-  expired = 'expired',
-  revoked = 'revoked',
+  ACTIVE = 'active',
+  EXPIRED = 'expired',
+  REVOKED = 'revoked',
 }
-registerEnumType(ApiKeyStatus, { name: 'ApiKeyStatus' });
+registerEnumType(ApiKeyStatus, {
+  name: 'ApiKeyStatus',
+  description: 'Whether an API key can still be exchanged for tokens.',
+  valuesConfig: {
+    ACTIVE: { description: 'Usable: not revoked and not past its expiry.' },
+    EXPIRED: { description: 'Past its expiresAt (or the end of its rotation grace period); refused at exchange.' },
+    REVOKED: { description: 'Revoked by an administrator; refused at exchange.' },
+  },
+});
 
 /**
  * An API key as it can be seen after creation: never its value (the secret's hash is not even mapped
@@ -78,9 +86,9 @@ export class ApiKey {
 
   @Field(() => ApiKeyStatus)
   get status(): ApiKeyStatus {
-    if (this.revokedAt) return ApiKeyStatus.revoked;
-    if (this.expiresAt && this.expiresAt.getTime() <= Date.now()) return ApiKeyStatus.expired;
-    return ApiKeyStatus.active;
+    if (this.revokedAt) return ApiKeyStatus.REVOKED;
+    if (this.expiresAt && this.expiresAt.getTime() <= Date.now()) return ApiKeyStatus.EXPIRED;
+    return ApiKeyStatus.ACTIVE;
   }
 }
 

@@ -105,7 +105,7 @@ export const apiKeyService = {
       // Rotating hands out a new value of the same grant: only to someone who holds all of it.
       const beyond = old.scopes.filter((s) => !context.principal!.scopes.has(s));
       if (beyond.length) throw forbidden(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
-      if (old.status !== ApiKeyStatus.active || old.rotatedTo) {
+      if (old.status !== ApiKeyStatus.ACTIVE || old.rotatedTo) {
         throw badInput([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
       }
       const created = await insertApiKey(manager, scope.orgId, {

@@ -93,7 +93,7 @@ export const billingService = {
         return appendLedgerEntry(manager, {
           orgId: scope.orgId,
           id: uuidv7(), // after the lock: ledger order is the order in which the balance changed
-          kind: CreditEntryKind.consumption,
+          kind: CreditEntryKind.CONSUMPTION,
           amount: -input.amount,
           balanceAfter: updated.balance as string,
           reason,

@@ -2,15 +2,24 @@ import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 
 export enum ComponentType {
-  agent = 'agent',
-  workflow = 'workflow',
-  code_block = 'code_block',
-  hosted_service = 'hosted_service',
+  AGENT = 'agent',
+  WORKFLOW = 'workflow',
+  CODE_BLOCK = 'code_block',
+  HOSTED_SERVICE = 'hosted_service',
 }
-registerEnumType(ComponentType, { name: 'ComponentType' });
+registerEnumType(ComponentType, {
+  name: 'ComponentType',
+  description: 'The kind of a component, as in the platform\'s `/components/{type}` paths.',
+  valuesConfig: {
+    AGENT: { description: 'An AI agent.' },
+    WORKFLOW: { description: 'A workflow of steps.' },
+    CODE_BLOCK: { description: 'A block of custom code.' },
+    HOSTED_SERVICE: { description: 'A long-running hosted service.' },
+  },
+});
 
 @Entity({ name: 'components' })
 @ObjectType({ description: 'An agent, workflow, code block or hosted service of a workspace.' })
@@ -29,7 +38,7 @@ export class Component extends TenantEntity {
   name: string;
 
   @Column('jsonb')
-  @Field(() => GraphQLJSONObject)
+  @Field(() => JSONObject)
   configuration: Record<string, unknown>;
 }
 

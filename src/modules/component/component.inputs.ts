@@ -1,5 +1,5 @@
 import { Field, ID, InputType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 import { IsEnum, IsOptional, IsUUID, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { IsJsonObject, NOT_BLANK } from '../../graphql/validation';
 import { ComponentType } from './component.entity';
@@ -21,7 +21,7 @@ export class CreateComponentInput {
   @MaxLength(200)
   name: string;
 
-  @Field(() => GraphQLJSONObject, { nullable: true })
+  @Field(() => JSONObject, { nullable: true })
   @IsOptional()
   @IsJsonObject(MAX_CONFIGURATION_BYTES)
   configuration?: Record<string, unknown> | null;
@@ -35,7 +35,7 @@ export class UpdateComponentInput {
   @MaxLength(200)
   name?: string;
 
-  @Field(() => GraphQLJSONObject, { nullable: true })
+  @Field(() => JSONObject, { nullable: true })
   @ValidateIf((o: UpdateComponentInput) => o.configuration !== undefined)
   @IsJsonObject(MAX_CONFIGURATION_BYTES)
   configuration?: Record<string, unknown>;

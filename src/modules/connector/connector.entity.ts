@@ -1,12 +1,12 @@
 import { Column, Entity } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 
 export enum ConnectorKind {
-  database = 'database',
-  api = 'api',
+  DATABASE = 'database',
+  API = 'api',
 }
 registerEnumType(ConnectorKind, { name: 'ConnectorKind', description: 'database: a database connection; api: an API integration.' });
 
@@ -27,7 +27,7 @@ export class Connector extends TenantEntity {
   name: string;
 
   @Column('jsonb')
-  @Field(() => GraphQLJSONObject, { description: 'Non-secret settings (host, port, database, baseUrl, …).' })
+  @Field(() => JSONObject, { description: 'Non-secret settings (host, port, database, baseUrl, …).' })
   config: Record<string, unknown>;
 
   /** Sealed (src/secrets/keyring.ts); never a GraphQL field — reads see Connector.secret, a SecretStatus. */

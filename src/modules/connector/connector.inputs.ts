@@ -1,5 +1,5 @@
 import { Field, ID, InputType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 import { IsEnum, IsOptional, IsUUID, Length, Matches, MaxLength, ValidateIf, registerDecorator } from 'class-validator';
 import { IsJsonObject, NOT_BLANK } from '../../graphql/validation';
 import { ConnectorKind } from './connector.entity';
@@ -94,7 +94,7 @@ export class CreateConnectorInput {
   @MaxLength(200)
   name: string;
 
-  @Field(() => GraphQLJSONObject, { nullable: true, description: `Non-secret settings, a JSON object of at most ${MAX_CONFIG_BYTES} bytes.` })
+  @Field(() => JSONObject, { nullable: true, description: `Non-secret settings, a JSON object of at most ${MAX_CONFIG_BYTES} bytes.` })
   @IsOptional()
   @IsJsonObject(MAX_CONFIG_BYTES)
   @HasNoSecrets()
@@ -114,7 +114,7 @@ export class UpdateConnectorInput {
   @MaxLength(200)
   name?: string;
 
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Replaces the whole config.' })
+  @Field(() => JSONObject, { nullable: true, description: 'Replaces the whole config.' })
   @ValidateIf((o: UpdateConnectorInput) => o.config !== undefined)
   @IsJsonObject(MAX_CONFIG_BYTES)
   @HasNoSecrets()

@@ -9,7 +9,7 @@ import type { EnvironmentCredentialsInput } from './credentials.inputs';
 import { environmentService } from './environment.service';
 import { checkId } from '../../graphql/validation';
 
-const PROVIDERS = [DeploymentHost.cloudrun, DeploymentHost.aws] as const;
+const PROVIDERS = [DeploymentHost.CLOUDRUN, DeploymentHost.AWS] as const;
 
 /** The sealed credentials open only on their own environment row. */
 export function credentialsBinding(environment: Pick<Environment, 'orgId' | 'id'>): SecretBinding {
@@ -19,7 +19,7 @@ export function credentialsBinding(environment: Pick<Environment, 'orgId' | 'id'
 /** Exactly one provider's credentials, the one of the environment's deployment host. */
 function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsInput): Record<string, unknown> {
   const given = PROVIDERS.filter((p) => input[p] !== undefined && input[p] !== null);
-  if (host === DeploymentHost.localhost) {
+  if (host === DeploymentHost.LOCALHOST) {
     const fields = given.length ? given : ['input'];
     throw badInput(fields.map((field) => ({ field, message: 'this environment deploys to localhost, which takes no cloud credentials' })));
   }
@@ -43,7 +43,7 @@ export const credentialsService = {
   async set(tenant: Tenant, keyring: Keyring, environmentId: string, input: EnvironmentCredentialsInput): Promise<Environment> {
     const { scope } = tenant;
     const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
     const credentials = chooseCredentials(existing.deploymentHost, input);
     const sealed = keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
     return scope.mutation(async (manager) => {
@@ -66,7 +66,7 @@ export const credentialsService = {
   async clear(tenant: Tenant, environmentId: string): Promise<Environment> {
     const { scope } = tenant;
     const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
         credentialsProvider: null,

@@ -2,20 +2,36 @@ import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 
 export enum EnvironmentTier {
-  dev = 'dev',
-  stage = 'stage',
-  prod = 'prod',
+  DEV = 'dev',
+  STAGE = 'stage',
+  PROD = 'prod',
 }
 export enum DeploymentHost {
-  localhost = 'localhost',
-  cloudrun = 'cloudrun',
-  aws = 'aws',
+  LOCALHOST = 'localhost',
+  CLOUDRUN = 'cloudrun',
+  AWS = 'aws',
 }
-registerEnumType(EnvironmentTier, { name: 'EnvironmentTier' });
-registerEnumType(DeploymentHost, { name: 'DeploymentHost' });
+registerEnumType(EnvironmentTier, {
+  name: 'EnvironmentTier',
+  description: 'The stage of the delivery pipeline an environment stands for.',
+  valuesConfig: {
+    DEV: { description: 'Development: for work in progress.' },
+    STAGE: { description: 'Staging: a pre-production copy for verification.' },
+    PROD: { description: 'Production: serves real traffic.' },
+  },
+});
+registerEnumType(DeploymentHost, {
+  name: 'DeploymentHost',
+  description: 'Where an environment runs its components.',
+  valuesConfig: {
+    LOCALHOST: { description: 'On the developer\'s own machine; takes no cloud credentials.' },
+    CLOUDRUN: { description: 'Google Cloud Run; needs `cloudrun` credentials.' },
+    AWS: { description: 'Amazon Web Services; needs `aws` credentials.' },
+  },
+});
 
 @Entity({ name: 'environments' })
 @ObjectType({ description: 'A deployment target inside a workspace (a stage of the release pipeline).' })
@@ -42,7 +58,7 @@ export class Environment extends TenantEntity {
   deploymentHost: DeploymentHost;
 
   @Column('jsonb', { name: 'execution_backend' })
-  @Field(() => GraphQLJSONObject, { description: 'Compute backend configuration (free-form JSON object).' })
+  @Field(() => JSONObject, { description: 'Compute backend configuration (free-form JSON object).' })
   executionBackend: Record<string, unknown>;
 
   // Cloud credentials: sealed (see src/secrets/keyring.ts), never GraphQL fields; reads go through

@@ -1,5 +1,5 @@
 import { Field, ID, InputType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 import { IsEnum, IsOptional, IsUUID, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { IsJsonObject, NOT_BLANK, SLUG_MESSAGE, SLUG_PATTERN } from '../../graphql/validation';
 import { DeploymentHost, EnvironmentTier } from './environment.entity';
@@ -25,11 +25,11 @@ export class CreateEnvironmentInput {
   @IsEnum(EnvironmentTier)
   tier: EnvironmentTier;
 
-  @Field(() => DeploymentHost, { nullable: true, defaultValue: DeploymentHost.localhost })
+  @Field(() => DeploymentHost, { nullable: true, defaultValue: DeploymentHost.LOCALHOST })
   @IsEnum(DeploymentHost)
   deploymentHost: DeploymentHost;
 
-  @Field(() => GraphQLJSONObject, { nullable: true })
+  @Field(() => JSONObject, { nullable: true })
   @IsOptional()
   @IsJsonObject(MAX_BACKEND_BYTES)
   executionBackend?: Record<string, unknown> | null;
@@ -58,7 +58,7 @@ export class UpdateEnvironmentInput {
   @IsEnum(DeploymentHost)
   deploymentHost?: DeploymentHost;
 
-  @Field(() => GraphQLJSONObject, { nullable: true })
+  @Field(() => JSONObject, { nullable: true })
   @ValidateIf((o: UpdateEnvironmentInput) => o.executionBackend !== undefined)
   @IsJsonObject(MAX_BACKEND_BYTES)
   executionBackend?: Record<string, unknown>;

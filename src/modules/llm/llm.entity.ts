@@ -2,13 +2,23 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum LlmProvider {
-  openai = 'openai',
-  anthropic = 'anthropic',
-  google = 'google',
-  azure_openai = 'azure_openai',
-  bedrock = 'bedrock',
+  OPENAI = 'openai',
+  ANTHROPIC = 'anthropic',
+  GOOGLE = 'google',
+  AZURE_OPENAI = 'azure_openai',
+  BEDROCK = 'bedrock',
 }
-registerEnumType(LlmProvider, { name: 'LlmProvider' });
+registerEnumType(LlmProvider, {
+  name: 'LlmProvider',
+  description: 'A large-language-model provider the LLM proxy can route to.',
+  valuesConfig: {
+    OPENAI: { description: 'OpenAI.' },
+    ANTHROPIC: { description: 'Anthropic.' },
+    GOOGLE: { description: 'Google (Gemini).' },
+    AZURE_OPENAI: { description: 'OpenAI models hosted on Microsoft Azure.' },
+    BEDROCK: { description: 'Amazon Bedrock.' },
+  },
+});
 
 /** One routing rule, stored in the settings row's `routes` JSON array. */
 @ObjectType({ description: 'Requests for this task or feature go to this model.' })

@@ -54,7 +54,7 @@ export const memberService = {
   async add(tenant: Tenant, input: AddMemberInput): Promise<OrgMember> {
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
-      requireOwnerFor(tenant, input.role === OrgRole.owner, await ownersLocked(manager, scope.orgId));
+      requireOwnerFor(tenant, input.role === OrgRole.OWNER, await ownersLocked(manager, scope.orgId));
       try {
         const rows = await manager.query(
           `INSERT INTO org_members (org_id, user_id, email, display_name, role, all_workspaces_role)
@@ -77,8 +77,8 @@ export const memberService = {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!current) throw notFound('Member', userId);
-      const demotesOwner = current.role === OrgRole.owner && input.role !== undefined && input.role !== OrgRole.owner;
-      requireOwnerFor(tenant, current.role === OrgRole.owner || input.role === OrgRole.owner, owners);
+      const demotesOwner = current.role === OrgRole.OWNER && input.role !== undefined && input.role !== OrgRole.OWNER;
+      requireOwnerFor(tenant, current.role === OrgRole.OWNER || input.role === OrgRole.OWNER, owners);
       if (demotesOwner && owners.length <= 1) {
         throw badInput([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
       }
@@ -110,8 +110,8 @@ export const memberService = {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!current) throw notFound('Member', userId);
-      requireOwnerFor(tenant, current.role === OrgRole.owner, owners);
-      if (current.role === OrgRole.owner && owners.length <= 1) {
+      requireOwnerFor(tenant, current.role === OrgRole.OWNER, owners);
+      if (current.role === OrgRole.OWNER && owners.length <= 1) {
         throw badInput([{ field: 'userId', message: 'the last owner cannot be removed' }]);
       }
       await manager.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
@@ -125,7 +125,7 @@ export const memberService = {
 
   async setWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
       const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
@@ -141,7 +141,7 @@ export const memberService = {
 
   async removeWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string): Promise<string> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
       const rows = await queryRows(manager, `DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`, [

@@ -68,7 +68,7 @@ export class SetBannerInput {
   @MaxLength(500)
   message: string;
 
-  @Field(() => BannerVariant, { nullable: true, defaultValue: BannerVariant.info })
+  @Field(() => BannerVariant, { nullable: true, defaultValue: BannerVariant.INFO })
   @IsEnum(BannerVariant)
   variant: BannerVariant;
 

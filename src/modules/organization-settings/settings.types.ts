@@ -1,18 +1,35 @@
 import { Directive, Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum BannerVariant {
-  info = 'info',
-  warning = 'warning',
-  error = 'error',
+  INFO = 'info',
+  WARNING = 'warning',
+  ERROR = 'error',
 }
 export enum TraceMode {
-  all = 'all',
-  errors_only = 'errors_only',
-  sampled = 'sampled',
-  none = 'none',
+  ALL = 'all',
+  ERRORS_ONLY = 'errors_only',
+  SAMPLED = 'sampled',
+  NONE = 'none',
 }
-registerEnumType(BannerVariant, { name: 'BannerVariant' });
-registerEnumType(TraceMode, { name: 'TraceMode' });
+registerEnumType(BannerVariant, {
+  name: 'BannerVariant',
+  description: 'How prominently the organization banner is shown to members.',
+  valuesConfig: {
+    INFO: { description: 'Neutral information (for example a planned maintenance window).' },
+    WARNING: { description: 'Something members should act on soon.' },
+    ERROR: { description: 'An ongoing problem (for example an outage).' },
+  },
+});
+registerEnumType(TraceMode, {
+  name: 'TraceMode',
+  description: 'Which requests of the organization\'s components are traced.',
+  valuesConfig: {
+    ALL: { description: 'Every request is traced.' },
+    ERRORS_ONLY: { description: 'Only requests that fail are traced.' },
+    SAMPLED: { description: 'A fraction of requests is traced (see TraceConfig.sampleRate).' },
+    NONE: { description: 'Tracing is off.' },
+  },
+});
 
 @ObjectType({ description: 'How the platform looks for this organization.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')

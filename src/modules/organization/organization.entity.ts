@@ -2,18 +2,35 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum OrganizationStatus {
-  active = 'active',
-  suspended = 'suspended',
-  archived = 'archived',
+  ACTIVE = 'active',
+  SUSPENDED = 'suspended',
+  ARCHIVED = 'archived',
 }
 export enum SupportTier {
-  community = 'community',
-  standard = 'standard',
-  premium = 'premium',
-  enterprise = 'enterprise',
+  COMMUNITY = 'community',
+  STANDARD = 'standard',
+  PREMIUM = 'premium',
+  ENTERPRISE = 'enterprise',
 }
-registerEnumType(OrganizationStatus, { name: 'OrganizationStatus' });
-registerEnumType(SupportTier, { name: 'SupportTier' });
+registerEnumType(OrganizationStatus, {
+  name: 'OrganizationStatus',
+  description: 'The lifecycle state of an organization, set by platform operations.',
+  valuesConfig: {
+    ACTIVE: { description: 'Normal operation.' },
+    SUSPENDED: { description: 'Reads work; every mutation is refused with ORG_SUSPENDED.' },
+    ARCHIVED: { description: 'Everything is refused with ORG_ARCHIVED.' },
+  },
+});
+registerEnumType(SupportTier, {
+  name: 'SupportTier',
+  description: 'The support plan of an organization, set by platform operations.',
+  valuesConfig: {
+    COMMUNITY: { description: 'Community support only.' },
+    STANDARD: { description: 'Standard support.' },
+    PREMIUM: { description: 'Premium support with faster response times.' },
+    ENTERPRISE: { description: 'Enterprise support with a named contact.' },
+  },
+});
 
 /** The tenant. Its id is the `org` claim of every token; its row is visible only to itself (RLS). */
 @Entity({ name: 'organizations' })

@@ -58,7 +58,7 @@ export const workspaceService = {
   async update(tenant: Tenant, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
     const { scope } = tenant;
     id = checkId(id);
-    await requireWorkspaceRole(tenant, id, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, id, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       const values: Partial<Workspace> = {};
       if (input.name !== undefined) values.name = input.name.trim();
@@ -73,7 +73,7 @@ export const workspaceService = {
   async delete(tenant: Tenant, id: string): Promise<string> {
     const { scope } = tenant;
     id = checkId(id);
-    await requireWorkspaceRole(tenant, id, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, id, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Workspace, scope.orgId, id))) throw notFound('Workspace', id);
       return id;
