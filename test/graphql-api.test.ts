@@ -1,6 +1,6 @@
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, ok, uuidOf, type Org } from './support/fixtures';
 import { expectError } from './support/expect';
 
 let db: TestDatabase;
@@ -39,14 +39,14 @@ async function refused(query: string, variables: Record<string, unknown>, code: 
 describe('viewer and organization', () => {
   test('viewer describes the token and its organization', async () => {
     const data = ok<any>(await gw.graphql(`{ viewer { subject scopes organization { id slug } } }`, {}, gw.token(org.id, ['org:read'])));
-    expect(data.viewer).toEqual({ subject: 'user-1', scopes: ['org:read'], organization: { id: org.id, slug: org.slug } });
+    expect(data.viewer).toEqual({ subject: 'user-1', scopes: ['org:read'], organization: { id: gid('Organization', org.id), slug: org.slug } });
   });
 
   test('organization returns every documented field with defaults', async () => {
     const data = ok<any>(
       await gw.graphql(`{ organization { id name slug status primaryDomain industry contactEmail billingEmail supportTier createdAt updatedAt } }`, {}, token),
     );
-    expect(data.organization).toMatchObject({ id: org.id, slug: org.slug, status: 'ACTIVE', supportTier: 'COMMUNITY', industry: null });
+    expect(data.organization).toMatchObject({ id: gid('Organization', org.id), slug: org.slug, status: 'ACTIVE', supportTier: 'COMMUNITY', industry: null });
   });
 
   test('updateOrganization changes the general settings', async () => {
@@ -118,13 +118,17 @@ describe('workspaces', () => {
     await refused(`mutation($id: ID!) { updateWorkspace(id: $id, input: { name: null }) { id } }`, { id }, 'BAD_USER_INPUT', ['name']);
   });
 
-  test('unknown and malformed ids', async () => {
-    const unknown = '01900000-0000-7000-8000-000000000000';
-    await refused(`query($id: ID!) { workspace(id: $id) { id } }`, { id: unknown }, 'NOT_FOUND');
-    await refused(`query($id: ID!) { workspace(id: $id) { id } }`, { id: 'not-a-uuid' }, 'BAD_USER_INPUT', ['id']);
-    await refused(`mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "x" }) { id } }`, { id: unknown }, 'NOT_FOUND');
-    await refused(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id: unknown }, 'NOT_FOUND');
-    await refused(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id: "1' OR '1'='1" }, 'BAD_USER_INPUT', ['id']);
+  test('unknown and malformed ids all answer NOT_FOUND, like an id that never existed', async () => {
+    const unknown = gid('Workspace', '01900000-0000-7000-8000-000000000000');
+    const wrongType = ok<any>(await gw.graphql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId: await newWorkspace(), name: 'c', type: 'AGENT' } }, token))
+      .createComponent.id;
+    for (const id of [unknown, 'not-a-uuid', '01900000-0000-7000-8000-000000000000', wrongType, `${unknown}=`, "1' OR '1'='1"]) {
+      await refused(`query($id: ID!) { workspace(id: $id) { id } }`, { id }, 'NOT_FOUND');
+      await refused(`mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "x" }) { id } }`, { id }, 'NOT_FOUND');
+      await refused(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id }, 'NOT_FOUND');
+      // node(id:) takes any type: only the component id finds something there.
+      expect(ok<any>(await gw.graphql(`query($id: ID!) { node(id: $id) { id } }`, { id }, token)).node).toEqual(id === wrongType ? { id } : null);
+    }
   });
 
   test('deleting a workspace deletes its environments and components', async () => {
@@ -132,7 +136,7 @@ describe('workspaces', () => {
     ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: id, name: 'Dev', slug: 'dev', tier: 'DEV' } }, token));
     ok(await gw.graphql(CREATE_COMP, { i: { workspaceId: id, name: 'Bot', type: 'AGENT' } }, token));
     ok(await gw.graphql(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id }, token));
-    const left = await db.admin.query(`SELECT (SELECT count(*) FROM environments WHERE workspace_id = $1) + (SELECT count(*) FROM components WHERE workspace_id = $1) AS n`, [id]);
+    const left = await db.admin.query(`SELECT (SELECT count(*) FROM environments WHERE workspace_id = $1) + (SELECT count(*) FROM components WHERE workspace_id = $1) AS n`, [uuidOf(id)]);
     expect(Number(left.rows[0].n)).toBe(0);
   });
 });
@@ -214,7 +218,7 @@ describe('environments', () => {
   test('createEnvironment refuses an unknown tier, a JSON array as backend and a malformed workspace id', async () => {
     await refused(CREATE_ENV, { i: { workspaceId: ws, name: 'X', slug: 'x', tier: 'qa' } }, 'BAD_USER_INPUT');
     await refused(CREATE_ENV, { i: { workspaceId: ws, name: 'X', slug: 'x', tier: 'DEV', executionBackend: [1, 2] } }, 'BAD_USER_INPUT');
-    await refused(CREATE_ENV, { i: { workspaceId: 'nope', name: 'X', slug: 'x', tier: 'DEV' } }, 'BAD_USER_INPUT', ['workspaceId']);
+    await refused(CREATE_ENV, { i: { workspaceId: 'nope', name: 'X', slug: 'x', tier: 'DEV' } }, 'NOT_FOUND');
   });
 
   test('an environment slug is unique within its workspace, not across workspaces', async () => {

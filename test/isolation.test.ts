@@ -1,6 +1,6 @@
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org, type Tree } from './support/fixtures';
+import { createOrg, createTree, gid, ok, type Org, type Tree } from './support/fixtures';
 import { expectError } from './support/expect';
 
 let db: TestDatabase;
@@ -81,7 +81,7 @@ test("nested lists contain only the caller's rows", async () => {
     ),
   );
   const b = idsOf(treeB);
-  expect(data.organization.id).toBe(orgB.id);
+  expect(data.organization.id).toBe(gid('Organization', orgB.id));
   expect(data.organization.workspaces.totalCount).toBe(2);
   const seen = data.organization.workspaces.edges.map((e: any) => e.node);
   expect(seen.map((w: any) => w.id).sort()).toEqual([...b.workspaces].sort());

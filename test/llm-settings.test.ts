@@ -1,6 +1,6 @@
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, uuidOf, ok, type Org } from './support/fixtures';
 import { expectError } from './support/expect';
 import { ALL_SCOPES } from './support/scopes';
 
@@ -92,7 +92,7 @@ describe('with workspace overrides permitted', () => {
     });
     const read = ok<any>(await gw.graphql(READ, { w: ws }, token)).workspace.llmSettings;
     expect(read).toMatchObject(set);
-    const row = await db.admin.query(`SELECT org_id, default_model, jsonb_array_length(routes) AS routes FROM workspace_llm_settings WHERE workspace_id = $1`, [ws]);
+    const row = await db.admin.query(`SELECT org_id, default_model, jsonb_array_length(routes) AS routes FROM workspace_llm_settings WHERE workspace_id = $1`, [uuidOf(ws)]);
     expect(row.rows).toEqual([{ org_id: org.id, default_model: 'claude-sonnet-4', routes: 2 }]);
 
     // A set replaces everything: omitted routes and fallback are gone.
@@ -164,7 +164,7 @@ describe('with workspace overrides permitted', () => {
     // Unknown providers never reach the resolver: the GraphQL enum refuses them.
     await refused(SET, { w: ws, i: { ...valid(), defaultProvider: 'mistral' } }, 'BAD_USER_INPUT');
     await refused(SET, { w: ws, i: { ...valid(), routes: [{ ...route, provider: 'cohere' }] } }, 'BAD_USER_INPUT');
-    await refused(SET, { w: 'nope', i: valid() }, 'BAD_USER_INPUT', ['workspaceId']);
+    await refused(SET, { w: 'nope', i: valid() }, 'NOT_FOUND');
     await refused(SET, { w: UNKNOWN, i: valid() }, 'NOT_FOUND');
     await refused(CLEAR, { w: UNKNOWN }, 'NOT_FOUND');
   });
@@ -233,7 +233,7 @@ describe('who may do what', () => {
     await refused(CLEAR, { w: ws }, 'FORBIDDEN', undefined, tokens['org-viewer']);
     const narrow = gw.token(org.id, ['workspaces:read']);
     await refused(SET, { w: ws, i: valid() }, 'FORBIDDEN', undefined, narrow);
-    expect(ok<any>(await gw.graphql(READ, { w: ws }, narrow)).workspace.llmSettings.defaultProvider).toBe('anthropic');
+    expect(ok<any>(await gw.graphql(READ, { w: ws }, narrow)).workspace.llmSettings.defaultProvider).toBe('ANTHROPIC');
   });
 });
 

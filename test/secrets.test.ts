@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { ROOT, cli, startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, uuidOf, ok, type Org } from './support/fixtures';
 import { expectError } from './support/expect';
 import { ALL_SCOPES } from './support/scopes';
 
@@ -236,10 +236,10 @@ describe('environment cloud credentials', () => {
     expect(ok<any>(await gql(ENV_CREDS, { id: cloudrun })).environment.credentials).toEqual(set);
 
     // The same value again: the same fingerprint (under the same key), a new ciphertext.
-    const sealedBefore = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [cloudrun])).rows[0].credentials_sealed;
+    const sealedBefore = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [uuidOf(cloudrun)])).rows[0].credentials_sealed;
     const again = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: first } })).setEnvironmentCredentials.credentials;
     expect(again.fingerprint).toBe(set.fingerprint);
-    const sealedAfter = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [cloudrun])).rows[0].credentials_sealed;
+    const sealedAfter = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [uuidOf(cloudrun)])).rows[0].credentials_sealed;
     expect(sealedAfter).not.toBe(sealedBefore);
     expect(sealedAfter).toMatch(/^v1\.1\./);
 
@@ -253,7 +253,7 @@ describe('environment cloud credentials', () => {
 
     const cleared = ok<any>(await gql(CLEAR_CREDS, { id: aws })).clearEnvironmentCredentials.credentials;
     expect(cleared).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
-    const row = (await db.admin.query('SELECT credentials_provider, credentials_sealed, credentials_updated_at FROM environments WHERE id = $1', [aws])).rows[0];
+    const row = (await db.admin.query('SELECT credentials_provider, credentials_sealed, credentials_updated_at FROM environments WHERE id = $1', [uuidOf(aws)])).rows[0];
     expect(row).toEqual({ credentials_provider: null, credentials_sealed: null, credentials_updated_at: null });
     // Clearing twice is fine; put them back for the later checks.
     ok(await gql(CLEAR_CREDS, { id: aws }));
@@ -289,9 +289,9 @@ describe('environment cloud credentials', () => {
       'BAD_USER_INPUT',
       ['aws.accessKeyId', 'aws.secretAccessKey', 'aws.region', 'aws.roleArn'],
     );
-    await refused(SET_CREDS, { id: crypto.randomUUID(), i: { aws: awsGood } }, 'NOT_FOUND');
-    await refused(SET_CREDS, { id: 'nope', i: { aws: awsGood } }, 'BAD_USER_INPUT', ['environmentId']);
-    await refused(CLEAR_CREDS, { id: crypto.randomUUID() }, 'NOT_FOUND');
+    await refused(SET_CREDS, { id: gid('Environment', crypto.randomUUID()), i: { aws: awsGood } }, 'NOT_FOUND');
+    await refused(SET_CREDS, { id: 'nope', i: { aws: awsGood } }, 'NOT_FOUND');
+    await refused(CLEAR_CREDS, { id: gid('Environment', crypto.randomUUID()) }, 'NOT_FOUND');
   });
 
   test('the deployment host cannot change under credentials (they are provider-specific)', async () => {
@@ -344,7 +344,7 @@ describe('connectors', () => {
 
     const cleared = ok<any>(await gql(CLEAR_CONN, { id: created.id })).clearConnectorSecret;
     expect(cleared.secret).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
-    expect((await db.admin.query('SELECT secret_sealed, secret_updated_at FROM connectors WHERE id = $1', [created.id])).rows[0]).toEqual({ secret_sealed: null, secret_updated_at: null });
+    expect((await db.admin.query('SELECT secret_sealed, secret_updated_at FROM connectors WHERE id = $1', [uuidOf(created.id)])).rows[0]).toEqual({ secret_sealed: null, secret_updated_at: null });
 
     expect(ok<any>(await gql(DELETE_CONN, { id: created.id })).deleteConnector).toBe(created.id);
     await refused(GET_CONN, { id: created.id }, 'NOT_FOUND');
@@ -372,21 +372,21 @@ describe('connectors', () => {
       [{ ...base, name: '  ' }, ['name']],
       [{ ...base, kind: 'ftp' }, []], // refused by the enum while coercing variables
       [{ ...base, name: 'taken' }, ['name']],
-      [{ ...base, workspaceId: 'nope' }, ['workspaceId']],
     ];
     for (const [input, fields, message] of cases) {
       // Every case: the error, the named fields, and a database exactly as it was.
       const response = await refused(CREATE_CONN, { i: input }, 'BAD_USER_INPUT', fields.length ? fields : undefined);
       if (message) expect(JSON.stringify(response.body.errors![0].extensions.fields)).toMatch(message);
     }
-    await refused(CREATE_CONN, { i: { ...base, workspaceId: crypto.randomUUID() } }, 'NOT_FOUND');
+    await refused(CREATE_CONN, { i: { ...base, workspaceId: 'nope' } }, 'NOT_FOUND');
+    await refused(CREATE_CONN, { i: { ...base, workspaceId: gid('Workspace', crypto.randomUUID()) } }, 'NOT_FOUND');
     await refused(UPDATE_CONN, { id: existing.id, i: { name: null } }, 'BAD_USER_INPUT', ['name']);
     await refused(UPDATE_CONN, { id: existing.id, i: { secret: null } }, 'BAD_USER_INPUT', ['secret']);
     await refused(UPDATE_CONN, { id: existing.id, i: { config: { token: secret(`t-${rand()}`) } } }, 'BAD_USER_INPUT', ['config']);
     const other = await newConnector(ws);
     await refused(UPDATE_CONN, { id: other.id, i: { name: 'taken' } }, 'BAD_USER_INPUT', ['name']);
-    await refused(UPDATE_CONN, { id: crypto.randomUUID(), i: { name: 'y' } }, 'NOT_FOUND');
-    await refused(CLEAR_CONN, { id: 'nope' }, 'BAD_USER_INPUT', ['id']);
+    await refused(UPDATE_CONN, { id: gid('Connector', crypto.randomUUID()), i: { name: 'y' } }, 'NOT_FOUND');
+    await refused(CLEAR_CONN, { id: 'nope' }, 'NOT_FOUND');
     const before = await snapshot(db.admin);
     // None of the refused creations left a row.
     expect(before.connectors.filter((c: any) => c.workspace_id === ws && c.name === 'x')).toEqual([]);
@@ -526,10 +526,10 @@ describe('key rotation', () => {
     expect(statuses).toEqual([{ node: { secret: { isSet: true, readable: true, fingerprint: now.fingerprint } } }]);
     const envs = await db.admin.query(`SELECT id FROM environments WHERE credentials_sealed IS NOT NULL`);
     for (const { id } of envs.rows) {
-      expect(ok<any>(await gql(ENV_CREDS, { id })).environment.credentials).toMatchObject({ isSet: true, readable: true });
+      expect(ok<any>(await gql(ENV_CREDS, { id: gid('Environment', id) })).environment.credentials).toMatchObject({ isSet: true, readable: true });
     }
     const fresh = await newConnector(ws);
-    expect((await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [fresh.id])).rows[0].secret_sealed).toMatch(/^v1\.2\./);
+    expect((await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [uuidOf(fresh.id)])).rows[0].secret_sealed).toMatch(/^v1\.2\./);
   });
 
   test('with ENCRYPTION_KEYS, keys rotate prints the new key set for the operator to install', async () => {
@@ -558,9 +558,9 @@ describe('a ciphertext moved to another row does not open', () => {
     ok(await gql(SET_CREDS, { id: envA, i: { aws: awsCredentials() } }));
     ok(await gql(SET_CREDS, { id: envB, i: { aws: awsCredentials() } }));
 
-    const sealed = (await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [source.id])).rows[0].secret_sealed;
-    await db.admin.query('UPDATE connectors SET secret_sealed = $1 WHERE id = ANY($2::uuid[])', [sealed, [sameOrg.id, otherOrg.id]]);
-    await db.admin.query(`UPDATE environments SET credentials_sealed = (SELECT credentials_sealed FROM environments WHERE id = $1) WHERE id = $2`, [envA, envB]);
+    const sealed = (await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [uuidOf(source.id)])).rows[0].secret_sealed;
+    await db.admin.query('UPDATE connectors SET secret_sealed = $1 WHERE id = ANY($2::uuid[])', [sealed, [uuidOf(sameOrg.id), uuidOf(otherOrg.id)]]);
+    await db.admin.query(`UPDATE environments SET credentials_sealed = (SELECT credentials_sealed FROM environments WHERE id = $1) WHERE id = $2`, [uuidOf(envA), uuidOf(envB)]);
     const logsBefore = gw.logs.length;
 
     expect(ok<any>(await gql(GET_CONN, { id: source.id })).connector.secret).toMatchObject({ isSet: true, readable: true });
@@ -571,14 +571,14 @@ describe('a ciphertext moved to another row does not open', () => {
 
     const warnings = gw.logs.slice(logsBefore).filter((l) => l.includes('sealed secret cannot be opened'));
     expect(warnings.length).toBe(3);
-    expect(warnings.join('\n')).toContain(sameOrg.id);
+    expect(warnings.join('\n')).toContain(uuidOf(sameOrg.id)); // logs name stored ids
     expect(warnings.join('\n')).toContain('authentication_failed');
 
     // Re-encryption refuses to launder them: they are reported and left unchanged.
     const reencrypted = await cli(['keys', 'reencrypt', '--json'], cliEnv());
     expect(reencrypted.code).toBe(3);
-    expect(reencrypted.stdout).toContain(sameOrg.id);
-    expect(JSON.parse(reencrypted.stdout).unreadable.map((u: any) => u.id).sort()).toEqual([sameOrg.id, otherOrg.id, envB].sort());
+    expect(reencrypted.stdout).toContain(uuidOf(sameOrg.id));
+    expect(JSON.parse(reencrypted.stdout).unreadable.map((u: any) => u.id).sort()).toEqual([sameOrg.id, otherOrg.id, envB].map(uuidOf).sort()); // the CLI names stored ids
 
     // Setting the secret again repairs the row.
     ok(await gql(UPDATE_CONN, { id: sameOrg.id, i: { secret: secret(`pw-${rand()}`) } }));

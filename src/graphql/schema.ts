@@ -3,6 +3,8 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { buildSchema } from 'type-graphql';
 import { validateInput } from './validation';
 import { DateTimeISO } from './scalars';
+import { applyGlobalIds } from './node';
+import { NodeResolver } from './node.resolver';
 import { AUTH_DIRECTIVES, applyAuthDirectives } from '../auth/directives';
 import { OrganizationResolver } from '../modules/organization/organization.resolver';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
@@ -26,6 +28,7 @@ import {
 import { LlmSettingsResolver, WorkspaceLlmSettingsResolver } from '../modules/llm/llm.resolver';
 
 export const RESOLVERS = [
+  NodeResolver,
   OrganizationResolver,
   OrganizationMembersResolver,
   OrganizationSettingsResolver,
@@ -62,8 +65,9 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
     // class-validator and cross-field rules on every input, reported together (src/graphql/validation.ts).
     validateFn: validateInput,
   });
-  // Audit inside, auth outside: a refused mutation never reaches the audit wrapper.
-  return applyAuthDirectives(auditMutations(schema));
+  // Audit inside, auth outside: a refused mutation never reaches the audit wrapper. Global ids between
+  // them: the audit log records stored ids, and a refused request decodes nothing.
+  return applyAuthDirectives(applyGlobalIds(auditMutations(schema)));
 }
 
 /** schema.graphql: sorted, with directive definitions and usages, so clients and reviewers see the rules. */

@@ -1,3 +1,4 @@
+import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/pagination';
@@ -22,7 +23,7 @@ registerEnumType(ApiKeyStatus, {
  * here, and the serving role may not SELECT that column).
  */
 @Entity({ name: 'api_keys' })
-@ObjectType({ description: 'A key for programmatic access. Its value is shown once, at creation.' })
+@ObjectType({ implements: Node, description: 'A key for programmatic access. Its value is shown once, at creation.' })
 @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
 export class ApiKey {
   @PrimaryColumn('uuid', { name: 'org_id' })

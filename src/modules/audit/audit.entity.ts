@@ -1,9 +1,10 @@
+import { Node } from '../../graphql/node';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/pagination';
 
 @Entity({ name: 'audit_log' })
-@ObjectType({ description: 'One change made in the organization: who, what, target, when, request id.' })
+@ObjectType({ implements: Node, description: 'One change made in the organization: who, what, target, when, request id.' })
 @Directive('@requiresScopes(scopes: [["audit:read"]])')
 export class AuditEntry {
   @PrimaryColumn('uuid', { name: 'org_id' })

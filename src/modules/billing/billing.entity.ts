@@ -1,3 +1,4 @@
+import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { LocalDate, SafeInt } from '../../graphql/scalars';
@@ -59,7 +60,7 @@ export const FINAL_SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [Subsc
  * named ProductSubscription in GraphQL because `Subscription` is GraphQL's root type name.
  */
 @Entity({ name: 'subscriptions' })
-@ObjectType('ProductSubscription', { description: 'A product subscription of the organization (managed by the platform).' })
+@ObjectType('ProductSubscription', { implements: Node, description: 'A product subscription of the organization (managed by the platform).' })
 @Directive('@requiresScopes(scopes: [["billing:read"]])')
 export class ProductSubscription extends TenantEntity {
   @Column('text', { name: 'product_name' })
@@ -112,7 +113,7 @@ export class CreditAccount {
 
 /** An append-only record of one change to the balance. */
 @Entity({ name: 'credit_ledger' })
-@ObjectType({ description: 'One change to the credit balance. Entries are never changed or deleted.' })
+@ObjectType({ implements: Node, description: 'One change to the credit balance. Entries are never changed or deleted.' })
 @Directive('@requiresScopes(scopes: [["billing:read"]])')
 export class CreditLedgerEntry {
   @PrimaryColumn('uuid', { name: 'org_id' })

@@ -1,3 +1,4 @@
+import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
@@ -22,7 +23,7 @@ registerEnumType(ComponentType, {
 });
 
 @Entity({ name: 'components' })
-@ObjectType({ description: 'An agent, workflow, code block or hosted service of a workspace.' })
+@ObjectType({ implements: Node, description: 'An agent, workflow, code block or hosted service of a workspace.' })
 @Directive('@requiresScopes(scopes: [["components:read"]])')
 export class Component extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })

@@ -1,3 +1,4 @@
+import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONObject } from '../../graphql/scalars';
@@ -11,7 +12,7 @@ export enum ConnectorKind {
 registerEnumType(ConnectorKind, { name: 'ConnectorKind', description: 'database: a database connection; api: an API integration.' });
 
 @Entity({ name: 'connectors' })
-@ObjectType({ description: 'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).' })
+@ObjectType({ implements: Node, description: 'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class Connector extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })

@@ -1,3 +1,4 @@
+import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { TenantEntity } from '../../db/tenant-entity';
@@ -5,7 +6,7 @@ import { ConnectionType } from '../../graphql/pagination';
 
 /** A stage of a workspace's release pipeline, deploying to one of the workspace's environments. */
 @Entity({ name: 'deployment_rings' })
-@ObjectType({ description: 'A stage of the release pipeline of a workspace (position 0 first), bound to an environment of the same workspace.' })
+@ObjectType({ implements: Node, description: 'A stage of the release pipeline of a workspace (position 0 first), bound to an environment of the same workspace.' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class DeploymentRing extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
@@ -27,7 +28,7 @@ export class DeploymentRing extends TenantEntity {
 
 /** One step of a component version through the rings. Append-only. */
 @Entity({ name: 'deployment_promotions' })
-@ObjectType({ description: 'A version of a component entering a ring: deployed into the first ring, or promoted from the ring before. Append-only.' })
+@ObjectType({ implements: Node, description: 'A version of a component entering a ring: deployed into the first ring, or promoted from the ring before. Append-only.' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class DeploymentPromotion {
   @PrimaryColumn('uuid', { name: 'org_id' })

@@ -1,3 +1,4 @@
+import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
@@ -34,7 +35,7 @@ registerEnumType(DeploymentHost, {
 });
 
 @Entity({ name: 'environments' })
-@ObjectType({ description: 'A deployment target inside a workspace (a stage of the release pipeline).' })
+@ObjectType({ implements: Node, description: 'A deployment target inside a workspace (a stage of the release pipeline).' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class Environment extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })

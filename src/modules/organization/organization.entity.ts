@@ -1,3 +1,4 @@
+import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 
@@ -34,7 +35,7 @@ registerEnumType(SupportTier, {
 
 /** The tenant. Its id is the `org` claim of every token; its row is visible only to itself (RLS). */
 @Entity({ name: 'organizations' })
-@ObjectType({ description: 'The tenant: everything else belongs to exactly one organization.' })
+@ObjectType({ implements: Node, description: 'The tenant: everything else belongs to exactly one organization.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class Organization {
   @PrimaryColumn('uuid')

@@ -1,10 +1,11 @@
+import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 import { Directive, Field, ObjectType } from 'type-graphql';
 
 @Entity({ name: 'workspaces' })
-@ObjectType({ description: 'A partition of an organization: environments, components and their configuration.' })
+@ObjectType({ implements: Node, description: 'A partition of an organization: environments, components and their configuration.' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class Workspace extends TenantEntity {
   @Column('text')
