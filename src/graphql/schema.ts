@@ -65,6 +65,10 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
     // class-validator and cross-field rules on every input, reported together (src/graphql/validation.ts).
     validateFn: validateInput,
   });
+  // type-graphql offers no description for the root types; they are plain GraphQLObjectTypes here.
+  schema.getQueryType()!.description = 'Reads. Every field needs a token (see @authenticated / @requiresScopes); ids are global ids (Node).';
+  schema.getMutationType()!.description =
+    'Changes. Each mutation runs in its own savepoint and is audited; a refused one answers null with an error and changes nothing.';
   // Audit inside, auth outside: a refused mutation never reaches the audit wrapper. Global ids between
   // them: the audit log records stored ids, and a refused request decodes nothing.
   return applyAuthDirectives(applyGlobalIds(auditMutations(schema)));

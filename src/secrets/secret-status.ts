@@ -11,7 +11,7 @@ import { Keyring, SecretUnreadableError, type SecretBinding } from './keyring';
 @ObjectType({ description: 'A write-only secret as reads see it: never the value.' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class SecretStatus {
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether a secret is stored (its value is never returned).' })
   isSet: boolean;
 
   @Field(() => String, { nullable: true, description: 'For cloud credentials: the provider they are for (cloudrun, aws).' })

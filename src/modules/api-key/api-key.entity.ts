@@ -30,7 +30,7 @@ export class ApiKey {
   orgId: string;
 
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the key (Node); the key\'s value is a different thing, shown only once.' })
   id: string;
 
   @Column('text', { name: 'key_id' })
@@ -42,15 +42,15 @@ export class ApiKey {
   }
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 100 characters.' })
   name: string;
 
   @Column('text', { nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Free text up to 1000 characters, or null.', nullable: true })
   description: string | null;
 
   @Column('text', { array: true })
-  @Field(() => [String])
+  @Field(() => [String], { description: 'Scopes the key grants (never more than its creator held).' })
   scopes: string[];
 
   @Column('text', { name: 'owner_user_id', nullable: true })
@@ -62,11 +62,11 @@ export class ApiKey {
   createdBy: string;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the key was created.' })
   createdAt: Date;
 
   @Column('timestamptz', { name: 'expires_at', nullable: true })
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { description: 'When the key stops working, or null for never.', nullable: true })
   expiresAt: Date | null;
 
   @Column('timestamptz', { name: 'last_used_at', nullable: true })
@@ -74,18 +74,18 @@ export class ApiKey {
   lastUsedAt: Date | null;
 
   @Column('timestamptz', { name: 'revoked_at', nullable: true })
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { description: 'When the key was revoked, or null.', nullable: true })
   revokedAt: Date | null;
 
   @Column('text', { name: 'revoked_by', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Who revoked the key (token subject), or null.', nullable: true })
   revokedBy: string | null;
 
   @Column('uuid', { name: 'rotated_to', nullable: true })
   @Field(() => ID, { nullable: true, description: 'The key that replaced this one, if it was rotated.' })
   rotatedTo: string | null;
 
-  @Field(() => ApiKeyStatus)
+  @Field(() => ApiKeyStatus, { description: 'ACTIVE, EXPIRED or REVOKED, computed at read time.' })
   get status(): ApiKeyStatus {
     if (this.revokedAt) return ApiKeyStatus.REVOKED;
     if (this.expiresAt && this.expiresAt.getTime() <= Date.now()) return ApiKeyStatus.EXPIRED;
@@ -96,10 +96,10 @@ export class ApiKey {
 @ObjectType({ description: 'A new key. `key` is its value: store it now, it is never shown again.' })
 @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
 export class CreatedApiKey {
-  @Field(() => String)
+  @Field(() => String, { description: 'The key\'s value (fl_…): shown only in this response; exchange it at POST /auth/token.' })
   key: string;
 
-  @Field(() => ApiKey)
+  @Field(() => ApiKey, { description: 'The key\'s metadata, as `apiKeys` lists it.' })
   apiKey: ApiKey;
 }
 

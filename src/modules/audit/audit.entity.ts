@@ -11,11 +11,11 @@ export class AuditEntry {
   orgId: string;
 
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the entry (Node).' })
   id: string;
 
   @Column('timestamptz', { name: 'occurred_at' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the change was committed.' })
   occurredAt: Date;
 
   @Column('text')
@@ -23,7 +23,7 @@ export class AuditEntry {
   actor: string;
 
   @Column('text', { name: 'actor_kind' })
-  @Field(() => String)
+  @Field(() => String, { description: 'user, api_key or platform.' })
   actorKind: string;
 
   @Column('text')
@@ -31,15 +31,15 @@ export class AuditEntry {
   operation: string;
 
   @Column('text', { name: 'target_type', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'GraphQL type of the changed object (e.g. Workspace), or null when the mutation returns only an id.', nullable: true })
   targetType: string | null;
 
   @Column('text', { name: 'target_id', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Id of the changed object: a global id when targetType names a Node type, otherwise as stored.', nullable: true })
   targetId: string | null;
 
   @Column('text', { name: 'request_id', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'The request id of the change (the x-request-id response header), to correlate with logs.', nullable: true })
   requestId: string | null;
 }
 

@@ -64,19 +64,19 @@ export const FINAL_SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [Subsc
 @Directive('@requiresScopes(scopes: [["billing:read"]])')
 export class ProductSubscription extends TenantEntity {
   @Column('text', { name: 'product_name' })
-  @Field(() => String)
+  @Field(() => String, { description: 'Name of the product subscribed to (unique among live subscriptions).' })
   productName: string;
 
   @Column('text')
-  @Field(() => SubscriptionStatus)
+  @Field(() => SubscriptionStatus, { description: 'Current state of the subscription.' })
   status: SubscriptionStatus;
 
   @Column('text', { name: 'billing_cycle' })
-  @Field(() => BillingCycle)
+  @Field(() => BillingCycle, { description: 'How often it is invoiced.' })
   billingCycle: BillingCycle;
 
   @Column('boolean', { name: 'auto_renew' })
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether it renews at the end of its term (false once cancelled).' })
   autoRenew: boolean;
 
   /** Read as text (YYYY-MM-DD): a JS Date would shift the day with the server's time zone. */
@@ -120,11 +120,11 @@ export class CreditLedgerEntry {
   orgId: string;
 
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the entry (Node).' })
   id: string;
 
   @Column('text')
-  @Field(() => CreditEntryKind)
+  @Field(() => CreditEntryKind, { description: 'Why the balance changed.' })
   kind: CreditEntryKind;
 
   /** bigint columns arrive as strings; the service turns them into numbers (they are capped at 2^53 - 1). */
@@ -133,11 +133,11 @@ export class CreditLedgerEntry {
   amount: number;
 
   @Column('bigint', { name: 'balance_after' })
-  @Field(() => SafeInt)
+  @Field(() => SafeInt, { description: 'The balance right after this entry, in credits.' })
   balanceAfter: number;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Free-text reason given by whoever made the change.' })
   reason: string;
 
   @Column('text')
@@ -157,7 +157,7 @@ export class CreditLedgerEntry {
   idempotencyKey: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the entry was recorded.' })
   createdAt: Date;
 }
 

@@ -27,19 +27,19 @@ registerEnumType(ComponentType, {
 @Directive('@requiresScopes(scopes: [["components:read"]])')
 export class Component extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace the component belongs to.' })
   workspaceId: string;
 
   @Column('text')
-  @Field(() => ComponentType)
+  @Field(() => ComponentType, { description: 'Kind of component; fixed at creation.' })
   type: ComponentType;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 200 characters.' })
   name: string;
 
   @Column('jsonb')
-  @Field(() => JSONObject)
+  @Field(() => JSONObject, { description: 'Free-form JSON object (at most 64 KiB); never put secrets here.' })
   configuration: Record<string, unknown>;
 }
 

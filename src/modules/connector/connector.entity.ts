@@ -9,18 +9,25 @@ export enum ConnectorKind {
   DATABASE = 'database',
   API = 'api',
 }
-registerEnumType(ConnectorKind, { name: 'ConnectorKind', description: 'database: a database connection; api: an API integration.' });
+registerEnumType(ConnectorKind, {
+  name: 'ConnectorKind',
+  description: 'What a connector connects a workspace to.',
+  valuesConfig: {
+    DATABASE: { description: 'A database connection (host, port, database in config; the password in secret).' },
+    API: { description: 'An API integration (base URL and options in config; the token in secret).' },
+  },
+});
 
 @Entity({ name: 'connectors' })
 @ObjectType({ implements: Node, description: 'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class Connector extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace the connector belongs to.' })
   workspaceId: string;
 
   @Column('text')
-  @Field(() => ConnectorKind)
+  @Field(() => ConnectorKind, { description: 'What the connector connects to; fixed at creation.' })
   kind: ConnectorKind;
 
   @Column('text')

@@ -79,13 +79,13 @@ function HasNoSecrets() {
     });
 }
 
-@InputType()
+@InputType({ description: "A new connector of a workspace; config holds non-secret settings, secret the credential." })
 export class CreateConnectorInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the Workspace to create the connector in.' })
   @IsUUID('all', { message: 'workspaceId must be an id returned by this API' })
   workspaceId: string;
 
-  @Field(() => ConnectorKind)
+  @Field(() => ConnectorKind, { description: 'What the connector connects to; cannot be changed later.' })
   @IsEnum(ConnectorKind)
   kind: ConnectorKind;
 
@@ -108,7 +108,7 @@ export class CreateConnectorInput {
 
 @InputType({ description: 'Omitted fields keep their value; null is refused (clearConnectorSecret removes the secret).' })
 export class UpdateConnectorInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'New name, unique in the workspace; null is refused.', nullable: true })
   @ValidateIf((o: UpdateConnectorInput) => o.name !== undefined)
   @Matches(NOT_BLANK, { message: 'name must not be blank' })
   @MaxLength(200)

@@ -35,9 +35,10 @@ export const connectorService = {
     return connector;
   },
 
-  async page(loaders: Loaders, workspaceId: string, page: Page): Promise<Connection<Connector>> {
-    const rows = await loaders.connectorsOfWorkspace(page).load(workspaceId);
-    return toConnection(rows, page, () => loaders.connectorCount.load(workspaceId));
+  async page(loaders: Loaders, workspaceId: string, page: Page, kind: string | null = null): Promise<Connection<Connector>> {
+    const rows = await loaders.connectorsOfWorkspace(page, kind).load(workspaceId);
+    const counts = kind ? loaders.filteredCount(Connector, 'kind', kind) : loaders.connectorCount;
+    return toConnection(rows, page, () => counts.load(workspaceId));
   },
 
   async create(tenant: Tenant, keyring: Keyring, input: CreateConnectorInput): Promise<Connector> {

@@ -10,7 +10,7 @@ import { ConnectionType } from '../../graphql/pagination';
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class DeploymentRing extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace the ring belongs to.' })
   workspaceId: string;
 
   @Column('text')
@@ -22,7 +22,7 @@ export class DeploymentRing extends TenantEntity {
   position: number;
 
   @Column('uuid', { name: 'environment_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the environment the ring deploys to.' })
   environmentId: string;
 }
 
@@ -35,14 +35,14 @@ export class DeploymentPromotion {
   orgId: string;
 
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the promotion (Node).' })
   id: string;
 
   @Column('uuid', { name: 'workspace_id' })
   workspaceId: string;
 
   @Column('uuid', { name: 'component_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the component promoted.' })
   componentId: string;
 
   @Column('uuid', { name: 'from_ring_id', nullable: true })
@@ -50,11 +50,11 @@ export class DeploymentPromotion {
   fromRingId: string | null;
 
   @Column('uuid', { name: 'to_ring_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the ring the version entered.' })
   toRingId: string;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'The version that entered the ring.' })
   version: string;
 
   @Column('text', { name: 'promoted_by' })
@@ -66,7 +66,7 @@ export class DeploymentPromotion {
   requestId: string;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the version entered the ring.' })
   createdAt: Date;
 }
 
@@ -84,15 +84,15 @@ export class RingDeployment {
   workspaceId: string;
 
   @PrimaryColumn('uuid', { name: 'ring_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the ring.' })
   ringId: string;
 
   @PrimaryColumn('uuid', { name: 'component_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the component.' })
   componentId: string;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'The version currently in the ring.' })
   version: string;
 
   @Column('uuid', { name: 'promotion_id' })

@@ -39,11 +39,11 @@ registerEnumType(DeploymentHost, {
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class Environment extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace the environment belongs to.' })
   workspaceId: string;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 200 characters.' })
   name: string;
 
   @Column('text')
@@ -51,11 +51,11 @@ export class Environment extends TenantEntity {
   slug: string;
 
   @Column('text')
-  @Field(() => EnvironmentTier)
+  @Field(() => EnvironmentTier, { description: 'Pipeline stage: DEV, STAGE or PROD.' })
   tier: EnvironmentTier;
 
   @Column('text', { name: 'deployment_host' })
-  @Field(() => DeploymentHost)
+  @Field(() => DeploymentHost, { description: 'Where the environment runs; decides which cloud credentials it takes.' })
   deploymentHost: DeploymentHost;
 
   @Column('jsonb', { name: 'execution_backend' })

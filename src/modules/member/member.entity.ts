@@ -37,15 +37,15 @@ export class OrgMember {
   userId: string;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'The member\'s e-mail address (lower-case).' })
   email: string;
 
   @Column('text', { name: 'display_name', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Name shown in the UI, or null.', nullable: true })
   displayName: string | null;
 
   @Column('text')
-  @Field(() => OrgRole)
+  @Field(() => OrgRole, { description: 'Organization role: caps the scopes of the member\'s tokens and decides which workspaces they see.' })
   role: OrgRole;
 
   @Column('text', { name: 'all_workspaces_role', nullable: true })
@@ -53,11 +53,11 @@ export class OrgMember {
   allWorkspacesRole: WorkspaceRole | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the member was added.' })
   createdAt: Date;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the member\'s role or name last changed.' })
   updatedAt: Date;
 }
 
@@ -69,19 +69,19 @@ export class WorkspaceMember {
   orgId: string;
 
   @PrimaryColumn('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace.' })
   workspaceId: string;
 
   @PrimaryColumn('text', { name: 'user_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The member\'s user id (the `sub` of their tokens).' })
   userId: string;
 
   @Column('text')
-  @Field(() => WorkspaceRole)
+  @Field(() => WorkspaceRole, { description: 'Their role in this workspace.' })
   role: WorkspaceRole;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When they were given the role.' })
   createdAt: Date;
 }
 

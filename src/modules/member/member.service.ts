@@ -5,7 +5,7 @@ import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
 import type { Tenant } from '../../graphql/context';
 import { badInput, forbidden, notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { OrgMember, WorkspaceMember } from './member.entity';
 import type { AddMemberInput, UpdateMemberInput } from './member.inputs';
@@ -39,10 +39,12 @@ export const memberService = {
   async page(tenant: Tenant, page: Page): Promise<Connection<OrgMember & { id: string }>> {
     const { scope } = tenant;
     // Members are paged by user id (their natural key); the cursor encodes it like any other id.
-    const rows = await scope.query(
-      `SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ($2::text IS NULL OR user_id > $2) ORDER BY user_id LIMIT $3`,
-      [scope.orgId, page.afterId, page.first + 1],
-    );
+    const { where, order } = keyset(page, 'user_id', '$2::text');
+    const rows = await scope.query(`SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
+      scope.orgId,
+      page.cursor,
+      page.limit + 1,
+    ]);
     const manager = await scope.manager();
     const members = hydrate<OrgMember>(manager.connection.getMetadata(OrgMember), rows).map((m) => Object.assign(m, { id: m.userId }));
     return toConnection(members, page, async () => {

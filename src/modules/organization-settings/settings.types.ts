@@ -37,17 +37,17 @@ export class Branding {
   @Field(() => String, { nullable: true, description: 'Hex colour, #rrggbb.' })
   primaryColor: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Secondary colour as #RRGGBB, or null for the platform default.', nullable: true })
   secondaryColor: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Accent colour as #RRGGBB, or null for the platform default.', nullable: true })
   accentColor: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'CSS font family name, or null for the platform default.', nullable: true })
   fontFamily: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "The organization's security policies (owners and admins change them)." })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class SecuritySettings {
   @Field(() => Boolean, { description: 'Require MFA for all users of the organization. Default false.' })
@@ -63,13 +63,13 @@ export class SecuritySettings {
 @ObjectType({ description: 'An organization-wide announcement.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class Banner {
-  @Field(() => String)
+  @Field(() => String, { description: 'Text shown to every member, trimmed, up to 500 characters.' })
   message: string;
 
-  @Field(() => BannerVariant)
+  @Field(() => BannerVariant, { description: 'How prominently the banner is shown.' })
   variant: BannerVariant;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether members may hide the banner for themselves.' })
   dismissible: boolean;
 }
 

@@ -39,11 +39,11 @@ registerEnumType(SupportTier, {
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class Organization {
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the organization (Node). The CLI and platform API print the stored UUID instead.' })
   id: string;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 200 characters.' })
   name: string;
 
   @Column('text')
@@ -51,27 +51,27 @@ export class Organization {
   slug: string;
 
   @Column('text')
-  @Field(() => OrganizationStatus)
+  @Field(() => OrganizationStatus, { description: 'Lifecycle state: SUSPENDED refuses mutations, ARCHIVED refuses everything. Set by platform operations only.' })
   status: OrganizationStatus;
 
   @Column('text', { name: 'primary_domain', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'The organization\'s main DNS domain (lower-case), or null.', nullable: true })
   primaryDomain: string | null;
 
   @Column('text', { nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Free-text industry, up to 100 characters, or null.', nullable: true })
   industry: string | null;
 
   @Column('text', { name: 'contact_email', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Where operational notices go, or null.', nullable: true })
   contactEmail: string | null;
 
   @Column('text', { name: 'billing_email', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Where invoices go, or null.', nullable: true })
   billingEmail: string | null;
 
   @Column('text', { name: 'support_tier' })
-  @Field(() => SupportTier)
+  @Field(() => SupportTier, { description: 'Support plan; set by platform operations only.' })
   supportTier: SupportTier;
 
   // Settings (GraphQL exposes them grouped: branding, security, banner, traceConfig; see organization-settings/).
@@ -117,10 +117,10 @@ export class Organization {
   traceRetentionDays: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the organization was created.' })
   createdAt: Date;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When any general setting last changed.' })
   updatedAt: Date;
 }

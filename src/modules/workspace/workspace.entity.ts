@@ -9,11 +9,11 @@ import { Directive, Field, ObjectType } from 'type-graphql';
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class Workspace extends TenantEntity {
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 200 characters (not unique).' })
   name: string;
 
   @Column('text', { nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Free text up to 2000 characters, or null.', nullable: true })
   description: string | null;
 }
 
