@@ -124,6 +124,13 @@ describe('node and nodes', () => {
     }
   });
 
+  test('NOT_FOUND names the id as the client sent it, never the stored UUID', async () => {
+    const uuid = '01900000-0000-7000-8000-00000000abcd';
+    const response = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: gid('Workspace', uuid) }, token);
+    expectError(response, 'NOT_FOUND');
+    expect(response.body.errors![0].message).toBe(`Workspace ${gid('Workspace', uuid)} not found`);
+  });
+
   test('node does not bypass scopes: the read scope of the type the id names is required', async () => {
     const noComponents = gw.token(org.id, ['org:read', 'workspaces:read']);
     expectError(await gw.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id: components[0] }, noComponents), 'FORBIDDEN');

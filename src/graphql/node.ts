@@ -1,4 +1,5 @@
 import {
+  GraphQLError,
   defaultFieldResolver,
   getNamedType,
   getNullableType,
@@ -118,13 +119,15 @@ function nodeTypeOf(where: string, name: string, ownerType: string | null): Node
   throw new Error(`${where} is an ID that is neither a node id nor a declared external id (src/graphql/node.ts)`);
 }
 
-type Decoder = (value: unknown) => unknown;
+/** `sent` collects uuid → the global id the client sent, to put back into error messages. */
+type Decoder = (value: unknown, sent: Map<string, string>) => unknown;
 
 function decodeOne(type: NodeTypeName): Decoder {
-  return (value) => {
+  return (value, sent) => {
     if (value === null || value === undefined) return value;
     const decoded = fromGlobalId(value);
     if (!decoded || decoded.type !== type) throw notFound(type, String(value));
+    sent.set(decoded.id, value as string);
     return decoded.id;
   };
 }
@@ -133,7 +136,7 @@ function overList(type: GraphQLInputType, decode: Decoder): Decoder {
   const inner = getNullableType(type);
   if (!isListType(inner)) return decode;
   const item = overList(inner.ofType as GraphQLInputType, decode);
-  return (value) => (Array.isArray(value) ? value.map(item) : value === null || value === undefined ? value : item(value));
+  return (value, sent) => (Array.isArray(value) ? value.map((v) => item(v, sent)) : value === null || value === undefined ? value : item(value, sent));
 }
 
 /** Replaces global ids by UUIDs in the arguments and input objects the resolver receives. */
@@ -159,10 +162,10 @@ function argumentDecoders(where: string, args: Record<string, GraphQLArgumentCon
         named.name,
         fields.size === 0
           ? null
-          : (value) => {
+          : (value, sent) => {
               if (value === null || typeof value !== 'object') return value;
               const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-              for (const [name, decode] of fields) if (name in copy) copy[name] = decode(copy[name]);
+              for (const [name, decode] of fields) if (name in copy) copy[name] = decode(copy[name], sent);
               return copy;
             },
       );
@@ -206,10 +209,23 @@ export function applyGlobalIds(schema: GraphQLSchema): GraphQLSchema {
         const decoders = argumentDecoders(where, fieldConfig.args, owner);
         if (decoders.size) {
           const inner = resolve;
-          resolve = (source, args, context, info) => {
+          resolve = async (source, args, context, info) => {
             const decoded = { ...args };
-            for (const [name, decode] of decoders) if (name in decoded) decoded[name] = decode(decoded[name]);
-            return inner(source, decoded, context, info);
+            const sent = new Map<string, string>();
+            for (const [name, decode] of decoders) if (name in decoded) decoded[name] = decode(decoded[name], sent);
+            try {
+              return await inner(source, decoded, context, info);
+            } catch (error) {
+              // Services name the stored UUID ("Workspace <uuid> not found"); say it with the id the client sent.
+              if (error instanceof GraphQLError && sent.size) {
+                let message = error.message;
+                for (const [uuid, globalId] of sent) message = message.split(uuid).join(globalId);
+                if (message !== error.message) {
+                  throw new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions });
+                }
+              }
+              throw error;
+            }
           };
         }
       }
