@@ -48,11 +48,16 @@ describe("org B's token on org A's objects: NOT_FOUND, exactly as if they did no
   });
 
   test('the error is the same as for an id that never existed', async () => {
+    const never = gid('Workspace', '01900000-0000-7000-8000-000000000000');
     const foreign = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: treeA.workspaces[0].id }, tokenB);
-    const missing = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: '01900000-0000-7000-8000-000000000000' }, tokenB);
-    const strip = (r: typeof foreign) => r.body.errors!.map((e) => ({ ...e, message: e.message.replace(/[0-9a-f-]{36}/, '<id>'), extensions: { ...e.extensions, requestId: '' } }));
-    expect(strip(foreign)).toEqual(strip(missing));
+    const missing = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: never }, tokenB);
+    const malformed = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: 'not-an-id' }, tokenB);
+    // The message names the id that was sent; apart from it, the answers are identical.
+    const strip = (r: typeof foreign, id: string) => r.body.errors!.map((e) => ({ ...e, message: e.message.replace(id, '<id>'), extensions: { ...e.extensions, requestId: '' } }));
+    expect(strip(foreign, treeA.workspaces[0].id)).toEqual(strip(missing, never));
+    expect(strip(malformed, 'not-an-id')).toEqual(strip(missing, never));
     expect(foreign.status).toBe(missing.status);
+    expect(malformed.status).toBe(missing.status);
   });
 
   test('updates and deletes', async () => {
