@@ -230,7 +230,7 @@ describe('environment cloud credentials', () => {
     });
     const first = cloudRunCredentials();
     const set = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: first } })).setEnvironmentCredentials.credentials;
-    expect(set).toMatchObject({ isSet: true, provider: 'cloudrun', readable: true });
+    expect(set).toMatchObject({ isSet: true, provider: 'CLOUDRUN', readable: true });
     expect(set.fingerprint).toMatch(/^[0-9a-f]{12}$/);
     expect(Date.parse(set.updatedAt)).not.toBeNaN();
     expect(ok<any>(await gql(ENV_CREDS, { id: cloudrun })).environment.credentials).toEqual(set);
@@ -249,7 +249,7 @@ describe('environment cloud credentials', () => {
     const awsSet = ok<any>(
       await gql(SET_CREDS, { id: aws, i: { aws: { ...awsCredentials(), roleArn: 'arn:aws:iam::123456789012:role/deployer' } } }),
     ).setEnvironmentCredentials.credentials;
-    expect(awsSet).toMatchObject({ isSet: true, provider: 'aws', readable: true });
+    expect(awsSet).toMatchObject({ isSet: true, provider: 'AWS', readable: true });
 
     const cleared = ok<any>(await gql(CLEAR_CREDS, { id: aws })).clearEnvironmentCredentials.credentials;
     expect(cleared).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
@@ -566,7 +566,7 @@ describe('a ciphertext moved to another row does not open', () => {
     expect(ok<any>(await gql(GET_CONN, { id: source.id })).connector.secret).toMatchObject({ isSet: true, readable: true });
     expect(ok<any>(await gql(GET_CONN, { id: sameOrg.id })).connector.secret).toMatchObject({ isSet: true, readable: false, fingerprint: null });
     expect(ok<any>(await gql(GET_CONN, { id: otherOrg.id }, tokenB)).connector.secret).toMatchObject({ isSet: true, readable: false, fingerprint: null });
-    expect(ok<any>(await gql(ENV_CREDS, { id: envB })).environment.credentials).toMatchObject({ isSet: true, provider: 'aws', readable: false, fingerprint: null });
+    expect(ok<any>(await gql(ENV_CREDS, { id: envB })).environment.credentials).toMatchObject({ isSet: true, provider: 'AWS', readable: false, fingerprint: null });
     expect(ok<any>(await gql(ENV_CREDS, { id: envA })).environment.credentials).toMatchObject({ isSet: true, readable: true });
 
     const warnings = gw.logs.slice(logsBefore).filter((l) => l.includes('sealed secret cannot be opened'));

@@ -25,9 +25,10 @@ function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsIn
   }
   const errors: FieldError[] = given
     .filter((p) => p !== host)
-    .map((field) => ({ field, message: `${field} credentials do not fit this environment: its deploymentHost is ${host}; give ${host} only` }));
+    // Messages name the host as GraphQL spells it (CLOUDRUN); fields are the input's field names (cloudrun).
+    .map((field) => ({ field, message: `${field} credentials do not fit this environment: its deploymentHost is ${host.toUpperCase()}; give ${host} only` }));
   if (!given.includes(host as (typeof PROVIDERS)[number])) {
-    errors.push({ field: host, message: `${host} credentials are required: the environment's deploymentHost is ${host}` });
+    errors.push({ field: host, message: `${host} credentials are required: the environment's deploymentHost is ${host.toUpperCase()}` });
   }
   if (errors.length) throw badInput(errors);
   const credentials = input[host as (typeof PROVIDERS)[number]]!;
