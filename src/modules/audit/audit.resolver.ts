@@ -7,7 +7,7 @@ import { AuditEntry, AuditEntryConnection } from './audit.entity';
 
 @Resolver(() => Organization)
 export class AuditResolver {
-  @FieldResolver(() => AuditEntryConnection, { description: 'Changes, newest first.' })
+  @FieldResolver(() => AuditEntryConnection, { description: 'Every successful change in the organization (who, what, when, request id), newest first. Owners and admins (audit:read).' })
   @Directive('@requiresScopes(scopes: [["audit:read"]])')
   async auditLog(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<AuditEntry>> {
     const { scope } = tenantOf(ctx);

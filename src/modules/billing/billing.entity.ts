@@ -104,7 +104,7 @@ export class CreditBalance {
 @ObjectType({ description: "The organization's credit account. The sum of the ledger always equals the balance." })
 @Directive('@requiresScopes(scopes: [["billing:read"]])')
 export class CreditAccount {
-  @Field(() => SafeInt, { description: 'Never negative.' })
+  @Field(() => SafeInt, { description: 'Credits available now; never negative (usage that would overdraw it is refused).' })
   balance: number;
 
   @Field(() => Date, { nullable: true, description: 'When the balance last changed (null: never).' })

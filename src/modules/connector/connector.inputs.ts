@@ -120,7 +120,7 @@ export class UpdateConnectorInput {
   @HasNoSecrets()
   config?: Record<string, unknown>;
 
-  @Field(() => String, { nullable: true, description: 'Replaces the secret.' })
+  @Field(() => String, { nullable: true, description: 'A new credential, sealed and never returned; replaces the current one. Use clearConnectorSecret to remove it.' })
   @ValidateIf((o: UpdateConnectorInput) => o.secret !== undefined)
   @Length(1, MAX_SECRET_LENGTH, { message: `secret must be 1 to ${MAX_SECRET_LENGTH} characters` })
   secret?: string;

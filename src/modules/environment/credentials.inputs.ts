@@ -46,7 +46,7 @@ export class CloudRunCredentialsInput {
   @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'projectId must be a Google Cloud project id (6-30 lowercase letters, digits, hyphens)' })
   projectId: string;
 
-  @Field(() => String, { description: 'e.g. us-central1' })
+  @Field(() => String, { description: 'Google Cloud region the environment deploys to, e.g. us-central1.' })
   @Matches(/^[a-z]+(-[a-z]+)+[0-9]{1,2}$/, { message: 'region must be a Google Cloud region such as us-central1' })
   region: string;
 
@@ -65,7 +65,7 @@ export class AwsCredentialsInput {
   @Matches(/^[A-Za-z0-9/+=]{40}$/, { message: 'secretAccessKey must be an AWS secret access key (40 characters)' })
   secretAccessKey: string;
 
-  @Field(() => String, { description: 'e.g. eu-west-1' })
+  @Field(() => String, { description: 'AWS region the environment deploys to, e.g. eu-west-1.' })
   @Matches(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$/, { message: 'region must be an AWS region such as eu-west-1' })
   region: string;
 

@@ -24,7 +24,7 @@ export class LlmRouteInput {
   @MaxLength(100)
   model: string;
 
-  @Field(() => Int, { nullable: true, description: `1 to ${MAX_TOKENS}.` })
+  @Field(() => Int, { nullable: true, description: `Upper bound on tokens per request for this route, 1 to ${MAX_TOKENS}; omitted: the model default.` })
   @IsOptional()
   @IsInt()
   @Min(1)

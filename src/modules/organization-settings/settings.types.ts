@@ -34,7 +34,7 @@ registerEnumType(TraceMode, {
 @ObjectType({ description: 'How the platform looks for this organization.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class Branding {
-  @Field(() => String, { nullable: true, description: 'Hex colour, #rrggbb.' })
+  @Field(() => String, { nullable: true, description: 'Primary colour as #RRGGBB, or null for the platform default.' })
   primaryColor: string | null;
 
   @Field(() => String, { description: 'Secondary colour as #RRGGBB, or null for the platform default.', nullable: true })
@@ -76,7 +76,7 @@ export class Banner {
 @ObjectType({ description: 'How much request tracing the gateway captures for this organization.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class GatewayTraceConfig {
-  @Field(() => TraceMode, { description: 'Default none.' })
+  @Field(() => TraceMode, { description: 'Which requests are traced; NONE until an admin changes it.' })
   mode: TraceMode;
 
   @Field(() => Float, { description: 'Used when mode is sampled: 0.00 to 1.00. Default 1.00.' })
