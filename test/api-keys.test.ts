@@ -2,8 +2,11 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { ROOT, cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org } from './support/fixtures';
+import { createOrg, gid, raw, uuidOf, createTree, ok, type Org } from './support/fixtures';
 import { expectError } from './support/expect';
+
+/** SQL as the database owner, with the API's global ids turned into stored UUIDs. */
+const adminQuery = (text: string, params?: unknown[]) => db.admin.query(text, raw(params));
 
 let db: TestDatabase;
 let gw: RunningGateway;
@@ -43,13 +46,13 @@ describe('creating keys', () => {
     const listed = await gw.graphql(`{ organization { apiKeys { edges { node { id prefix name scopes createdBy status lastUsedAt } } } } }`, {}, ownerA);
     expect(JSON.stringify(listed.body)).not.toContain(created.key.split('_')[2]);
     expect(listed.body.data.organization.apiKeys.edges.map((e: any) => e.node)).toContainEqual(
-      expect.objectContaining({ id: created.apiKey.id, createdBy: 'user-1', status: 'active', scopes: ['org:read', 'workspaces:read'] }),
+      expect.objectContaining({ id: created.apiKey.id, createdBy: 'user-1', status: 'ACTIVE', scopes: ['org:read', 'workspaces:read'] }),
     );
     // … and the database holds no plaintext anywhere.
     const secret = created.key.split('_')[2].slice(0, 32);
-    const tables = await db.admin.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`);
+    const tables = await adminQuery(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`);
     for (const { table_name } of tables.rows) {
-      const hit = await db.admin.query(`SELECT count(*) FROM ${table_name} t WHERE t::text LIKE '%' || $1 || '%'`, [secret]);
+      const hit = await adminQuery(`SELECT count(*) FROM ${table_name} t WHERE t::text LIKE '%' || $1 || '%'`, [secret]);
       expect({ table: table_name, hits: hit.rows[0].count }).toEqual({ table: table_name, hits: '0' });
     }
     expect(gw.logs.join('\n')).not.toContain(secret);
@@ -80,7 +83,7 @@ describe('creating keys', () => {
   });
 
   test('members cannot manage keys', async () => {
-    await db.admin.query(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'member-k', 'mk@example.test', 'member')`, [orgA.id]);
+    await adminQuery(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'member-k', 'mk@example.test', 'member')`, [orgA.id]);
     expectError(await gw.graphql(CREATE, { i: { name: 'x', scopes: ['org:read'] } }, gw.token(orgA.id, undefined, { sub: 'member-k' })), 'FORBIDDEN');
   });
 });
@@ -93,13 +96,13 @@ describe('POST /auth/token', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(response.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'org:read workspaces:read workspaces:write' });
     const claims = JSON.parse(Buffer.from(response.body.access_token.split('.')[1], 'base64url').toString());
-    expect(claims).toMatchObject({ sub: `apikey:${created.apiKey.id}`, org: orgA.id, iss: 'manifest-gateway', jti: expect.any(String) });
+    expect(claims).toMatchObject({ sub: `apikey:${uuidOf(created.apiKey.id)}`, org: orgA.id, iss: 'manifest-gateway', jti: expect.any(String) });
     expect(claims.exp - claims.iat).toBe(900);
     const data = ok<any>(await gw.graphql(`{ viewer { subject scopes organization { id } } }`, {}, response.body.access_token));
-    expect(data.viewer).toEqual({ subject: `apikey:${created.apiKey.id}`, scopes: ['org:read', 'workspaces:read', 'workspaces:write'], organization: { id: orgA.id } });
+    expect(data.viewer).toEqual({ subject: `apikey:${uuidOf(created.apiKey.id)}`, scopes: ['org:read', 'workspaces:read', 'workspaces:write'], organization: { id: gid('Organization', orgA.id) } });
     // last_used_at is written after the response.
     await new Promise((r) => setTimeout(r, 300));
-    const used = await db.admin.query(`SELECT last_used_at FROM api_keys WHERE id = $1`, [created.apiKey.id]);
+    const used = await adminQuery(`SELECT last_used_at FROM api_keys WHERE id = $1`, [uuidOf(created.apiKey.id)]);
     expect(used.rows[0].last_used_at).not.toBeNull();
   });
 
@@ -107,7 +110,7 @@ describe('POST /auth/token', () => {
     const good = await createKey(['org:read']);
     const flipped = good.key.slice(0, 20) + (good.key[20] === 'a' ? 'b' : 'a') + good.key.slice(21);
     const unknown = await createKey(['org:read']);
-    await db.admin.query(`DELETE FROM api_keys WHERE id = $1`, [unknown.apiKey.id]);
+    await adminQuery(`DELETE FROM api_keys WHERE id = $1`, [uuidOf(unknown.apiKey.id)]);
     const cases: Array<[unknown, number, string, RegExp]> = [
       [undefined, 400, 'invalid_request', /fl_/],
       ['not-a-key', 400, 'invalid_request', /fl_/],
@@ -128,16 +131,16 @@ describe('POST /auth/token', () => {
     ok(await gw.graphql(`mutation($id: ID!) { revokeApiKey(id: $id) { status revokedBy } }`, { id: revoked.apiKey.id }, ownerA));
     expect(await exchange(revoked.key)).toMatchObject({ status: 401, body: { error: 'invalid_client', error_description: expect.stringMatching(/revoked/) } });
     const expired = await createKey(['org:read']);
-    await db.admin.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.apiKey.id]);
+    await adminQuery(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [uuidOf(expired.apiKey.id)]);
     expect(await exchange(expired.key)).toMatchObject({ status: 401, body: { error: 'invalid_client', error_description: expect.stringMatching(/expired/) } });
   });
 
   test('suspended and archived organizations are refused', async () => {
     const org = await createOrg(db, 'keys-status');
     const key = (await createKey(['org:read'], gw.token(org.id))).key;
-    await db.admin.query(`UPDATE organizations SET status = 'suspended' WHERE id = $1`, [org.id]);
+    await adminQuery(`UPDATE organizations SET status = 'suspended' WHERE id = $1`, [org.id]);
     expect(await exchange(key)).toMatchObject({ status: 403, body: { error: 'org_suspended' } });
-    await db.admin.query(`UPDATE organizations SET status = 'archived' WHERE id = $1`, [org.id]);
+    await adminQuery(`UPDATE organizations SET status = 'archived' WHERE id = $1`, [org.id]);
     expect(await exchange(key)).toMatchObject({ status: 403, body: { error: 'org_archived' } });
   });
 });
@@ -181,7 +184,7 @@ test("a token from one org's key reaches nothing of another org's", async () => 
   expectError(await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: ws.id }, token), 'NOT_FOUND');
   expectError(await gw.graphql(`query($id: ID!) { component(id: $id) { id } }`, { id: ws.components[0] }, token), 'NOT_FOUND');
   expectError(await gw.graphql(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: ws.environments[0] }, token), 'NOT_FOUND');
-  expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(orgA.id);
+  expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(gid('Organization', orgA.id));
 });
 
 test('the CLI creates an organization\'s first key, and the example script exchanges it and runs a mutation', async () => {
@@ -197,9 +200,9 @@ test('the CLI creates an organization\'s first key, and the example script excha
   const code = await new Promise((resolve) => child.on('exit', resolve));
   expect({ code, out }).toMatchObject({ code: 0 });
   const workspace = JSON.parse(out);
-  const row = await db.admin.query(`SELECT org_id, name FROM workspaces WHERE id = $1`, [workspace.id]);
+  const row = await adminQuery(`SELECT org_id, name FROM workspaces WHERE id = $1`, [uuidOf(workspace.id)]);
   expect(row.rows[0]).toEqual({ org_id: orgA.id, name: 'From the example' });
-  const audit = await db.admin.query(`SELECT actor, actor_kind FROM audit_log WHERE target_id = $1`, [workspace.id]);
+  const audit = await adminQuery(`SELECT actor, actor_kind FROM audit_log WHERE target_id = $1`, [uuidOf(workspace.id)]);
   expect(audit.rows[0]).toEqual({ actor: `apikey:${created.json.id}`, actor_kind: 'api_key' });
 });
 
@@ -233,14 +236,14 @@ describe('keys answer to the member who made them', () => {
   const ADD = `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`;
   const asUser = (sub: string) => gw.token(orgA.id, undefined, { sub });
   beforeAll(async () => {
-    ok(await gw.graphql(ADD, { i: { userId: 'key-admin', email: 'key-admin@example.test', role: 'admin' } }, ownerA));
+    ok(await gw.graphql(ADD, { i: { userId: 'key-admin', email: 'key-admin@example.test', role: 'ADMIN' } }, ownerA));
   });
 
   test('an admin cannot make themselves owner through an API key', async () => {
     const key = await createKey(['members:write', 'org:read'], asUser('key-admin'));
     const token = (await exchange(key.key)).body.access_token;
     const before = await snapshot(db.admin);
-    expectError(await gw.graphql(`mutation { updateMember(userId: "key-admin", input: { role: owner }) { role } }`, {}, token), 'FORBIDDEN');
+    expectError(await gw.graphql(`mutation { updateMember(userId: "key-admin", input: { role: OWNER }) { role } }`, {}, token), 'FORBIDDEN');
     expectError(await gw.graphql(`mutation { removeMember(userId: "user-1") }`, {}, token), 'FORBIDDEN');
     expect(await snapshot(db.admin)).toEqual(before);
   });
@@ -255,11 +258,11 @@ describe('keys answer to the member who made them', () => {
   });
 
   test("demoting the key's owner caps the key at once; removing them stops it", async () => {
-    ok(await gw.graphql(ADD, { i: { userId: 'leaving-admin', email: 'leaving@example.test', role: 'admin' } }, ownerA));
+    ok(await gw.graphql(ADD, { i: { userId: 'leaving-admin', email: 'leaving@example.test', role: 'ADMIN' } }, ownerA));
     const key = await createKey(['org:read', 'org:write'], asUser('leaving-admin'));
     const token = (await exchange(key.key)).body.access_token;
     ok(await gw.graphql(`mutation { updateOrganization(input: { industry: "by key" }) { id } }`, {}, token));
-    ok(await gw.graphql(`mutation { updateMember(userId: "leaving-admin", input: { role: viewer }) { role } }`, {}, ownerA));
+    ok(await gw.graphql(`mutation { updateMember(userId: "leaving-admin", input: { role: VIEWER }) { role } }`, {}, ownerA));
     expectError(await gw.graphql(`mutation { updateOrganization(input: { industry: "still?" }) { id } }`, {}, token), 'FORBIDDEN');
     expect((await exchange(key.key)).body.scope).toBe('org:read');
     ok(await gw.graphql(`mutation { removeMember(userId: "leaving-admin") }`, {}, ownerA));
@@ -321,23 +324,23 @@ test('a request aborted by its client is rolled back, savepoints and all, and it
   await holder.query('ROLLBACK');
   holder.release();
   await new Promise((r) => setTimeout(r, 300));
-  const row = await db.admin.query(`SELECT industry FROM organizations WHERE id = $1`, [orgA.id]);
+  const row = await adminQuery(`SELECT industry FROM organizations WHERE id = $1`, [orgA.id]);
   expect(row.rows[0].industry).toBe('before');
-  const stuck = await db.admin.query(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()`);
+  const stuck = await adminQuery(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()`);
   expect(stuck.rows[0].count).toBe('0');
   ok(await gw.graphql(`{ organization { industry } }`, {}, token));
 });
 
 test('a key acts as the member it answers to: their workspace visibility and roles, not org-wide', async () => {
   const ADD = `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`;
-  ok(await gw.graphql(ADD, { i: { userId: 'ws-admin', email: 'ws-admin@example.test', role: 'admin' } }, ownerA));
+  ok(await gw.graphql(ADD, { i: { userId: 'ws-admin', email: 'ws-admin@example.test', role: 'ADMIN' } }, ownerA));
   const privateWs = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Owner only" }) { id } }`, {}, ownerA)).createWorkspace.id;
   const key = await createKey(['org:read', 'workspaces:read', 'workspaces:write'], gw.token(orgA.id, undefined, { sub: 'ws-admin' }));
   const token = (await exchange(key.key)).body.access_token;
   // As an org admin, the key's owner sees and administers every workspace, and so does the key …
   ok(await gw.graphql(`mutation($id: ID!) { updateWorkspace(id: $id, input: { description: "by key" }) { id } }`, { id: privateWs }, token));
   // … demoted to a plain member of no workspace, neither the owner nor the key sees it any more.
-  ok(await gw.graphql(`mutation { updateMember(userId: "ws-admin", input: { role: member }) { role } }`, {}, ownerA));
+  ok(await gw.graphql(`mutation { updateMember(userId: "ws-admin", input: { role: MEMBER }) { role } }`, {}, ownerA));
   expectError(await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: privateWs }, token), 'NOT_FOUND');
   const before = await snapshot(db.admin);
   expectError(await gw.graphql(`mutation($id: ID!) { updateWorkspace(id: $id, input: { description: "after demotion" }) { id } }`, { id: privateWs }, token), 'NOT_FOUND');
@@ -345,7 +348,7 @@ test('a key acts as the member it answers to: their workspace visibility and rol
   // A workspace the key creates belongs to its owner like one they create themselves.
   const own = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Made by key" }) { id } }`, {}, token)).createWorkspace.id;
   const members = ok<any>(await gw.graphql(`query($id: ID!) { workspace(id: $id) { members { userId role } } }`, { id: own }, ownerA));
-  expect(members.workspace.members).toEqual([{ userId: 'ws-admin', role: 'admin' }]);
+  expect(members.workspace.members).toEqual([{ userId: 'ws-admin', role: 'ADMIN' }]);
 });
 
 test('a token whose key now answers to someone else is refused (the claim must match the database)', async () => {
@@ -354,7 +357,7 @@ test('a token whose key now answers to someone else is refused (the claim must m
   const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
   expect(claims.key_owner).toBe('user-1');
   ok(await gw.graphql(`{ organization { id } }`, {}, token));
-  await db.admin.query(`UPDATE api_keys SET owner_user_id = 'ws-admin' WHERE id = $1`, [key.apiKey.id]);
+  await adminQuery(`UPDATE api_keys SET owner_user_id = 'ws-admin' WHERE id = $1`, [uuidOf(key.apiKey.id)]);
   expectError(await gw.graphql(`{ organization { id } }`, {}, token), 'UNAUTHENTICATED');
 });
 

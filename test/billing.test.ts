@@ -2,9 +2,12 @@ import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org, type Tree } from './support/fixtures';
+import { createOrg, gid, raw, uuidOf, createTree, ok, type Org, type Tree } from './support/fixtures';
 import { expectError } from './support/expect';
 import { ALL_SCOPES } from './support/scopes';
+
+/** SQL as the database owner, with the API's global ids turned into stored UUIDs. */
+const adminQuery = (text: string, params?: unknown[]) => db.admin.query(text, raw(params));
 
 /**
  * Billing: subscriptions (platform-managed, tenant-readable), the credit balance and its append-only
@@ -34,7 +37,7 @@ beforeAll(async () => {
   treeA = await createTree(gw, tokenA, { workspaces: 2, environments: 0, components: 0 });
   // Users of org A with each of the other org roles.
   for (const role of ['admin', 'member', 'viewer', 'billing']) {
-    await db.admin.query(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, $2, $3, $4)`, [orgA.id, `${role}-1`, `${role}@a.test`, role]);
+    await adminQuery(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, $2, $3, $4)`, [orgA.id, `${role}-1`, `${role}@a.test`, role]);
   }
 });
 afterAll(async () => {
@@ -52,12 +55,12 @@ const CREDITS = `query($first: Int, $after: String) { organization { credits { b
 const RECORD = `mutation($i: RecordUsageInput!) { recordUsage(input: $i) { id kind amount balanceAfter reason actor workspaceId requestId createdAt } }`;
 
 async function balanceOf(orgId: string): Promise<number | null> {
-  const { rows } = await db.admin.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [orgId]);
+  const { rows } = await adminQuery(`SELECT balance FROM credit_balances WHERE org_id = $1`, [orgId]);
   return rows[0] ? Number(rows[0].balance) : null;
 }
 
 async function ledgerSum(orgId: string): Promise<number> {
-  const { rows } = await db.admin.query(`SELECT coalesce(sum(amount), 0) AS sum FROM credit_ledger WHERE org_id = $1`, [orgId]);
+  const { rows } = await adminQuery(`SELECT coalesce(sum(amount), 0) AS sum FROM credit_ledger WHERE org_id = $1`, [orgId]);
   return Number(rows[0].sum);
 }
 
@@ -105,8 +108,8 @@ describe('subscriptions (platform CLI, read through GraphQL)', () => {
     expect(data.totalCount).toBe(3);
     expect(data.pageInfo.hasNextPage).toBe(true);
     expect(data.edges.map((e: any) => e.node)).toEqual([
-      { id: monthly.id, productName: 'Agents Pro', status: 'active', billingCycle: 'monthly', autoRenew: true, trialEndDate: null, createdAt: monthly.createdAt, updatedAt: monthly.updatedAt },
-      { id: trial.id, productName: 'Workflows', status: 'trial', billingCycle: 'annual', autoRenew: false, trialEndDate: end, createdAt: expect.any(String), updatedAt: expect.any(String) },
+      { id: gid('ProductSubscription', monthly.id), productName: 'Agents Pro', status: 'ACTIVE', billingCycle: 'MONTHLY', autoRenew: true, trialEndDate: null, createdAt: monthly.createdAt, updatedAt: monthly.updatedAt },
+      { id: gid('ProductSubscription', trial.id), productName: 'Workflows', status: 'TRIAL', billingCycle: 'ANNUAL', autoRenew: false, trialEndDate: end, createdAt: expect.any(String), updatedAt: expect.any(String) },
     ]);
     const rest = ok<any>(await gw.graphql(SUBSCRIPTIONS, { first: 2, after: data.pageInfo.endCursor }, tokenA)).organization.subscriptions;
     expect(rest.edges.map((e: any) => e.node.productName)).toEqual(['Gateway']);
@@ -144,7 +147,7 @@ describe('subscriptions (platform CLI, read through GraphQL)', () => {
     const again = await billingCli(['subscribe', '--org', orgA.slug, '--product', 'Agents Pro', '--status', 'trial', '--cycle', 'monthly', '--trial-end', tomorrow(), '--json']);
     expect(again.code).toBe(0);
     const nodes = ok<any>(await gw.graphql(SUBSCRIPTIONS, { first: 10 }, tokenA)).organization.subscriptions.edges.map((e: any) => e.node);
-    expect(nodes.find((n: any) => n.id === monthly.id)).toMatchObject({ status: 'cancelled', autoRenew: false });
+    expect(nodes.find((n: any) => n.id === gid('ProductSubscription', monthly.id))).toMatchObject({ status: 'CANCELLED', autoRenew: false });
   });
 
   test('billing set-subscription-status refuses bad inputs, final statuses and other organizations\' subscriptions', async () => {
@@ -173,8 +176,8 @@ describe('credits', () => {
     expect(after.updatedAt).toEqual(expect.any(String));
     expect(after.ledger.totalCount).toBe(2);
     expect(after.ledger.edges.map((e: any) => [e.node.kind, e.node.amount, e.node.balanceAfter, e.node.reason, e.node.actor])).toEqual([
-      ['grant', 250, 750, 'Promo', 'platform'], // newest first
-      ['grant', 500, 500, 'Welcome credits', 'platform'],
+      ['GRANT', 250, 750, 'Promo', 'platform'], // newest first
+      ['GRANT', 500, 500, 'Welcome credits', 'platform'],
     ]);
   });
 
@@ -184,7 +187,7 @@ describe('credits', () => {
     const entry = ok<any>(response).recordUsage;
     expect(entry).toEqual({
       id: expect.any(String),
-      kind: 'consumption',
+      kind: 'CONSUMPTION',
       amount: -40,
       balanceAfter: 710,
       reason: 'LLM tokens',
@@ -201,7 +204,7 @@ describe('credits', () => {
     ).createApiKey;
     const accessToken = await gw.exchangeApiKey(key.key);
     const byKey = ok<any>(await gw.graphql(RECORD, { i: { amount: 5, reason: 'Batch job' } }, accessToken));
-    expect(byKey.recordUsage).toMatchObject({ actor: `apikey:${key.apiKey.id}`, balanceAfter: 695 });
+    expect(byKey.recordUsage).toMatchObject({ actor: `apikey:${uuidOf(key.apiKey.id)}`, balanceAfter: 695 });
     expect(await balanceOf(orgA.id)).toBe(695);
     expect(await ledgerSum(orgA.id)).toBe(695);
   });
@@ -218,7 +221,8 @@ describe('credits', () => {
   });
 
   test('recordUsage names every bad field at once and changes nothing', async () => {
-    await refused(RECORD, { i: { amount: 0, reason: '   ', workspaceId: 'nope' } }, 'BAD_USER_INPUT', ['amount', 'reason', 'workspaceId']);
+    await refused(RECORD, { i: { amount: 0, reason: '   ' } }, 'BAD_USER_INPUT', ['amount', 'reason']);
+    await refused(RECORD, { i: { amount: 1, reason: 'x', workspaceId: 'nope' } }, 'NOT_FOUND');
     await refused(RECORD, { i: { amount: -5, reason: 'x'.repeat(501) } }, 'BAD_USER_INPUT', ['amount', 'reason']);
     await refused(RECORD, { i: { amount: 1_000_000_001, reason: 'too much at once' } }, 'BAD_USER_INPUT', ['amount']);
     await refused(RECORD, { i: { amount: 1.5, reason: 'fraction' } }, 'BAD_USER_INPUT'); // GraphQL Int
@@ -245,7 +249,7 @@ describe('credits', () => {
     // The billing user is a member of neither workspace: they cannot name one...
     await refused(RECORD, { i: { amount: 1, reason: 'hidden', workspaceId: ws2.id } }, 'NOT_FOUND', undefined, as('billing-1'));
     // ...until they are given a role in it.
-    await db.admin.query(`INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, 'billing-1', 'viewer')`, [orgA.id, ws1.id]);
+    await adminQuery(`INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, 'billing-1', 'viewer')`, [orgA.id, uuidOf(ws1.id)]);
     expect(ok<any>(await gw.graphql(RECORD, { i: { amount: 1, reason: 'seen', workspaceId: ws1.id } }, as('billing-1'))).recordUsage.workspaceId).toBe(ws1.id);
     await refused(RECORD, { i: { amount: 1, reason: 'hidden', workspaceId: ws2.id } }, 'NOT_FOUND', undefined, as('billing-1'));
   });
@@ -284,7 +288,7 @@ describe('credits', () => {
     const ws = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Short-lived" }) { id } }`, {}, tokenA)).createWorkspace.id;
     const entry = ok<any>(await gw.graphql(RECORD, { i: { amount: 2, reason: 'before deletion', workspaceId: ws } }, tokenA)).recordUsage;
     ok(await gw.graphql(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id: ws }, tokenA));
-    const { rows } = await db.admin.query(`SELECT workspace_id, amount FROM credit_ledger WHERE id = $1`, [entry.id]);
+    const { rows } = await adminQuery(`SELECT workspace_id, amount FROM credit_ledger WHERE id = $1`, [uuidOf(entry.id)]);
     expect(rows).toEqual([{ workspace_id: null, amount: '-2' }]);
     expect(await ledgerSum(orgA.id)).toBe(await balanceOf(orgA.id));
   });
@@ -327,10 +331,10 @@ describe('who may do what', () => {
   });
 
   test('demoting the billing user removes their billing access on the next request', async () => {
-    await db.admin.query(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'billing-2', 'billing2@a.test', 'billing')`, [orgA.id]);
+    await adminQuery(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'billing-2', 'billing2@a.test', 'billing')`, [orgA.id]);
     const token = as('billing-2');
     ok(await gw.graphql(READ_BOTH, {}, token));
-    await db.admin.query(`UPDATE org_members SET role = 'member' WHERE org_id = $1 AND user_id = 'billing-2'`, [orgA.id]);
+    await adminQuery(`UPDATE org_members SET role = 'member' WHERE org_id = $1 AND user_id = 'billing-2'`, [orgA.id]);
     expect(await billingReads(token)).toEqual(BOTH_FORBIDDEN);
     await refused(RECORD, { i: { amount: 1, reason: 'demoted' } }, 'FORBIDDEN', undefined, token);
   });
@@ -364,7 +368,7 @@ describe('cross-tenant', () => {
     // A's ledger cursor means nothing in B: it pages B's (empty) remainder, never A's rows.
     const aCursor = ok<any>(await gw.graphql(CREDITS, { first: 1 }, tokenA)).organization.credits.ledger.pageInfo.endCursor;
     const viaCursor = ok<any>(await gw.graphql(CREDITS, { first: 10, after: aCursor }, tokenB)).organization.credits.ledger;
-    const aIds = (await db.admin.query(`SELECT id FROM credit_ledger WHERE org_id = $1`, [orgA.id])).rows.map((r) => r.id);
+    const aIds = (await adminQuery(`SELECT id FROM credit_ledger WHERE org_id = $1`, [orgA.id])).rows.map((r) => r.id);
     for (const edge of viaCursor.edges) expect(aIds).not.toContain(edge.node.id);
   });
 
@@ -398,7 +402,7 @@ describe('concurrency', () => {
     // Every success saw a distinct balance: 970, 940, ..., 10.
     expect(succeeded.map((r) => r.body.data.recordUsage.balanceAfter).sort((a, b) => b - a)).toEqual(Array.from({ length: 33 }, (_, i) => 970 - 30 * i));
     expect(await balanceOf(org.id)).toBe(10);
-    const { rows } = await db.admin.query(`SELECT kind, count(*)::int AS n, sum(amount)::int AS total FROM credit_ledger WHERE org_id = $1 GROUP BY kind ORDER BY kind`, [org.id]);
+    const { rows } = await adminQuery(`SELECT kind, count(*)::int AS n, sum(amount)::int AS total FROM credit_ledger WHERE org_id = $1 GROUP BY kind ORDER BY kind`, [org.id]);
     expect(rows).toEqual([
       { kind: 'consumption', n: 33, total: -990 },
       { kind: 'grant', n: 1, total: 1000 },
@@ -454,7 +458,7 @@ test('platform billing operations are in the organization audit log; adjust acce
   expect((await billingCli(['grant', '--org', org.slug, '--amount', '10', '--reason', 'Welcome', '--json'])).code).toBe(0);
   expect((await billingCli(['adjust', '--org', org.slug, '--amount', '+5', '--reason', 'Goodwill', '--json'])).json).toMatchObject({ balance: 15 });
   const subscribed = await billingCli(['subscribe', '--org', org.slug, '--product', 'Gateway', '--status', 'active', '--cycle', 'annual', '--json']);
-  const rows = await db.admin.query(`SELECT actor, operation, target_type, target_id FROM audit_log WHERE org_id = $1 ORDER BY id`, [org.id]);
+  const rows = await adminQuery(`SELECT actor, operation, target_type, target_id FROM audit_log WHERE org_id = $1 ORDER BY id`, [org.id]);
   expect(rows.rows.map((r) => [r.actor, r.operation, r.target_type])).toEqual([
     ['platform-admin', 'createOrganization', 'Organization'],
     ['platform-admin', 'grantCredits', 'CreditLedgerEntry'],

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, ok, seedTreeSql } from './support/fixtures';
+import { createOrg, gid, uuidOf, ok, seedTreeSql } from './support/fixtures';
 
 let db: TestDatabase;
 let gw: RunningGateway;
@@ -61,7 +61,7 @@ test('the batched loaders return each parent its own children, in order', async 
   const { data } = await nested(org.id);
   const rows = await db.admin.query(`SELECT workspace_id, id FROM environments WHERE org_id = $1 ORDER BY workspace_id, id`, [org.id]);
   for (const edge of data.organization.workspaces.edges) {
-    const expected = rows.rows.filter((r) => r.workspace_id === edge.node.id).map((r) => r.id);
+    const expected = rows.rows.filter((r) => gid('Workspace', r.workspace_id) === edge.node.id).map((r) => gid('Environment', r.id));
     expect(edge.node.environments.edges.map((e: any) => e.node.id)).toEqual(expected);
   }
 });

@@ -1,8 +1,11 @@
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, raw, uuidOf, ok, type Org } from './support/fixtures';
 import { expectError } from './support/expect';
 import { ALL_SCOPES } from './support/scopes';
+
+/** SQL as the database owner, with the API's global ids turned into stored UUIDs. */
+const adminQuery = (text: string, params?: unknown[]) => db.admin.query(text, raw(params));
 
 /**
  * Deployment rings and promotions: the pipeline rules (enter at ring 0, one ring at a time, only the
@@ -14,7 +17,7 @@ let gw: RunningGateway;
 let org: Org;
 let token: string;
 
-const UNKNOWN = '01900000-0000-7000-8000-000000000000';
+const UNKNOWN = gid('Component', '01900000-0000-7000-8000-000000000000'); // well-formed, never existed (type checked per argument: any NOT_FOUND)
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -57,12 +60,12 @@ async function newWorkspace(as = token, name = 'Pipeline'): Promise<string> {
 
 async function newEnvironment(workspaceId: string, slug: string, as = token): Promise<string> {
   return ok<any>(
-    await gw.graphql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i: { workspaceId, name: slug, slug, tier: 'dev' } }, as),
+    await gw.graphql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i: { workspaceId, name: slug, slug, tier: 'DEV' } }, as),
   ).createEnvironment.id;
 }
 
 async function newComponent(workspaceId: string, name = 'Bot', as = token): Promise<string> {
-  return ok<any>(await gw.graphql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId, name, type: 'agent' } }, as))
+  return ok<any>(await gw.graphql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId, name, type: 'AGENT' } }, as))
     .createComponent.id;
 }
 
@@ -95,13 +98,13 @@ async function member(userId: string, workspaceId: string, role: 'admin' | 'deve
   ok(
     await gw.graphql(
       `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`,
-      { i: { userId, email: `${userId}@example.test`, role: orgRole } },
+      { i: { userId, email: `${userId}@example.test`, role: orgRole.toUpperCase() } },
       token,
     ),
   );
   if (role) {
     ok(
-      await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: workspaceId, u: userId, r: role }, token),
+      await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: workspaceId, u: userId, r: role.toUpperCase() }, token),
     );
   }
   return gw.token(org.id, ALL_SCOPES, { sub: userId });
@@ -116,8 +119,8 @@ describe('rings', () => {
       { id: p.rings[1], name: 'early', position: 1, environment: { id: p.environments[1] } },
       { id: p.rings[2], name: 'general', position: 2, environment: { id: p.environments[2] } },
     ]);
-    const row = await db.admin.query(`SELECT org_id, workspace_id FROM deployment_rings WHERE id = $1`, [p.rings[0]]);
-    expect(row.rows[0]).toEqual({ org_id: org.id, workspace_id: p.workspace });
+    const row = await adminQuery(`SELECT org_id, workspace_id FROM deployment_rings WHERE id = $1`, [p.rings[0]]);
+    expect(row.rows[0]).toEqual(raw({ org_id: org.id, workspace_id: p.workspace }));
   });
 
   test('a ring created at a position moves the rings from there one down', async () => {
@@ -159,8 +162,10 @@ describe('rings', () => {
     const p = await pipeline();
     const other = await pipeline();
     await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: '  ', environmentId: p.environments[0], position: -1 } }, 'BAD_USER_INPUT', ['name', 'position']);
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x'.repeat(101), environmentId: 'env' } }, 'BAD_USER_INPUT', ['name', 'environmentId']);
-    await refused(CREATE_RING, { i: { workspaceId: 'nope', name: 'x', environmentId: p.environments[0] } }, 'BAD_USER_INPUT', ['workspaceId']);
+    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x'.repeat(101), environmentId: p.environments[0] } }, 'BAD_USER_INPUT', ['name']);
+    // Ids that are not ids of this API answer like ids that never existed.
+    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x', environmentId: 'env' } }, 'NOT_FOUND');
+    await refused(CREATE_RING, { i: { workspaceId: 'nope', name: 'x', environmentId: p.environments[0] } }, 'NOT_FOUND');
     // Another workspace's environment: the schema would refuse it too (composite foreign key).
     await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x', environmentId: other.environments[0] } }, 'BAD_USER_INPUT', ['environmentId']);
     await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x', environmentId: UNKNOWN } }, 'NOT_FOUND');
@@ -172,14 +177,14 @@ describe('rings', () => {
     await refused(UPDATE_RING, { id: p.rings[0], i: { environmentId: other.environments[1] } }, 'BAD_USER_INPUT', ['environmentId']);
     await refused(UPDATE_RING, { id: UNKNOWN, i: { name: 'x' } }, 'NOT_FOUND');
     await refused(DELETE_RING, { id: UNKNOWN }, 'NOT_FOUND');
-    await refused(DELETE_RING, { id: 'not-an-id' }, 'BAD_USER_INPUT', ['id']);
+    await refused(DELETE_RING, { id: 'not-an-id' }, 'NOT_FOUND');
   });
 
   test('the schema refuses a ring on another workspace\'s environment even when the service is bypassed', async () => {
     const p = await pipeline();
     const other = await pipeline();
     await expect(
-      db.admin.query(`INSERT INTO deployment_rings (org_id, id, workspace_id, name, position, environment_id) VALUES ($1, gen_random_uuid(), $2, 'smuggled', 3, $3)`, [
+      adminQuery(`INSERT INTO deployment_rings (org_id, id, workspace_id, name, position, environment_id) VALUES ($1, gen_random_uuid(), $2, 'smuggled', 3, $3)`, [
         org.id,
         p.workspace,
         other.environments[0],
@@ -206,7 +211,7 @@ describe('rings', () => {
     await deploy(p, '1.0.0');
     await promote(p, 0, '1.0.0');
     ok(await gw.graphql(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id: p.workspace }, token));
-    const left = await db.admin.query(
+    const left = await adminQuery(
       `SELECT (SELECT count(*) FROM deployment_rings WHERE workspace_id = $1) + (SELECT count(*) FROM deployment_promotions WHERE workspace_id = $1)
             + (SELECT count(*) FROM ring_deployments WHERE workspace_id = $1) AS n`,
       [p.workspace],
@@ -344,7 +349,7 @@ describe('deploys and promotions', () => {
     );
     // And the schema refuses it even if the service were bypassed.
     await expect(
-      db.admin.query(
+      adminQuery(
         `INSERT INTO deployment_promotions (org_id, id, workspace_id, component_id, to_ring_id, version, promoted_by, request_id)
          VALUES ($1, gen_random_uuid(), $2, $3, $4, '1', 'x', 'x')`,
         [org.id, p.workspace, p.components[0], other.rings[0]],
@@ -357,8 +362,8 @@ describe('deploys and promotions', () => {
     for (const version of ['', ' 1.0', '1.0 beta', 'x'.repeat(101), '-1', 'v1/evil']) {
       await refused(DEPLOY, { i: { componentId: p.components[0], ringId: p.rings[0], version } }, 'BAD_USER_INPUT', ['version']);
     }
-    await refused(DEPLOY, { i: { componentId: 'c', ringId: 'r', version: '1' } }, 'BAD_USER_INPUT', ['componentId', 'ringId']);
-    await refused(PROMOTE, { i: { componentId: p.components[0], fromRingId: 'x', toRingId: 'y', version: '1' } }, 'BAD_USER_INPUT', ['fromRingId', 'toRingId']);
+    await refused(DEPLOY, { i: { componentId: 'c', ringId: 'r', version: '1' } }, 'NOT_FOUND');
+    await refused(PROMOTE, { i: { componentId: p.components[0], fromRingId: 'x', toRingId: 'y', version: '1' } }, 'NOT_FOUND');
     await refused(DEPLOY, { i: { componentId: UNKNOWN, ringId: p.rings[0], version: '1' } }, 'NOT_FOUND');
     await refused(DEPLOY, { i: { componentId: p.components[0], ringId: UNKNOWN, version: '1' } }, 'NOT_FOUND');
     await refused(PROMOTE, { i: { componentId: p.components[0], fromRingId: p.rings[0], toRingId: UNKNOWN, version: '1' } }, 'NOT_FOUND');
@@ -381,8 +386,8 @@ describe('deploys and promotions', () => {
     await deploy(p, '1.0.0', p.components[0]);
     await deploy(p, '1.0.0', p.components[1]);
     ok(await gw.graphql(`mutation($id: ID!) { deleteComponent(id: $id) }`, { id: p.components[0] }, token));
-    const left = await db.admin.query(`SELECT component_id FROM deployment_promotions WHERE workspace_id = $1`, [p.workspace]);
-    expect(left.rows).toEqual([{ component_id: p.components[1] }]);
+    const left = await adminQuery(`SELECT component_id FROM deployment_promotions WHERE workspace_id = $1`, [p.workspace]);
+    expect(left.rows).toEqual(raw([{ component_id: p.components[1] }]));
   });
 });
 
@@ -451,7 +456,7 @@ describe('who may do what', () => {
       await gw.graphql(`mutation { createApiKey(input: { name: "deployer", scopes: ["deployments:write", "workspaces:read", "components:read"] }) { key apiKey { id } } }`, {}, gw.token(org.id)),
     ).createApiKey;
     const accessToken = await gw.exchangeApiKey(created.key);
-    expect((await deploy(p, '5.0.0', p.components[0], accessToken)).promotedBy).toBe(`apikey:${created.apiKey.id}`);
+    expect((await deploy(p, '5.0.0', p.components[0], accessToken)).promotedBy).toBe(`apikey:${uuidOf(created.apiKey.id)}`);
   });
 });
 
@@ -466,7 +471,7 @@ describe('promotion history is append-only for the application', () => {
         try {
           await client.query(`SET LOCAL ROLE manifest_app`);
           await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.principal_kind', 'api_key', true)`, [org.id]);
-          return await client.query(sql, params);
+          return await client.query(sql, raw(params));
         } finally {
           await client.query('ROLLBACK');
         }
@@ -485,7 +490,7 @@ describe('promotion history is append-only for the application', () => {
     } finally {
       client.release();
     }
-    const row = await db.admin.query(`SELECT version FROM deployment_promotions WHERE id = $1`, [id]);
+    const row = await adminQuery(`SELECT version FROM deployment_promotions WHERE id = $1`, [uuidOf(id)]);
     expect(row.rows).toEqual([{ version: '1.0.0' }]);
   });
 });
@@ -514,11 +519,11 @@ describe('concurrency', () => {
     expect(succeeded).toBeGreaterThan(24);
 
     const history = (
-      await db.admin.query(`SELECT id, component_id, from_ring_id, to_ring_id, version FROM deployment_promotions WHERE workspace_id = $1 ORDER BY id`, [p.workspace])
+      await adminQuery(`SELECT id, component_id, from_ring_id, to_ring_id, version FROM deployment_promotions WHERE workspace_id = $1 ORDER BY id`, [p.workspace])
     ).rows;
     expect(history).toHaveLength(succeeded + 2);
     // Current state: one row per (ring, component) ever reached, naming the latest history row into it.
-    const state = (await db.admin.query(`SELECT ring_id, component_id, version, promotion_id FROM ring_deployments WHERE workspace_id = $1`, [p.workspace])).rows;
+    const state = (await adminQuery(`SELECT ring_id, component_id, version, promotion_id FROM ring_deployments WHERE workspace_id = $1`, [p.workspace])).rows;
     for (const s of state) {
       const into = history.filter((h) => h.to_ring_id === s.ring_id && h.component_id === s.component_id);
       expect({ ring: s.ring_id, version: s.version, promotion: s.promotion_id }).toEqual({ ring: s.ring_id, version: into.at(-1).version, promotion: into.at(-1).id });

@@ -1,6 +1,6 @@
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, ok, uuidOf, type Org } from './support/fixtures';
 import { expectError } from './support/expect';
 
 let db: TestDatabase;
@@ -39,14 +39,14 @@ async function refused(query: string, variables: Record<string, unknown>, code: 
 describe('viewer and organization', () => {
   test('viewer describes the token and its organization', async () => {
     const data = ok<any>(await gw.graphql(`{ viewer { subject scopes organization { id slug } } }`, {}, gw.token(org.id, ['org:read'])));
-    expect(data.viewer).toEqual({ subject: 'user-1', scopes: ['org:read'], organization: { id: org.id, slug: org.slug } });
+    expect(data.viewer).toEqual({ subject: 'user-1', scopes: ['org:read'], organization: { id: gid('Organization', org.id), slug: org.slug } });
   });
 
   test('organization returns every documented field with defaults', async () => {
     const data = ok<any>(
       await gw.graphql(`{ organization { id name slug status primaryDomain industry contactEmail billingEmail supportTier createdAt updatedAt } }`, {}, token),
     );
-    expect(data.organization).toMatchObject({ id: org.id, slug: org.slug, status: 'active', supportTier: 'community', industry: null });
+    expect(data.organization).toMatchObject({ id: gid('Organization', org.id), slug: org.slug, status: 'ACTIVE', supportTier: 'COMMUNITY', industry: null });
   });
 
   test('updateOrganization changes the general settings', async () => {
@@ -79,7 +79,7 @@ describe('viewer and organization', () => {
   });
 
   test('updateOrganization cannot change slug, status or support tier', async () => {
-    const response = await gw.graphql(`mutation { updateOrganization(input: { status: archived }) { name } }`, {}, token);
+    const response = await gw.graphql(`mutation { updateOrganization(input: { status: ARCHIVED }) { name } }`, {}, token);
     expect(response.body.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 });
@@ -118,21 +118,25 @@ describe('workspaces', () => {
     await refused(`mutation($id: ID!) { updateWorkspace(id: $id, input: { name: null }) { id } }`, { id }, 'BAD_USER_INPUT', ['name']);
   });
 
-  test('unknown and malformed ids', async () => {
-    const unknown = '01900000-0000-7000-8000-000000000000';
-    await refused(`query($id: ID!) { workspace(id: $id) { id } }`, { id: unknown }, 'NOT_FOUND');
-    await refused(`query($id: ID!) { workspace(id: $id) { id } }`, { id: 'not-a-uuid' }, 'BAD_USER_INPUT', ['id']);
-    await refused(`mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "x" }) { id } }`, { id: unknown }, 'NOT_FOUND');
-    await refused(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id: unknown }, 'NOT_FOUND');
-    await refused(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id: "1' OR '1'='1" }, 'BAD_USER_INPUT', ['id']);
+  test('unknown and malformed ids all answer NOT_FOUND, like an id that never existed', async () => {
+    const unknown = gid('Workspace', '01900000-0000-7000-8000-000000000000');
+    const wrongType = ok<any>(await gw.graphql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId: await newWorkspace(), name: 'c', type: 'AGENT' } }, token))
+      .createComponent.id;
+    for (const id of [unknown, 'not-a-uuid', '01900000-0000-7000-8000-000000000000', wrongType, `${unknown}=`, "1' OR '1'='1"]) {
+      await refused(`query($id: ID!) { workspace(id: $id) { id } }`, { id }, 'NOT_FOUND');
+      await refused(`mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "x" }) { id } }`, { id }, 'NOT_FOUND');
+      await refused(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id }, 'NOT_FOUND');
+      // node(id:) takes any type: only the component id finds something there.
+      expect(ok<any>(await gw.graphql(`query($id: ID!) { node(id: $id) { id } }`, { id }, token)).node).toEqual(id === wrongType ? { id } : null);
+    }
   });
 
   test('deleting a workspace deletes its environments and components', async () => {
     const id = await newWorkspace();
-    ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: id, name: 'Dev', slug: 'dev', tier: 'dev' } }, token));
-    ok(await gw.graphql(CREATE_COMP, { i: { workspaceId: id, name: 'Bot', type: 'agent' } }, token));
+    ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: id, name: 'Dev', slug: 'dev', tier: 'DEV' } }, token));
+    ok(await gw.graphql(CREATE_COMP, { i: { workspaceId: id, name: 'Bot', type: 'AGENT' } }, token));
     ok(await gw.graphql(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id }, token));
-    const left = await db.admin.query(`SELECT (SELECT count(*) FROM environments WHERE workspace_id = $1) + (SELECT count(*) FROM components WHERE workspace_id = $1) AS n`, [id]);
+    const left = await db.admin.query(`SELECT (SELECT count(*) FROM environments WHERE workspace_id = $1) + (SELECT count(*) FROM components WHERE workspace_id = $1) AS n`, [uuidOf(id)]);
     expect(Number(left.rows[0].n)).toBe(0);
   });
 });
@@ -185,26 +189,26 @@ describe('environments', () => {
 
   test('create, read (with its workspace), update and delete an environment', async () => {
     const created = ok<any>(
-      await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'Production', slug: 'prod', tier: 'prod', deploymentHost: 'aws', executionBackend: { region: 'eu-west-1' } } }, token),
+      await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'Production', slug: 'prod', tier: 'PROD', deploymentHost: 'AWS', executionBackend: { region: 'eu-west-1' } } }, token),
     ).createEnvironment;
-    expect(created).toMatchObject({ workspaceId: ws, slug: 'prod', tier: 'prod', deploymentHost: 'aws', executionBackend: { region: 'eu-west-1' } });
+    expect(created).toMatchObject({ workspaceId: ws, slug: 'prod', tier: 'PROD', deploymentHost: 'AWS', executionBackend: { region: 'eu-west-1' } });
     const read = ok<any>(await gw.graphql(`query($id: ID!) { environment(id: $id) { slug workspace { id } } }`, { id: created.id }, token));
     expect(read.environment).toEqual({ slug: 'prod', workspace: { id: ws } });
     const updated = ok<any>(
-      await gw.graphql(`mutation($id: ID!) { updateEnvironment(id: $id, input: { tier: stage, slug: "staging", executionBackend: {} }) { tier slug executionBackend deploymentHost } }`, { id: created.id }, token),
+      await gw.graphql(`mutation($id: ID!) { updateEnvironment(id: $id, input: { tier: STAGE, slug: "staging", executionBackend: {} }) { tier slug executionBackend deploymentHost } }`, { id: created.id }, token),
     ).updateEnvironment;
-    expect(updated).toEqual({ tier: 'stage', slug: 'staging', executionBackend: {}, deploymentHost: 'aws' });
+    expect(updated).toEqual({ tier: 'STAGE', slug: 'staging', executionBackend: {}, deploymentHost: 'AWS' });
     ok(await gw.graphql(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: created.id }, token));
     expectError(await gw.graphql(`query($id: ID!) { environment(id: $id) { id } }`, { id: created.id }, token), 'NOT_FOUND');
   });
 
   test('deployment host defaults to localhost and execution backend to {}', async () => {
-    const created = ok<any>(await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'Dev', slug: 'dev-default', tier: 'dev' } }, token)).createEnvironment;
-    expect(created).toMatchObject({ deploymentHost: 'localhost', executionBackend: {} });
+    const created = ok<any>(await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'Dev', slug: 'dev-default', tier: 'DEV' } }, token)).createEnvironment;
+    expect(created).toMatchObject({ deploymentHost: 'LOCALHOST', executionBackend: {} });
   });
 
   test('createEnvironment names every bad field at once', async () => {
-    await refused(CREATE_ENV, { i: { workspaceId: ws, name: ' ', slug: 'Not A Slug', tier: 'dev', executionBackend: { big: 'x'.repeat(17000) } } }, 'BAD_USER_INPUT', [
+    await refused(CREATE_ENV, { i: { workspaceId: ws, name: ' ', slug: 'Not A Slug', tier: 'DEV', executionBackend: { big: 'x'.repeat(17000) } } }, 'BAD_USER_INPUT', [
       'name',
       'slug',
       'executionBackend',
@@ -213,31 +217,31 @@ describe('environments', () => {
 
   test('createEnvironment refuses an unknown tier, a JSON array as backend and a malformed workspace id', async () => {
     await refused(CREATE_ENV, { i: { workspaceId: ws, name: 'X', slug: 'x', tier: 'qa' } }, 'BAD_USER_INPUT');
-    await refused(CREATE_ENV, { i: { workspaceId: ws, name: 'X', slug: 'x', tier: 'dev', executionBackend: [1, 2] } }, 'BAD_USER_INPUT');
-    await refused(CREATE_ENV, { i: { workspaceId: 'nope', name: 'X', slug: 'x', tier: 'dev' } }, 'BAD_USER_INPUT', ['workspaceId']);
+    await refused(CREATE_ENV, { i: { workspaceId: ws, name: 'X', slug: 'x', tier: 'DEV', executionBackend: [1, 2] } }, 'BAD_USER_INPUT');
+    await refused(CREATE_ENV, { i: { workspaceId: 'nope', name: 'X', slug: 'x', tier: 'DEV' } }, 'NOT_FOUND');
   });
 
   test('an environment slug is unique within its workspace, not across workspaces', async () => {
-    ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'QA', slug: 'qa', tier: 'stage' } }, token));
-    await refused(CREATE_ENV, { i: { workspaceId: ws, name: 'QA again', slug: 'qa', tier: 'stage' } }, 'BAD_USER_INPUT', ['slug']);
+    ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'QA', slug: 'qa', tier: 'STAGE' } }, token));
+    await refused(CREATE_ENV, { i: { workspaceId: ws, name: 'QA again', slug: 'qa', tier: 'STAGE' } }, 'BAD_USER_INPUT', ['slug']);
     const otherWs = await newWorkspace('Other');
-    ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: otherWs, name: 'QA', slug: 'qa', tier: 'stage' } }, token));
+    ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: otherWs, name: 'QA', slug: 'qa', tier: 'STAGE' } }, token));
   });
 
   test('updateEnvironment refuses a taken slug and a null tier', async () => {
-    const a = ok<any>(await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'A', slug: 'a', tier: 'dev' } }, token)).createEnvironment.id;
-    ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'B', slug: 'b', tier: 'dev' } }, token));
+    const a = ok<any>(await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'A', slug: 'a', tier: 'DEV' } }, token)).createEnvironment.id;
+    ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: ws, name: 'B', slug: 'b', tier: 'DEV' } }, token));
     await refused(`mutation($id: ID!) { updateEnvironment(id: $id, input: { slug: "b" }) { id } }`, { id: a }, 'BAD_USER_INPUT', ['slug']);
     await refused(`mutation($id: ID!) { updateEnvironment(id: $id, input: { tier: null }) { id } }`, { id: a }, 'BAD_USER_INPUT', ['tier']);
   });
 
   test('an environment in a workspace that does not exist is NOT_FOUND', async () => {
-    await refused(CREATE_ENV, { i: { workspaceId: '01900000-0000-7000-8000-000000000001', name: 'X', slug: 'x', tier: 'dev' } }, 'NOT_FOUND');
+    await refused(CREATE_ENV, { i: { workspaceId: '01900000-0000-7000-8000-000000000001', name: 'X', slug: 'x', tier: 'DEV' } }, 'NOT_FOUND');
   });
 
   test('workspace.environments lists them with totalCount', async () => {
     const home = await newWorkspace('Listed');
-    for (const slug of ['one', 'two', 'three']) ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: home, name: slug, slug, tier: 'dev' } }, token));
+    for (const slug of ['one', 'two', 'three']) ok(await gw.graphql(CREATE_ENV, { i: { workspaceId: home, name: slug, slug, tier: 'DEV' } }, token));
     const data = ok<any>(await gw.graphql(`query($id: ID!) { workspace(id: $id) { environments(first: 2) { totalCount pageInfo { hasNextPage } edges { node { slug } } } } }`, { id: home }, token));
     expect(data.workspace.environments).toEqual({ totalCount: 3, pageInfo: { hasNextPage: true }, edges: [{ node: { slug: 'one' } }, { node: { slug: 'two' } }] });
   });
@@ -250,27 +254,27 @@ describe('components', () => {
   });
 
   test('create, read, update and delete a component', async () => {
-    const created = ok<any>(await gw.graphql(CREATE_COMP, { i: { workspaceId: ws, name: 'Router', type: 'workflow', configuration: { steps: 3 } } }, token)).createComponent;
-    expect(created).toMatchObject({ workspaceId: ws, type: 'workflow', name: 'Router', configuration: { steps: 3 } });
+    const created = ok<any>(await gw.graphql(CREATE_COMP, { i: { workspaceId: ws, name: 'Router', type: 'WORKFLOW', configuration: { steps: 3 } } }, token)).createComponent;
+    expect(created).toMatchObject({ workspaceId: ws, type: 'WORKFLOW', name: 'Router', configuration: { steps: 3 } });
     const read = ok<any>(await gw.graphql(`query($id: ID!) { component(id: $id) { name workspace { id } } }`, { id: created.id }, token));
     expect(read.component).toEqual({ name: 'Router', workspace: { id: ws } });
     const updated = ok<any>(await gw.graphql(`mutation($id: ID!) { updateComponent(id: $id, input: { name: "Router 2", configuration: { steps: 4 } }) { name configuration type } }`, { id: created.id }, token));
-    expect(updated.updateComponent).toEqual({ name: 'Router 2', configuration: { steps: 4 }, type: 'workflow' });
+    expect(updated.updateComponent).toEqual({ name: 'Router 2', configuration: { steps: 4 }, type: 'WORKFLOW' });
     ok(await gw.graphql(`mutation($id: ID!) { deleteComponent(id: $id) }`, { id: created.id }, token));
     expectError(await gw.graphql(`query($id: ID!) { component(id: $id) { id } }`, { id: created.id }, token), 'NOT_FOUND');
   });
 
   test('createComponent refuses a blank name and oversized configuration, naming both', async () => {
-    await refused(CREATE_COMP, { i: { workspaceId: ws, name: '', type: 'agent', configuration: { blob: 'x'.repeat(70000) } } }, 'BAD_USER_INPUT', ['name', 'configuration']);
+    await refused(CREATE_COMP, { i: { workspaceId: ws, name: '', type: 'AGENT', configuration: { blob: 'x'.repeat(70000) } } }, 'BAD_USER_INPUT', ['name', 'configuration']);
   });
 
   test('createComponent refuses an unknown type and a workspace that does not exist', async () => {
     await refused(CREATE_COMP, { i: { workspaceId: ws, name: 'X', type: 'robot' } }, 'BAD_USER_INPUT');
-    await refused(CREATE_COMP, { i: { workspaceId: '01900000-0000-7000-8000-000000000002', name: 'X', type: 'agent' } }, 'NOT_FOUND');
+    await refused(CREATE_COMP, { i: { workspaceId: '01900000-0000-7000-8000-000000000002', name: 'X', type: 'AGENT' } }, 'NOT_FOUND');
   });
 
   test('updateComponent refuses a null configuration', async () => {
-    const id = ok<any>(await gw.graphql(CREATE_COMP, { i: { workspaceId: ws, name: 'Keep', type: 'agent' } }, token)).createComponent.id;
+    const id = ok<any>(await gw.graphql(CREATE_COMP, { i: { workspaceId: ws, name: 'Keep', type: 'AGENT' } }, token)).createComponent.id;
     await refused(`mutation($id: ID!) { updateComponent(id: $id, input: { configuration: null }) { id } }`, { id }, 'BAD_USER_INPUT', ['configuration']);
   });
 });

@@ -1,7 +1,7 @@
 import { getIntrospectionQuery, type IntrospectionField, type IntrospectionInputTypeRef, type IntrospectionQuery, type IntrospectionTypeRef } from 'graphql';
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org, type Tree } from './support/fixtures';
+import { createOrg, gid, uuidOf, createTree, ok, type Org, type Tree } from './support/fixtures';
 
 /**
  * The generated isolation sweep. It reads the live schema by introspection and calls EVERY query and
@@ -24,6 +24,9 @@ const OWN_ORGANIZATION_ONLY = new Set([
   'Mutation.updateTraceConfig',
   'Mutation.createApiKey',
 ]);
+
+/** Lookups by global id that answer null (not NOT_FOUND) for an id that is not visible, as Relay specifies. */
+const NULL_WHEN_MISSING = new Set(['node', 'nodes']);
 
 let db: TestDatabase;
 let gw: RunningGateway;
@@ -53,11 +56,16 @@ beforeAll(async () => {
   const connector = ok<any>(
     await gw.graphql(
       `mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }`,
-      { i: { workspaceId: treeA.workspaces[0].id, kind: 'database', name: 'a-db', config: { host: 'db' }, secret: 'a-secret-value' } },
+      { i: { workspaceId: treeA.workspaces[0].id, kind: 'DATABASE', name: 'a-db', config: { host: 'db' }, secret: 'a-secret-value' } },
       gw.token(orgA.id),
     ),
   ).createConnector.id as string;
   moreIdsA.push(connector);
+  const apiKey = ok<any>(await gw.graphql(`mutation { createApiKey(input: { name: "a-key", scopes: ["org:read"] }) { apiKey { id } } }`, {}, gw.token(orgA.id)))
+    .createApiKey.apiKey.id as string;
+  const audit = ok<any>(await gw.graphql(`{ organization { auditLog(first: 1) { edges { node { id } } } } }`, {}, gw.token(orgA.id))).organization.auditLog.edges[0].node
+    .id as string;
+  moreIdsA.push(apiKey, audit);
   schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery(), {}, gw.token(orgB.id))).__schema;
 });
 afterAll(async () => {
@@ -137,15 +145,15 @@ test('every operation is either swept (takes an id) or declared to act on the ca
 });
 
 test("with org B's token, every id-taking operation on every one of org A's ids finds nothing and changes nothing", async () => {
-  const foreignIds = [orgA.id, ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components]), ...moreIdsA];
+  const foreignIds = [gid('Organization', orgA.id), ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components]), ...moreIdsA];
   const swept = operations().filter(({ field }) => field.args.some((a) => carriesId(a.type)));
-  expect(swept.length).toBeGreaterThanOrEqual(11); // 3 queries + 8 mutations today
+  expect(swept.length).toBeGreaterThanOrEqual(13); // node, nodes, 3 other queries + 8 mutations at least
   const before = await snapshot(db.admin);
   const tokenB = gw.token(orgB.id);
   let calls = 0;
   for (const { root, field } of swept) {
     const returns = named(field.type);
-    const selection = returns.kind === 'OBJECT' ? '{ __typename }' : '';
+    const selection = returns.kind === 'OBJECT' || returns.kind === 'INTERFACE' ? '{ __typename }' : '';
     const declared = field.args.map((a) => `$${a.name}: ${typeString(a.type)}`).join(', ');
     const passed = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
     const document = `${root} Sweep(${declared}) { result: ${field.name}(${passed}) ${selection} }`;
@@ -154,8 +162,13 @@ test("with org B's token, every id-taking operation on every one of org A's ids 
       const response = await gw.graphql(document, variables, tokenB);
       calls++;
       const codes = (response.body.errors ?? []).map((e) => e.extensions.code);
-      expect({ operation: field.name, id, codes }).toEqual({ operation: field.name, id, codes: ['NOT_FOUND'] });
-      expect(response.body.data?.result ?? null).toBeNull();
+      if (NULL_WHEN_MISSING.has(field.name)) {
+        // node/nodes answer a foreign id as one that never existed: null, no error.
+        expect({ operation: field.name, id, codes, result: response.body.data?.result }).toEqual({ operation: field.name, id, codes: [], result: field.name === 'nodes' ? [null] : null });
+      } else {
+        expect({ operation: field.name, id, codes }).toEqual({ operation: field.name, id, codes: ['NOT_FOUND'] });
+        expect(response.body.data?.result ?? null).toBeNull();
+      }
       // The error may echo the id the caller sent; it must reveal nothing else of org A's.
       for (const other of foreignIds.filter((f) => f !== id)) expect(JSON.stringify(response.body)).not.toContain(other);
     }

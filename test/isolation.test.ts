@@ -1,6 +1,6 @@
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org, type Tree } from './support/fixtures';
+import { createOrg, createTree, gid, ok, type Org, type Tree } from './support/fixtures';
 import { expectError } from './support/expect';
 
 let db: TestDatabase;
@@ -48,11 +48,16 @@ describe("org B's token on org A's objects: NOT_FOUND, exactly as if they did no
   });
 
   test('the error is the same as for an id that never existed', async () => {
+    const never = gid('Workspace', '01900000-0000-7000-8000-000000000000');
     const foreign = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: treeA.workspaces[0].id }, tokenB);
-    const missing = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: '01900000-0000-7000-8000-000000000000' }, tokenB);
-    const strip = (r: typeof foreign) => r.body.errors!.map((e) => ({ ...e, message: e.message.replace(/[0-9a-f-]{36}/, '<id>'), extensions: { ...e.extensions, requestId: '' } }));
-    expect(strip(foreign)).toEqual(strip(missing));
+    const missing = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: never }, tokenB);
+    const malformed = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: 'not-an-id' }, tokenB);
+    // The message names the id that was sent; apart from it, the answers are identical.
+    const strip = (r: typeof foreign, id: string) => r.body.errors!.map((e) => ({ ...e, message: e.message.replace(id, '<id>'), extensions: { ...e.extensions, requestId: '' } }));
+    expect(strip(foreign, treeA.workspaces[0].id)).toEqual(strip(missing, never));
+    expect(strip(malformed, 'not-an-id')).toEqual(strip(missing, never));
     expect(foreign.status).toBe(missing.status);
+    expect(malformed.status).toBe(missing.status);
   });
 
   test('updates and deletes', async () => {
@@ -67,8 +72,8 @@ describe("org B's token on org A's objects: NOT_FOUND, exactly as if they did no
 
   test("creating children under org A's workspace", async () => {
     const workspaceId = treeA.workspaces[0].id;
-    await refusedAsNotFound(`mutation($w: ID!) { createEnvironment(input: { workspaceId: $w, name: "x", slug: "x", tier: dev }) { id } }`, { w: workspaceId });
-    await refusedAsNotFound(`mutation($w: ID!) { createComponent(input: { workspaceId: $w, name: "x", type: agent }) { id } }`, { w: workspaceId });
+    await refusedAsNotFound(`mutation($w: ID!) { createEnvironment(input: { workspaceId: $w, name: "x", slug: "x", tier: DEV }) { id } }`, { w: workspaceId });
+    await refusedAsNotFound(`mutation($w: ID!) { createComponent(input: { workspaceId: $w, name: "x", type: AGENT }) { id } }`, { w: workspaceId });
   });
 });
 
@@ -81,7 +86,7 @@ test("nested lists contain only the caller's rows", async () => {
     ),
   );
   const b = idsOf(treeB);
-  expect(data.organization.id).toBe(orgB.id);
+  expect(data.organization.id).toBe(gid('Organization', orgB.id));
   expect(data.organization.workspaces.totalCount).toBe(2);
   const seen = data.organization.workspaces.edges.map((e: any) => e.node);
   expect(seen.map((w: any) => w.id).sort()).toEqual([...b.workspaces].sort());

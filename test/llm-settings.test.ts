@@ -1,6 +1,6 @@
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, uuidOf, ok, type Org } from './support/fixtures';
 import { expectError } from './support/expect';
 import { ALL_SCOPES } from './support/scopes';
 
@@ -49,13 +49,13 @@ async function refused(query: string, variables: Record<string, unknown>, code: 
 }
 
 const valid = () => ({
-  defaultProvider: 'anthropic',
+  defaultProvider: 'ANTHROPIC',
   defaultModel: 'claude-sonnet-4',
-  fallbackProvider: 'openai',
+  fallbackProvider: 'OPENAI',
   fallbackModel: 'gpt-4o-mini',
   routes: [
-    { match: 'summarize', provider: 'openai', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
-    { match: 'support/triage', provider: 'bedrock', model: 'anthropic.claude-3-haiku' },
+    { match: 'summarize', provider: 'OPENAI', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
+    { match: 'support/triage', provider: 'BEDROCK', model: 'anthropic.claude-3-haiku' },
   ],
 });
 
@@ -79,25 +79,25 @@ describe('with workspace overrides permitted', () => {
     const set = ok<any>(await gw.graphql(SET, { w: ws, i: { ...valid(), defaultModel: '  claude-sonnet-4 ' } }, token)).setWorkspaceLlmSettings;
     expect(set).toEqual({
       workspaceId: ws,
-      defaultProvider: 'anthropic',
+      defaultProvider: 'ANTHROPIC',
       defaultModel: 'claude-sonnet-4',
-      fallbackProvider: 'openai',
+      fallbackProvider: 'OPENAI',
       fallbackModel: 'gpt-4o-mini',
       routes: [
-        { match: 'summarize', provider: 'openai', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
-        { match: 'support/triage', provider: 'bedrock', model: 'anthropic.claude-3-haiku', maxTokens: null, temperature: null },
+        { match: 'summarize', provider: 'OPENAI', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
+        { match: 'support/triage', provider: 'BEDROCK', model: 'anthropic.claude-3-haiku', maxTokens: null, temperature: null },
       ],
       active: true,
       updatedBy: 'user-1',
     });
     const read = ok<any>(await gw.graphql(READ, { w: ws }, token)).workspace.llmSettings;
     expect(read).toMatchObject(set);
-    const row = await db.admin.query(`SELECT org_id, default_model, jsonb_array_length(routes) AS routes FROM workspace_llm_settings WHERE workspace_id = $1`, [ws]);
+    const row = await db.admin.query(`SELECT org_id, default_model, jsonb_array_length(routes) AS routes FROM workspace_llm_settings WHERE workspace_id = $1`, [uuidOf(ws)]);
     expect(row.rows).toEqual([{ org_id: org.id, default_model: 'claude-sonnet-4', routes: 2 }]);
 
     // A set replaces everything: omitted routes and fallback are gone.
-    const replaced = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'google', defaultModel: 'gemini-2.5-pro' } }, token)).setWorkspaceLlmSettings;
-    expect(replaced).toMatchObject({ defaultProvider: 'google', defaultModel: 'gemini-2.5-pro', fallbackProvider: null, fallbackModel: null, routes: [] });
+    const replaced = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'GOOGLE', defaultModel: 'gemini-2.5-pro' } }, token)).setWorkspaceLlmSettings;
+    expect(replaced).toMatchObject({ defaultProvider: 'GOOGLE', defaultModel: 'gemini-2.5-pro', fallbackProvider: null, fallbackModel: null, routes: [] });
     const after = ok<any>(await gw.graphql(READ, { w: ws }, token)).workspace.llmSettings;
     expect(new Date(after.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(after.createdAt).getTime());
 
@@ -111,15 +111,15 @@ describe('with workspace overrides permitted', () => {
   test('the boundaries are accepted: 50 routes, temperature 0 and 2, maxTokens 1 and 200000, 100-character models', async () => {
     const routes = Array.from({ length: 50 }, (_, i) => ({
       match: `task-${i}`,
-      provider: ['openai', 'anthropic', 'google', 'azure_openai', 'bedrock'][i % 5],
+      provider: ['OPENAI', 'ANTHROPIC', 'GOOGLE', 'AZURE_OPENAI', 'BEDROCK'][i % 5],
       model: 'm'.repeat(100),
       maxTokens: i % 2 ? 1 : 200000,
       temperature: i % 2 ? 0 : 2,
     }));
-    const set = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'azure_openai', defaultModel: 'x'.repeat(100), routes } }, token))
+    const set = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'AZURE_OPENAI', defaultModel: 'x'.repeat(100), routes } }, token))
       .setWorkspaceLlmSettings;
     expect(set.routes).toHaveLength(50);
-    expect(set.routes[0]).toEqual({ match: 'task-0', provider: 'openai', model: 'm'.repeat(100), maxTokens: 200000, temperature: 2 });
+    expect(set.routes[0]).toEqual({ match: 'task-0', provider: 'OPENAI', model: 'm'.repeat(100), maxTokens: 200000, temperature: 2 });
   });
 
   test('bad input is refused, naming every bad field, and changes nothing', async () => {
@@ -130,7 +130,7 @@ describe('with workspace overrides permitted', () => {
       {
         w: ws,
         i: {
-          defaultProvider: 'openai',
+          defaultProvider: 'OPENAI',
           defaultModel: '   ',
           routes: [
             { ...route, model: '' },
@@ -164,7 +164,7 @@ describe('with workspace overrides permitted', () => {
     // Unknown providers never reach the resolver: the GraphQL enum refuses them.
     await refused(SET, { w: ws, i: { ...valid(), defaultProvider: 'mistral' } }, 'BAD_USER_INPUT');
     await refused(SET, { w: ws, i: { ...valid(), routes: [{ ...route, provider: 'cohere' }] } }, 'BAD_USER_INPUT');
-    await refused(SET, { w: 'nope', i: valid() }, 'BAD_USER_INPUT', ['workspaceId']);
+    await refused(SET, { w: 'nope', i: valid() }, 'NOT_FOUND');
     await refused(SET, { w: UNKNOWN, i: valid() }, 'NOT_FOUND');
     await refused(CLEAR, { w: UNKNOWN }, 'NOT_FOUND');
   });
@@ -197,10 +197,10 @@ describe('who may do what', () => {
       ['stranger', null, 'member'],
       ['org-viewer', 'admin', 'viewer'],
     ] as const) {
-      ok(await gw.graphql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId, email: `${userId}@example.test`, role: orgRole } }, token));
+      ok(await gw.graphql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId, email: `${userId}@example.test`, role: orgRole.toUpperCase() } }, token));
       if (role) {
         ok(
-          await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: userId, r: role }, token),
+          await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: userId, r: role.toUpperCase() }, token),
         );
       }
       tokens[userId] = gw.token(org.id, ALL_SCOPES, { sub: userId });
@@ -233,7 +233,7 @@ describe('who may do what', () => {
     await refused(CLEAR, { w: ws }, 'FORBIDDEN', undefined, tokens['org-viewer']);
     const narrow = gw.token(org.id, ['workspaces:read']);
     await refused(SET, { w: ws, i: valid() }, 'FORBIDDEN', undefined, narrow);
-    expect(ok<any>(await gw.graphql(READ, { w: ws }, narrow)).workspace.llmSettings.defaultProvider).toBe('anthropic');
+    expect(ok<any>(await gw.graphql(READ, { w: ws }, narrow)).workspace.llmSettings.defaultProvider).toBe('ANTHROPIC');
   });
 });
 
@@ -246,7 +246,7 @@ describe('isolation between organizations', () => {
     await allowOverrides(orgB.id, true);
     const tokenB = gw.token(orgB.id);
     const wsB = await newWorkspace(tokenB);
-    ok(await gw.graphql(SET, { w: wsB, i: { defaultProvider: 'openai', defaultModel: 'b-model' } }, tokenB));
+    ok(await gw.graphql(SET, { w: wsB, i: { defaultProvider: 'OPENAI', defaultModel: 'b-model' } }, tokenB));
 
     await refused(READ, { w: wsA }, 'NOT_FOUND', undefined, tokenB);
     await refused(SET, { w: wsA, i: valid() }, 'NOT_FOUND', undefined, tokenB);

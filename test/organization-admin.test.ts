@@ -37,7 +37,7 @@ describe('settings', () => {
       branding: { primaryColor: null, secondaryColor: null, accentColor: null, fontFamily: null },
       security: { requireMfa: false, allowUserKeyOverride: false, allowWorkspaceLlmOverrides: false },
       banner: null,
-      traceConfig: { mode: 'none', sampleRate: 1, retentionDays: 30 },
+      traceConfig: { mode: 'NONE', sampleRate: 1, retentionDays: 30 },
     });
   });
 
@@ -63,8 +63,8 @@ describe('settings', () => {
   });
 
   test('banner: set, read, clear; blank or overlong messages refused', async () => {
-    const set = ok<any>(await gw.graphql(`mutation { setBanner(input: { message: " Maintenance at 22:00 ", variant: warning, dismissible: false }) { banner { message variant dismissible } } }`, {}, token));
-    expect(set.setBanner.banner).toEqual({ message: 'Maintenance at 22:00', variant: 'warning', dismissible: false });
+    const set = ok<any>(await gw.graphql(`mutation { setBanner(input: { message: " Maintenance at 22:00 ", variant: WARNING, dismissible: false }) { banner { message variant dismissible } } }`, {}, token));
+    expect(set.setBanner.banner).toEqual({ message: 'Maintenance at 22:00', variant: 'WARNING', dismissible: false });
     await refused(`mutation { setBanner(input: { message: "   " }) { id } }`, {}, 'BAD_USER_INPUT', ['message']);
     await refused(`mutation($m: String!) { setBanner(input: { message: $m }) { id } }`, { m: 'x'.repeat(501) }, 'BAD_USER_INPUT', ['message']);
     const cleared = ok<any>(await gw.graphql(`mutation { clearBanner { banner { message } } }`, {}, token));
@@ -75,8 +75,8 @@ describe('settings', () => {
 describe('gateway trace configuration', () => {
   const UPDATE = `mutation($i: UpdateTraceConfigInput!) { updateTraceConfig(input: $i) { traceConfig { mode sampleRate retentionDays } } }`;
   test('sampled at 0.25, kept 14 days', async () => {
-    const data = ok<any>(await gw.graphql(UPDATE, { i: { mode: 'sampled', sampleRate: 0.25, retentionDays: 14 } }, token));
-    expect(data.updateTraceConfig.traceConfig).toEqual({ mode: 'sampled', sampleRate: 0.25, retentionDays: 14 });
+    const data = ok<any>(await gw.graphql(UPDATE, { i: { mode: 'SAMPLED', sampleRate: 0.25, retentionDays: 14 } }, token));
+    expect(data.updateTraceConfig.traceConfig).toEqual({ mode: 'SAMPLED', sampleRate: 0.25, retentionDays: 14 });
     const row = await db.admin.query(`SELECT trace_sample_rate::text AS rate FROM organizations WHERE id = $1`, [org.id]);
     expect(row.rows[0].rate).toBe('0.25');
   });
@@ -108,7 +108,7 @@ describe('the platform-admin API', () => {
     const created = await call('POST', '/organizations', { name: 'Platform made', slug, ownerEmail: 'Boss@Example.test', supportTier: 'premium' });
     expect(created).toMatchObject({ status: 201, body: { slug, status: 'active', supportTier: 'premium' } });
     const data = ok<any>(await gw.graphql(`{ viewer { subject } organization { slug members { edges { node { role email } } } } }`, {}, gw.token(created.body.id, undefined, { sub: 'boss@example.test' })));
-    expect(data.organization.members.edges).toEqual([{ node: { role: 'owner', email: 'boss@example.test' } }]);
+    expect(data.organization.members.edges).toEqual([{ node: { role: 'OWNER', email: 'boss@example.test' } }]);
   });
 
   test('bad requests get 400 with a JSON error and create nothing', async () => {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { createTestDatabase, PGBOUNCER_POOL_SIZE, type TestDatabase } from './support/database';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org, type Tree } from './support/fixtures';
+import { createOrg, gid, uuidOf, createTree, ok, type Org, type Tree } from './support/fixtures';
 
 /**
  * Tenant isolation below the application: PostgreSQL row-level security, the roles the gateway serves
@@ -122,6 +122,11 @@ describe('catalogue', () => {
   });
 });
 
+/** The tree with stored UUIDs instead of the API's global ids, for raw SQL. */
+const rawTree = (tree: Tree): Tree => ({
+  workspaces: tree.workspaces.map((w) => ({ id: uuidOf(w.id), environments: w.environments.map(uuidOf), components: w.components.map(uuidOf) })),
+});
+
 describe('raw SQL as the serving role', () => {
   let client: Client;
   beforeEach(async () => {
@@ -155,11 +160,11 @@ describe('raw SQL as the serving role', () => {
     const orgs = await client.query('SELECT id FROM organizations');
     expect(orgs.rows.map((r) => r.id)).toEqual([orgA.id]);
     const workspaces = await client.query('SELECT id, org_id FROM workspaces');
-    expect(workspaces.rows.map((r) => r.id).sort()).toEqual(treeA.workspaces.map((w) => w.id).sort());
+    expect(workspaces.rows.map((r) => r.id).sort()).toEqual(rawTree(treeA).workspaces.map((w) => w.id).sort());
     const foreign = await client.query('SELECT count(*) FROM environments WHERE org_id = $1', [orgB.id]);
     expect(foreign.rows[0].count).toBe('0');
     const updated = await client.query(`UPDATE components SET name = 'everyone'`);
-    expect(updated.rowCount).toBe(treeA.workspaces.flatMap((w) => w.components).length);
+    expect(updated.rowCount).toBe(rawTree(treeA).workspaces.flatMap((w) => w.components).length);
   });
 
   test("a row for org B cannot be written under org A's setting", async () => {
@@ -171,7 +176,7 @@ describe('raw SQL as the serving role', () => {
   });
 
   test('a user sees only the workspaces they are a member of, unless they hold a cross-workspace role', async () => {
-    const [ws1, ws2] = treeA.workspaces;
+    const [ws1, ws2] = rawTree(treeA).workspaces;
     await db.admin.query(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'dev-7', 'dev7@example.test', 'member')`, [orgA.id]);
     await db.admin.query(`INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, 'dev-7', 'developer')`, [orgA.id, ws1.id]);
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
@@ -214,7 +219,7 @@ describe('the request transaction and the pool', () => {
       while (round < 1000) {
         const orgId = round++ % 2 === 0 ? orgA.id : orgB.id;
         const data = ok<any>(await gw.graphql(QUERY, {}, tokens[orgId]));
-        expect(data.organization.id).toBe(orgId);
+        expect(data.organization.id).toBe(gid('Organization', orgId));
         const seen = data.organization.workspaces.edges.flatMap((e: any) => [e.node.id, ...e.node.environments.edges.map((x: any) => x.node.id)]);
         expect(seen.length).toBe(own[orgId].size);
         for (const id of seen) expect(own[orgId].has(id)).toBe(true);
@@ -239,7 +244,7 @@ describe('the request transaction and the pool', () => {
       abort.abort();
       await pending;
     }
-    expect(ok<any>(await gw.graphql(QUERY, {}, token)).organization.id).toBe(orgA.id);
+    expect(ok<any>(await gw.graphql(QUERY, {}, token)).organization.id).toBe(gid('Organization', orgA.id));
     const open = await db.admin.query(
       `SELECT count(*) FILTER (WHERE state LIKE 'idle in transaction%') AS stuck, count(*) AS total FROM pg_stat_activity WHERE usename = $1`,
       [servingLogin],

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { ROOT, cli, startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, uuidOf, ok, type Org } from './support/fixtures';
 import { expectError } from './support/expect';
 import { ALL_SCOPES } from './support/scopes';
 
@@ -77,11 +77,11 @@ async function newWorkspace(as = token): Promise<string> {
   return ok<any>(await gql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name: `WS ${rand(3)}` } }, as)).createWorkspace.id;
 }
 async function newEnvironment(workspaceId: string, deploymentHost: string, as = token): Promise<string> {
-  const i = { workspaceId, name: deploymentHost, slug: `${deploymentHost}-${rand(3)}`, tier: 'prod', deploymentHost };
+  const i = { workspaceId, name: deploymentHost, slug: `${deploymentHost}-${rand(3)}`, tier: 'PROD', deploymentHost: deploymentHost.toUpperCase() };
   return ok<any>(await gql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i }, as)).createEnvironment.id;
 }
 async function newConnector(workspaceId: string, extra: Record<string, unknown> = {}, as = token): Promise<any> {
-  const i = { workspaceId, kind: 'database', name: `db-${rand(4)}`, config: { host: 'db.internal', port: 5432, database: 'app' }, secret: secret(`pw-${rand()}`), ...extra };
+  const i = { workspaceId, kind: 'DATABASE', name: `db-${rand(4)}`, config: { host: 'db.internal', port: 5432, database: 'app' }, secret: secret(`pw-${rand()}`), ...extra };
   return ok<any>(await gql(CREATE_CONN, { i }, as)).createConnector;
 }
 
@@ -230,16 +230,16 @@ describe('environment cloud credentials', () => {
     });
     const first = cloudRunCredentials();
     const set = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: first } })).setEnvironmentCredentials.credentials;
-    expect(set).toMatchObject({ isSet: true, provider: 'cloudrun', readable: true });
+    expect(set).toMatchObject({ isSet: true, provider: 'CLOUDRUN', readable: true });
     expect(set.fingerprint).toMatch(/^[0-9a-f]{12}$/);
     expect(Date.parse(set.updatedAt)).not.toBeNaN();
     expect(ok<any>(await gql(ENV_CREDS, { id: cloudrun })).environment.credentials).toEqual(set);
 
     // The same value again: the same fingerprint (under the same key), a new ciphertext.
-    const sealedBefore = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [cloudrun])).rows[0].credentials_sealed;
+    const sealedBefore = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [uuidOf(cloudrun)])).rows[0].credentials_sealed;
     const again = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: first } })).setEnvironmentCredentials.credentials;
     expect(again.fingerprint).toBe(set.fingerprint);
-    const sealedAfter = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [cloudrun])).rows[0].credentials_sealed;
+    const sealedAfter = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [uuidOf(cloudrun)])).rows[0].credentials_sealed;
     expect(sealedAfter).not.toBe(sealedBefore);
     expect(sealedAfter).toMatch(/^v1\.1\./);
 
@@ -249,11 +249,11 @@ describe('environment cloud credentials', () => {
     const awsSet = ok<any>(
       await gql(SET_CREDS, { id: aws, i: { aws: { ...awsCredentials(), roleArn: 'arn:aws:iam::123456789012:role/deployer' } } }),
     ).setEnvironmentCredentials.credentials;
-    expect(awsSet).toMatchObject({ isSet: true, provider: 'aws', readable: true });
+    expect(awsSet).toMatchObject({ isSet: true, provider: 'AWS', readable: true });
 
     const cleared = ok<any>(await gql(CLEAR_CREDS, { id: aws })).clearEnvironmentCredentials.credentials;
     expect(cleared).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
-    const row = (await db.admin.query('SELECT credentials_provider, credentials_sealed, credentials_updated_at FROM environments WHERE id = $1', [aws])).rows[0];
+    const row = (await db.admin.query('SELECT credentials_provider, credentials_sealed, credentials_updated_at FROM environments WHERE id = $1', [uuidOf(aws)])).rows[0];
     expect(row).toEqual({ credentials_provider: null, credentials_sealed: null, credentials_updated_at: null });
     // Clearing twice is fine; put them back for the later checks.
     ok(await gql(CLEAR_CREDS, { id: aws }));
@@ -289,19 +289,19 @@ describe('environment cloud credentials', () => {
       'BAD_USER_INPUT',
       ['aws.accessKeyId', 'aws.secretAccessKey', 'aws.region', 'aws.roleArn'],
     );
-    await refused(SET_CREDS, { id: crypto.randomUUID(), i: { aws: awsGood } }, 'NOT_FOUND');
-    await refused(SET_CREDS, { id: 'nope', i: { aws: awsGood } }, 'BAD_USER_INPUT', ['environmentId']);
-    await refused(CLEAR_CREDS, { id: crypto.randomUUID() }, 'NOT_FOUND');
+    await refused(SET_CREDS, { id: gid('Environment', crypto.randomUUID()), i: { aws: awsGood } }, 'NOT_FOUND');
+    await refused(SET_CREDS, { id: 'nope', i: { aws: awsGood } }, 'NOT_FOUND');
+    await refused(CLEAR_CREDS, { id: gid('Environment', crypto.randomUUID()) }, 'NOT_FOUND');
   });
 
   test('the deployment host cannot change under credentials (they are provider-specific)', async () => {
     await refused(
-      `mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: aws }) { id } }`,
+      `mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: AWS }) { id } }`,
       { id: cloudrun },
       'BAD_USER_INPUT',
       ['deploymentHost'],
     );
-    ok(await gql(`mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: cloudrun, name: "renamed" }) { id } }`, { id: cloudrun }));
+    ok(await gql(`mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: CLOUDRUN, name: "renamed" }) { id } }`, { id: cloudrun }));
   });
 });
 
@@ -313,12 +313,12 @@ describe('connectors', () => {
 
   test('create, read (by id and in the workspace), update, clear the secret, delete', async () => {
     const created = await newConnector(ws, { name: 'orders-db' });
-    expect(created).toMatchObject({ workspaceId: ws, kind: 'database', name: 'orders-db', config: { host: 'db.internal', port: 5432, database: 'app' }, workspace: { id: ws } });
+    expect(created).toMatchObject({ workspaceId: ws, kind: 'DATABASE', name: 'orders-db', config: { host: 'db.internal', port: 5432, database: 'app' }, workspace: { id: ws } });
     expect(created.secret).toMatchObject({ isSet: true, provider: null, readable: true });
     expect(created.secret.fingerprint).toMatch(/^[0-9a-f]{12}$/);
     expect(ok<any>(await gql(GET_CONN, { id: created.id })).connector).toEqual(created);
 
-    const api = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'stripe', config: { baseUrl: 'https://api.stripe.com' } } })).createConnector;
+    const api = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'stripe', config: { baseUrl: 'https://api.stripe.com' } } })).createConnector;
     expect(api.secret).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
     expect(api.config).toEqual({ baseUrl: 'https://api.stripe.com' });
 
@@ -344,7 +344,7 @@ describe('connectors', () => {
 
     const cleared = ok<any>(await gql(CLEAR_CONN, { id: created.id })).clearConnectorSecret;
     expect(cleared.secret).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
-    expect((await db.admin.query('SELECT secret_sealed, secret_updated_at FROM connectors WHERE id = $1', [created.id])).rows[0]).toEqual({ secret_sealed: null, secret_updated_at: null });
+    expect((await db.admin.query('SELECT secret_sealed, secret_updated_at FROM connectors WHERE id = $1', [uuidOf(created.id)])).rows[0]).toEqual({ secret_sealed: null, secret_updated_at: null });
 
     expect(ok<any>(await gql(DELETE_CONN, { id: created.id })).deleteConnector).toBe(created.id);
     await refused(GET_CONN, { id: created.id }, 'NOT_FOUND');
@@ -353,7 +353,7 @@ describe('connectors', () => {
 
   test('bad inputs are refused, naming the field, and change nothing', async () => {
     const existing = await newConnector(ws, { name: 'taken' });
-    const base = { workspaceId: ws, kind: 'database', name: 'x' };
+    const base = { workspaceId: ws, kind: 'DATABASE', name: 'x' };
     const cases: Array<[Record<string, unknown>, string[], RegExp?]> = [
       [{ ...base, config: { host: 'h', password: secret(`pw-${rand()}`) } }, ['config'], /config\.password looks like a secret.*`secret`/],
       [{ ...base, config: { options: { ssl: true, apiKey: secret(`k-${rand()}`) } } }, ['config'], /config\.options\.apiKey/],
@@ -363,8 +363,8 @@ describe('connectors', () => {
       // Credentials hidden in strings and name/value pairs, not only in key names.
       [{ ...base, config: { url: `postgres://db/app?password=${secret(`pw${rand()}`)}` } }, ['config'], /config\.url/],
       [{ ...base, config: { dsn: `host=db user=app password=${secret(`pw${rand()}`)}` } }, ['config'], /config\.dsn/],
-      [{ ...base, kind: 'api', config: { baseUrl: `https://api.example.test/v1?api_key=${secret(`k${rand()}`)}` } }, ['config'], /config\.baseUrl/],
-      [{ ...base, kind: 'api', config: { headers: [{ name: 'Authorization', value: `Bearer ${secret(`b${rand()}`)}` }] } }, ['config'], /config\.headers\[0\]\.name/],
+      [{ ...base, kind: 'API', config: { baseUrl: `https://api.example.test/v1?api_key=${secret(`k${rand()}`)}` } }, ['config'], /config\.baseUrl/],
+      [{ ...base, kind: 'API', config: { headers: [{ name: 'Authorization', value: `Bearer ${secret(`b${rand()}`)}` }] } }, ['config'], /config\.headers\[0\]\.name/],
       [{ ...base, config: { blob: 'x'.repeat(17 * 1024) } }, ['config']],
       [{ ...base, config: [1, 2] }, []], // refused by the JSONObject scalar while coercing variables
       [{ ...base, secret: '' }, ['secret']],
@@ -372,21 +372,21 @@ describe('connectors', () => {
       [{ ...base, name: '  ' }, ['name']],
       [{ ...base, kind: 'ftp' }, []], // refused by the enum while coercing variables
       [{ ...base, name: 'taken' }, ['name']],
-      [{ ...base, workspaceId: 'nope' }, ['workspaceId']],
     ];
     for (const [input, fields, message] of cases) {
       // Every case: the error, the named fields, and a database exactly as it was.
       const response = await refused(CREATE_CONN, { i: input }, 'BAD_USER_INPUT', fields.length ? fields : undefined);
       if (message) expect(JSON.stringify(response.body.errors![0].extensions.fields)).toMatch(message);
     }
-    await refused(CREATE_CONN, { i: { ...base, workspaceId: crypto.randomUUID() } }, 'NOT_FOUND');
+    await refused(CREATE_CONN, { i: { ...base, workspaceId: 'nope' } }, 'NOT_FOUND');
+    await refused(CREATE_CONN, { i: { ...base, workspaceId: gid('Workspace', crypto.randomUUID()) } }, 'NOT_FOUND');
     await refused(UPDATE_CONN, { id: existing.id, i: { name: null } }, 'BAD_USER_INPUT', ['name']);
     await refused(UPDATE_CONN, { id: existing.id, i: { secret: null } }, 'BAD_USER_INPUT', ['secret']);
     await refused(UPDATE_CONN, { id: existing.id, i: { config: { token: secret(`t-${rand()}`) } } }, 'BAD_USER_INPUT', ['config']);
     const other = await newConnector(ws);
     await refused(UPDATE_CONN, { id: other.id, i: { name: 'taken' } }, 'BAD_USER_INPUT', ['name']);
-    await refused(UPDATE_CONN, { id: crypto.randomUUID(), i: { name: 'y' } }, 'NOT_FOUND');
-    await refused(CLEAR_CONN, { id: 'nope' }, 'BAD_USER_INPUT', ['id']);
+    await refused(UPDATE_CONN, { id: gid('Connector', crypto.randomUUID()), i: { name: 'y' } }, 'NOT_FOUND');
+    await refused(CLEAR_CONN, { id: 'nope' }, 'NOT_FOUND');
     const before = await snapshot(db.admin);
     // None of the refused creations left a row.
     expect(before.connectors.filter((c: any) => c.workspace_id === ws && c.name === 'x')).toEqual([]);
@@ -403,9 +403,9 @@ describe('who may do what', () => {
     env = await newEnvironment(ws, 'aws');
     connector = await newConnector(ws);
     for (const [sub, wsRole] of [['dev-1', 'developer'], ['viewer-1', 'viewer'], ['outsider-1', null]] as const) {
-      ok(await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId: sub, email: `${sub}@example.test`, role: 'member' } }));
+      ok(await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId: sub, email: `${sub}@example.test`, role: 'MEMBER' } }));
       if (wsRole) {
-        ok(await gql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: sub, r: wsRole }));
+        ok(await gql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: sub, r: wsRole.toUpperCase() }));
       }
     }
   });
@@ -415,20 +415,20 @@ describe('who may do what', () => {
     await refused(CLEAR_CREDS, { id: env }, 'FORBIDDEN', undefined, user('dev-1'));
     await refused(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, 'NOT_FOUND', undefined, user('outsider-1'));
     await refused(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, 'FORBIDDEN', undefined, gw.token(orgA.id, ['workspaces:read']));
-    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: admin) { role } }`, { w: ws, u: 'dev-1' }));
+    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: ADMIN) { role } }`, { w: ws, u: 'dev-1' }));
     ok(await gql(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, user('dev-1')));
-    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: developer) { role } }`, { w: ws, u: 'dev-1' }));
+    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: DEVELOPER) { role } }`, { w: ws, u: 'dev-1' }));
     // A workspace viewer reads the status, never the value.
     expect(ok<any>(await gql(ENV_CREDS, { id: env }, user('viewer-1'))).environment.credentials.isSet).toBe(true);
   });
 
   test('connector changes need the developer role and connectors:write; reads need workspace visibility', async () => {
-    const created = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: `by-dev-${rand(3)}`, secret: secret(`t-${rand()}`) } }, user('dev-1'))).createConnector;
+    const created = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: `by-dev-${rand(3)}`, secret: secret(`t-${rand()}`) } }, user('dev-1'))).createConnector;
     ok(await gql(UPDATE_CONN, { id: created.id, i: { secret: secret(`t-${rand()}`) } }, user('dev-1')));
     ok(await gql(CLEAR_CONN, { id: created.id }, user('dev-1')));
     ok(await gql(DELETE_CONN, { id: created.id }, user('dev-1')));
 
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'v', secret: 's' } }, 'FORBIDDEN', undefined, user('viewer-1'));
+    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'v', secret: 's' } }, 'FORBIDDEN', undefined, user('viewer-1'));
     await refused(UPDATE_CONN, { id: connector.id, i: { secret: 's' } }, 'FORBIDDEN', undefined, user('viewer-1'));
     await refused(CLEAR_CONN, { id: connector.id }, 'FORBIDDEN', undefined, user('viewer-1'));
     await refused(DELETE_CONN, { id: connector.id }, 'FORBIDDEN', undefined, user('viewer-1'));
@@ -436,10 +436,10 @@ describe('who may do what', () => {
 
     await refused(GET_CONN, { id: connector.id }, 'NOT_FOUND', undefined, user('outsider-1'));
     await refused(DELETE_CONN, { id: connector.id }, 'NOT_FOUND', undefined, user('outsider-1'));
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'o' } }, 'NOT_FOUND', undefined, user('outsider-1'));
+    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'o' } }, 'NOT_FOUND', undefined, user('outsider-1'));
 
     const noScope = ALL_SCOPES.filter((s) => s !== 'connectors:write');
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'n' } }, 'FORBIDDEN', undefined, user('dev-1', noScope));
+    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'n' } }, 'FORBIDDEN', undefined, user('dev-1', noScope));
     await refused(DELETE_CONN, { id: connector.id }, 'FORBIDDEN', undefined, gw.token(orgA.id, noScope));
     await refused(GET_CONN, { id: connector.id }, 'FORBIDDEN', undefined, gw.token(orgA.id, ['org:read']));
   });
@@ -462,7 +462,7 @@ describe("org B reaches nothing of org A's", () => {
       [UPDATE_CONN, { id: connector.id, i: { name: 'stolen', secret: 'x' } }],
       [CLEAR_CONN, { id: connector.id }],
       [DELETE_CONN, { id: connector.id }],
-      [CREATE_CONN, { i: { workspaceId: ws, kind: 'api', name: 'smuggled', secret: 'x' } }],
+      [CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'smuggled', secret: 'x' } }],
       [SET_CREDS, { id: env, i: { aws: awsCredentials() } }],
       [CLEAR_CREDS, { id: env }],
       [ENV_CREDS, { id: env }],
@@ -526,10 +526,10 @@ describe('key rotation', () => {
     expect(statuses).toEqual([{ node: { secret: { isSet: true, readable: true, fingerprint: now.fingerprint } } }]);
     const envs = await db.admin.query(`SELECT id FROM environments WHERE credentials_sealed IS NOT NULL`);
     for (const { id } of envs.rows) {
-      expect(ok<any>(await gql(ENV_CREDS, { id })).environment.credentials).toMatchObject({ isSet: true, readable: true });
+      expect(ok<any>(await gql(ENV_CREDS, { id: gid('Environment', id) })).environment.credentials).toMatchObject({ isSet: true, readable: true });
     }
     const fresh = await newConnector(ws);
-    expect((await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [fresh.id])).rows[0].secret_sealed).toMatch(/^v1\.2\./);
+    expect((await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [uuidOf(fresh.id)])).rows[0].secret_sealed).toMatch(/^v1\.2\./);
   });
 
   test('with ENCRYPTION_KEYS, keys rotate prints the new key set for the operator to install', async () => {
@@ -558,27 +558,27 @@ describe('a ciphertext moved to another row does not open', () => {
     ok(await gql(SET_CREDS, { id: envA, i: { aws: awsCredentials() } }));
     ok(await gql(SET_CREDS, { id: envB, i: { aws: awsCredentials() } }));
 
-    const sealed = (await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [source.id])).rows[0].secret_sealed;
-    await db.admin.query('UPDATE connectors SET secret_sealed = $1 WHERE id = ANY($2::uuid[])', [sealed, [sameOrg.id, otherOrg.id]]);
-    await db.admin.query(`UPDATE environments SET credentials_sealed = (SELECT credentials_sealed FROM environments WHERE id = $1) WHERE id = $2`, [envA, envB]);
+    const sealed = (await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [uuidOf(source.id)])).rows[0].secret_sealed;
+    await db.admin.query('UPDATE connectors SET secret_sealed = $1 WHERE id = ANY($2::uuid[])', [sealed, [uuidOf(sameOrg.id), uuidOf(otherOrg.id)]]);
+    await db.admin.query(`UPDATE environments SET credentials_sealed = (SELECT credentials_sealed FROM environments WHERE id = $1) WHERE id = $2`, [uuidOf(envA), uuidOf(envB)]);
     const logsBefore = gw.logs.length;
 
     expect(ok<any>(await gql(GET_CONN, { id: source.id })).connector.secret).toMatchObject({ isSet: true, readable: true });
     expect(ok<any>(await gql(GET_CONN, { id: sameOrg.id })).connector.secret).toMatchObject({ isSet: true, readable: false, fingerprint: null });
     expect(ok<any>(await gql(GET_CONN, { id: otherOrg.id }, tokenB)).connector.secret).toMatchObject({ isSet: true, readable: false, fingerprint: null });
-    expect(ok<any>(await gql(ENV_CREDS, { id: envB })).environment.credentials).toMatchObject({ isSet: true, provider: 'aws', readable: false, fingerprint: null });
+    expect(ok<any>(await gql(ENV_CREDS, { id: envB })).environment.credentials).toMatchObject({ isSet: true, provider: 'AWS', readable: false, fingerprint: null });
     expect(ok<any>(await gql(ENV_CREDS, { id: envA })).environment.credentials).toMatchObject({ isSet: true, readable: true });
 
     const warnings = gw.logs.slice(logsBefore).filter((l) => l.includes('sealed secret cannot be opened'));
     expect(warnings.length).toBe(3);
-    expect(warnings.join('\n')).toContain(sameOrg.id);
+    expect(warnings.join('\n')).toContain(uuidOf(sameOrg.id)); // logs name stored ids
     expect(warnings.join('\n')).toContain('authentication_failed');
 
     // Re-encryption refuses to launder them: they are reported and left unchanged.
     const reencrypted = await cli(['keys', 'reencrypt', '--json'], cliEnv());
     expect(reencrypted.code).toBe(3);
-    expect(reencrypted.stdout).toContain(sameOrg.id);
-    expect(JSON.parse(reencrypted.stdout).unreadable.map((u: any) => u.id).sort()).toEqual([sameOrg.id, otherOrg.id, envB].sort());
+    expect(reencrypted.stdout).toContain(uuidOf(sameOrg.id));
+    expect(JSON.parse(reencrypted.stdout).unreadable.map((u: any) => u.id).sort()).toEqual([sameOrg.id, otherOrg.id, envB].map(uuidOf).sort()); // the CLI names stored ids
 
     // Setting the secret again repairs the row.
     ok(await gql(UPDATE_CONN, { id: sameOrg.id, i: { secret: secret(`pw-${rand()}`) } }));

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, uuidOf, ok, type Org } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
 import { AUDIENCE, ISSUER, claimsFor, generateKeyPair, now, signEs256, signHs256, signRs256, unsigned } from './support/tokens';
 
@@ -121,7 +121,7 @@ describe('tokens the gateway refuses, with UNAUTHENTICATED and no data', () => {
 describe('tokens the gateway accepts', () => {
   test('its own, within the clock tolerance', async () => {
     const token = signEs256(gw.key.privateKey, claimsFor(org.id, ['org:read'], { exp: now() - 2 }));
-    expect(ok<any>(await gw.graphql(QUERY, {}, token)).organization.id).toBe(org.id);
+    expect(ok<any>(await gw.graphql(QUERY, {}, token)).organization.id).toBe(gid('Organization', org.id));
   });
 
   test('the JWKS endpoint publishes the public key only, and it verifies the gateway tokens', async () => {
@@ -161,7 +161,7 @@ describe('tokens the gateway accepts', () => {
     const claims = { ...claimsFor(org.id, ['org:read']), iss: IDP_ISSUER, aud: IDP_AUDIENCE, sub: 'user-1' };
     const token = signRs256(idpKey.privateKey, claims, { kid: 'idp-1' });
     const data = ok<any>(await gw.graphql(`{ viewer { subject organization { id } } }`, {}, token));
-    expect(data.viewer).toEqual({ subject: 'user-1', organization: { id: org.id } });
+    expect(data.viewer).toEqual({ subject: 'user-1', organization: { id: gid('Organization', org.id) } });
   });
 
   test('but not an identity provider token for another audience, or signed by another key', async () => {

@@ -17,8 +17,8 @@ export interface Access {
  */
 export async function workspaceRoleOf(tenant: Tenant, workspaceId: string): Promise<WorkspaceRole | null> {
   const { access, loaders } = tenant;
-  if (access.kind === 'api_key' && !access.userId) return WorkspaceRole.admin; // org-wide key (platform-made)
-  if (access.orgRole && CROSS_WORKSPACE_ORG_ROLES.includes(access.orgRole)) return WorkspaceRole.admin;
+  if (access.kind === 'api_key' && !access.userId) return WorkspaceRole.ADMIN; // org-wide key (platform-made)
+  if (access.orgRole && CROSS_WORKSPACE_ORG_ROLES.includes(access.orgRole)) return WorkspaceRole.ADMIN;
   return strongest(access.allWorkspacesRole, await loaders.workspaceRole.load(workspaceId));
 }
 

@@ -6,17 +6,17 @@ import { SCOPES, type Scope } from './scopes';
  * scopes can only narrow what the role allows (effective scopes = token scopes ∩ role scopes).
  */
 export enum OrgRole {
-  owner = 'owner',
-  admin = 'admin',
-  member = 'member',
-  viewer = 'viewer',
-  billing = 'billing',
+  OWNER = 'owner',
+  ADMIN = 'admin',
+  MEMBER = 'member',
+  VIEWER = 'viewer',
+  BILLING = 'billing',
 }
 
 export enum WorkspaceRole {
-  viewer = 'viewer',
-  developer = 'developer',
-  admin = 'admin',
+  VIEWER = 'viewer',
+  DEVELOPER = 'developer',
+  ADMIN = 'admin',
 }
 
 const READ: Scope[] = ['org:read', 'workspaces:read', 'components:read', 'traces:read'];
@@ -31,7 +31,7 @@ export const ORG_ROLE_SCOPES: Record<OrgRole, readonly Scope[]> = {
 };
 
 /** Org roles that see and administer every workspace. */
-export const CROSS_WORKSPACE_ORG_ROLES: readonly OrgRole[] = [OrgRole.owner, OrgRole.admin];
+export const CROSS_WORKSPACE_ORG_ROLES: readonly OrgRole[] = [OrgRole.OWNER, OrgRole.ADMIN];
 
 const RANK: Record<WorkspaceRole, number> = { viewer: 1, developer: 2, admin: 3 };
 

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { EntityMetadata, EntityManager, ObjectLiteral } from 'typeorm';
 import type { TenantScope } from './tenant-scope';
-import type { Page } from '../graphql/pagination';
+import { keyset, type Page } from '../graphql/pagination';
 
 type EntityClass<E> = new () => E;
 
@@ -45,18 +45,21 @@ export function childPageLoader<E extends { id: string }>(
   entity: EntityClass<E>,
   parentColumn: string,
   page: Page,
+  /** An optional equality filter on one column (e.g. components by type). */
+  filter?: { column: string; value: string },
 ): DataLoader<string, E[]> {
   return new DataLoader(async (parentIds) => {
     const manager = await scope.manager();
     const metadata = metadataOf(manager, entity);
+    const { where, order } = keyset(page, 't.id', '$3::uuid');
     const rows = await scope.query(
       `SELECT c.* FROM unnest($2::uuid[]) AS p(id)
        CROSS JOIN LATERAL (
          SELECT * FROM ${metadata.tableName} t
-         WHERE t.org_id = $1 AND t.${parentColumn} = p.id AND ($3::uuid IS NULL OR t.id > $3::uuid)
-         ORDER BY t.id LIMIT $4
+         WHERE t.org_id = $1 AND t.${parentColumn} = p.id AND ${where}${filter ? ` AND t.${filter.column} = $5` : ''}
+         ${order} LIMIT $4
        ) c`,
-      [scope.orgId, parentIds, page.afterId, page.first + 1],
+      [scope.orgId, parentIds, page.cursor, page.limit + 1, ...(filter ? [filter.value] : [])],
     );
     const grouped = new Map<string, E[]>();
     for (const item of hydrate<E>(metadata, rows)) {
@@ -67,14 +70,19 @@ export function childPageLoader<E extends { id: string }>(
   });
 }
 
-export function childCountLoader(scope: TenantScope, entity: EntityClass<unknown>, parentColumn: string): DataLoader<string, number> {
+export function childCountLoader(
+  scope: TenantScope,
+  entity: EntityClass<unknown>,
+  parentColumn: string,
+  filter?: { column: string; value: string },
+): DataLoader<string, number> {
   return new DataLoader(async (parentIds) => {
     const manager = await scope.manager();
     const metadata = metadataOf(manager, entity);
     const rows = await scope.query<{ parent_id: string; count: string }>(
       `SELECT ${parentColumn} AS parent_id, count(*) AS count FROM ${metadata.tableName}
-       WHERE org_id = $1 AND ${parentColumn} = ANY($2::uuid[]) GROUP BY ${parentColumn}`,
-      [scope.orgId, parentIds],
+       WHERE org_id = $1 AND ${parentColumn} = ANY($2::uuid[])${filter ? ` AND ${filter.column} = $3` : ''} GROUP BY ${parentColumn}`,
+      [scope.orgId, parentIds, ...(filter ? [filter.value] : [])],
     );
     const counts = new Map(rows.map((r) => [r.parent_id, Number(r.count)]));
     return parentIds.map((id) => counts.get(id) ?? 0);

@@ -114,16 +114,29 @@ export class Loaders {
     return workspaceIds.map((id) => roles.get(id) ?? null);
   });
 
-  environmentsOfWorkspace(page: Page): DataLoader<string, Environment[]> {
-    return this.pageLoader(`environments:${pageKey(page)}`, () => childPageLoader(this.scope, Environment, 'workspace_id', page));
+  /** `tier`, `type`, `kind`: the list filters (stored, lower-case values); null for the whole list. */
+  environmentsOfWorkspace(page: Page, tier: string | null = null): DataLoader<string, Environment[]> {
+    const filter = tier ? { column: 'tier', value: tier } : undefined;
+    return this.pageLoader(`environments:${tier ?? ''}:${pageKey(page)}`, () => childPageLoader(this.scope, Environment, 'workspace_id', page, filter));
   }
 
-  componentsOfWorkspace(page: Page): DataLoader<string, Component[]> {
-    return this.pageLoader(`components:${pageKey(page)}`, () => childPageLoader(this.scope, Component, 'workspace_id', page));
+  componentsOfWorkspace(page: Page, type: string | null = null): DataLoader<string, Component[]> {
+    const filter = type ? { column: 'type', value: type } : undefined;
+    return this.pageLoader(`components:${type ?? ''}:${pageKey(page)}`, () => childPageLoader(this.scope, Component, 'workspace_id', page, filter));
   }
 
-  connectorsOfWorkspace(page: Page): DataLoader<string, Connector[]> {
-    return this.pageLoader(`connectors:${pageKey(page)}`, () => childPageLoader(this.scope, Connector, 'workspace_id', page));
+  connectorsOfWorkspace(page: Page, kind: string | null = null): DataLoader<string, Connector[]> {
+    const filter = kind ? { column: 'kind', value: kind } : undefined;
+    return this.pageLoader(`connectors:${kind ?? ''}:${pageKey(page)}`, () => childPageLoader(this.scope, Connector, 'workspace_id', page, filter));
+  }
+
+  private readonly filteredCounts = new Map<string, DataLoader<string, number>>();
+  /** Per-workspace counts of a filtered list (the unfiltered counts are environmentCount etc.). */
+  filteredCount(entity: typeof Environment | typeof Component | typeof Connector, column: string, value: string): DataLoader<string, number> {
+    const key = `${entity.name}:${column}:${value}`;
+    let loader = this.filteredCounts.get(key);
+    if (!loader) this.filteredCounts.set(key, (loader = childCountLoader(this.scope, entity, 'workspace_id', { column, value })));
+    return loader;
   }
 
   private pageLoader<E>(key: string, create: () => DataLoader<string, E[]>): DataLoader<string, E[]> {

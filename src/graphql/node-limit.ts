@@ -11,8 +11,8 @@ import { ErrorCode } from './errors';
 
 /**
  * GitHub's node limit, for our connections: a query may ask for at most `maxNodes` nodes in total,
- * counted as the product of the `first` arguments down each path of connections. (graphql-armor's cost
- * limit weighs depth, not list sizes, so it cannot tell 2 items from 100×100×100.) A `first` given by a
+ * counted as the product of the `first` (or `last`) arguments down each path of connections. (graphql-armor's cost
+ * limit weighs depth, not list sizes, so it cannot tell 2 items from 100×100×100.) A `first`/`last` given by a
  * variable counts as the maximum page size: validation runs before variables are known.
  */
 export function nodeLimitRule(maxNodes: number): ValidationRule {
@@ -27,10 +27,13 @@ export function nodeLimitRule(maxNodes: number): ValidationRule {
       let total = 0;
       for (const selection of selectionSet.selections) {
         if (selection.kind === Kind.FIELD) {
-          const first = selection.arguments?.find((a) => a.name.value === 'first');
-          const isConnection = first !== undefined || selection.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'edges');
+          // `first` or `last` (backward pages are as large); both given is refused later, count the larger.
+          const sizes = (selection.arguments ?? []).filter((a) => a.name.value === 'first' || a.name.value === 'last');
+          const isConnection = sizes.length > 0 || selection.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'edges');
           if (isConnection) {
-            const size = first?.value.kind === Kind.INT ? Number(first.value.value) : first ? MAX_PAGE_SIZE : DEFAULT_PAGE_SIZE;
+            const size = sizes.length
+              ? Math.max(...sizes.map((a) => (a.value.kind === Kind.INT ? Number(a.value.value) : a.value.kind === Kind.NULL ? DEFAULT_PAGE_SIZE : MAX_PAGE_SIZE)))
+              : DEFAULT_PAGE_SIZE;
             const nodes = multiplier * Math.max(size, 0);
             total += nodes + count(selection.selectionSet, nodes, seen);
           } else {

@@ -1,29 +1,50 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { IsOptional, IsString, Max, Min } from 'class-validator';
-import { badInput } from './errors';
+import { badInput, type FieldError } from './errors';
 import { isUuid } from '../db/tenant-scope';
 import { isSafeText } from './input-safety';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-/** Relay-style forward pagination; `after` is an opaque cursor from a previous page. */
+/**
+ * Relay cursor connections, both directions: `first`/`after` pages forward, `last`/`before` backward
+ * (the page still comes in list order). Without either size, the first 20. Mixing directions
+ * (`first` with `last`, `first` with `before`, `last` with `after`) is refused with BAD_USER_INPUT:
+ * the spec allows it but no client needs it, and its results are surprising.
+ */
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE, description: `1 to ${MAX_PAGE_SIZE}.` })
+  @Field(() => Int, { nullable: true, description: `Page forward: at most this many items after \`after\` (1 to ${MAX_PAGE_SIZE}; ${DEFAULT_PAGE_SIZE} when neither first nor last is given).` })
+  @IsOptional()
   @Min(1)
   @Max(MAX_PAGE_SIZE)
-  first: number = DEFAULT_PAGE_SIZE;
+  first?: number | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Page forward from this cursor (an `endCursor` or edge `cursor` of a previous page), exclusive.' })
   @IsOptional()
   @IsString()
   after?: string | null;
+
+  @Field(() => Int, { nullable: true, description: `Page backward: at most this many items before \`before\` (1 to ${MAX_PAGE_SIZE}); without \`before\`, the last items of the list.` })
+  @IsOptional()
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Page backward from this cursor (a `startCursor` or edge `cursor` of a previous page), exclusive.' })
+  @IsOptional()
+  @IsString()
+  before?: string | null;
 }
 
 export interface Page {
-  first: number;
-  afterId: string | null;
+  /** Page size. */
+  limit: number;
+  /** The decoded cursor (exclusive), or null for the start (forward) or the end (backward) of the list. */
+  cursor: string | null;
+  /** last/before: rows are read from the far end and reversed into list order. */
+  backward: boolean;
 }
 
 /**
@@ -36,25 +57,56 @@ export function encodeCursor(id: string): string {
 
 /** `isKey` checks the decoded key: UUIDs for most lists, user ids for members. */
 export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid): Page {
-  const first = args.first ?? DEFAULT_PAGE_SIZE;
-  if (!args.after) return { first, afterId: null };
-  const decoded = Buffer.from(args.after, 'base64url').toString('utf8');
+  const hasFirst = args.first !== undefined && args.first !== null;
+  const hasLast = args.last !== undefined && args.last !== null;
+  const mixed: FieldError[] = [];
+  if (hasFirst && hasLast) mixed.push({ field: 'last', message: 'give first (with after) or last (with before), not both' });
+  if (hasFirst && args.before) mixed.push({ field: 'before', message: 'before pages backward: use it with last' });
+  if (hasLast && args.after) mixed.push({ field: 'after', message: 'after pages forward: use it with first' });
+  if (args.after && args.before) mixed.push({ field: 'before', message: 'give after or before, not both' });
+  if (mixed.length) throw badInput(mixed);
+  const backward = hasLast || (!hasFirst && Boolean(args.before));
+  const limit = (backward ? args.last : args.first) ?? DEFAULT_PAGE_SIZE;
+  const given = backward ? args.before : args.after;
+  if (!given) return { limit, cursor: null, backward };
+  const decoded = Buffer.from(given, 'base64url').toString('utf8');
   const id = decoded.startsWith('v1:') ? decoded.slice(3) : '';
+  const field = backward ? 'before' : 'after';
   // A decoded cursor is client input too: never let NUL or broken Unicode reach SQL (graphql/input-safety.ts).
-  if (!id || !isSafeText(id) || !isKey(id)) throw badInput([{ field: 'after', message: 'after is not a cursor returned by this API' }]);
-  return { first, afterId: id };
+  if (!id || !isSafeText(id) || !isKey(id)) throw badInput([{ field, message: `${field} is not a cursor returned by this API` }]);
+  return { limit, cursor: id, backward };
 }
 
 export function pageKey(page: Page): string {
-  return `${page.first}:${page.afterId ?? ''}`;
+  return `${page.backward ? 'b' : 'f'}:${page.limit}:${page.cursor ?? ''}`;
 }
 
-@ObjectType()
+/**
+ * The keyset condition and order for a page over `column`, where `param` is the cursor parameter
+ * (e.g. `$2::uuid`). Lists in ascending order read `column > cursor` ascending forward and
+ * `column < cursor` descending backward; `newestFirst` lists the other way round. Rows read backward
+ * are put back in list order by toConnection.
+ */
+export function keyset(page: Page, column: string, param: string, newestFirst = false): { where: string; order: string } {
+  const ascending = newestFirst === page.backward;
+  return {
+    where: `(${param} IS NULL OR ${column} ${ascending ? '>' : '<'} ${param})`,
+    order: `ORDER BY ${column} ${ascending ? 'ASC' : 'DESC'}`,
+  };
+}
+
+@ObjectType({ description: 'Where a page sits in its list (Relay cursor connections).' })
 export class PageInfo {
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Paging forward (first/after): whether more items follow this page. Always false when paging backward.' })
   hasNextPage: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => Boolean, { description: 'Paging backward (last/before): whether more items precede this page. Always false when paging forward.' })
+  hasPreviousPage: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the first item of the page (pass as `before` for the previous page); null for an empty page.' })
+  startCursor: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the last item of the page (pass as `after` for the next page); null for an empty page.' })
   endCursor: string | null;
 }
 
@@ -65,14 +117,24 @@ export interface Connection<T> {
   readonly totalCount: Promise<number>;
 }
 
-/** Builds a connection from up to `first + 1` rows (the extra row only says there is a next page). */
+/**
+ * Builds a connection from up to `limit + 1` rows in reading order (the extra row only says there is
+ * another page in the reading direction); backward pages are reversed into list order.
+ */
 export function toConnection<T extends { id: string }>(rows: T[], page: Page, count: () => Promise<number>): Connection<T> {
-  const nodes = rows.slice(0, page.first);
+  const more = rows.length > page.limit;
+  const nodes = rows.slice(0, page.limit);
+  if (page.backward) nodes.reverse();
   const edges = nodes.map((node) => ({ cursor: encodeCursor(node.id), node }));
   let counted: Promise<number> | undefined;
   return {
     edges,
-    pageInfo: { hasNextPage: rows.length > page.first, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: !page.backward && more,
+      hasPreviousPage: page.backward && more,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
     get totalCount() {
       counted ??= count();
       return counted;
@@ -81,21 +143,23 @@ export function toConnection<T extends { id: string }>(rows: T[], page: Page, co
 }
 
 export function ConnectionType<T extends object>(node: ClassType<T>) {
-  @ObjectType(`${node.name}Edge`)
+  @ObjectType(`${node.name}Edge`, { description: `One ${node.name} of a page, with its cursor.` })
   class Edge {
-    @Field(() => String)
+    @Field(() => String, { description: 'Opaque cursor of this item: pass it as `after` or `before` to page from here.' })
     cursor: string;
 
-    @Field(() => node)
+    @Field(() => node, { description: `The ${node.name}.` })
     node: T;
   }
 
-  @ObjectType(`${node.name}Connection`)
+  @ObjectType(`${node.name}Connection`, {
+    description: `A page of ${node.name} items (Relay cursor connection): page with first/after or last/before.`,
+  })
   class ConnectionObject {
-    @Field(() => [Edge])
+    @Field(() => [Edge], { description: 'The items of this page, in list order.' })
     edges: Edge[];
 
-    @Field(() => PageInfo)
+    @Field(() => PageInfo, { description: 'Cursors and whether more pages exist.' })
     pageInfo: PageInfo;
 
     @Field(() => Int, { description: 'Number of items in the whole list, across all pages.' })

@@ -3,6 +3,9 @@ import { astFromDirective, getDocumentNodeFromSchema } from '@graphql-tools/util
 import { buildSchema } from 'type-graphql';
 import { validateInput } from './validation';
 import { guardInputs } from './input-safety';
+import { DateTimeISO } from './scalars';
+import { applyGlobalIds } from './node';
+import { NodeResolver } from './node.resolver';
 import { AUTH_DIRECTIVES, applyAuthDirectives } from '../auth/directives';
 import { OrganizationResolver } from '../modules/organization/organization.resolver';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
@@ -26,6 +29,7 @@ import {
 import { LlmSettingsResolver, WorkspaceLlmSettingsResolver } from '../modules/llm/llm.resolver';
 
 export const RESOLVERS = [
+  NodeResolver,
   OrganizationResolver,
   OrganizationMembersResolver,
   OrganizationSettingsResolver,
@@ -60,12 +64,19 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
     // directives: without the specified ones, `@include`/`@skip` (sent by Apollo Client and Relay all the
     // time) were "Unknown directive" errors.
     directives: [...specifiedDirectives, ...AUTH_DIRECTIVES],
+    // Our DateTimeISO carries @specifiedBy (src/graphql/scalars.ts); type-graphql's own does not.
+    scalarsMap: [{ type: Date, scalar: DateTimeISO }],
     // class-validator and cross-field rules on every input, reported together (src/graphql/validation.ts).
     validateFn: validateInput,
   });
-  // Audit inside, auth outside: a refused mutation never reaches the audit wrapper. Between them, the
-  // hostile-input guard (NUL, unpaired surrogates, id length, JSON depth) on every argument.
-  return applyAuthDirectives(guardInputs(auditMutations(schema)));
+  // type-graphql offers no description for the root types; they are plain GraphQLObjectTypes here.
+  schema.getQueryType()!.description = 'Reads. Every field needs a token (see @authenticated / @requiresScopes); ids are global ids (Node).';
+  schema.getMutationType()!.description =
+    'Changes. Each mutation runs in its own savepoint and is audited; a refused one answers null with an error and changes nothing.';
+  // Outermost first at execution: auth (a refused field runs nothing) → the hostile-input guard on the
+  // client's raw arguments (NUL, unpaired surrogates, id length, JSON depth) → global ids decoded into
+  // stored ids → audit (records stored ids) → resolver.
+  return applyAuthDirectives(guardInputs(applyGlobalIds(auditMutations(schema))));
 }
 
 /**

@@ -74,12 +74,12 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
             // Membership in the database decides: a removed user's unexpired token is worthless.
             throw unauthenticated('You are not a member of this organization', { tokenSent: true });
           }
-          if (caller.organization.status === OrganizationStatus.archived) {
+          if (caller.organization.status === OrganizationStatus.ARCHIVED) {
             throw new GraphQLError('This organization is archived', {
               extensions: { code: ErrorCode.ORG_ARCHIVED, http: { status: 403 } },
             });
           }
-          if (caller.organization.status === OrganizationStatus.suspended && isMutation) {
+          if (caller.organization.status === OrganizationStatus.SUSPENDED && isMutation) {
             throw new GraphQLError('This organization is suspended: reads work, changes are refused', {
               extensions: { code: ErrorCode.ORG_SUSPENDED, http: { status: 403 } },
             });

@@ -1,6 +1,7 @@
 import { Directive, Field, ObjectType } from 'type-graphql';
 import type { Logger } from 'pino';
 import { Keyring, SecretUnreadableError, type SecretBinding } from './keyring';
+import { DeploymentHost } from '../modules/environment/environment.entity';
 
 /**
  * What a read shows of a write-only secret: whether one is set, when it changed and a short keyed
@@ -11,10 +12,10 @@ import { Keyring, SecretUnreadableError, type SecretBinding } from './keyring';
 @ObjectType({ description: 'A write-only secret as reads see it: never the value.' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class SecretStatus {
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether a secret is stored (its value is never returned).' })
   isSet: boolean;
 
-  @Field(() => String, { nullable: true, description: 'For cloud credentials: the provider they are for (cloudrun, aws).' })
+  @Field(() => DeploymentHost, { nullable: true, description: 'For cloud credentials: the deployment host they are for (CLOUDRUN or AWS); null for connector secrets and when none is set.' })
   provider: string | null;
 
   @Field(() => Date, { nullable: true, description: 'When the secret was last set; null when none is set.' })

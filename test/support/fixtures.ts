@@ -39,7 +39,7 @@ export async function createTree(gw: RunningGateway, token: string, shape: { wor
         ok<any>(
           await gw.graphql(
             `mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`,
-            { i: { workspaceId: ws, name: `Env ${e}`, slug: `env-${e}`, tier: ['dev', 'stage', 'prod'][e % 3] } },
+            { i: { workspaceId: ws, name: `Env ${e}`, slug: `env-${e}`, tier: ['DEV', 'STAGE', 'PROD'][e % 3] } },
             token,
           ),
         ).createEnvironment.id as string,
@@ -50,7 +50,7 @@ export async function createTree(gw: RunningGateway, token: string, shape: { wor
         ok<any>(
           await gw.graphql(
             `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`,
-            { i: { workspaceId: ws, name: `Component ${c}`, type: 'agent', configuration: { n: c } } },
+            { i: { workspaceId: ws, name: `Component ${c}`, type: 'AGENT', configuration: { n: c } } },
             token,
           ),
         ).createComponent.id as string,
@@ -83,4 +83,28 @@ export async function seedTreeSql(
      SELECT $1, gen_random_uuid(), ws.id, 'agent', 'Component ' || g FROM ws, generate_series(1, $4) g`,
     [orgId, shape.workspaces, shape.environments, shape.components],
   );
+}
+
+/** The global id the API uses for a stored UUID (base64url of `Type:uuid`; see src/graphql/node.ts). */
+export function gid(type: string, uuid: string): string {
+  return Buffer.from(`${type}:${uuid}`, 'utf8').toString('base64url');
+}
+
+/** The stored UUID inside a global id (for SQL checks against what the API returned). */
+export function uuidOf(globalId: string): string {
+  return Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1];
+}
+
+/** Deeply replaces every global id in a value by its stored UUID (for SQL parameters and row comparisons). */
+export function raw<T>(value: T): T {
+  if (typeof value === 'string') {
+    const decoded = /^[A-Za-z0-9_-]{20,}$/.test(value) ? Buffer.from(value, 'base64url').toString('utf8') : '';
+    const match = /^[A-Z][A-Za-z]+:([0-9a-f-]{36})$/.exec(decoded);
+    return (match ? match[1] : value) as T;
+  }
+  if (Array.isArray(value)) return value.map(raw) as T;
+  if (value && typeof value === 'object' && value.constructor === Object) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, raw(v)])) as T;
+  }
+  return value;
 }

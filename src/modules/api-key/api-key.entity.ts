@@ -1,27 +1,36 @@
+import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/pagination';
 
 export enum ApiKeyStatus {
-  active = 'active',
-  expired = 'expired',
-  revoked = 'revoked',
+  ACTIVE = 'active',
+  EXPIRED = 'expired',
+  REVOKED = 'revoked',
 }
-registerEnumType(ApiKeyStatus, { name: 'ApiKeyStatus' });
+registerEnumType(ApiKeyStatus, {
+  name: 'ApiKeyStatus',
+  description: 'Whether an API key can still be exchanged for tokens.',
+  valuesConfig: {
+    ACTIVE: { description: 'Usable: not revoked and not past its expiry.' },
+    EXPIRED: { description: 'Past its expiresAt (or the end of its rotation grace period); refused at exchange.' },
+    REVOKED: { description: 'Revoked by an administrator; refused at exchange.' },
+  },
+});
 
 /**
  * An API key as it can be seen after creation: never its value (the secret's hash is not even mapped
  * here, and the serving role may not SELECT that column).
  */
 @Entity({ name: 'api_keys' })
-@ObjectType({ description: 'A key for programmatic access. Its value is shown once, at creation.' })
+@ObjectType({ implements: Node, description: 'A key for programmatic access. Its value is shown once, at creation.' })
 @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
 export class ApiKey {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;
 
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the key (Node); the key\'s value is a different thing, shown only once.' })
   id: string;
 
   @Column('text', { name: 'key_id' })
@@ -33,15 +42,15 @@ export class ApiKey {
   }
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 100 characters.' })
   name: string;
 
   @Column('text', { nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Free text up to 1000 characters, or null.', nullable: true })
   description: string | null;
 
   @Column('text', { array: true })
-  @Field(() => [String])
+  @Field(() => [String], { description: 'Scopes the key grants (never more than its creator held).' })
   scopes: string[];
 
   @Column('text', { name: 'owner_user_id', nullable: true })
@@ -53,11 +62,11 @@ export class ApiKey {
   createdBy: string;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the key was created.' })
   createdAt: Date;
 
   @Column('timestamptz', { name: 'expires_at', nullable: true })
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { description: 'When the key stops working, or null for never.', nullable: true })
   expiresAt: Date | null;
 
   @Column('timestamptz', { name: 'last_used_at', nullable: true })
@@ -65,32 +74,32 @@ export class ApiKey {
   lastUsedAt: Date | null;
 
   @Column('timestamptz', { name: 'revoked_at', nullable: true })
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { description: 'When the key was revoked, or null.', nullable: true })
   revokedAt: Date | null;
 
   @Column('text', { name: 'revoked_by', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Who revoked the key (token subject), or null.', nullable: true })
   revokedBy: string | null;
 
   @Column('uuid', { name: 'rotated_to', nullable: true })
   @Field(() => ID, { nullable: true, description: 'The key that replaced this one, if it was rotated.' })
   rotatedTo: string | null;
 
-  @Field(() => ApiKeyStatus)
+  @Field(() => ApiKeyStatus, { description: 'ACTIVE, EXPIRED or REVOKED, computed at read time.' })
   get status(): ApiKeyStatus {
-    if (this.revokedAt) return ApiKeyStatus.revoked;
-    if (this.expiresAt && this.expiresAt.getTime() <= Date.now()) return ApiKeyStatus.expired;
-    return ApiKeyStatus.active;
+    if (this.revokedAt) return ApiKeyStatus.REVOKED;
+    if (this.expiresAt && this.expiresAt.getTime() <= Date.now()) return ApiKeyStatus.EXPIRED;
+    return ApiKeyStatus.ACTIVE;
   }
 }
 
 @ObjectType({ description: 'A new key. `key` is its value: store it now, it is never shown again.' })
 @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
 export class CreatedApiKey {
-  @Field(() => String)
+  @Field(() => String, { description: 'The key\'s value (fl_…): shown only in this response; exchange it at POST /auth/token.' })
   key: string;
 
-  @Field(() => ApiKey)
+  @Field(() => ApiKey, { description: 'The key\'s metadata, as `apiKeys` lists it.' })
   apiKey: ApiKey;
 }
 

@@ -2,14 +2,14 @@ import { Field, InputType } from 'type-graphql';
 import { ArrayMaxSize, ArrayMinSize, IsDate, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { NOT_BLANK } from '../../graphql/validation';
 
-@InputType()
+@InputType({ description: "A new API key: what it is called and what it may do." })
 export class CreateApiKeyInput {
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 100 characters.' })
   @Matches(NOT_BLANK, { message: 'name must not be blank' })
   @MaxLength(100)
   name: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Free text up to 1000 characters.', nullable: true })
   @IsOptional()
   @MaxLength(1000)
   description?: string | null;

@@ -10,21 +10,21 @@ import { apiKeyService } from './api-key.service';
 export class ApiKeyResolver {
   @Mutation(() => CreatedApiKey, { nullable: true, description: 'The value is in the result, once. Exchange it at POST /auth/token.' })
   @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
-  createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: GatewayContext): Promise<CreatedApiKey> {
+  createApiKey(@Arg('input', () => CreateApiKeyInput, { description: 'Name, scopes and optional expiry of the new key.' }) input: CreateApiKeyInput, @Ctx() ctx: GatewayContext): Promise<CreatedApiKey> {
     return apiKeyService.create(ctx, tenantOf(ctx), input);
   }
 
   @Mutation(() => ApiKey, { nullable: true, description: 'Immediate: tokens already exchanged from the key stop working too.' })
   @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
-  revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ApiKey> {
+  revokeApiKey(@Arg('id', () => ID, { description: 'Global id of the ApiKey to revoke.' }) id: string, @Ctx() ctx: GatewayContext): Promise<ApiKey> {
     return apiKeyService.revoke(ctx, tenantOf(ctx), id);
   }
 
   @Mutation(() => CreatedApiKey, { nullable: true, description: 'A new value with the same grant; the old one keeps working for the grace period (0 = revoked now).' })
   @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
   rotateApiKey(
-    @Arg('id', () => ID) id: string,
-    @Arg('gracePeriodSeconds', () => Int, { defaultValue: 0 }) gracePeriodSeconds: number,
+    @Arg('id', () => ID, { description: 'Global id of the ApiKey to rotate.' }) id: string,
+    @Arg('gracePeriodSeconds', () => Int, { description: 'Seconds the old value keeps working after rotation (0: stops at once).', defaultValue: 0 }) gracePeriodSeconds: number,
     @Ctx() ctx: GatewayContext,
   ): Promise<CreatedApiKey> {
     return apiKeyService.rotate(ctx, tenantOf(ctx), id, gracePeriodSeconds);
@@ -33,7 +33,7 @@ export class ApiKeyResolver {
 
 @Resolver(() => Organization)
 export class OrganizationApiKeysResolver {
-  @FieldResolver(() => ApiKeyConnection)
+  @FieldResolver(() => ApiKeyConnection, { description: 'The organization\'s API keys (never their values), oldest first.' })
   @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
   apiKeys(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<ApiKey>> {
     return apiKeyService.page(tenantOf(ctx), toPage(args));

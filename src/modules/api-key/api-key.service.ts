@@ -6,7 +6,7 @@ import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
 import type { GatewayContext, Tenant } from '../../graphql/context';
 import { badInput, forbidden, notFound, type FieldError } from '../../graphql/errors';
-import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { API_KEY_COLUMNS, ApiKey, ApiKeyStatus, type CreatedApiKey } from './api-key.entity';
 import type { CreateApiKeyInput } from './api-key.inputs';
@@ -36,10 +36,12 @@ export async function insertApiKey(
 export const apiKeyService = {
   async page(tenant: Tenant, page: Page): Promise<Connection<ApiKey>> {
     const { scope } = tenant;
-    const rows = await scope.query(
-      `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
-      [scope.orgId, page.afterId, page.first + 1],
-    );
+    const { where, order } = keyset(page, 'id', '$2::uuid');
+    const rows = await scope.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
+      scope.orgId,
+      page.cursor,
+      page.limit + 1,
+    ]);
     return toConnection(toKeys(await scope.manager(), rows), page, async () => {
       const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM api_keys WHERE org_id = $1`, [scope.orgId]);
       return Number(count);
@@ -105,7 +107,7 @@ export const apiKeyService = {
       // Rotating hands out a new value of the same grant: only to someone who holds all of it.
       const beyond = old.scopes.filter((s) => !context.principal!.scopes.has(s));
       if (beyond.length) throw forbidden(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
-      if (old.status !== ApiKeyStatus.active || old.rotatedTo) {
+      if (old.status !== ApiKeyStatus.ACTIVE || old.rotatedTo) {
         throw badInput([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
       }
       const created = await insertApiKey(manager, scope.orgId, {

@@ -1,60 +1,87 @@
+import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLLocalDate, GraphQLSafeInt } from 'graphql-scalars';
+import { LocalDate, SafeInt } from '../../graphql/scalars';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 
 export enum SubscriptionStatus {
-  active = 'active',
-  trial = 'trial',
-  suspended = 'suspended',
-  cancelled = 'cancelled',
-  expired = 'expired',
+  ACTIVE = 'active',
+  TRIAL = 'trial',
+  SUSPENDED = 'suspended',
+  CANCELLED = 'cancelled',
+  EXPIRED = 'expired',
 }
 export enum BillingCycle {
-  monthly = 'monthly',
-  annual = 'annual',
-  custom = 'custom',
+  MONTHLY = 'monthly',
+  ANNUAL = 'annual',
+  CUSTOM = 'custom',
 }
 export enum CreditEntryKind {
-  grant = 'grant',
-  consumption = 'consumption',
-  adjustment = 'adjustment',
+  GRANT = 'grant',
+  CONSUMPTION = 'consumption',
+  ADJUSTMENT = 'adjustment',
 }
-registerEnumType(SubscriptionStatus, { name: 'SubscriptionStatus', description: 'A subscription status never locks data out.' });
-registerEnumType(BillingCycle, { name: 'BillingCycle' });
-registerEnumType(CreditEntryKind, { name: 'CreditEntryKind' });
+registerEnumType(SubscriptionStatus, {
+  name: 'SubscriptionStatus',
+  description: 'The state of a product subscription. A subscription status never locks data out.',
+  valuesConfig: {
+    ACTIVE: { description: 'Paid and current.' },
+    TRIAL: { description: 'A free trial between trialStartsOn and trialEndsOn.' },
+    SUSPENDED: { description: 'Paused by the billing system (for example an unpaid invoice).' },
+    CANCELLED: { description: 'Ended by the customer.' },
+    EXPIRED: { description: 'Ended at the end of its term or trial.' },
+  },
+});
+registerEnumType(BillingCycle, {
+  name: 'BillingCycle',
+  description: 'How often a subscription is invoiced.',
+  valuesConfig: {
+    MONTHLY: { description: 'Every month.' },
+    ANNUAL: { description: 'Every year.' },
+    CUSTOM: { description: 'On terms agreed separately.' },
+  },
+});
+registerEnumType(CreditEntryKind, {
+  name: 'CreditEntryKind',
+  description: 'Why the credit balance changed.',
+  valuesConfig: {
+    GRANT: { description: 'Credits added by the billing system (positive amount).' },
+    CONSUMPTION: { description: 'Credits used by recorded usage (negative amount).' },
+    ADJUSTMENT: { description: 'A correction by the billing system (positive or negative amount).' },
+  },
+});
 
 /** Statuses after which a subscription is history: it cannot be changed again (subscribe anew instead). */
-export const FINAL_SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [SubscriptionStatus.cancelled, SubscriptionStatus.expired];
+export const FINAL_SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED];
 
 /**
  * A product the organization subscribes to. Managed by the billing system / platform admin (CLI);
  * named ProductSubscription in GraphQL because `Subscription` is GraphQL's root type name.
  */
 @Entity({ name: 'subscriptions' })
-@ObjectType('ProductSubscription', { description: 'A product subscription of the organization (managed by the platform).' })
+@ObjectType('ProductSubscription', { implements: Node, description: 'A product subscription of the organization (managed by the platform).' })
 @Directive('@requiresScopes(scopes: [["billing:read"]])')
 export class ProductSubscription extends TenantEntity {
   @Column('text', { name: 'product_name' })
-  @Field(() => String)
+  @Field(() => String, { description: 'Name of the product subscribed to (unique among live subscriptions).' })
   productName: string;
 
   @Column('text')
-  @Field(() => SubscriptionStatus)
+  @Field(() => SubscriptionStatus, { description: 'Current state of the subscription.' })
   status: SubscriptionStatus;
 
   @Column('text', { name: 'billing_cycle' })
-  @Field(() => BillingCycle)
+  @Field(() => BillingCycle, { description: 'How often it is invoiced.' })
   billingCycle: BillingCycle;
 
   @Column('boolean', { name: 'auto_renew' })
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether it renews at the end of its term (false once cancelled).' })
   autoRenew: boolean;
 
   /** Read as text (YYYY-MM-DD): a JS Date would shift the day with the server's time zone. */
   @Column('date', { name: 'trial_end_date', nullable: true })
-  @Field(() => GraphQLLocalDate, { nullable: true, description: 'End of the trial period (YYYY-MM-DD); always set while status is trial.' })
+  @Field(() => LocalDate, { nullable: true, description: 'End of the trial period (YYYY-MM-DD); always set while status is trial.' })
   trialEndDate: string | null;
 }
 
@@ -77,7 +104,7 @@ export class CreditBalance {
 @ObjectType({ description: "The organization's credit account. The sum of the ledger always equals the balance." })
 @Directive('@requiresScopes(scopes: [["billing:read"]])')
 export class CreditAccount {
-  @Field(() => GraphQLSafeInt, { description: 'Never negative.' })
+  @Field(() => SafeInt, { description: 'Credits available now; never negative (usage that would overdraw it is refused).' })
   balance: number;
 
   @Field(() => Date, { nullable: true, description: 'When the balance last changed (null: never).' })
@@ -86,31 +113,31 @@ export class CreditAccount {
 
 /** An append-only record of one change to the balance. */
 @Entity({ name: 'credit_ledger' })
-@ObjectType({ description: 'One change to the credit balance. Entries are never changed or deleted.' })
+@ObjectType({ implements: Node, description: 'One change to the credit balance. Entries are never changed or deleted.' })
 @Directive('@requiresScopes(scopes: [["billing:read"]])')
 export class CreditLedgerEntry {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;
 
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the entry (Node).' })
   id: string;
 
   @Column('text')
-  @Field(() => CreditEntryKind)
+  @Field(() => CreditEntryKind, { description: 'Why the balance changed.' })
   kind: CreditEntryKind;
 
   /** bigint columns arrive as strings; the service turns them into numbers (they are capped at 2^53 - 1). */
   @Column('bigint')
-  @Field(() => GraphQLSafeInt, { description: 'Positive for grants, negative for consumption.' })
+  @Field(() => SafeInt, { description: 'Positive for grants, negative for consumption.' })
   amount: number;
 
   @Column('bigint', { name: 'balance_after' })
-  @Field(() => GraphQLSafeInt)
+  @Field(() => SafeInt, { description: 'The balance right after this entry, in credits.' })
   balanceAfter: number;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Free-text reason given by whoever made the change.' })
   reason: string;
 
   @Column('text')
@@ -130,7 +157,7 @@ export class CreditLedgerEntry {
   idempotencyKey: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the entry was recorded.' })
   createdAt: Date;
 }
 

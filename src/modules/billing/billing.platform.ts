@@ -140,7 +140,7 @@ async function changeCredits(owner: DataSource, kind: CreditEntryKind, change: C
       workspaceId: null,
       requestId: change.requestId ?? `cli-${uuidv7()}`,
     });
-    await auditPlatformOperation(manager, organization.id, kind === CreditEntryKind.grant ? 'grantCredits' : 'adjustCredits', { type: 'CreditLedgerEntry', id: entry.id });
+    await auditPlatformOperation(manager, organization.id, kind === CreditEntryKind.GRANT ? 'grantCredits' : 'adjustCredits', { type: 'CreditLedgerEntry', id: entry.id });
     return { entry, balance: entry.balanceAfter };
   });
 }
@@ -153,9 +153,9 @@ export const billingPlatform = {
     const status = oneOf(SubscriptionStatus, input.status, 'status', problems);
     const billingCycle = oneOf(BillingCycle, input.billingCycle, 'billing cycle', problems);
     if (input.trialEndDate !== undefined) {
-      if (status !== SubscriptionStatus.trial) problems.push('a trial end date applies only to status trial');
+      if (status !== SubscriptionStatus.TRIAL) problems.push('a trial end date applies only to status trial');
       else checkDate(input.trialEndDate, 'trial end date', problems);
-    } else if (status === SubscriptionStatus.trial) {
+    } else if (status === SubscriptionStatus.TRIAL) {
       problems.push('a trial subscription needs a trial end date (YYYY-MM-DD)');
     }
     if (FINAL_SUBSCRIPTION_STATUSES.includes(status)) problems.push(`a new subscription cannot start as ${status}`);
@@ -189,7 +189,7 @@ export const billingPlatform = {
     if (!isUuid(input.id)) problems.push(`subscription id must be an id printed by "billing subscribe" (got "${input.id ?? ''}")`);
     const status = oneOf(SubscriptionStatus, input.status, 'status', problems);
     if (input.trialEndDate !== undefined) {
-      if (status !== SubscriptionStatus.trial) problems.push('a trial end date applies only to status trial');
+      if (status !== SubscriptionStatus.TRIAL) problems.push('a trial end date applies only to status trial');
       else checkDate(input.trialEndDate, 'trial end date', problems);
     }
     refuse(problems);
@@ -203,8 +203,8 @@ export const billingPlatform = {
       }
       // A trial end date belongs to trials only: leaving trial clears it; a trial needs a fresh, valid one
       // (an old date carried over from an earlier trial is checked like a new one).
-      const trialEndDate = status === SubscriptionStatus.trial ? (input.trialEndDate ?? current.trialEndDate) : null;
-      if (status === SubscriptionStatus.trial) {
+      const trialEndDate = status === SubscriptionStatus.TRIAL ? (input.trialEndDate ?? current.trialEndDate) : null;
+      if (status === SubscriptionStatus.TRIAL) {
         if (!trialEndDate) throw new PlatformError('a trial subscription needs a trial end date: pass --trial-end YYYY-MM-DD');
         const dateProblems: string[] = [];
         checkDate(trialEndDate, 'trial end date', dateProblems);
@@ -231,12 +231,12 @@ export const billingPlatform = {
 
   /** Adds credits (actor 'platform'). */
   grant(owner: DataSource, change: CreditChange): Promise<CreditChangeResult> {
-    return changeCredits(owner, CreditEntryKind.grant, change, false);
+    return changeCredits(owner, CreditEntryKind.GRANT, change, false);
   },
 
   /** A correction in either direction (actor 'platform'); it cannot take the balance below 0. */
   adjust(owner: DataSource, change: CreditChange): Promise<CreditChangeResult> {
-    return changeCredits(owner, CreditEntryKind.adjustment, change, true);
+    return changeCredits(owner, CreditEntryKind.ADJUSTMENT, change, true);
   },
 
   /** Subscriptions and balance of one organization, for operators. */

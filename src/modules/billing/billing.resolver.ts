@@ -36,7 +36,7 @@ export class CreditUsageResolver {
     description: 'Consumes credits from the organization\'s balance; refused (BAD_USER_INPUT on amount) when it would overdraw.',
   })
   @Directive('@requiresScopes(scopes: [["billing:write"]])')
-  recordUsage(@Arg('input', () => RecordUsageInput) input: RecordUsageInput, @Ctx() ctx: GatewayContext): Promise<CreditLedgerEntry> {
+  recordUsage(@Arg('input', () => RecordUsageInput, { description: 'Amount, reason and optional workspace of the usage.' }) input: RecordUsageInput, @Ctx() ctx: GatewayContext): Promise<CreditLedgerEntry> {
     return billingService.recordUsage(tenantOf(ctx), input, { subject: ctx.principal!.subject, requestId: ctx.requestId });
   }
 }

@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { TenantScope } from '../../db/tenant-scope';
 import type { Tenant } from '../../graphql/context';
 import { badInput, notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { CreditEntryKind, type CreditAccount, type CreditLedgerEntry, type ProductSubscription } from './billing.entity';
 import type { RecordUsageInput } from './billing.inputs';
@@ -18,11 +18,12 @@ export interface Actor {
 export const billingService = {
   /** The organization's subscriptions, oldest first. */
   async subscriptions(scope: TenantScope, page: Page): Promise<Connection<ProductSubscription>> {
-    const rows = await scope.query(
-      `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions
-        WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
-      [scope.orgId, page.afterId, page.first + 1],
-    );
+    const { where, order } = keyset(page, 'id', '$2::uuid');
+    const rows = await scope.query(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
+      scope.orgId,
+      page.cursor,
+      page.limit + 1,
+    ]);
     const manager = await scope.manager();
     return toConnection(subscriptionsFrom(manager, rows), page, async () => {
       const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM subscriptions WHERE org_id = $1`, [scope.orgId]);
@@ -39,10 +40,8 @@ export const billingService = {
 
   /** The ledger, newest first (ids are UUIDv7, taken while the balance row is locked: id order is balance order). */
   async ledger(scope: TenantScope, page: Page): Promise<Connection<CreditLedgerEntry>> {
-    const rows = await scope.query(
-      `SELECT * FROM credit_ledger WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2::uuid) ORDER BY id DESC LIMIT $3`,
-      [scope.orgId, page.afterId, page.first + 1],
-    );
+    const { where, order } = keyset(page, 'id', '$2::uuid', true);
+    const rows = await scope.query(`SELECT * FROM credit_ledger WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [scope.orgId, page.cursor, page.limit + 1]);
     const manager = await scope.manager();
     return toConnection(ledgerEntriesFrom(manager, rows), page, async () => {
       const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM credit_ledger WHERE org_id = $1`, [scope.orgId]);
@@ -93,7 +92,7 @@ export const billingService = {
         return appendLedgerEntry(manager, {
           orgId: scope.orgId,
           id: uuidv7(), // after the lock: ledger order is the order in which the balance changed
-          kind: CreditEntryKind.consumption,
+          kind: CreditEntryKind.CONSUMPTION,
           amount: -input.amount,
           balanceAfter: updated.balance as string,
           reason,

@@ -1,35 +1,45 @@
+import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 
 export enum ComponentType {
-  agent = 'agent',
-  workflow = 'workflow',
-  code_block = 'code_block',
-  hosted_service = 'hosted_service',
+  AGENT = 'agent',
+  WORKFLOW = 'workflow',
+  CODE_BLOCK = 'code_block',
+  HOSTED_SERVICE = 'hosted_service',
 }
-registerEnumType(ComponentType, { name: 'ComponentType' });
+registerEnumType(ComponentType, {
+  name: 'ComponentType',
+  description: 'The kind of a component, as in the platform\'s `/components/{type}` paths.',
+  valuesConfig: {
+    AGENT: { description: 'An AI agent.' },
+    WORKFLOW: { description: 'A workflow of steps.' },
+    CODE_BLOCK: { description: 'A block of custom code.' },
+    HOSTED_SERVICE: { description: 'A long-running hosted service.' },
+  },
+});
 
 @Entity({ name: 'components' })
-@ObjectType({ description: 'An agent, workflow, code block or hosted service of a workspace.' })
+@ObjectType({ implements: Node, description: 'An agent, workflow, code block or hosted service of a workspace.' })
 @Directive('@requiresScopes(scopes: [["components:read"]])')
 export class Component extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace the component belongs to.' })
   workspaceId: string;
 
   @Column('text')
-  @Field(() => ComponentType)
+  @Field(() => ComponentType, { description: 'Kind of component; fixed at creation.' })
   type: ComponentType;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 200 characters.' })
   name: string;
 
   @Column('jsonb')
-  @Field(() => GraphQLJSONObject)
+  @Field(() => JSONObject, { description: 'Free-form JSON object (at most 64 KiB); never put secrets here.' })
   configuration: Record<string, unknown>;
 }
 

@@ -8,28 +8,28 @@ import { workspaceService } from '../workspace/workspace.service';
 
 @Resolver(() => Component)
 export class ComponentResolver {
-  @Query(() => Component, { nullable: true })
+  @Query(() => Component, { description: 'A component of the caller\'s organization in a workspace they can see; NOT_FOUND otherwise.', nullable: true })
   @Directive('@requiresScopes(scopes: [["components:read"]])')
-  component(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Component> {
+  component(@Arg('id', () => ID, { description: 'Global id of a Component.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Component> {
     return componentService.get(tenantOf(ctx).loaders, id);
   }
 
-  @FieldResolver(() => Workspace)
+  @FieldResolver(() => Workspace, { description: 'The workspace the component belongs to.' })
   workspace(@Root() component: Component, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.get(tenantOf(ctx).loaders, component.workspaceId);
   }
 
-  @Mutation(() => Component, { nullable: true })
+  @Mutation(() => Component, { description: 'Creates a component in a workspace (workspace developers and up). null (with an error) when refused.', nullable: true })
   @Directive('@requiresScopes(scopes: [["components:write"]])')
-  createComponent(@Arg('input', () => CreateComponentInput) input: CreateComponentInput, @Ctx() ctx: GatewayContext): Promise<Component> {
+  createComponent(@Arg('input', () => CreateComponentInput, { description: 'The new component.' }) input: CreateComponentInput, @Ctx() ctx: GatewayContext): Promise<Component> {
     return componentService.create(tenantOf(ctx), input);
   }
 
-  @Mutation(() => Component, { nullable: true })
+  @Mutation(() => Component, { description: 'Changes a component\'s name or configuration (workspace developers and up). null (with an error) when refused.', nullable: true })
   @Directive('@requiresScopes(scopes: [["components:write"]])')
   updateComponent(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateComponentInput) input: UpdateComponentInput,
+    @Arg('id', () => ID, { description: 'Global id of the Component.' }) id: string,
+    @Arg('input', () => UpdateComponentInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateComponentInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Component> {
     return componentService.update(tenantOf(ctx), id, input);
@@ -37,7 +37,7 @@ export class ComponentResolver {
 
   @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted component.' })
   @Directive('@requiresScopes(scopes: [["components:write"]])')
-  deleteComponent(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
+  deleteComponent(@Arg('id', () => ID, { description: 'Global id of the Component to delete, with its deployments and history.' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return componentService.delete(tenantOf(ctx), id);
   }
 }

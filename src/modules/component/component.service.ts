@@ -20,7 +20,7 @@ export const componentService = {
   async create(tenant: Tenant, input: CreateComponentInput): Promise<Component> {
     const { scope } = tenant;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation((manager) =>
       insertReturning(manager, Component, {
         orgId: scope.orgId,
@@ -40,7 +40,7 @@ export const componentService = {
   async update(tenant: Tenant, id: string, input: UpdateComponentInput): Promise<Component> {
     const { scope } = tenant;
     const existing = await componentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     return scope.mutation(async (manager) => {
       const values: Partial<Component> = {};
@@ -55,7 +55,7 @@ export const componentService = {
   async delete(tenant: Tenant, id: string): Promise<string> {
     const { scope } = tenant;
     const existing = await componentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Component, scope.orgId, id))) throw notFound('Component', id);

@@ -1,25 +1,33 @@
+import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 
 export enum ConnectorKind {
-  database = 'database',
-  api = 'api',
+  DATABASE = 'database',
+  API = 'api',
 }
-registerEnumType(ConnectorKind, { name: 'ConnectorKind', description: 'database: a database connection; api: an API integration.' });
+registerEnumType(ConnectorKind, {
+  name: 'ConnectorKind',
+  description: 'What a connector connects a workspace to.',
+  valuesConfig: {
+    DATABASE: { description: 'A database connection (host, port, database in config; the password in secret).' },
+    API: { description: 'An API integration (base URL and options in config; the token in secret).' },
+  },
+});
 
 @Entity({ name: 'connectors' })
-@ObjectType({ description: 'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).' })
+@ObjectType({ implements: Node, description: 'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class Connector extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace the connector belongs to.' })
   workspaceId: string;
 
   @Column('text')
-  @Field(() => ConnectorKind)
+  @Field(() => ConnectorKind, { description: 'What the connector connects to; fixed at creation.' })
   kind: ConnectorKind;
 
   @Column('text')
@@ -27,7 +35,7 @@ export class Connector extends TenantEntity {
   name: string;
 
   @Column('jsonb')
-  @Field(() => GraphQLJSONObject, { description: 'Non-secret settings (host, port, database, baseUrl, …).' })
+  @Field(() => JSONObject, { description: 'Non-secret settings (host, port, database, baseUrl, …).' })
   config: Record<string, unknown>;
 
   /** Sealed (src/secrets/keyring.ts); never a GraphQL field — reads see Connector.secret, a SecretStatus. */

@@ -1,5 +1,5 @@
 import { Field, ID, InputType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { JSONObject } from '../../graphql/scalars';
 import { IsEnum, IsOptional, IsUUID, Length, Matches, MaxLength, ValidateIf, registerDecorator } from 'class-validator';
 import { IsJsonObject, NOT_BLANK } from '../../graphql/validation';
 import { ConnectorKind } from './connector.entity';
@@ -79,13 +79,13 @@ function HasNoSecrets() {
     });
 }
 
-@InputType()
+@InputType({ description: "A new connector of a workspace; config holds non-secret settings, secret the credential." })
 export class CreateConnectorInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the Workspace to create the connector in.' })
   @IsUUID('all', { message: 'workspaceId must be an id returned by this API' })
   workspaceId: string;
 
-  @Field(() => ConnectorKind)
+  @Field(() => ConnectorKind, { description: 'What the connector connects to; cannot be changed later.' })
   @IsEnum(ConnectorKind)
   kind: ConnectorKind;
 
@@ -94,7 +94,7 @@ export class CreateConnectorInput {
   @MaxLength(200)
   name: string;
 
-  @Field(() => GraphQLJSONObject, { nullable: true, description: `Non-secret settings, a JSON object of at most ${MAX_CONFIG_BYTES} bytes.` })
+  @Field(() => JSONObject, { nullable: true, description: `Non-secret settings, a JSON object of at most ${MAX_CONFIG_BYTES} bytes.` })
   @IsOptional()
   @IsJsonObject(MAX_CONFIG_BYTES)
   @HasNoSecrets()
@@ -108,19 +108,19 @@ export class CreateConnectorInput {
 
 @InputType({ description: 'Omitted fields keep their value; null is refused (clearConnectorSecret removes the secret).' })
 export class UpdateConnectorInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'New name, unique in the workspace; null is refused.', nullable: true })
   @ValidateIf((o: UpdateConnectorInput) => o.name !== undefined)
   @Matches(NOT_BLANK, { message: 'name must not be blank' })
   @MaxLength(200)
   name?: string;
 
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Replaces the whole config.' })
+  @Field(() => JSONObject, { nullable: true, description: 'Replaces the whole config.' })
   @ValidateIf((o: UpdateConnectorInput) => o.config !== undefined)
   @IsJsonObject(MAX_CONFIG_BYTES)
   @HasNoSecrets()
   config?: Record<string, unknown>;
 
-  @Field(() => String, { nullable: true, description: 'Replaces the secret.' })
+  @Field(() => String, { nullable: true, description: 'A new credential, sealed and never returned; replaces the current one. Use clearConnectorSecret to remove it.' })
   @ValidateIf((o: UpdateConnectorInput) => o.secret !== undefined)
   @Length(1, MAX_SECRET_LENGTH, { message: `secret must be 1 to ${MAX_SECRET_LENGTH} characters` })
   secret?: string;

@@ -4,7 +4,7 @@ import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { SecretStatus, secretStatus } from '../../secrets/secret-status';
 import { Workspace } from '../workspace/workspace.entity';
 import { workspaceService } from '../workspace/workspace.service';
-import { Connector, ConnectorConnection } from './connector.entity';
+import { Connector, ConnectorConnection, ConnectorKind } from './connector.entity';
 import { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
 import { connectorSecretBinding, connectorService } from './connector.service';
 
@@ -12,11 +12,11 @@ import { connectorSecretBinding, connectorService } from './connector.service';
 export class ConnectorResolver {
   @Query(() => Connector, { nullable: true, description: "A connector of a workspace the caller sees; NOT_FOUND otherwise." })
   @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  connector(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Connector> {
+  connector(@Arg('id', () => ID, { description: 'Global id of a Connector.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Connector> {
     return connectorService.get(tenantOf(ctx).loaders, id);
   }
 
-  @FieldResolver(() => Workspace)
+  @FieldResolver(() => Workspace, { description: 'The workspace the connector belongs to.' })
   workspace(@Root() connector: Connector, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.get(tenantOf(ctx).loaders, connector.workspaceId);
   }
@@ -28,15 +28,15 @@ export class ConnectorResolver {
 
   @Mutation(() => Connector, { nullable: true, description: 'Workspace developers and admins.' })
   @Directive('@requiresScopes(scopes: [["connectors:write"]])')
-  createConnector(@Arg('input', () => CreateConnectorInput) input: CreateConnectorInput, @Ctx() ctx: GatewayContext): Promise<Connector> {
+  createConnector(@Arg('input', () => CreateConnectorInput, { description: 'The new connector; its secret is sealed and never returned.' }) input: CreateConnectorInput, @Ctx() ctx: GatewayContext): Promise<Connector> {
     return connectorService.create(tenantOf(ctx), ctx.keyring, input);
   }
 
   @Mutation(() => Connector, { nullable: true, description: 'Workspace developers and admins.' })
   @Directive('@requiresScopes(scopes: [["connectors:write"]])')
   updateConnector(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateConnectorInput) input: UpdateConnectorInput,
+    @Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string,
+    @Arg('input', () => UpdateConnectorInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateConnectorInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Connector> {
     return connectorService.update(tenantOf(ctx), ctx.keyring, id, input);
@@ -44,22 +44,28 @@ export class ConnectorResolver {
 
   @Mutation(() => Connector, { nullable: true, description: "Removes the connector's secret. Workspace developers and admins." })
   @Directive('@requiresScopes(scopes: [["connectors:write"]])')
-  clearConnectorSecret(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Connector> {
+  clearConnectorSecret(@Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Connector> {
     return connectorService.clearSecret(tenantOf(ctx), id);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted connector. Workspace developers and admins.' })
   @Directive('@requiresScopes(scopes: [["connectors:write"]])')
-  deleteConnector(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
+  deleteConnector(@Arg('id', () => ID, { description: 'Global id of the Connector to delete.' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return connectorService.delete(tenantOf(ctx), id);
   }
 }
 
 @Resolver(() => Workspace)
 export class WorkspaceConnectorsResolver {
-  @FieldResolver(() => ConnectorConnection)
+  @FieldResolver(() => ConnectorConnection, { description: 'The workspace\'s connectors, oldest first; `kind` filters them.' })
   @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  connectors(@Root() workspace: Workspace, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<Connector>> {
-    return connectorService.page(tenantOf(ctx).loaders, workspace.id, toPage(args));
+  connectors(
+    @Root() workspace: Workspace,
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('kind', () => ConnectorKind, { nullable: true, description: 'Only connectors of this kind (totalCount counts them only). Omitted: all kinds.' })
+    kind: ConnectorKind | null | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Connection<Connector>> {
+    return connectorService.page(tenantOf(ctx).loaders, workspace.id, toPage(args), kind ?? null);
   }
 }

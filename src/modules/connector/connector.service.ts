@@ -35,15 +35,16 @@ export const connectorService = {
     return connector;
   },
 
-  async page(loaders: Loaders, workspaceId: string, page: Page): Promise<Connection<Connector>> {
-    const rows = await loaders.connectorsOfWorkspace(page).load(workspaceId);
-    return toConnection(rows, page, () => loaders.connectorCount.load(workspaceId));
+  async page(loaders: Loaders, workspaceId: string, page: Page, kind: string | null = null): Promise<Connection<Connector>> {
+    const rows = await loaders.connectorsOfWorkspace(page, kind).load(workspaceId);
+    const counts = kind ? loaders.filteredCount(Connector, 'kind', kind) : loaders.connectorCount;
+    return toConnection(rows, page, () => counts.load(workspaceId));
   },
 
   async create(tenant: Tenant, keyring: Keyring, input: CreateConnectorInput): Promise<Connector> {
     const { scope } = tenant;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.DEVELOPER);
     const id = uuidv7();
     const hasSecret = input.secret !== undefined && input.secret !== null;
     const name = input.name.trim();
@@ -64,7 +65,7 @@ export const connectorService = {
   async update(tenant: Tenant, keyring: Keyring, id: string, input: UpdateConnectorInput): Promise<Connector> {
     const { scope } = tenant;
     const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     const values: Partial<Connector> = {};
     if (input.name !== undefined) values.name = input.name.trim();
     if (input.config !== undefined) values.config = input.config;
@@ -85,7 +86,7 @@ export const connectorService = {
   async clearSecret(tenant: Tenant, id: string): Promise<Connector> {
     const { scope } = tenant;
     const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation(async (manager) => {
       const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
       if (!updated) throw notFound('Connector', existing.id);
@@ -96,7 +97,7 @@ export const connectorService = {
   async delete(tenant: Tenant, id: string): Promise<string> {
     const { scope } = tenant;
     const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Connector, scope.orgId, existing.id))) throw notFound('Connector', existing.id);
       return existing.id;

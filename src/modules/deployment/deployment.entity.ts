@@ -1,3 +1,4 @@
+import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { TenantEntity } from '../../db/tenant-entity';
@@ -5,11 +6,11 @@ import { ConnectionType } from '../../graphql/pagination';
 
 /** A stage of a workspace's release pipeline, deploying to one of the workspace's environments. */
 @Entity({ name: 'deployment_rings' })
-@ObjectType({ description: 'A stage of the release pipeline of a workspace (position 0 first), bound to an environment of the same workspace.' })
+@ObjectType({ implements: Node, description: 'A stage of the release pipeline of a workspace (position 0 first), bound to an environment of the same workspace.' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class DeploymentRing extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace the ring belongs to.' })
   workspaceId: string;
 
   @Column('text')
@@ -21,27 +22,27 @@ export class DeploymentRing extends TenantEntity {
   position: number;
 
   @Column('uuid', { name: 'environment_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the environment the ring deploys to.' })
   environmentId: string;
 }
 
 /** One step of a component version through the rings. Append-only. */
 @Entity({ name: 'deployment_promotions' })
-@ObjectType({ description: 'A version of a component entering a ring: deployed into the first ring, or promoted from the ring before. Append-only.' })
+@ObjectType({ implements: Node, description: 'A version of a component entering a ring: deployed into the first ring, or promoted from the ring before. Append-only.' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class DeploymentPromotion {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;
 
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the promotion (Node).' })
   id: string;
 
   @Column('uuid', { name: 'workspace_id' })
   workspaceId: string;
 
   @Column('uuid', { name: 'component_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the component promoted.' })
   componentId: string;
 
   @Column('uuid', { name: 'from_ring_id', nullable: true })
@@ -49,11 +50,11 @@ export class DeploymentPromotion {
   fromRingId: string | null;
 
   @Column('uuid', { name: 'to_ring_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the ring the version entered.' })
   toRingId: string;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'The version that entered the ring.' })
   version: string;
 
   @Column('text', { name: 'promoted_by' })
@@ -65,7 +66,7 @@ export class DeploymentPromotion {
   requestId: string;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the version entered the ring.' })
   createdAt: Date;
 }
 
@@ -83,15 +84,15 @@ export class RingDeployment {
   workspaceId: string;
 
   @PrimaryColumn('uuid', { name: 'ring_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the ring.' })
   ringId: string;
 
   @PrimaryColumn('uuid', { name: 'component_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the component.' })
   componentId: string;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'The version currently in the ring.' })
   version: string;
 
   @Column('uuid', { name: 'promotion_id' })

@@ -10,9 +10,9 @@ const ID_MESSAGE = (field: string) => `${field} must be an id returned by this A
 /** At most this many rings per workspace: ring lists stay bounded. */
 export const MAX_RINGS_PER_WORKSPACE = 20;
 
-@InputType()
+@InputType({ description: "A new deployment ring of a workspace, bound to one of its environments." })
 export class CreateDeploymentRingInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the Workspace the ring belongs to.' })
   @IsUUID('all', { message: ID_MESSAGE('workspaceId') })
   workspaceId: string;
 
@@ -38,7 +38,7 @@ export class CreateDeploymentRingInput {
 
 @InputType({ description: 'Omitted fields keep their value; null is refused.' })
 export class UpdateDeploymentRingInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'New name, unique in the workspace; null is refused.', nullable: true })
   @ValidateIf((o: UpdateDeploymentRingInput) => o.name !== undefined)
   @Matches(NOT_BLANK, { message: 'name must not be blank' })
   @MaxLength(100)
@@ -52,7 +52,7 @@ export class UpdateDeploymentRingInput {
 
 @InputType({ description: 'Puts a version of a component into the first ring (position 0): how a version enters the pipeline.' })
 export class DeployComponentInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the Component to deploy.' })
   @IsUUID('all', { message: ID_MESSAGE('componentId') })
   componentId: string;
 
@@ -60,18 +60,18 @@ export class DeployComponentInput {
   @IsUUID('all', { message: ID_MESSAGE('ringId') })
   ringId: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The version to deploy (1 to 100 characters: letters, digits, . _ + -).' })
   @Matches(VERSION_PATTERN, { message: VERSION_MESSAGE })
   version: string;
 }
 
 @InputType({ description: 'Moves a version that is in one ring into the ring immediately after it.' })
 export class PromoteComponentInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the Component to promote.' })
   @IsUUID('all', { message: ID_MESSAGE('componentId') })
   componentId: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the ring the version is in now.' })
   @IsUUID('all', { message: ID_MESSAGE('fromRingId') })
   fromRingId: string;
 

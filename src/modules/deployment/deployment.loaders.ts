@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
 import type { TenantScope } from '../../db/tenant-scope';
 import { byIdLoader, childCountLoader, hydrate } from '../../db/tenant-loaders';
-import { pageKey, type Page } from '../../graphql/pagination';
+import { keyset, pageKey, type Page } from '../../graphql/pagination';
 import { DeploymentPromotion, DeploymentRing, RingDeployment } from './deployment.entity';
 
 /**
@@ -56,14 +56,15 @@ export class DeploymentLoaders {
     let loader = this.promotionPages.get(key);
     if (!loader) {
       loader = new DataLoader(async (ringIds) => {
+        const { where, order } = keyset(page, 't.id', '$3::uuid', true);
         const rows = await this.scope.query(
           `SELECT c.* FROM unnest($2::uuid[]) AS p(id)
            CROSS JOIN LATERAL (
              SELECT * FROM deployment_promotions t
-              WHERE t.org_id = $1 AND t.to_ring_id = p.id AND ($3::uuid IS NULL OR t.id < $3::uuid)
-              ORDER BY t.id DESC LIMIT $4
+              WHERE t.org_id = $1 AND t.to_ring_id = p.id AND ${where}
+              ${order} LIMIT $4
            ) c`,
-          [this.scope.orgId, ringIds, page.afterId, page.first + 1],
+          [this.scope.orgId, ringIds, page.cursor, page.limit + 1],
         );
         const promotions = await this.hydrate(DeploymentPromotion, rows);
         return ringIds.map((id) => promotions.filter((p) => p.toRingId === id));

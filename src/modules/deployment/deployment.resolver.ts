@@ -19,7 +19,7 @@ function actorOf(ctx: GatewayContext): Actor {
 
 @Resolver(() => DeploymentRing)
 export class DeploymentRingResolver {
-  @FieldResolver(() => Workspace)
+  @FieldResolver(() => Workspace, { description: 'The workspace the ring belongs to.' })
   workspace(@Root() ring: DeploymentRing, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.get(tenantOf(ctx).loaders, ring.workspaceId);
   }
@@ -36,15 +36,15 @@ export class DeploymentRingResolver {
 
   @Mutation(() => DeploymentRing, { nullable: true, description: 'Workspace admins. Without position, the ring is appended at the end of the pipeline.' })
   @Directive('@requiresScopes(scopes: [["deployments:write"]])')
-  createDeploymentRing(@Arg('input', () => CreateDeploymentRingInput) input: CreateDeploymentRingInput, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> {
+  createDeploymentRing(@Arg('input', () => CreateDeploymentRingInput, { description: 'The new ring; appended last unless a position is given.' }) input: CreateDeploymentRingInput, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> {
     return deploymentService.create(tenantOf(ctx), input);
   }
 
   @Mutation(() => DeploymentRing, { nullable: true, description: 'Workspace admins. Renames the ring or points it at another environment of its workspace.' })
   @Directive('@requiresScopes(scopes: [["deployments:write"]])')
   updateDeploymentRing(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateDeploymentRingInput) input: UpdateDeploymentRingInput,
+    @Arg('id', () => ID, { description: 'Global id of the DeploymentRing.' }) id: string,
+    @Arg('input', () => UpdateDeploymentRingInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateDeploymentRingInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<DeploymentRing> {
     return deploymentService.update(tenantOf(ctx), id, input);
@@ -55,13 +55,13 @@ export class DeploymentRingResolver {
     description: 'Workspace admins. Refused (BAD_USER_INPUT) for a ring with promotion history; the rings after it move up. Returns the id.',
   })
   @Directive('@requiresScopes(scopes: [["deployments:write"]])')
-  deleteDeploymentRing(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
+  deleteDeploymentRing(@Arg('id', () => ID, { description: 'Global id of the DeploymentRing (refused while it has promotion history).' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return deploymentService.delete(tenantOf(ctx), id);
   }
 
   @Mutation(() => DeploymentPromotion, { nullable: true, description: 'Workspace developers. Puts any version of a component into the first ring (position 0).' })
   @Directive('@requiresScopes(scopes: [["deployments:write"]])')
-  deployComponent(@Arg('input', () => DeployComponentInput) input: DeployComponentInput, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
+  deployComponent(@Arg('input', () => DeployComponentInput, { description: 'Component, first ring and version to deploy.' }) input: DeployComponentInput, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
     return deploymentService.deploy(tenantOf(ctx), input, actorOf(ctx));
   }
 
@@ -70,14 +70,14 @@ export class DeploymentRingResolver {
     description: 'Workspace developers. Promotes the version currently in fromRing into the ring immediately after it.',
   })
   @Directive('@requiresScopes(scopes: [["deployments:write"]])')
-  promoteComponent(@Arg('input', () => PromoteComponentInput) input: PromoteComponentInput, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
+  promoteComponent(@Arg('input', () => PromoteComponentInput, { description: 'Component, rings and version to promote.' }) input: PromoteComponentInput, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
     return deploymentService.promote(tenantOf(ctx), input, actorOf(ctx));
   }
 }
 
 @Resolver(() => DeploymentPromotion)
 export class DeploymentPromotionResolver {
-  @FieldResolver(() => Component)
+  @FieldResolver(() => Component, { description: 'The component promoted.' })
   component(@Root() promotion: DeploymentPromotion, @Ctx() ctx: GatewayContext): Promise<Component> {
     return componentService.get(tenantOf(ctx).loaders, promotion.componentId);
   }
@@ -87,7 +87,7 @@ export class DeploymentPromotionResolver {
     return promotion.fromRingId ? deploymentService.ring(tenantOf(ctx), promotion.fromRingId) : null;
   }
 
-  @FieldResolver(() => DeploymentRing)
+  @FieldResolver(() => DeploymentRing, { description: 'The ring the version entered.' })
   toRing(@Root() promotion: DeploymentPromotion, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> {
     return deploymentService.ring(tenantOf(ctx), promotion.toRingId);
   }
@@ -95,12 +95,12 @@ export class DeploymentPromotionResolver {
 
 @Resolver(() => RingDeployment)
 export class RingDeploymentResolver {
-  @FieldResolver(() => DeploymentRing)
+  @FieldResolver(() => DeploymentRing, { description: 'The ring this version is in.' })
   ring(@Root() deployment: RingDeployment, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> {
     return deploymentService.ring(tenantOf(ctx), deployment.ringId);
   }
 
-  @FieldResolver(() => Component)
+  @FieldResolver(() => Component, { description: 'The component deployed.' })
   component(@Root() deployment: RingDeployment, @Ctx() ctx: GatewayContext): Promise<Component> {
     return componentService.get(tenantOf(ctx).loaders, deployment.componentId);
   }

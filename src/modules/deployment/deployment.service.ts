@@ -104,7 +104,7 @@ export const deploymentService = {
   async create(tenant: Tenant, input: CreateDeploymentRingInput): Promise<DeploymentRing> {
     const { scope } = tenant;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
     const environmentId = await deploymentService.checkEnvironment(tenant, workspaceId, input.environmentId);
     const name = input.name.trim();
     const ring = await scope.mutation(async (manager) => {
@@ -137,7 +137,7 @@ export const deploymentService = {
   async update(tenant: Tenant, id: string, input: UpdateDeploymentRingInput): Promise<DeploymentRing> {
     const { scope } = tenant;
     const existing = await deploymentService.ring(tenant, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
     const values: Partial<DeploymentRing> = {};
     if (input.name !== undefined) values.name = input.name.trim();
     if (input.environmentId !== undefined) {
@@ -161,7 +161,7 @@ export const deploymentService = {
   async delete(tenant: Tenant, id: string): Promise<string> {
     const { scope } = tenant;
     const existing = await deploymentService.ring(tenant, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
     await scope.mutation(async (manager) => {
       await lockWorkspace(manager, scope.orgId, existing.workspaceId, 'FOR NO KEY UPDATE');
       const [ring] = ringsOf(manager, await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND id = $2`, [scope.orgId, existing.id]));
@@ -187,7 +187,7 @@ export const deploymentService = {
   async deploy(tenant: Tenant, input: DeployComponentInput, actor: Actor): Promise<DeploymentPromotion> {
     const component = await componentService.get(tenant.loaders, checkId(input.componentId, 'componentId'));
     const ring = await deploymentService.ring(tenant, input.ringId, 'ringId');
-    await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.DEVELOPER);
     if (ring.workspaceId !== component.workspaceId) {
       throw badInput([{ field: 'ringId', message: `ringId must be a ring of the component's workspace ${component.workspaceId}` }]);
     }
@@ -199,7 +199,7 @@ export const deploymentService = {
     const component = await componentService.get(tenant.loaders, checkId(input.componentId, 'componentId'));
     const from = await deploymentService.ring(tenant, input.fromRingId, 'fromRingId');
     const to = await deploymentService.ring(tenant, input.toRingId, 'toRingId');
-    await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.DEVELOPER);
     const elsewhere = [
       ...(from.workspaceId !== component.workspaceId ? [{ field: 'fromRingId', message: `fromRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
       ...(to.workspaceId !== component.workspaceId ? [{ field: 'toRingId', message: `toRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),

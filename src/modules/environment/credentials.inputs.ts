@@ -42,11 +42,11 @@ function IsServiceAccountJson() {
 
 @InputType({ description: 'Google Cloud Run: the project, region and a service-account key file.' })
 export class CloudRunCredentialsInput {
-  @Field(() => String)
+  @Field(() => String, { description: 'Google Cloud project id (6 to 30 lower-case letters, digits, hyphens).' })
   @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'projectId must be a Google Cloud project id (6-30 lowercase letters, digits, hyphens)' })
   projectId: string;
 
-  @Field(() => String, { description: 'e.g. us-central1' })
+  @Field(() => String, { description: 'Google Cloud region the environment deploys to, e.g. us-central1.' })
   @Matches(/^[a-z]+(-[a-z]+)+[0-9]{1,2}$/, { message: 'region must be a Google Cloud region such as us-central1' })
   region: string;
 
@@ -57,15 +57,15 @@ export class CloudRunCredentialsInput {
 
 @InputType({ description: 'AWS: an access key pair, the region, and optionally a role to assume.' })
 export class AwsCredentialsInput {
-  @Field(() => String)
+  @Field(() => String, { description: 'AWS access key id (AKIA… or ASIA…).' })
   @Matches(/^(AKIA|ASIA)[A-Z0-9]{16}$/, { message: 'accessKeyId must be an AWS access key id (AKIA… or ASIA…, 20 characters)' })
   accessKeyId: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'AWS secret access key (40 characters); sealed, never returned.' })
   @Matches(/^[A-Za-z0-9/+=]{40}$/, { message: 'secretAccessKey must be an AWS secret access key (40 characters)' })
   secretAccessKey: string;
 
-  @Field(() => String, { description: 'e.g. eu-west-1' })
+  @Field(() => String, { description: 'AWS region the environment deploys to, e.g. eu-west-1.' })
   @Matches(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$/, { message: 'region must be an AWS region such as eu-west-1' })
   region: string;
 
@@ -78,12 +78,12 @@ export class AwsCredentialsInput {
 
 @InputType({ description: "Exactly one, matching the environment's deploymentHost." })
 export class EnvironmentCredentialsInput {
-  @Field(() => CloudRunCredentialsInput, { nullable: true })
+  @Field(() => CloudRunCredentialsInput, { description: 'Google Cloud Run credentials (for deploymentHost CLOUDRUN).', nullable: true })
   @IsOptional()
   @ValidateNested()
   cloudrun?: CloudRunCredentialsInput | null;
 
-  @Field(() => AwsCredentialsInput, { nullable: true })
+  @Field(() => AwsCredentialsInput, { description: 'AWS credentials (for deploymentHost AWS).', nullable: true })
   @IsOptional()
   @ValidateNested()
   aws?: AwsCredentialsInput | null;

@@ -21,8 +21,8 @@ export class EnvironmentCredentialsResolver {
   })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   setEnvironmentCredentials(
-    @Arg('environmentId', () => ID) environmentId: string,
-    @Arg('input', () => EnvironmentCredentialsInput) input: EnvironmentCredentialsInput,
+    @Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string,
+    @Arg('input', () => EnvironmentCredentialsInput, { description: 'Credentials for exactly the provider of the environment\'s deploymentHost.' }) input: EnvironmentCredentialsInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Environment> {
     return credentialsService.set(tenantOf(ctx), ctx.keyring, environmentId, input);
@@ -30,7 +30,7 @@ export class EnvironmentCredentialsResolver {
 
   @Mutation(() => Environment, { nullable: true, description: "Removes the environment's cloud credentials. Workspace admins only." })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  clearEnvironmentCredentials(@Arg('environmentId', () => ID) environmentId: string, @Ctx() ctx: GatewayContext): Promise<Environment> {
+  clearEnvironmentCredentials(@Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string, @Ctx() ctx: GatewayContext): Promise<Environment> {
     return credentialsService.clear(tenantOf(ctx), environmentId);
   }
 }

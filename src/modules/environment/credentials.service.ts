@@ -9,7 +9,7 @@ import type { EnvironmentCredentialsInput } from './credentials.inputs';
 import { environmentService } from './environment.service';
 import { checkId } from '../../graphql/validation';
 
-const PROVIDERS = [DeploymentHost.cloudrun, DeploymentHost.aws] as const;
+const PROVIDERS = [DeploymentHost.CLOUDRUN, DeploymentHost.AWS] as const;
 
 /** The sealed credentials open only on their own environment row. */
 export function credentialsBinding(environment: Pick<Environment, 'orgId' | 'id'>): SecretBinding {
@@ -19,15 +19,16 @@ export function credentialsBinding(environment: Pick<Environment, 'orgId' | 'id'
 /** Exactly one provider's credentials, the one of the environment's deployment host. */
 function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsInput): Record<string, unknown> {
   const given = PROVIDERS.filter((p) => input[p] !== undefined && input[p] !== null);
-  if (host === DeploymentHost.localhost) {
+  if (host === DeploymentHost.LOCALHOST) {
     const fields = given.length ? given : ['input'];
     throw badInput(fields.map((field) => ({ field, message: 'this environment deploys to localhost, which takes no cloud credentials' })));
   }
   const errors: FieldError[] = given
     .filter((p) => p !== host)
-    .map((field) => ({ field, message: `${field} credentials do not fit this environment: its deploymentHost is ${host}; give ${host} only` }));
+    // Messages name the host as GraphQL spells it (CLOUDRUN); fields are the input's field names (cloudrun).
+    .map((field) => ({ field, message: `${field} credentials do not fit this environment: its deploymentHost is ${host.toUpperCase()}; give ${host} only` }));
   if (!given.includes(host as (typeof PROVIDERS)[number])) {
-    errors.push({ field: host, message: `${host} credentials are required: the environment's deploymentHost is ${host}` });
+    errors.push({ field: host, message: `${host} credentials are required: the environment's deploymentHost is ${host.toUpperCase()}` });
   }
   if (errors.length) throw badInput(errors);
   const credentials = input[host as (typeof PROVIDERS)[number]]!;
@@ -43,7 +44,7 @@ export const credentialsService = {
   async set(tenant: Tenant, keyring: Keyring, environmentId: string, input: EnvironmentCredentialsInput): Promise<Environment> {
     const { scope } = tenant;
     const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
     const credentials = chooseCredentials(existing.deploymentHost, input);
     const sealed = keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
     return scope.mutation(async (manager) => {
@@ -66,7 +67,7 @@ export const credentialsService = {
   async clear(tenant: Tenant, environmentId: string): Promise<Environment> {
     const { scope } = tenant;
     const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
         credentialsProvider: null,

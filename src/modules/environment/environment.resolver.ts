@@ -8,28 +8,28 @@ import { workspaceService } from '../workspace/workspace.service';
 
 @Resolver(() => Environment)
 export class EnvironmentResolver {
-  @Query(() => Environment, { nullable: true })
+  @Query(() => Environment, { description: 'An environment of the caller\'s organization in a workspace they can see; NOT_FOUND otherwise.', nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  environment(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Environment> {
+  environment(@Arg('id', () => ID, { description: 'Global id of an Environment.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Environment> {
     return environmentService.get(tenantOf(ctx).loaders, id);
   }
 
-  @FieldResolver(() => Workspace)
+  @FieldResolver(() => Workspace, { description: 'The workspace the environment belongs to.' })
   workspace(@Root() environment: Environment, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.get(tenantOf(ctx).loaders, environment.workspaceId);
   }
 
-  @Mutation(() => Environment, { nullable: true })
+  @Mutation(() => Environment, { description: 'Creates an environment in a workspace (workspace developers and up). null (with an error) when refused.', nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  createEnvironment(@Arg('input', () => CreateEnvironmentInput) input: CreateEnvironmentInput, @Ctx() ctx: GatewayContext): Promise<Environment> {
+  createEnvironment(@Arg('input', () => CreateEnvironmentInput, { description: 'The new environment; slug must be unique in the workspace.' }) input: CreateEnvironmentInput, @Ctx() ctx: GatewayContext): Promise<Environment> {
     return environmentService.create(tenantOf(ctx), input);
   }
 
-  @Mutation(() => Environment, { nullable: true })
+  @Mutation(() => Environment, { description: 'Changes an environment (workspace developers and up). null (with an error) when refused.', nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   updateEnvironment(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateEnvironmentInput) input: UpdateEnvironmentInput,
+    @Arg('id', () => ID, { description: 'Global id of the Environment.' }) id: string,
+    @Arg('input', () => UpdateEnvironmentInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateEnvironmentInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Environment> {
     return environmentService.update(tenantOf(ctx), id, input);
@@ -37,7 +37,7 @@ export class EnvironmentResolver {
 
   @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted environment.' })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  deleteEnvironment(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
+  deleteEnvironment(@Arg('id', () => ID, { description: 'Global id of the Environment to delete (refused while a deployment ring uses it).' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return environmentService.delete(tenantOf(ctx), id);
   }
 }

@@ -34,7 +34,7 @@ export const environmentService = {
   async create(tenant: Tenant, input: CreateEnvironmentInput): Promise<Environment> {
     const { scope } = tenant;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation((manager) =>
       insertReturning(manager, Environment, {
         orgId: scope.orgId,
@@ -52,7 +52,7 @@ export const environmentService = {
   async update(tenant: Tenant, id: string, input: UpdateEnvironmentInput): Promise<Environment> {
     const { scope } = tenant;
     const existing = await environmentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     if (input.deploymentHost !== undefined && input.deploymentHost !== existing.deploymentHost && existing.credentialsProvider) {
       // Credentials are provider-specific: never leave cloudrun credentials on an aws environment.
@@ -78,7 +78,7 @@ export const environmentService = {
   async delete(tenant: Tenant, id: string): Promise<string> {
     const { scope } = tenant;
     const existing = await environmentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.developer);
+    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     return scope.mutation(async (manager) => {
       const deleted = await deleteById(manager, Environment, scope.orgId, id).catch((error) => {

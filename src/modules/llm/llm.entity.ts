@@ -2,13 +2,23 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum LlmProvider {
-  openai = 'openai',
-  anthropic = 'anthropic',
-  google = 'google',
-  azure_openai = 'azure_openai',
-  bedrock = 'bedrock',
+  OPENAI = 'openai',
+  ANTHROPIC = 'anthropic',
+  GOOGLE = 'google',
+  AZURE_OPENAI = 'azure_openai',
+  BEDROCK = 'bedrock',
 }
-registerEnumType(LlmProvider, { name: 'LlmProvider' });
+registerEnumType(LlmProvider, {
+  name: 'LlmProvider',
+  description: 'A large-language-model provider the LLM proxy can route to.',
+  valuesConfig: {
+    OPENAI: { description: 'OpenAI (GPT models).' },
+    ANTHROPIC: { description: 'Anthropic.' },
+    GOOGLE: { description: 'Google (Gemini).' },
+    AZURE_OPENAI: { description: 'OpenAI models hosted on Microsoft Azure.' },
+    BEDROCK: { description: 'Amazon Bedrock.' },
+  },
+});
 
 /** One routing rule, stored in the settings row's `routes` JSON array. */
 @ObjectType({ description: 'Requests for this task or feature go to this model.' })
@@ -17,16 +27,16 @@ export class LlmRoute {
   @Field(() => String, { description: 'The task or feature name the proxy matches (exact; unique within the settings, ignoring case).' })
   match: string;
 
-  @Field(() => LlmProvider)
+  @Field(() => LlmProvider, { description: 'Provider for requests matching this route.' })
   provider: LlmProvider;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'Model name as the provider spells it (e.g. gpt-4o).' })
   model: string;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { description: 'Upper bound on tokens per request for this route, or null for the model default.', nullable: true })
   maxTokens: number | null;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { description: 'Sampling temperature 0 to 2, or null for the model default.', nullable: true })
   temperature: number | null;
 }
 
@@ -39,11 +49,11 @@ export class WorkspaceLlmSettings {
   orgId: string;
 
   @PrimaryColumn('uuid', { name: 'workspace_id' })
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the workspace these settings belong to.' })
   workspaceId: string;
 
   @Column('text', { name: 'default_provider' })
-  @Field(() => LlmProvider)
+  @Field(() => LlmProvider, { description: 'Provider for requests no route matches.' })
   defaultProvider: LlmProvider;
 
   @Column('text', { name: 'default_model' })
@@ -51,7 +61,7 @@ export class WorkspaceLlmSettings {
   defaultModel: string;
 
   @Column('text', { name: 'fallback_provider', nullable: true })
-  @Field(() => LlmProvider, { nullable: true })
+  @Field(() => LlmProvider, { description: 'Provider used when the default one fails, or null for no fallback.', nullable: true })
   fallbackProvider: LlmProvider | null;
 
   @Column('text', { name: 'fallback_model', nullable: true })
@@ -59,7 +69,7 @@ export class WorkspaceLlmSettings {
   fallbackModel: string | null;
 
   @Column('jsonb')
-  @Field(() => [LlmRoute])
+  @Field(() => [LlmRoute], { description: 'Per-task routing rules, in the order they are matched (first match wins).' })
   routes: LlmRoute[];
 
   @Column('text', { name: 'updated_by' })
@@ -67,10 +77,10 @@ export class WorkspaceLlmSettings {
   updatedBy: string;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the workspace first got its own settings.' })
   createdAt: Date;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the settings were last replaced.' })
   updatedAt: Date;
 }

@@ -21,8 +21,8 @@ export class LlmSettingsResolver {
   })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   setWorkspaceLlmSettings(
-    @Arg('workspaceId', () => ID) workspaceId: string,
-    @Arg('input', () => WorkspaceLlmSettingsInput) input: WorkspaceLlmSettingsInput,
+    @Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string,
+    @Arg('input', () => WorkspaceLlmSettingsInput, { description: 'The complete new settings (replaces the current ones).' }) input: WorkspaceLlmSettingsInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<WorkspaceLlmSettings> {
     if (!ctx.principal) throw unauthenticated();
@@ -31,7 +31,7 @@ export class LlmSettingsResolver {
 
   @Mutation(() => Workspace, { nullable: true, description: "Workspace admins; removes the workspace's LLM settings (allowed whatever the organization permits)." })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  clearWorkspaceLlmSettings(@Arg('workspaceId', () => ID) workspaceId: string, @Ctx() ctx: GatewayContext): Promise<Workspace> {
+  clearWorkspaceLlmSettings(@Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return llmService.clear(tenantOf(ctx), workspaceId);
   }
 }

@@ -53,7 +53,7 @@ export const llmService = {
   async set(tenant: Tenant, workspaceId: string, input: WorkspaceLlmSettingsInput, updatedBy: string): Promise<WorkspaceLlmSettings> {
     const { scope } = tenant;
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
     if (!(await llmService.overridesAllowed(tenant))) throw forbidden(LLM_OVERRIDES_DISABLED_MESSAGE);
     const routes = normalizedRoutes(input);
     const fallback = input.fallbackModel != null && input.fallbackProvider != null;
@@ -94,7 +94,7 @@ export const llmService = {
   async clear(tenant: Tenant, workspaceId: string): Promise<Workspace> {
     const { scope } = tenant;
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
     await scope.mutation((manager) =>
       manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [scope.orgId, workspaceId]),
     );

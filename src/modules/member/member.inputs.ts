@@ -8,17 +8,17 @@ export class AddMemberInput {
   @Matches(/^[^\s]{1,200}$/, { message: 'userId must be 1-200 characters without spaces' })
   userId: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The user\'s e-mail address (unique in the organization).' })
   @IsEmail({}, { message: 'email must be an e-mail address' })
   @MaxLength(254)
   email: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Name shown in the UI, up to 200 characters.', nullable: true })
   @IsOptional()
   @MaxLength(200)
   displayName?: string | null;
 
-  @Field(() => OrgRole)
+  @Field(() => OrgRole, { description: 'Organization role; only owners may grant OWNER.' })
   @IsEnum(OrgRole)
   role: OrgRole;
 
@@ -30,7 +30,7 @@ export class AddMemberInput {
 
 @InputType({ description: 'Omitted fields keep their value.' })
 export class UpdateMemberInput {
-  @Field(() => OrgRole, { nullable: true })
+  @Field(() => OrgRole, { description: 'New organization role; the last owner cannot be demoted.', nullable: true })
   @ValidateIf((o: UpdateMemberInput) => o.role !== undefined)
   @IsEnum(OrgRole)
   role?: OrgRole;
@@ -40,7 +40,7 @@ export class UpdateMemberInput {
   @IsEnum(WorkspaceRole)
   allWorkspacesRole?: WorkspaceRole | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'New display name; null clears it.', nullable: true })
   @IsOptional()
   @MaxLength(200)
   displayName?: string | null;

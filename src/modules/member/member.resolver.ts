@@ -30,15 +30,15 @@ export class WorkspaceMembersResolver {
 export class MemberResolver {
   @Mutation(() => OrgMember, { nullable: true, description: 'Only owners can add an owner.' })
   @Directive('@requiresScopes(scopes: [["members:write"]])')
-  addMember(@Arg('input', () => AddMemberInput) input: AddMemberInput, @Ctx() ctx: GatewayContext): Promise<OrgMember> {
+  addMember(@Arg('input', () => AddMemberInput, { description: 'The user to add and their organization role.' }) input: AddMemberInput, @Ctx() ctx: GatewayContext): Promise<OrgMember> {
     return memberService.add(tenantOf(ctx), input);
   }
 
   @Mutation(() => OrgMember, { nullable: true, description: 'Only owners can change an owner; the last owner cannot be demoted.' })
   @Directive('@requiresScopes(scopes: [["members:write"]])')
   updateMember(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('input', () => UpdateMemberInput) input: UpdateMemberInput,
+    @Arg('userId', () => ID, { description: 'The member\'s user id (the `sub` of their tokens).' }) userId: string,
+    @Arg('input', () => UpdateMemberInput, { description: 'The role or display name to change.' }) input: UpdateMemberInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<OrgMember> {
     return memberService.update(tenantOf(ctx), userId, input);
@@ -46,26 +46,26 @@ export class MemberResolver {
 
   @Mutation(() => ID, { nullable: true, description: 'Removes the user from the organization (and its workspaces); the last owner cannot be removed.' })
   @Directive('@requiresScopes(scopes: [["members:write"]])')
-  removeMember(@Arg('userId', () => ID) userId: string, @Ctx() ctx: GatewayContext): Promise<string> {
+  removeMember(@Arg('userId', () => ID, { description: 'The member\'s user id (the `sub` of their tokens).' }) userId: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return memberService.remove(tenantOf(ctx), userId);
   }
 
   @Mutation(() => WorkspaceMember, { nullable: true, description: "Gives an organization member a role in a workspace (the workspace's admins)." })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   setWorkspaceMember(
-    @Arg('workspaceId', () => ID) workspaceId: string,
-    @Arg('userId', () => ID) userId: string,
-    @Arg('role', () => WorkspaceRole) role: WorkspaceRole,
+    @Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string,
+    @Arg('userId', () => ID, { description: 'An organization member\'s user id.' }) userId: string,
+    @Arg('role', () => WorkspaceRole, { description: 'Their role in the workspace.' }) role: WorkspaceRole,
     @Ctx() ctx: GatewayContext,
   ): Promise<WorkspaceMember> {
     return memberService.setWorkspaceMember(tenantOf(ctx), workspaceId, userId, role);
   }
 
-  @Mutation(() => ID, { nullable: true })
+  @Mutation(() => ID, { description: 'Removes a member\'s role in a workspace (workspace admins); returns their user id.', nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   removeWorkspaceMember(
-    @Arg('workspaceId', () => ID) workspaceId: string,
-    @Arg('userId', () => ID) userId: string,
+    @Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string,
+    @Arg('userId', () => ID, { description: 'The member\'s user id.' }) userId: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<string> {
     return memberService.removeWorkspaceMember(tenantOf(ctx), workspaceId, userId);

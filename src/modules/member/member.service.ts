@@ -5,7 +5,7 @@ import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
 import type { Tenant } from '../../graphql/context';
 import { badInput, forbidden, notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { OrgMember, WorkspaceMember } from './member.entity';
 import type { AddMemberInput, UpdateMemberInput } from './member.inputs';
@@ -57,10 +57,12 @@ export const memberService = {
   async page(tenant: Tenant, page: Page): Promise<Connection<OrgMember & { id: string }>> {
     const { scope } = tenant;
     // Members are paged by user id (their natural key); the cursor encodes it like any other id.
-    const rows = await scope.query(
-      `SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ($2::text IS NULL OR user_id > $2) ORDER BY user_id LIMIT $3`,
-      [scope.orgId, page.afterId, page.first + 1],
-    );
+    const { where, order } = keyset(page, 'user_id', '$2::text');
+    const rows = await scope.query(`SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
+      scope.orgId,
+      page.cursor,
+      page.limit + 1,
+    ]);
     const manager = await scope.manager();
     const members = hydrate<OrgMember>(manager.connection.getMetadata(OrgMember), rows).map((m) => Object.assign(m, { id: m.userId }));
     return toConnection(members, page, async () => {
@@ -72,7 +74,7 @@ export const memberService = {
   async add(tenant: Tenant, input: AddMemberInput): Promise<OrgMember> {
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
-      requireOwnerFor(tenant, input.role === OrgRole.owner, await ownersLocked(manager, scope.orgId));
+      requireOwnerFor(tenant, input.role === OrgRole.OWNER, await ownersLocked(manager, scope.orgId));
       try {
         const rows = await manager.query(
           `INSERT INTO org_members (org_id, user_id, email, display_name, role, all_workspaces_role)
@@ -95,8 +97,8 @@ export const memberService = {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!current) throw notFound('Member', userId);
-      const demotesOwner = current.role === OrgRole.owner && input.role !== undefined && input.role !== OrgRole.owner;
-      requireOwnerFor(tenant, current.role === OrgRole.owner || input.role === OrgRole.owner, owners);
+      const demotesOwner = current.role === OrgRole.OWNER && input.role !== undefined && input.role !== OrgRole.OWNER;
+      requireOwnerFor(tenant, current.role === OrgRole.OWNER || input.role === OrgRole.OWNER, owners);
       if (demotesOwner && owners.length <= 1) {
         throw badInput([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
       }
@@ -128,8 +130,8 @@ export const memberService = {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!current) throw notFound('Member', userId);
-      requireOwnerFor(tenant, current.role === OrgRole.owner, owners);
-      if (current.role === OrgRole.owner && owners.length <= 1) {
+      requireOwnerFor(tenant, current.role === OrgRole.OWNER, owners);
+      if (current.role === OrgRole.OWNER && owners.length <= 1) {
         throw badInput([{ field: 'userId', message: 'the last owner cannot be removed' }]);
       }
       await manager.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
@@ -143,7 +145,7 @@ export const memberService = {
 
   async setWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
       await lockMembership(manager, scope.orgId);
@@ -160,7 +162,7 @@ export const memberService = {
 
   async removeWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string): Promise<string> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
       await lockMembership(manager, scope.orgId);

@@ -22,22 +22,22 @@ function HasAtMostTwoDecimals() {
 
 @InputType({ description: 'Omitted fields keep their value; null clears a colour or the font.' })
 export class UpdateBrandingInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: '#RRGGBB; null resets to the platform default.', nullable: true })
   @IsOptional()
   @Matches(HEX, { message: HEX_MESSAGE })
   primaryColor?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: '#RRGGBB; null resets to the platform default.', nullable: true })
   @IsOptional()
   @Matches(HEX, { message: HEX_MESSAGE })
   secondaryColor?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: '#RRGGBB; null resets to the platform default.', nullable: true })
   @IsOptional()
   @Matches(HEX, { message: HEX_MESSAGE })
   accentColor?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'CSS font family name; null resets to the platform default.', nullable: true })
   @IsOptional()
   @Matches(FONT_FAMILY, { message: 'fontFamily must be 1-100 letters, digits, spaces, commas, quotes or hyphens' })
   fontFamily?: string | null;
@@ -45,53 +45,53 @@ export class UpdateBrandingInput {
 
 @InputType({ description: 'Omitted fields keep their value; null is refused.' })
 export class UpdateSecuritySettingsInput {
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { description: 'Whether members must use multi-factor authentication.', nullable: true })
   @ValidateIf((o: UpdateSecuritySettingsInput) => o.requireMfa !== undefined)
   @IsBoolean()
   requireMfa?: boolean;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { description: 'Whether members may bring their own provider keys.', nullable: true })
   @ValidateIf((o: UpdateSecuritySettingsInput) => o.allowUserKeyOverride !== undefined)
   @IsBoolean()
   allowUserKeyOverride?: boolean;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { description: 'Whether workspace admins may set their own LLM settings.', nullable: true })
   @ValidateIf((o: UpdateSecuritySettingsInput) => o.allowWorkspaceLlmOverrides !== undefined)
   @IsBoolean()
   allowWorkspaceLlmOverrides?: boolean;
 }
 
-@InputType()
+@InputType({ description: "The banner shown to every member of the organization." })
 export class SetBannerInput {
-  @Field(() => String)
+  @Field(() => String, { description: 'Banner text, 1 to 500 characters (trimmed).' })
   @Matches(NOT_BLANK, { message: 'message must not be blank' })
   @MaxLength(500)
   message: string;
 
-  @Field(() => BannerVariant, { nullable: true, defaultValue: BannerVariant.info })
+  @Field(() => BannerVariant, { description: 'How prominently it is shown; INFO when omitted.', nullable: true, defaultValue: BannerVariant.INFO })
   @IsEnum(BannerVariant)
   variant: BannerVariant;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: true })
+  @Field(() => Boolean, { description: 'Whether members may hide it; true when omitted.', nullable: true, defaultValue: true })
   @IsBoolean()
   dismissible: boolean;
 }
 
 @InputType({ description: 'Omitted fields keep their value; null is refused.' })
 export class UpdateTraceConfigInput {
-  @Field(() => TraceMode, { nullable: true })
+  @Field(() => TraceMode, { description: 'Which requests are traced.', nullable: true })
   @ValidateIf((o: UpdateTraceConfigInput) => o.mode !== undefined)
   @IsEnum(TraceMode)
   mode?: TraceMode;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { description: 'Fraction of requests traced in SAMPLED mode, 0 to 1.', nullable: true })
   @ValidateIf((o: UpdateTraceConfigInput) => o.sampleRate !== undefined)
   @Min(0)
   @Max(1)
   @HasAtMostTwoDecimals()
   sampleRate?: number;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { description: 'Days traces are kept, 1 to 365.', nullable: true })
   @ValidateIf((o: UpdateTraceConfigInput) => o.retentionDays !== undefined)
   @Min(1)
   @Max(365)

@@ -8,12 +8,12 @@ import { Banner, Branding, GatewayTraceConfig, SecuritySettings } from './settin
 /** Settings: readable by every member (org:read); changed by org owners and admins (org:write). */
 @Resolver(() => Organization)
 export class OrganizationSettingsResolver {
-  @FieldResolver(() => Branding)
+  @FieldResolver(() => Branding, { description: 'Colours and font the platform UI uses for this organization.' })
   branding(@Root() org: Organization): Branding {
     return settingsView.branding(org);
   }
 
-  @FieldResolver(() => SecuritySettings)
+  @FieldResolver(() => SecuritySettings, { description: 'Security policies: MFA, user key overrides, workspace LLM overrides.' })
   security(@Root() org: Organization): SecuritySettings {
     return settingsView.security(org);
   }
@@ -23,38 +23,38 @@ export class OrganizationSettingsResolver {
     return settingsView.banner(org);
   }
 
-  @FieldResolver(() => GatewayTraceConfig)
+  @FieldResolver(() => GatewayTraceConfig, { description: 'Which requests are traced and how long traces are kept.' })
   traceConfig(@Root() org: Organization): GatewayTraceConfig {
     return settingsView.traceConfig(org);
   }
 
-  @Mutation(() => Organization, { nullable: true })
+  @Mutation(() => Organization, { description: 'Changes the organization\'s branding (owners and admins). null (with an error) when refused.', nullable: true })
   @Directive('@requiresScopes(scopes: [["org:write"]])')
-  updateBranding(@Arg('input', () => UpdateBrandingInput) input: UpdateBrandingInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
+  updateBranding(@Arg('input', () => UpdateBrandingInput, { description: 'The colours and font to change; null resets one to the platform default.' }) input: UpdateBrandingInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
     return settingsService.updateBranding(tenantOf(ctx), input);
   }
 
-  @Mutation(() => Organization, { nullable: true })
+  @Mutation(() => Organization, { description: 'Changes the organization\'s security policies (owners and admins). null (with an error) when refused.', nullable: true })
   @Directive('@requiresScopes(scopes: [["org:write"]])')
-  updateSecuritySettings(@Arg('input', () => UpdateSecuritySettingsInput) input: UpdateSecuritySettingsInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
+  updateSecuritySettings(@Arg('input', () => UpdateSecuritySettingsInput, { description: 'The policies to change; omitted ones are kept.' }) input: UpdateSecuritySettingsInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
     return settingsService.updateSecurity(tenantOf(ctx), input);
   }
 
-  @Mutation(() => Organization, { nullable: true })
+  @Mutation(() => Organization, { description: 'Shows a banner to every member, replacing any current one (owners and admins).', nullable: true })
   @Directive('@requiresScopes(scopes: [["org:write"]])')
-  setBanner(@Arg('input', () => SetBannerInput) input: SetBannerInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
+  setBanner(@Arg('input', () => SetBannerInput, { description: 'The banner\'s text, variant and dismissibility.' }) input: SetBannerInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
     return settingsService.setBanner(tenantOf(ctx), input);
   }
 
-  @Mutation(() => Organization, { nullable: true })
+  @Mutation(() => Organization, { description: 'Removes the organization banner (owners and admins).', nullable: true })
   @Directive('@requiresScopes(scopes: [["org:write"]])')
   clearBanner(@Ctx() ctx: GatewayContext): Promise<Organization> {
     return settingsService.clearBanner(tenantOf(ctx));
   }
 
-  @Mutation(() => Organization, { nullable: true })
+  @Mutation(() => Organization, { description: 'Changes which requests are traced and for how long traces are kept (owners and admins).', nullable: true })
   @Directive('@requiresScopes(scopes: [["org:write"]])')
-  updateTraceConfig(@Arg('input', () => UpdateTraceConfigInput) input: UpdateTraceConfigInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
+  updateTraceConfig(@Arg('input', () => UpdateTraceConfigInput, { description: 'The trace settings to change; omitted ones are kept.' }) input: UpdateTraceConfigInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
     return settingsService.updateTraceConfig(tenantOf(ctx), input);
   }
 }

@@ -1,36 +1,53 @@
 import { Directive, Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum BannerVariant {
-  info = 'info',
-  warning = 'warning',
-  error = 'error',
+  INFO = 'info',
+  WARNING = 'warning',
+  ERROR = 'error',
 }
 export enum TraceMode {
-  all = 'all',
-  errors_only = 'errors_only',
-  sampled = 'sampled',
-  none = 'none',
+  ALL = 'all',
+  ERRORS_ONLY = 'errors_only',
+  SAMPLED = 'sampled',
+  NONE = 'none',
 }
-registerEnumType(BannerVariant, { name: 'BannerVariant' });
-registerEnumType(TraceMode, { name: 'TraceMode' });
+registerEnumType(BannerVariant, {
+  name: 'BannerVariant',
+  description: 'How prominently the organization banner is shown to members.',
+  valuesConfig: {
+    INFO: { description: 'Neutral information (for example a planned maintenance window).' },
+    WARNING: { description: 'Something members should act on soon.' },
+    ERROR: { description: 'An ongoing problem (for example an outage).' },
+  },
+});
+registerEnumType(TraceMode, {
+  name: 'TraceMode',
+  description: 'Which requests of the organization\'s components are traced.',
+  valuesConfig: {
+    ALL: { description: 'Every request is traced.' },
+    ERRORS_ONLY: { description: 'Only requests that fail are traced.' },
+    SAMPLED: { description: 'A fraction of requests is traced (see TraceConfig.sampleRate).' },
+    NONE: { description: 'Tracing is off.' },
+  },
+});
 
 @ObjectType({ description: 'How the platform looks for this organization.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class Branding {
-  @Field(() => String, { nullable: true, description: 'Hex colour, #rrggbb.' })
+  @Field(() => String, { nullable: true, description: 'Primary colour as #RRGGBB, or null for the platform default.' })
   primaryColor: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Secondary colour as #RRGGBB, or null for the platform default.', nullable: true })
   secondaryColor: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Accent colour as #RRGGBB, or null for the platform default.', nullable: true })
   accentColor: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'CSS font family name, or null for the platform default.', nullable: true })
   fontFamily: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "The organization's security policies (owners and admins change them)." })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class SecuritySettings {
   @Field(() => Boolean, { description: 'Require MFA for all users of the organization. Default false.' })
@@ -46,20 +63,20 @@ export class SecuritySettings {
 @ObjectType({ description: 'An organization-wide announcement.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class Banner {
-  @Field(() => String)
+  @Field(() => String, { description: 'Text shown to every member, trimmed, up to 500 characters.' })
   message: string;
 
-  @Field(() => BannerVariant)
+  @Field(() => BannerVariant, { description: 'How prominently the banner is shown.' })
   variant: BannerVariant;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether members may hide the banner for themselves.' })
   dismissible: boolean;
 }
 
 @ObjectType({ description: 'How much request tracing the gateway captures for this organization.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class GatewayTraceConfig {
-  @Field(() => TraceMode, { description: 'Default none.' })
+  @Field(() => TraceMode, { description: 'Which requests are traced; NONE until an admin changes it.' })
   mode: TraceMode;
 
   @Field(() => Float, { description: 'Used when mode is sampled: 0.00 to 1.00. Default 1.00.' })

@@ -1,31 +1,49 @@
+import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum OrganizationStatus {
-  active = 'active',
-  suspended = 'suspended',
-  archived = 'archived',
+  ACTIVE = 'active',
+  SUSPENDED = 'suspended',
+  ARCHIVED = 'archived',
 }
 export enum SupportTier {
-  community = 'community',
-  standard = 'standard',
-  premium = 'premium',
-  enterprise = 'enterprise',
+  COMMUNITY = 'community',
+  STANDARD = 'standard',
+  PREMIUM = 'premium',
+  ENTERPRISE = 'enterprise',
 }
-registerEnumType(OrganizationStatus, { name: 'OrganizationStatus' });
-registerEnumType(SupportTier, { name: 'SupportTier' });
+registerEnumType(OrganizationStatus, {
+  name: 'OrganizationStatus',
+  description: 'The lifecycle state of an organization, set by platform operations.',
+  valuesConfig: {
+    ACTIVE: { description: 'Normal operation.' },
+    SUSPENDED: { description: 'Reads work; every mutation is refused with ORG_SUSPENDED.' },
+    ARCHIVED: { description: 'Everything is refused with ORG_ARCHIVED.' },
+  },
+});
+registerEnumType(SupportTier, {
+  name: 'SupportTier',
+  description: 'The support plan of an organization, set by platform operations.',
+  valuesConfig: {
+    COMMUNITY: { description: 'Community support only.' },
+    STANDARD: { description: 'Standard support.' },
+    PREMIUM: { description: 'Premium support with faster response times.' },
+    ENTERPRISE: { description: 'Enterprise support with a named contact.' },
+  },
+});
 
 /** The tenant. Its id is the `org` claim of every token; its row is visible only to itself (RLS). */
 @Entity({ name: 'organizations' })
-@ObjectType({ description: 'The tenant: everything else belongs to exactly one organization.' })
+@ObjectType({ implements: Node, description: 'The tenant: everything else belongs to exactly one organization.' })
 @Directive('@requiresScopes(scopes: [["org:read"]])')
 export class Organization {
   @PrimaryColumn('uuid')
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Global id of the organization (Node). The CLI and platform API print the stored UUID instead.' })
   id: string;
 
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 200 characters.' })
   name: string;
 
   @Column('text')
@@ -33,27 +51,27 @@ export class Organization {
   slug: string;
 
   @Column('text')
-  @Field(() => OrganizationStatus)
+  @Field(() => OrganizationStatus, { description: 'Lifecycle state: SUSPENDED refuses mutations, ARCHIVED refuses everything. Set by platform operations only.' })
   status: OrganizationStatus;
 
   @Column('text', { name: 'primary_domain', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'The organization\'s main DNS domain (lower-case), or null.', nullable: true })
   primaryDomain: string | null;
 
   @Column('text', { nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Free-text industry, up to 100 characters, or null.', nullable: true })
   industry: string | null;
 
   @Column('text', { name: 'contact_email', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Where operational notices go, or null.', nullable: true })
   contactEmail: string | null;
 
   @Column('text', { name: 'billing_email', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Where invoices go, or null.', nullable: true })
   billingEmail: string | null;
 
   @Column('text', { name: 'support_tier' })
-  @Field(() => SupportTier)
+  @Field(() => SupportTier, { description: 'Support plan; set by platform operations only.' })
   supportTier: SupportTier;
 
   // Settings (GraphQL exposes them grouped: branding, security, banner, traceConfig; see organization-settings/).
@@ -99,10 +117,10 @@ export class Organization {
   traceRetentionDays: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the organization was created.' })
   createdAt: Date;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When any general setting last changed.' })
   updatedAt: Date;
 }

@@ -48,7 +48,7 @@ export const organizationPlatform = {
     if (!SLUG_PATTERN.test(input.slug ?? '')) {
       throw new PlatformError('slug must be 1-63 lowercase letters, digits or inner hyphens');
     }
-    const tier = input.supportTier ?? SupportTier.community;
+    const tier = input.supportTier ?? SupportTier.COMMUNITY;
     if (!Object.values(SupportTier).includes(tier)) {
       throw new PlatformError(`support tier must be one of ${Object.values(SupportTier).join(', ')}`);
     }

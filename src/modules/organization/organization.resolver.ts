@@ -13,16 +13,16 @@ class Viewer {
   @Field(() => String, { description: 'The token subject: a user id, or apikey:<id>.' })
   subject: string;
 
-  @Field(() => [String])
+  @Field(() => [String], { description: "The effective scopes: the token's scopes narrowed to what the member's role allows, sorted." })
   scopes: string[];
 
-  @Field(() => Organization)
+  @Field(() => Organization, { description: 'The organization the token was issued for.' })
   organization: Organization;
 }
 
 @Resolver(() => Organization)
 export class OrganizationResolver {
-  @Query(() => Viewer)
+  @Query(() => Viewer, { description: 'The caller as the verified token describes them: subject, effective scopes, organization.' })
   @Directive('@authenticated')
   async viewer(@Ctx() ctx: GatewayContext): Promise<Viewer> {
     const principal = ctx.principal!;
@@ -39,7 +39,7 @@ export class OrganizationResolver {
     return organizationService.current(tenantOf(ctx).loaders);
   }
 
-  @FieldResolver(() => WorkspaceConnection)
+  @FieldResolver(() => WorkspaceConnection, { description: 'The workspaces the caller can see (all of them for owners, admins and cross-workspace grants), oldest first.' })
   @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
   workspaces(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<Workspace>> {
     return workspaceService.page(tenantOf(ctx).scope, toPage(args));
@@ -47,7 +47,7 @@ export class OrganizationResolver {
 
   @Mutation(() => Organization, { nullable: true, description: "Change the caller's organization's general settings." })
   @Directive('@requiresScopes(scopes: [["org:write"]])')
-  updateOrganization(@Arg('input', () => UpdateOrganizationInput) input: UpdateOrganizationInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
+  updateOrganization(@Arg('input', () => UpdateOrganizationInput, { description: 'The settings to change; omitted fields are kept.' }) input: UpdateOrganizationInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
     return organizationService.update(tenantOf(ctx).scope, input);
   }
 }

@@ -1,18 +1,19 @@
+import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
 import { Directive, Field, ObjectType } from 'type-graphql';
 
 @Entity({ name: 'workspaces' })
-@ObjectType({ description: 'A partition of an organization: environments, components and their configuration.' })
+@ObjectType({ implements: Node, description: 'A partition of an organization: environments, components and their configuration.' })
 @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
 export class Workspace extends TenantEntity {
   @Column('text')
-  @Field(() => String)
+  @Field(() => String, { description: 'Display name, 1 to 200 characters (not unique).' })
   name: string;
 
   @Column('text', { nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { description: 'Free text up to 2000 characters, or null.', nullable: true })
   description: string | null;
 }
 

@@ -4,46 +4,63 @@ import { PageArgs, toConnection, toPage, type Connection } from '../../graphql/p
 import { Workspace } from './workspace.entity';
 import { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
 import { workspaceService } from './workspace.service';
-import { Environment, EnvironmentConnection } from '../environment/environment.entity';
-import { Component, ComponentConnection } from '../component/component.entity';
+import { Environment, EnvironmentConnection, EnvironmentTier } from '../environment/environment.entity';
+import { Component, ComponentConnection, ComponentType } from '../component/component.entity';
 
 @Resolver(() => Workspace)
 export class WorkspaceResolver {
   @Query(() => Workspace, { nullable: true, description: 'A workspace of the caller\'s organization; NOT_FOUND otherwise.' })
   @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  workspace(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Workspace> {
+  workspace(@Arg('id', () => ID, { description: 'Global id of a Workspace.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.get(tenantOf(ctx).loaders, id);
   }
 
-  @FieldResolver(() => EnvironmentConnection)
+  @FieldResolver(() => EnvironmentConnection, { description: 'The workspace\'s environments, oldest first; `tier` filters them.' })
   @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  async environments(@Root() workspace: Workspace, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<Environment>> {
+  async environments(
+    @Root() workspace: Workspace,
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('tier', () => EnvironmentTier, { nullable: true, description: 'Only environments of this tier (totalCount counts them only). Omitted: all tiers.' })
+    tier: EnvironmentTier | null | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Connection<Environment>> {
     const { loaders } = tenantOf(ctx);
     const page = toPage(args);
-    const rows = await loaders.environmentsOfWorkspace(page).load(workspace.id);
-    return toConnection(rows, page, () => loaders.environmentCount.load(workspace.id));
+    const rows = await loaders.environmentsOfWorkspace(page, tier ?? null).load(workspace.id);
+    const counts = tier ? loaders.filteredCount(Environment, 'tier', tier) : loaders.environmentCount;
+    return toConnection(rows, page, () => counts.load(workspace.id));
   }
 
-  @FieldResolver(() => ComponentConnection)
+  @FieldResolver(() => ComponentConnection, { description: 'The workspace\'s components, oldest first; `type` filters them.' })
   @Directive('@requiresScopes(scopes: [["components:read"]])')
-  async components(@Root() workspace: Workspace, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<Component>> {
+  async components(
+    @Root() workspace: Workspace,
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('type', () => ComponentType, {
+      nullable: true,
+      description: "Only components of this type, as the platform's `/components/{type}` paths (totalCount counts them only). Omitted: all types.",
+    })
+    type: ComponentType | null | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Connection<Component>> {
     const { loaders } = tenantOf(ctx);
     const page = toPage(args);
-    const rows = await loaders.componentsOfWorkspace(page).load(workspace.id);
-    return toConnection(rows, page, () => loaders.componentCount.load(workspace.id));
+    const rows = await loaders.componentsOfWorkspace(page, type ?? null).load(workspace.id);
+    const counts = type ? loaders.filteredCount(Component, 'type', type) : loaders.componentCount;
+    return toConnection(rows, page, () => counts.load(workspace.id));
   }
 
-  @Mutation(() => Workspace, { nullable: true })
+  @Mutation(() => Workspace, { description: 'Creates a workspace; the creating user becomes its admin. null (with an error) when refused.', nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  createWorkspace(@Arg('input', () => CreateWorkspaceInput) input: CreateWorkspaceInput, @Ctx() ctx: GatewayContext): Promise<Workspace> {
+  createWorkspace(@Arg('input', () => CreateWorkspaceInput, { description: 'Name and description of the new workspace.' }) input: CreateWorkspaceInput, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.create(tenantOf(ctx), input);
   }
 
-  @Mutation(() => Workspace, { nullable: true })
+  @Mutation(() => Workspace, { description: 'Renames or re-describes a workspace (workspace admins). null (with an error) when refused.', nullable: true })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
   updateWorkspace(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateWorkspaceInput) input: UpdateWorkspaceInput,
+    @Arg('id', () => ID, { description: 'Global id of the Workspace.' }) id: string,
+    @Arg('input', () => UpdateWorkspaceInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateWorkspaceInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<Workspace> {
     return workspaceService.update(tenantOf(ctx), id, input);
@@ -51,7 +68,7 @@ export class WorkspaceResolver {
 
   @Mutation(() => ID, { nullable: true, description: 'Deletes the workspace with its environments and components; returns its id.' })
   @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  deleteWorkspace(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
+  deleteWorkspace(@Arg('id', () => ID, { description: 'Global id of the Workspace to delete, with everything in it.' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return workspaceService.delete(tenantOf(ctx), id);
   }
 }

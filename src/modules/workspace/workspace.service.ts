@@ -7,7 +7,7 @@ import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { notFound } from '../../graphql/errors';
 import type { Loaders } from '../../graphql/loaders';
-import { toConnection, type Connection, type Page } from '../../graphql/pagination';
+import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
 import { checkId } from '../../graphql/validation';
 import { Workspace } from './workspace.entity';
 import type { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
@@ -20,10 +20,8 @@ export const workspaceService = {
   },
 
   async page(scope: TenantScope, page: Page): Promise<Connection<Workspace>> {
-    const rows = await scope.query(
-      `SELECT * FROM workspaces WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
-      [scope.orgId, page.afterId, page.first + 1],
-    );
+    const { where, order } = keyset(page, 'id', '$2::uuid');
+    const rows = await scope.query(`SELECT * FROM workspaces WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [scope.orgId, page.cursor, page.limit + 1]);
     const metadata = (await scope.manager()).connection.getMetadata(Workspace);
     return toConnection(hydrate<Workspace>(metadata, rows), page, async () => {
       const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM workspaces WHERE org_id = $1`, [scope.orgId]);
@@ -58,7 +56,7 @@ export const workspaceService = {
   async update(tenant: Tenant, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
     const { scope } = tenant;
     id = checkId(id);
-    await requireWorkspaceRole(tenant, id, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, id, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       const values: Partial<Workspace> = {};
       if (input.name !== undefined) values.name = input.name.trim();
@@ -73,7 +71,7 @@ export const workspaceService = {
   async delete(tenant: Tenant, id: string): Promise<string> {
     const { scope } = tenant;
     id = checkId(id);
-    await requireWorkspaceRole(tenant, id, WorkspaceRole.admin);
+    await requireWorkspaceRole(tenant, id, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Workspace, scope.orgId, id))) throw notFound('Workspace', id);
       return id;
