@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { cli, startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, ok, raw, type Org } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
 import { enumValues, type EnumLookup } from './support/enums';
 
@@ -288,7 +288,7 @@ describe('deployments', () => {
     expect(outcomes.reduce((n, o) => n + o.retries, 0)).toBe(0);
     expect(outcomes.filter((o) => o.ok).length).toBeGreaterThan(10);
     // Positions stay 0..n-1.
-    const { rows: positions } = await db.admin.query(`SELECT position FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2 ORDER BY position`, [org.id, workspace]);
+    const { rows: positions } = await db.admin.query(`SELECT position FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2 ORDER BY position`, [org.id, raw(workspace)]);
     expect(positions.map((p) => p.position)).toEqual(positions.map((_, i) => i));
     // Each ring's current version is the one of the latest step into it.
     const { rows: stale } = await db.admin.query(
@@ -298,7 +298,7 @@ describe('deployments', () => {
       [org.id],
     );
     expect(stale).toEqual([]);
-    const { rows: orphans } = await db.admin.query(`SELECT 1 FROM ring_deployments WHERE org_id = $1 AND component_id = ANY($2::uuid[])`, [org.id, components.slice(3)]);
+    const { rows: orphans } = await db.admin.query(`SELECT 1 FROM ring_deployments WHERE org_id = $1 AND component_id = ANY($2::uuid[])`, [org.id, raw(components.slice(3))]);
     expect(orphans).toEqual([]);
   });
 });
@@ -328,7 +328,7 @@ describe('API-key rotation', () => {
     // Every key was rotated at most once, into a key that exists, and every successful rotation is one of them.
     expect(new Set(targets).size).toBe(targets.length);
     for (const target of targets) expect(rows.some((r) => r.id === target)).toBe(true);
-    expect(rotatedFirst.map((o) => o.response.body.data.rotateApiKey.apiKey.id).sort()).toEqual([...targets].sort());
-    expect(rows.filter((r) => (r.id === first || r.id === second) && r.rotated_to).length).toBeLessThanOrEqual(2);
+    expect(rotatedFirst.map((o) => raw(o.response.body.data.rotateApiKey.apiKey.id)).sort()).toEqual([...targets].sort());
+    expect(rows.filter((r) => (r.id === raw(first) || r.id === raw(second)) && r.rotated_to).length).toBeLessThanOrEqual(2);
   });
 });

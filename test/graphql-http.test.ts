@@ -4,7 +4,7 @@ import path from 'node:path';
 import { serverAudits } from 'graphql-http';
 import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
 import { ROOT, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { createOrg, gid, ok, type Org } from './support/fixtures';
 
 /**
  * The gateway as ordinary GraphQL clients see it: the specified directives, Apollo-Client-style operations,
@@ -136,7 +136,7 @@ describe('Apollo-Client-style operations', () => {
       __typename: 'Query',
       organization: {
         __typename: 'Organization',
-        id: org.id,
+        id: gid('Organization', org.id),
         slug: org.slug,
         workspaces: {
           __typename: 'WorkspaceConnection',

@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import { spawn } from 'node:child_process';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { ROOT, startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, ok } from './support/fixtures';
+import { createOrg, gid, ok } from './support/fixtures';
 
 /**
  * Issue 9 point 6: outages are named. A database that is down, a statement timeout and an exhausted pool
@@ -105,7 +105,7 @@ describe('the database stops and starts again under a request loop', () => {
     const org = await createOrg({ url: pg.url } as TestDatabase, 'outage');
     const token = gw.token(org.id);
     const apiKey = ok<any>(await gw.graphql(`mutation { createApiKey(input: { name: "k", scopes: ["org:read"] }) { key } }`, {}, token)).createApiKey.key;
-    expect(ok<any>(await gw.graphql(READ, {}, token)).organization.id).toBe(org.id);
+    expect(ok<any>(await gw.graphql(READ, {}, token)).organization.id).toBe(gid('Organization', org.id));
 
     // A request loop across the stop and the start: every answer is a 200 or a named 503, never a 500.
     const answers: GraphQLResponse[] = [];
@@ -206,7 +206,7 @@ describe('a statement timeout and an exhausted pool', () => {
       }
       const first = await blocked!;
       expect(first.status).toBe(200);
-      expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(org.id);
+      expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(gid('Organization', org.id));
     } finally {
       await gw.stop();
     }

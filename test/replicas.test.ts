@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { createTestDatabase, PGBOUNCER_POOL_SIZE, PGBOUNCER_PORT, pgBouncerShow, type TestDatabase } from './support/database';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org, type Tree } from './support/fixtures';
+import { createOrg, createTree, ok, gid, raw, uuidOf, type Org, type Tree } from './support/fixtures';
 import { expectError } from './support/expect';
 import { generateKeyPair } from './support/tokens';
 
@@ -55,7 +55,7 @@ test('a key revoked on one replica is refused by the other at once: its tokens a
   expect(exchanged.status).toBe(200);
   const token = exchanged.body.access_token as string;
   // Both replicas accept the token (the signing key is shared, the key's state is in the database).
-  for (const gw of replicas) expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(orgA.id);
+  for (const gw of replicas) expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(gid('Organization', orgA.id));
 
   ok(await one.graphql(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: created.apiKey.id }, one.token(orgA.id)));
 
@@ -94,7 +94,7 @@ test('a thousand interleaved reads and writes of two organizations over both rep
         continue;
       }
       const data = ok<any>(await gw.graphql(QUERY, {}, token));
-      expect(data.organization.id).toBe(orgId);
+      expect(uuidOf(data.organization.id)).toBe(orgId);
       for (const edge of data.organization.workspaces.edges) {
         if (!own[orgId].has(edge.node.id)) expect(edge.node.name).toMatch(new RegExp(`^${tag[orgId]}-w`));
         for (const env of edge.node.environments.edges) expect(own[orgId].has(env.node.id)).toBe(true);
@@ -104,7 +104,7 @@ test('a thousand interleaved reads and writes of two organizations over both rep
   await Promise.all(Array.from({ length: 2 * PER_REPLICA_POOL }, (_, w) => worker(w)));
 
   for (const orgId of [orgA.id, orgB.id]) {
-    const rows = await db.admin.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = ANY($2::uuid[])`, [orgId, created[orgId]]);
+    const rows = await db.admin.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = ANY($2::uuid[])`, [orgId, raw(created[orgId])]);
     expect(rows.rowCount).toBe(created[orgId].length);
   }
   // The serving login never leaves a session in a transaction, whoever used it last.
