@@ -182,7 +182,7 @@ describe('raw SQL as the serving role', () => {
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
     await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.user_id', 'dev-7', true)`, [orgA.id]);
     expect((await client.query('SELECT id FROM workspaces')).rows.map((r) => r.id)).toEqual([ws1.id]);
-    expect((await client.query('SELECT id FROM environments')).rows.map((r) => r.id)).toEqual(ws1.environments);
+    expect((await client.query('SELECT id FROM environments ORDER BY id')).rows.map((r) => r.id)).toEqual([...ws1.environments].sort());
     expect((await client.query('SELECT count(*) FROM components WHERE workspace_id = $1', [ws2.id])).rows[0].count).toBe('0');
     await expect(client.query(`INSERT INTO components (org_id, id, workspace_id, type, name) VALUES ($1, gen_random_uuid(), $2, 'agent', 'x')`, [orgA.id, ws2.id])).rejects.toMatchObject({ code: '42501' });
     await client.query('ROLLBACK');
