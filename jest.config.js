@@ -14,6 +14,8 @@ const transform = {
 
 module.exports = {
   maxWorkers: 2,
+  // A global option: jest ignores testTimeout inside a project's config.
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -32,7 +34,6 @@ module.exports = {
       transform,
       globalSetup: '<rootDir>/test/support/global-setup.mjs',
       globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
-      testTimeout: 60000,
     },
   ],
 };

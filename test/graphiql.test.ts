@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { ROOT, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org } from './support/fixtures';
+import { ROOT, startGateway } from './support/gateway';
+import { createTree, ok, type Org } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /**
  * GraphiQL at /graphiql, served by the gateway alone. Over HTTP: the page, its Content-Security-Policy, the
@@ -35,19 +35,7 @@ if (!haveChromium) {
 
 const describeWithBrowser = haveChromium ? describe : describe.skip;
 
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'giql');
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
-});
+const { gw, db, org } = useGateway({ orgs: ['giql'] });
 
 describe('GraphiQL over HTTP', () => {
   test('a page with a strict CSP whose assets all come from the gateway, cached by content hash', async () => {
