@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { snapshot } from './support/database';
 import { cli } from './support/gateway';

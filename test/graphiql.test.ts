@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { ROOT, startGateway } from './support/gateway';
-import { createTree, ok, type Org } from './support/fixtures';
+import { createTree, ok } from './support/fixtures';
 import { useGateway } from './support/harness';
 
 /**
@@ -92,6 +92,7 @@ describe('GraphiQL over HTTP', () => {
   });
 
   test('GRAPHIQL: on outside production, off in production unless GRAPHIQL=on; a bad value stops the start, naming it', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { loadConfig } = require('../dist/src/config.js');
     const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }) };
     expect(loadConfig({}).graphiql).toBe(true);
@@ -249,7 +250,7 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
   });
 });
 
-async function expectText(locator: import('playwright-core').Locator, text: string): Promise<void> {
+async function expectText(locator: Locator, text: string): Promise<void> {
   await locator.filter({ hasText: text }).first().waitFor({ timeout: 15000 });
 }
 

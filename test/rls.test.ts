@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { PGBOUNCER_POOL_SIZE } from './support/database';
 import { startGateway } from './support/gateway';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { snapshot } from './support/database';
-import { ROOT, cli, startGateway, type GraphQLResponse } from './support/gateway';
+import { ROOT, cli, type GraphQLResponse } from './support/gateway';
 import { gid, uuidOf, ok } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
 import { expectRefusedUnchanged, useGateway } from './support/harness';

@@ -53,7 +53,8 @@ export interface GatewayFixture {
 function late<T extends object>(name: string, get: () => T | undefined): T {
   const target = () => {
     const value = get();
-    if (value === undefined) throw new Error(`useGateway(): ${name} is only available in hooks and tests, after its beforeAll`);
+    if (value === undefined)
+      throw new Error(`useGateway(): ${name} is only available in hooks and tests, after its beforeAll`);
     return value;
   };
   return new Proxy({} as T, {
@@ -93,7 +94,8 @@ export function useGateway(options: GatewayOptions = {}): GatewayFixture {
     await db?.drop();
   });
 
-  const orgAt = (i: number) => late<Org>(`org #${i + 1} (options.orgs has ${options.orgs?.length ?? 0})`, () => orgs[i]);
+  const orgAt = (i: number) =>
+    late<Org>(`org #${i + 1} (options.orgs has ${options.orgs?.length ?? 0})`, () => orgs[i]);
   return {
     gw: late('gw', () => gw),
     db: late('db', () => db),
@@ -105,7 +107,13 @@ export function useGateway(options: GatewayOptions = {}): GatewayFixture {
     tokenFor: (org, scopes, extra) => late('gw', () => gw).token(typeof org === 'string' ? org : org.id, scopes, extra),
     async restartGateway() {
       const previous = late('gw', () => gw);
-      gw = await startGateway({ ...options.start, databaseUrl: db!.url, env, dataDir: previous.dataDir, key: previous.key });
+      gw = await startGateway({
+        ...options.start,
+        databaseUrl: db!.url,
+        env,
+        dataDir: previous.dataDir,
+        key: previous.key,
+      });
       return gw;
     },
   };

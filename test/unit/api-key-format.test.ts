@@ -31,9 +31,12 @@ describe('API key format fl_<keyId>_<secret><checksum>', () => {
     }
   });
 
-  test.each([[undefined], [42], [''], ['fl_short'], ['gh_0123456789abcdef_0123456789abcdef0123456789abcdef012345']])('malformed: %j', (value) => {
-    expect(parseApiKey(value)).toEqual({ ok: false, reason: 'malformed' });
-  });
+  test.each([[undefined], [42], [''], ['fl_short'], ['gh_0123456789abcdef_0123456789abcdef0123456789abcdef012345']])(
+    'malformed: %j',
+    (value) => {
+      expect(parseApiKey(value)).toEqual({ ok: false, reason: 'malformed' });
+    },
+  );
 
   test('truncated keys are malformed', () => {
     const { value } = generateApiKey();

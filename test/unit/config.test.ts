@@ -18,26 +18,45 @@ const key = () => crypto.randomBytes(32).toString('base64');
 const PRODUCTION = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'pem', ENCRYPTION_KEYS: JSON.stringify({ '1': key() }) };
 
 /** Every integer setting, read from the source so that a new one is covered without editing this test. */
-const INTEGER_SETTINGS = [...fs.readFileSync(path.join(__dirname, '../../src/config.ts'), 'utf8').matchAll(/\bint\(env, '(\w+)'/g)].map((m) => m[1]);
+const INTEGER_SETTINGS = [
+  ...fs.readFileSync(path.join(__dirname, '../../src/config.ts'), 'utf8').matchAll(/\bint\(env, '(\w+)'/g),
+].map((m) => m[1]);
 
 describe('loadConfig', () => {
   test('an empty environment is a working development configuration', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ env: 'development', port: 4000, dbPoolSize: 10, graphiql: true, logLevel: 'info', databaseUrl: undefined });
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 4000,
+      dbPoolSize: 10,
+      graphiql: true,
+      logLevel: 'info',
+      databaseUrl: undefined,
+    });
     expect(config.graphql.introspection).toBe(true);
   });
 
   test('production: introspection and GraphiQL off by default', () => {
-    expect(loadConfig(PRODUCTION)).toMatchObject({ env: 'production', graphiql: false, graphql: { introspection: false } });
+    expect(loadConfig(PRODUCTION)).toMatchObject({
+      env: 'production',
+      graphiql: false,
+      graphql: { introspection: false },
+    });
   });
 
   test('the integer settings were found in the source', () => {
-    expect(INTEGER_SETTINGS).toEqual(expect.arrayContaining(['PORT', 'DB_POOL_SIZE', 'REQUEST_TIMEOUT_MS', 'GRAPHQL_MAX_NODES']));
+    expect(INTEGER_SETTINGS).toEqual(
+      expect.arrayContaining(['PORT', 'DB_POOL_SIZE', 'REQUEST_TIMEOUT_MS', 'GRAPHQL_MAX_NODES']),
+    );
   });
 
-  test.each(INTEGER_SETTINGS)('%s: a non-integer, a fraction and a huge value are refused, naming the variable', (name) => {
-    for (const value of ['abc', '1.5', '99999999999']) expect(refusal({ [name]: value })).toMatch(new RegExp(`^${name} must be an integer between`));
-  });
+  test.each(INTEGER_SETTINGS)(
+    '%s: a non-integer, a fraction and a huge value are refused, naming the variable',
+    (name) => {
+      for (const value of ['abc', '1.5', '99999999999'])
+        expect(refusal({ [name]: value })).toMatch(new RegExp(`^${name} must be an integer between`));
+    },
+  );
 
   test.each([
     [{ NODE_ENV: 'prod' }, 'NODE_ENV'],
@@ -49,7 +68,15 @@ describe('loadConfig', () => {
     [{ APP_DATABASE_URL: 'http://db.example.test/x' }, 'APP_DATABASE_URL'],
     [{ AUTH_JWKS_URL: 'not a url' }, 'AUTH_JWKS_URL'],
     [{ AUTH_JWKS_URL: 'https://idp.example.test/jwks' }, 'AUTH_JWKS_URL'],
-    [{ AUTH_JWKS_URL: 'https://idp.example.test/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', AUTH_ALGORITHMS: 'HS256' }, 'AUTH_ALGORITHMS'],
+    [
+      {
+        AUTH_JWKS_URL: 'https://idp.example.test/jwks',
+        AUTH_ISSUER: 'i',
+        AUTH_AUDIENCE: 'a',
+        AUTH_ALGORITHMS: 'HS256',
+      },
+      'AUTH_ALGORITHMS',
+    ],
     [{ AUTH_ISSUER: 'i' }, 'AUTH_ISSUER'],
     [{ PLATFORM_ADMIN_TOKEN: 'short' }, 'PLATFORM_ADMIN_TOKEN'],
     [{ DB_POOL_WAIT_MS: '30000', REQUEST_TIMEOUT_MS: '30000' }, 'DB_POOL_WAIT_MS'],

@@ -27,7 +27,11 @@ const PINNED: Record<string, string> = {
 
 const DIR = path.join(__dirname, '../../src/db/migrations');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.ts'));
-const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(path.join(DIR, file))).digest('hex');
+const sha256 = (file: string) =>
+  crypto
+    .createHash('sha256')
+    .update(fs.readFileSync(path.join(DIR, file)))
+    .digest('hex');
 
 describe('frozen migrations', () => {
   test.each(Object.keys(PINNED))('%s is unchanged since it was written', (file) => {
@@ -40,7 +44,10 @@ describe('frozen migrations', () => {
 
   test.each(files)('%s imports only typeorm types and frozen, versioned helpers', (file) => {
     const source = fs.readFileSync(path.join(DIR, file), 'utf8');
-    const imports = [...source.matchAll(/^\s*import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => ({ statement: m[0].trim(), from: m[1] }));
+    const imports = [...source.matchAll(/^\s*import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => ({
+      statement: m[0].trim(),
+      from: m[1],
+    }));
     for (const { statement, from } of imports) {
       const allowed = (from === 'typeorm' && statement.startsWith('import type')) || /^\.\/\w+\.v\d+$/.test(from);
       expect({ file, statement, allowed }).toEqual({ file, statement, allowed: true });

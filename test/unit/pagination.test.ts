@@ -1,5 +1,12 @@
 import { GraphQLError } from 'graphql';
-import { DEFAULT_PAGE_SIZE, encodeCursor, keyset, toConnection, toPage, type PageArgs } from '../../src/graphql/pagination';
+import {
+  DEFAULT_PAGE_SIZE,
+  encodeCursor,
+  keyset,
+  toConnection,
+  toPage,
+  type PageArgs,
+} from '../../src/graphql/pagination';
 
 const ID = '01900000-0000-7000-8000-000000000001';
 const ID2 = '01900000-0000-7000-8000-000000000002';
@@ -41,14 +48,22 @@ describe('cursors', () => {
   test('the key check is the caller’s: member lists use user ids', () => {
     const cursor = encodeCursor('user-1');
     expect(() => toPage({ after: cursor })).toThrow(GraphQLError);
-    expect(toPage({ after: cursor }, (key) => key.startsWith('user-'))).toEqual({ limit: DEFAULT_PAGE_SIZE, cursor: 'user-1', backward: false });
+    expect(toPage({ after: cursor }, (key) => key.startsWith('user-'))).toEqual({
+      limit: DEFAULT_PAGE_SIZE,
+      cursor: 'user-1',
+      backward: false,
+    });
   });
 });
 
 describe('toPage argument rules', () => {
   test('without sizes: the first 20, forward', () => {
     expect(toPage({})).toEqual({ limit: DEFAULT_PAGE_SIZE, cursor: null, backward: false });
-    expect(toPage({ first: null, last: null, after: null, before: null })).toEqual({ limit: DEFAULT_PAGE_SIZE, cursor: null, backward: false });
+    expect(toPage({ first: null, last: null, after: null, before: null })).toEqual({
+      limit: DEFAULT_PAGE_SIZE,
+      cursor: null,
+      backward: false,
+    });
   });
 
   test('last pages backward from the end; before alone pages backward with the default size', () => {
@@ -70,8 +85,14 @@ describe('keyset and connections', () => {
   test('ascending lists read > forward and < backward; newest-first lists the other way round', () => {
     const forward = toPage({ first: 2 });
     const backward = toPage({ last: 2 });
-    expect(keyset(forward, 'id', '$2::uuid')).toEqual({ where: '($2::uuid IS NULL OR id > $2::uuid)', order: 'ORDER BY id ASC' });
-    expect(keyset(backward, 'id', '$2::uuid')).toEqual({ where: '($2::uuid IS NULL OR id < $2::uuid)', order: 'ORDER BY id DESC' });
+    expect(keyset(forward, 'id', '$2::uuid')).toEqual({
+      where: '($2::uuid IS NULL OR id > $2::uuid)',
+      order: 'ORDER BY id ASC',
+    });
+    expect(keyset(backward, 'id', '$2::uuid')).toEqual({
+      where: '($2::uuid IS NULL OR id < $2::uuid)',
+      order: 'ORDER BY id DESC',
+    });
     expect(keyset(forward, 'id', '$2', true).order).toBe('ORDER BY id DESC');
     expect(keyset(backward, 'id', '$2', true).order).toBe('ORDER BY id ASC');
   });
@@ -80,7 +101,12 @@ describe('keyset and connections', () => {
     const rows = [{ id: 'a' }, { id: 'b' }, { id: 'c' }];
     const forward = toConnection(rows, { limit: 2, cursor: null, backward: false }, async () => 3);
     expect(forward.edges.map((e) => e.node.id)).toEqual(['a', 'b']);
-    expect(forward.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false, startCursor: encodeCursor('a'), endCursor: encodeCursor('b') });
+    expect(forward.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: encodeCursor('a'),
+      endCursor: encodeCursor('b'),
+    });
     const backward = toConnection(rows, { limit: 2, cursor: null, backward: true }, async () => 3);
     expect(backward.edges.map((e) => e.node.id)).toEqual(['b', 'a']);
     expect(backward.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
