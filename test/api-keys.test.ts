@@ -1,29 +1,19 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { ROOT, cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, gid, raw, uuidOf, createTree, ok, type Org } from './support/fixtures';
+import { createTestDatabase, snapshot } from './support/database';
+import { ROOT, cli, startGateway } from './support/gateway';
+import { createOrg, gid, raw, uuidOf, createTree, ok } from './support/fixtures';
 import { expectError } from './support/expect';
+import { useGateway } from './support/harness';
 
 /** SQL as the database owner, with the API's global ids turned into stored UUIDs. */
 const adminQuery = (text: string, params?: unknown[]) => db.admin.query(text, raw(params));
 
-let db: TestDatabase;
-let gw: RunningGateway;
-let orgA: Org;
-let orgB: Org;
+const { gw, db, orgA, orgB } = useGateway({ orgs: ['keys-a', 'keys-b'] });
 let ownerA: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  orgA = await createOrg(db, 'keys-a');
-  orgB = await createOrg(db, 'keys-b');
   ownerA = gw.token(orgA.id);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 const CREATE = `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key apiKey { id prefix name scopes createdBy status expiresAt } } }`;

@@ -1,10 +1,9 @@
-import crypto from 'node:crypto';
 import { Client } from 'pg';
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { cli, startGateway, type RunningGateway } from './support/gateway';
+import { snapshot } from './support/database';
+import { cli } from './support/gateway';
 import { createOrg, gid, raw, uuidOf, createTree, ok, type Org, type Tree } from './support/fixtures';
-import { expectError } from './support/expect';
 import { ALL_SCOPES } from './support/scopes';
+import { expectRefusedUnchanged, useGateway } from './support/harness';
 
 /** SQL as the database owner, with the API's global ids turned into stored UUIDs. */
 const adminQuery = (text: string, params?: unknown[]) => db.admin.query(text, raw(params));
@@ -14,11 +13,7 @@ const adminQuery = (text: string, params?: unknown[]) => db.admin.query(text, ra
  * ledger, usage recorded through GraphQL. The gateway serves through a privilege-less login (as in
  * production), so the grants the migration gives the tenant role are what the API really runs with.
  */
-let db: TestDatabase;
-let gw: RunningGateway;
-let appUrl: string;
-let orgA: Org;
-let orgB: Org;
+const { gw, db, orgA, orgB, serving } = useGateway({ orgs: ['bill-a', 'bill-b'], servingLogin: true });
 let treeA: Tree;
 let tokenA: string;
 
@@ -26,23 +21,12 @@ const env = () => ({ DATABASE_URL: db.url, NODE_ENV: 'test' });
 const billingCli = (args: string[]) => cli(['billing', ...args], env());
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const login = await cli(['db', 'create-serving-login', '--name', `gw_billing_${crypto.randomBytes(3).toString('hex')}`, '--json'], { DATABASE_URL: db.url });
-  expect({ code: login.code, stderr: login.stderr }).toMatchObject({ code: 0 });
-  appUrl = login.json.app_database_url;
-  gw = await startGateway({ databaseUrl: db.url, env: { APP_DATABASE_URL: appUrl } });
-  orgA = await createOrg(db, 'bill-a');
-  orgB = await createOrg(db, 'bill-b');
   tokenA = gw.token(orgA.id);
   treeA = await createTree(gw, tokenA, { workspaces: 2, environments: 0, components: 0 });
   // Users of org A with each of the other org roles.
   for (const role of ['admin', 'member', 'viewer', 'billing']) {
     await adminQuery(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, $2, $3, $4)`, [orgA.id, `${role}-1`, `${role}@a.test`, role]);
   }
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 const tomorrow = () => new Date(Date.now() + 86400000).toISOString().slice(0, 10);
@@ -71,13 +55,8 @@ async function grant(org: Org, amount: number, reason = 'top-up'): Promise<any> 
 }
 
 /** A GraphQL request that must be refused, leaving the database exactly as it was. */
-async function refused(query: string, variables: Record<string, unknown>, code: string, fields?: string[], token = tokenA) {
-  const before = await snapshot(db.admin);
-  const response = await gw.graphql(query, variables, token);
-  expectError(response, code, fields);
-  expect(await snapshot(db.admin)).toEqual(before);
-  return response;
-}
+const refused = (query: string, variables: Record<string, unknown>, code: string, fields?: string[], token = tokenA) =>
+  expectRefusedUnchanged(() => gw.graphql(query, variables, token), { code, fields }, db);
 
 /** A CLI command that must fail with `message`, leaving the database exactly as it was. */
 async function cliRefused(args: string[], message: RegExp) {
@@ -417,7 +396,7 @@ describe('concurrency', () => {
 describe('the database walls', () => {
   let client: Client;
   beforeEach(async () => {
-    client = new Client({ connectionString: appUrl });
+    client = new Client({ connectionString: serving.url });
     await client.connect();
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
     await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.principal_kind', 'api_key', true)`, [orgA.id]);

@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { ROOT, startGateway, type RunningGateway } from './support/gateway';
+import { ROOT } from './support/gateway';
 import { createOrg } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /**
  * The example client (examples/client) as a user builds it: graphql-codegen's client preset generates
@@ -16,18 +16,7 @@ const run = promisify(execFile);
 const CLIENT = path.join(ROOT, 'examples/client');
 const bin = (name: string) => path.join(ROOT, 'node_modules/.bin', name);
 
-let db: TestDatabase;
-let gw: RunningGateway;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-});
-
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
-});
+const { gw, db } = useGateway();
 
 test('codegen from schema.graphql, a type-checked client, and a run against a live gateway', async () => {
   fs.rmSync(path.join(CLIENT, 'src/gql'), { recursive: true, force: true });

@@ -1,8 +1,8 @@
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { cli, startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
+import { cli, type GraphQLResponse } from './support/gateway';
 import { createOrg, ok, raw, type Org } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
 import { enumValues, type EnumLookup } from './support/enums';
+import { useGateway } from './support/harness';
 
 /**
  * Concurrency: many parallel changes of the same things (membership with the last-owner rule, credit
@@ -12,19 +12,12 @@ import { enumValues, type EnumLookup } from './support/enums';
  * of TenantScope.mutation: `extensions.sql.retries` (exposed in tests) must stay 0, otherwise the retry
  * would hide a locking bug that this test is here to catch.
  */
-let db: TestDatabase;
-let gw: RunningGateway;
+const { gw, db } = useGateway({ env: { DB_POOL_SIZE: '20' } });
 let E: EnumLookup;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url, env: { DB_POOL_SIZE: '20' } });
   const probe = await createOrg(db, 'probe');
   E = await enumValues(gw, gw.token(probe.id));
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 const DOMAIN_CODES = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN', 'UNAUTHENTICATED']);

@@ -1,7 +1,6 @@
 import http from 'node:http';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { startGateway, type RunningGateway } from './support/gateway';
 import { createOrg, ok, raw, type Org } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /**
  * Issue 9 point 2 / issue 11 W3: a pooled connection belongs to exactly one request, start to end, also
@@ -16,8 +15,12 @@ import { createOrg, ok, raw, type Org } from './support/fixtures';
  * connection still serves both organizations.
  */
 
-let db: TestDatabase;
-let gw: RunningGateway;
+const { gw, db } = useGateway({
+  // A tiny pool, so that every connection is reused by both organizations hundreds of times; the waits
+  // are generous so that no request is refused for lack of a connection (that would be a 503, not a bug).
+  env: { DB_POOL_SIZE: '3', DB_POOL_WAIT_MS: '30000', REQUEST_TIMEOUT_MS: '60000' },
+  timeout: 120000,
+});
 interface Tenant {
   org: Org;
   tag: string;
@@ -27,13 +30,6 @@ interface Tenant {
 const tenants: Tenant[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({
-    databaseUrl: db.url,
-    // A tiny pool, so that every connection is reused by both organizations hundreds of times; the waits
-    // are generous so that no request is refused for lack of a connection (that would be a 503, not a bug).
-    env: { DB_POOL_SIZE: '3', DB_POOL_WAIT_MS: '30000', REQUEST_TIMEOUT_MS: '60000' },
-  });
   for (const tag of ['alpha', 'beta']) {
     const org = await createOrg(db, tag);
     const token = gw.token(org.id);
@@ -46,11 +42,6 @@ beforeAll(async () => {
     BEGIN PERFORM pg_sleep(CASE WHEN NEW.name LIKE 'slow-%' THEN 0.15 ELSE 0.001 + random() * 0.004 END); RETURN NEW; END $$;
     CREATE TRIGGER test_slow_insert BEFORE INSERT ON components FOR EACH ROW EXECUTE FUNCTION test_slow_insert();`);
 }, 120000);
-
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
-});
 
 /**
  * How a client leaves. `during`: the socket is reset (RST, what a load tool or a killed process does)

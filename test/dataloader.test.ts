@@ -1,18 +1,7 @@
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, gid, uuidOf, ok, seedTreeSql } from './support/fixtures';
+import { createOrg, gid, ok, seedTreeSql } from './support/fixtures';
+import { useGateway } from './support/harness';
 
-let db: TestDatabase;
-let gw: RunningGateway;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
-});
+const { gw, db } = useGateway();
 
 const NESTED = `{
   organization {

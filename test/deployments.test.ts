@@ -1,8 +1,7 @@
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, gid, raw, uuidOf, ok, type Org } from './support/fixtures';
-import { expectError } from './support/expect';
+import { type GraphQLResponse } from './support/gateway';
+import { createOrg, gid, raw, uuidOf, ok } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
+import { expectRefusedUnchanged, useGateway } from './support/harness';
 
 /** SQL as the database owner, with the API's global ids turned into stored UUIDs. */
 const adminQuery = (text: string, params?: unknown[]) => db.admin.query(text, raw(params));
@@ -12,22 +11,13 @@ const adminQuery = (text: string, params?: unknown[]) => db.admin.query(text, ra
  * version that is in the ring before), who may do what, the append-only history, consistency under
  * concurrent promotions, and isolation between organizations.
  */
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
+const { gw, db, org } = useGateway({ orgs: ['deploy'] });
 let token: string;
 
 const UNKNOWN = gid('Component', '01900000-0000-7000-8000-000000000000'); // well-formed, never existed (type checked per argument: any NOT_FOUND)
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'deploy');
   token = gw.token(org.id);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 const CREATE_RING = `mutation($i: CreateDeploymentRingInput!) { createDeploymentRing(input: $i) { id name position workspaceId environmentId environment { id slug } } }`;
@@ -39,13 +29,8 @@ const RINGS = `query($id: ID!) { workspace(id: $id) { deploymentRings { id name 
 const DEPLOYMENTS = `query($id: ID!) { component(id: $id) { deployments { ringId componentId version deployedAt ring { id position } component { id } promotion { id version } } } }`;
 
 /** Runs a request that must be refused and proves the database is exactly as before. */
-async function refused(query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token): Promise<GraphQLResponse> {
-  const before = await snapshot(db.admin);
-  const response = await gw.graphql(query, variables, as);
-  expectError(response, code, fields);
-  expect(await snapshot(db.admin)).toEqual(before);
-  return response;
-}
+const refused = (query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token): Promise<GraphQLResponse> =>
+  expectRefusedUnchanged(() => gw.graphql(query, variables, as), { code, fields }, db);
 
 interface Pipeline {
   workspace: string;

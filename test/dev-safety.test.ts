@@ -12,6 +12,7 @@ import { ok } from './support/fixtures';
  * to a live gateway refuses and leaves it alone; an orphan (its gateway was SIGKILLed) is recovered; a
  * CLI command reuses a running database and never stops it; a bad setting names its variable.
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const configModule = require('../dist/src/config.js');
 
 function freePort(): Promise<number> {

@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { ROOT, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, ok, type Org } from './support/fixtures';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { ROOT, startGateway } from './support/gateway';
+import { createTree, ok } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /**
  * GraphiQL at /graphiql, served by the gateway alone. Over HTTP: the page, its Content-Security-Policy, the
@@ -35,19 +35,7 @@ if (!haveChromium) {
 
 const describeWithBrowser = haveChromium ? describe : describe.skip;
 
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'giql');
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
-});
+const { gw, db, org } = useGateway({ orgs: ['giql'] });
 
 describe('GraphiQL over HTTP', () => {
   test('a page with a strict CSP whose assets all come from the gateway, cached by content hash', async () => {
@@ -104,6 +92,7 @@ describe('GraphiQL over HTTP', () => {
   });
 
   test('GRAPHIQL: on outside production, off in production unless GRAPHIQL=on; a bad value stops the start, naming it', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { loadConfig } = require('../dist/src/config.js');
     const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }) };
     expect(loadConfig({}).graphiql).toBe(true);
@@ -261,7 +250,7 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
   });
 });
 
-async function expectText(locator: import('playwright-core').Locator, text: string): Promise<void> {
+async function expectText(locator: Locator, text: string): Promise<void> {
   await locator.filter({ hasText: text }).first().waitFor({ timeout: 15000 });
 }
 

@@ -1,22 +1,12 @@
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, gid, ok, uuidOf, type Org } from './support/fixtures';
+import { createOrg, gid, ok, uuidOf } from './support/fixtures';
 import { expectError } from './support/expect';
+import { expectRefusedUnchanged, useGateway } from './support/harness';
 
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
+const { gw, db, org } = useGateway({ orgs: ['api'] });
 let token: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'api');
   token = gw.token(org.id);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 const CREATE_WS = `mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id name description createdAt updatedAt } }`;
@@ -28,13 +18,8 @@ async function newWorkspace(name = 'Payments'): Promise<string> {
 }
 
 /** Runs a request that must be refused and proves the database is exactly as before. */
-async function refused(query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token) {
-  const before = await snapshot(db.admin);
-  const response = await gw.graphql(query, variables, as);
-  expectError(response, code, fields);
-  expect(await snapshot(db.admin)).toEqual(before);
-  return response;
-}
+const refused = (query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token) =>
+  expectRefusedUnchanged(() => gw.graphql(query, variables, as), { code, fields }, db);
 
 describe('viewer and organization', () => {
   test('viewer describes the token and its organization', async () => {

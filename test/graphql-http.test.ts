@@ -2,33 +2,25 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { serverAudits } from 'graphql-http';
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
+import { snapshot } from './support/database';
 import { ROOT, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, gid, ok, type Org } from './support/fixtures';
+import { createOrg, gid, ok } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /**
  * The gateway as ordinary GraphQL clients see it: the specified directives, Apollo-Client-style operations,
  * GraphQL over HTTP (graphql.github.io/graphql-over-http, audited by the graphql-http package), 401s with
  * their WWW-Authenticate challenge, and no name suggestions in production.
  */
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
+const PLATFORM_ADMIN_TOKEN = crypto.randomBytes(24).toString('hex');
+const { gw, db, org } = useGateway({ orgs: ['http'], env: { PLATFORM_ADMIN_TOKEN } });
 let token: string;
 let tiers: string[];
-const PLATFORM_ADMIN_TOKEN = crypto.randomBytes(24).toString('hex');
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url, env: { PLATFORM_ADMIN_TOKEN } });
-  org = await createOrg(db, 'http');
   token = gw.token(org.id);
   const introspected = ok<any>(await gw.graphql(`{ __type(name: "EnvironmentTier") { enumValues { name } } }`));
   tiers = introspected.__type.enumValues.map((v: { name: string }) => v.name);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 const GRAPHQL_RESPONSE = 'application/graphql-response+json';

@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { getIntrospectionQuery, type IntrospectionQuery } from 'graphql';
-import { createTestDatabase, snapshotDigest, type TestDatabase } from './support/database';
-import { startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { snapshotDigest } from './support/database';
+import { type GraphQLResponse } from './support/gateway';
+import { ok } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
 import { enumValues, type EnumLookup } from './support/enums';
 import { claimsFor, signEs256 } from './support/tokens';
+import { useGateway } from './support/harness';
 
 /**
  * Generated hostile-input fuzzing (property-based, fast-check). It reads the live schema by
@@ -28,9 +29,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 4);
 jest.setTimeout(240_000);
 
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
+const { gw, db, org } = useGateway({ orgs: ['fuzz'] });
 let token: string;
 let E: EnumLookup;
 let schema: IntrospectionQuery['__schema'];
@@ -42,9 +41,6 @@ const gql = async (query: string, variables: Record<string, unknown> = {}) => ok
 beforeAll(async () => {
   // eslint-disable-next-line no-console
   console.log(`hostile-input fuzz: seed ${SEED}, ${RUNS} random values per argument (replay: FUZZ_SEED=${SEED})`);
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'fuzz');
   token = gw.token(org.id, ALL_SCOPES, { sub: 'user-1' });
   E = await enumValues(gw, token);
   schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery(), {}, token)).__schema;
@@ -69,10 +65,6 @@ beforeAll(async () => {
   ids.apiKey = (await gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } } }`, { i: { name: 'ci', scopes: ['org:read'] } })).createApiKey.apiKey.id;
   ids.member = 'member-1';
   await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId: ids.member, email: 'member-1@example.test', role: E.OrgRole('member') } });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 // ---------------------------------------------------------------- schema walking

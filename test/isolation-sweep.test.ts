@@ -1,7 +1,7 @@
 import { getIntrospectionQuery, type IntrospectionField, type IntrospectionInputTypeRef, type IntrospectionQuery, type IntrospectionTypeRef } from 'graphql';
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, gid, uuidOf, createTree, ok, type Org, type Tree } from './support/fixtures';
+import { snapshot } from './support/database';
+import { gid, createTree, ok, type Tree } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /**
  * The generated isolation sweep. It reads the live schema by introspection and calls EVERY query and
@@ -28,20 +28,13 @@ const OWN_ORGANIZATION_ONLY = new Set([
 /** Lookups by global id that answer null (not NOT_FOUND) for an id that is not visible, as Relay specifies. */
 const NULL_WHEN_MISSING = new Set(['node', 'nodes']);
 
-let db: TestDatabase;
-let gw: RunningGateway;
-let orgA: Org;
-let orgB: Org;
+const { gw, db, orgA, orgB } = useGateway({ orgs: ['sweep-a', 'sweep-b'] });
 let treeA: Tree;
 /** Ids of org A's objects that createTree does not make. */
 const moreIdsA: string[] = [];
 let schema: IntrospectionQuery['__schema'];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  orgA = await createOrg(db, 'sweep-a');
-  orgB = await createOrg(db, 'sweep-b');
   treeA = await createTree(gw, gw.token(orgA.id), { workspaces: 1, environments: 1, components: 1 });
   // A deployment ring with history, so ring and promotion ids are swept too.
   const [wsA] = treeA.workspaces;
@@ -67,10 +60,6 @@ beforeAll(async () => {
     .id as string;
   moreIdsA.push(apiKey, audit);
   schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery(), {}, gw.token(orgB.id))).__schema;
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 function named(ref: IntrospectionTypeRef | IntrospectionInputTypeRef): { name: string; kind: string; nonNull: boolean } {

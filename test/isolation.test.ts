@@ -1,28 +1,15 @@
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, createTree, gid, ok, type Org, type Tree } from './support/fixtures';
-import { expectError } from './support/expect';
+import { createTree, gid, ok, type Tree } from './support/fixtures';
+import { expectRefusedUnchanged, useGateway } from './support/harness';
 
-let db: TestDatabase;
-let gw: RunningGateway;
-let orgA: Org;
-let orgB: Org;
+const { gw, db, orgA, orgB } = useGateway({ orgs: ['alpha', 'bravo'] });
 let treeA: Tree;
 let treeB: Tree;
 let tokenB: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  orgA = await createOrg(db, 'alpha');
-  orgB = await createOrg(db, 'bravo');
   treeA = await createTree(gw, gw.token(orgA.id), { workspaces: 2, environments: 2, components: 2 });
   treeB = await createTree(gw, gw.token(orgB.id), { workspaces: 2, environments: 2, components: 2 });
   tokenB = gw.token(orgB.id);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 const idsOf = (tree: Tree) => ({
@@ -32,11 +19,8 @@ const idsOf = (tree: Tree) => ({
 });
 
 async function refusedAsNotFound(query: string, variables: Record<string, unknown>) {
-  const before = await snapshot(db.admin);
-  const response = await gw.graphql(query, variables, tokenB);
-  expectError(response, 'NOT_FOUND');
+  const response = await expectRefusedUnchanged(() => gw.graphql(query, variables, tokenB), { code: 'NOT_FOUND' }, db);
   expect(JSON.stringify(response.body.data ?? {})).not.toMatch(/Workspace \d|Env \d|Component \d/);
-  expect(await snapshot(db.admin)).toEqual(before);
 }
 
 describe("org B's token on org A's objects: NOT_FOUND, exactly as if they did not exist, and nothing changes", () => {

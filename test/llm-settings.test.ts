@@ -1,30 +1,20 @@
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, gid, uuidOf, ok, type Org } from './support/fixtures';
-import { expectError } from './support/expect';
+import { type GraphQLResponse } from './support/gateway';
+import { createOrg, uuidOf, ok } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
+import { expectRefusedUnchanged, useGateway } from './support/harness';
 
 /**
  * Workspace LLM proxy settings: accepted only while the organization permits workspace overrides,
  * validated field by field, for workspace admins, and invisible to other organizations.
  */
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
+const { gw, db, org } = useGateway({ orgs: ['llm'] });
 let token: string;
 
 const UNKNOWN = '01900000-0000-7000-8000-000000000000';
 const DISABLED = 'This organization does not permit workspace LLM overrides (an org admin can enable allowWorkspaceLlmOverrides)';
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'llm');
   token = gw.token(org.id);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 const SETTINGS_FIELDS = `workspaceId defaultProvider defaultModel fallbackProvider fallbackModel routes { match provider model maxTokens temperature } active updatedBy`;
@@ -40,13 +30,8 @@ async function newWorkspace(as = token): Promise<string> {
   return ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "LLM" }) { id } }`, {}, as)).createWorkspace.id;
 }
 
-async function refused(query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token): Promise<GraphQLResponse> {
-  const before = await snapshot(db.admin);
-  const response = await gw.graphql(query, variables, as);
-  expectError(response, code, fields);
-  expect(await snapshot(db.admin)).toEqual(before);
-  return response;
-}
+const refused = (query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token): Promise<GraphQLResponse> =>
+  expectRefusedUnchanged(() => gw.graphql(query, variables, as), { code, fields }, db);
 
 const valid = () => ({
   defaultProvider: 'ANTHROPIC',

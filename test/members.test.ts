@@ -1,34 +1,20 @@
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
-import { expectError } from './support/expect';
+import { ok } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
+import { expectRefusedUnchanged, useGateway } from './support/harness';
 
 /** Users, roles and the role × operation matrix in the README, one test per cell that matters. */
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
+const { gw, db, org } = useGateway({ orgs: ['roles'] });
 const as = (sub: string) => gw.token(org.id, ALL_SCOPES, { sub });
 const OWNER = 'user-1';
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'roles');
   for (const [userId, role] of [['admin-1', 'admin'], ['member-1', 'member'], ['member-2', 'member'], ['viewer-1', 'viewer'], ['billing-1', 'billing']]) {
     ok(await gw.graphql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId, email: `${userId}@example.test`, role: role.toUpperCase() } }, as(OWNER)));
   }
 });
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
-});
 
 async function refused(query: string, variables: Record<string, unknown>, sub: string, code: string, fields?: string[]) {
-  const before = await snapshot(db.admin);
-  const response = await gw.graphql(query, variables, as(sub));
-  expectError(response, code, fields);
-  expect(await snapshot(db.admin)).toEqual(before);
+  await expectRefusedUnchanged(() => gw.graphql(query, variables, as(sub)), { code, fields }, db);
 }
 
 const UPDATE_ORG = `mutation { updateOrganization(input: { industry: "Robotics" }) { industry } }`;

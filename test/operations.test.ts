@@ -4,21 +4,10 @@ import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { ROOT, startGateway, type RunningGateway } from './support/gateway';
 import { createOrg, ok, type Org } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /** The HTTP surface around GraphQL, production mode, and refusing bad configuration at start. */
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'ops');
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
-});
+const { gw, db, org } = useGateway({ orgs: ['ops'] });
 
 test('liveness, readiness, metrics, GraphiQL and a JSON 404', async () => {
   expect(await (await fetch(`${gw.url}/livez`)).json()).toEqual({ status: 'ok' });

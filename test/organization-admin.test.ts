@@ -1,32 +1,22 @@
 import crypto from 'node:crypto';
 import { Client } from 'pg';
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, ok, type Org } from './support/fixtures';
+import { snapshot } from './support/database';
+import { cli, startGateway } from './support/gateway';
+import { ok } from './support/fixtures';
 import { expectError } from './support/expect';
+import { expectRefusedUnchanged, useGateway } from './support/harness';
 
 /** Organization settings, the gateway trace configuration, status rules, the platform API and the audit log. */
 const PLATFORM_TOKEN = crypto.randomBytes(32).toString('base64url');
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
+const { gw, db, org } = useGateway({ orgs: ['settings'], env: { PLATFORM_ADMIN_TOKEN: PLATFORM_TOKEN } });
 let token: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url, env: { PLATFORM_ADMIN_TOKEN: PLATFORM_TOKEN } });
-  org = await createOrg(db, 'settings');
   token = gw.token(org.id);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 async function refused(query: string, variables: Record<string, unknown>, code: string, fields?: string[]) {
-  const before = await snapshot(db.admin);
-  expectError(await gw.graphql(query, variables, token), code, fields);
-  expect(await snapshot(db.admin)).toEqual(before);
+  await expectRefusedUnchanged(() => gw.graphql(query, variables, token), { code, fields }, db);
 }
 
 const SETTINGS = `{ organization { branding { primaryColor secondaryColor accentColor fontFamily } security { requireMfa allowUserKeyOverride allowWorkspaceLlmOverrides } banner { message variant dismissible } traceConfig { mode sampleRate retentionDays } } }`;
@@ -155,6 +145,17 @@ describe('the platform-admin API', () => {
 
 describe('audit log', () => {
   test('every change is recorded with who, what, target, when and request id; refused changes are not', async () => {
+    // Self-contained (runnable alone with -t): the platform suspension and the trace-config change it looks
+    // for are made here, not inherited from the tests above.
+    const platform = (body: unknown) =>
+      fetch(`${gw.url}/platform/v1/organizations/${org.slug}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${PLATFORM_TOKEN}` },
+        body: JSON.stringify(body),
+      }).then((r) => r.status);
+    expect(await platform({ status: 'suspended' })).toBe(200);
+    expect(await platform({ status: 'active' })).toBe(200);
+    ok(await gw.graphql(`mutation { updateTraceConfig(input: { mode: SAMPLED, sampleRate: 0.5, retentionDays: 7 }) { traceConfig { mode } } }`, {}, token));
     const response = await fetch(`${gw.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': 'audit-req-1' },
@@ -173,6 +174,8 @@ describe('audit log', () => {
   });
 
   test('the serving role can append and read, never change or delete', async () => {
+    // At least one entry of its own, whichever tests ran before.
+    ok(await gw.graphql(`mutation { createWorkspace(input: { name: "Audited too" }) { id } }`, {}, token));
     const login = await cli(['db', 'create-serving-login', '--name', `audit_${crypto.randomBytes(3).toString('hex')}`, '--json'], { DATABASE_URL: db.url });
     const client = new Client({ connectionString: login.json.app_database_url });
     await client.connect();

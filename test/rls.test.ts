@@ -1,39 +1,21 @@
-import crypto from 'node:crypto';
 import { Client } from 'pg';
-import { createTestDatabase, PGBOUNCER_POOL_SIZE, type TestDatabase } from './support/database';
-import { cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, gid, uuidOf, createTree, ok, type Org, type Tree } from './support/fixtures';
+import { PGBOUNCER_POOL_SIZE } from './support/database';
+import { startGateway } from './support/gateway';
+import { gid, uuidOf, createTree, ok, type Tree } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /**
  * Tenant isolation below the application: PostgreSQL row-level security, the roles the gateway serves
  * as, and the per-request transaction. The gateway here serves through its own LOGIN role (created by
  * the CLI, as an operator would) with a pool of ONE connection, so every request reuses it.
  */
-let db: TestDatabase;
-let gw: RunningGateway;
-let appUrl: string;
-let servingLogin: string;
-let orgA: Org;
-let orgB: Org;
+const { gw, db, orgA, orgB, serving } = useGateway({ orgs: ['rls-a', 'rls-b'], servingLogin: true, env: { DB_POOL_SIZE: '1' } });
 let treeA: Tree;
 let treeB: Tree;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  servingLogin = `gw_serving_${crypto.randomBytes(3).toString('hex')}`;
-  // Migrations first (the CLI applies them), then the serving login.
-  const login = await cli(['db', 'create-serving-login', '--name', servingLogin, '--json'], { DATABASE_URL: db.url });
-  expect({ code: login.code, stderr: login.stderr }).toMatchObject({ code: 0 }); // stderr shows in the diff on failure
-  appUrl = login.json.app_database_url;
-  gw = await startGateway({ databaseUrl: db.url, env: { APP_DATABASE_URL: appUrl, DB_POOL_SIZE: '1' } });
-  orgA = await createOrg(db, 'rls-a');
-  orgB = await createOrg(db, 'rls-b');
   treeA = await createTree(gw, gw.token(orgA.id), { workspaces: 2, environments: 2, components: 2 });
   treeB = await createTree(gw, gw.token(orgB.id), { workspaces: 3, environments: 1, components: 1 });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 /**
@@ -75,7 +57,7 @@ describe('catalogue', () => {
       `SELECT r.rolname, r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb,
               (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid) AS owned
          FROM pg_roles r WHERE r.rolname IN ('manifest_app', $1) ORDER BY r.rolname`,
-      [servingLogin],
+      [serving.name],
     );
     expect(roles.rows).toHaveLength(2);
     for (const role of roles.rows) {
@@ -86,7 +68,7 @@ describe('catalogue', () => {
   test('the serving login has no table privileges of its own: only the tenant role (under RLS) does', async () => {
     for (const table of await tenantTables()) {
       const { rows } = await db.admin.query(`SELECT has_any_column_privilege($1, $2, 'SELECT') AS login, has_any_column_privilege('manifest_app', $2, 'SELECT') AS tenant`, [
-        servingLogin,
+        serving.name,
         table,
       ]);
       expect({ table, ...rows[0] }).toEqual({ table, login: false, tenant: true });
@@ -130,7 +112,7 @@ const rawTree = (tree: Tree): Tree => ({
 describe('raw SQL as the serving role', () => {
   let client: Client;
   beforeEach(async () => {
-    client = new Client({ connectionString: appUrl });
+    client = new Client({ connectionString: serving.url });
     await client.connect();
   });
   afterEach(async () => {
@@ -247,7 +229,7 @@ describe('the request transaction and the pool', () => {
     expect(ok<any>(await gw.graphql(QUERY, {}, token)).organization.id).toBe(gid('Organization', orgA.id));
     const open = await db.admin.query(
       `SELECT count(*) FILTER (WHERE state LIKE 'idle in transaction%') AS stuck, count(*) AS total FROM pg_stat_activity WHERE usename = $1`,
-      [servingLogin],
+      [serving.name],
     );
     expect(open.rows[0].stuck).toBe('0');
     // One pooled connection: one session, or through PgBouncer (npm run test:pgbouncer) at most its pool.
@@ -256,7 +238,7 @@ describe('the request transaction and the pool', () => {
 });
 
 test('queries run in READ ONLY transactions as the tenant role; mutations in read-write ones', async () => {
-  const traced = await startGateway({ databaseUrl: db.url, env: { APP_DATABASE_URL: appUrl, LOG_LEVEL: 'trace' } });
+  const traced = await startGateway({ databaseUrl: db.url, env: { APP_DATABASE_URL: serving.url, LOG_LEVEL: 'trace' } });
   try {
     const token = traced.token(orgA.id);
     const sqlLines = () => traced.logs.map((l) => JSON.parse(l)).filter((e) => e.msg === 'sql').map((e) => e.sql as string);

@@ -28,7 +28,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The current schema with Workspace.description removed (breaking) and nothing else. */
 function withoutWorkspaceDescription(sdl: string): string {
-  const changed = sdl.replace(/(type Workspace implements Node[^{]*\{[\s\S]*?)\n  """[^"]*"""\n  description: String\n/, '$1\n');
+  const changed = sdl.replace(/(type Workspace implements Node[^{]*\{[\s\S]*?)\n {2}"""[^"]*"""\n {2}description: String\n/, '$1\n');
   expect(changed).not.toBe(sdl);
   return changed;
 }

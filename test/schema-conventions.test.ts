@@ -1,28 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { getIntrospectionQuery, type IntrospectionQuery, type IntrospectionType } from 'graphql';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { startGateway, type RunningGateway } from './support/gateway';
 import { expectError } from './support/expect';
-import { createOrg, gid, ok, uuidOf, type Org } from './support/fixtures';
+import { createOrg, gid, ok, uuidOf } from './support/fixtures';
+import { useGateway } from './support/harness';
 
 /**
  * The conventions client authors expect (issue 8, point 6), checked on the live schema by introspection:
  * SCREAMING_SNAKE_CASE enum values, @specifiedBy on custom scalars, the Relay Node interface with
  * node/nodes, backward pagination, list filters, and a description on everything.
  */
-let db: TestDatabase;
-let gw: RunningGateway;
-let org: Org;
+const { gw, db, org } = useGateway({ orgs: ['conventions'], timeout: 60000 });
 let token: string;
 let schema: IntrospectionQuery['__schema'];
 let workspace: string;
 const components: string[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url });
-  org = await createOrg(db, 'conventions');
   token = gw.token(org.id);
   schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery({ specifiedByUrl: true, inputValueDeprecation: true }), {}, token)).__schema;
   workspace = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Conventions" }) { id } }`, {}, token)).createWorkspace.id;
@@ -36,11 +30,6 @@ beforeAll(async () => {
     ok(await gw.graphql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i: { workspaceId: workspace, name: slug, slug, tier } }, token));
   }
 }, 60000);
-
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
-});
 
 const userTypes = () => schema.types.filter((t) => !t.name.startsWith('__'));
 

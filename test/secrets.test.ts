@@ -2,11 +2,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { createTestDatabase, snapshot, type TestDatabase } from './support/database';
-import { ROOT, cli, startGateway, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { createOrg, gid, uuidOf, ok, type Org } from './support/fixtures';
-import { expectError } from './support/expect';
+import { snapshot } from './support/database';
+import { ROOT, cli, type GraphQLResponse } from './support/gateway';
+import { gid, uuidOf, ok } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
+import { expectRefusedUnchanged, useGateway } from './support/harness';
 
 /**
  * Secrets at rest: environment cloud credentials and connector secrets are write-only, sealed with
@@ -19,10 +19,7 @@ const keyringModule = require('../dist/src/secrets/keyring.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const configModule = require('../dist/src/config.js');
 
-let db: TestDatabase;
-let gw: RunningGateway;
-let orgA: Org;
-let orgB: Org;
+const { gw, db, orgA, orgB, restartGateway } = useGateway({ orgs: ['sec-a', 'sec-b'], env: { LOG_LEVEL: 'trace' } });
 let token: string;
 /** Every response body the tests received: none may contain a secret. */
 const responses: string[] = [];
@@ -54,13 +51,8 @@ async function gql(query: string, variables: Record<string, unknown> = {}, as = 
   return response;
 }
 
-async function refused(query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token) {
-  const before = await snapshot(db.admin);
-  const response = await gql(query, variables, as);
-  expectError(response, code, fields);
-  expect(await snapshot(db.admin)).toEqual(before);
-  return response;
-}
+const refused = (query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token) =>
+  expectRefusedUnchanged(() => gql(query, variables, as), { code, fields }, db);
 
 const STATUS = `{ isSet provider updatedAt fingerprint readable }`;
 const SET_CREDS = `mutation($id: ID!, $i: EnvironmentCredentialsInput!) { setEnvironmentCredentials(environmentId: $id, input: $i) { id credentials ${STATUS} } }`;
@@ -105,15 +97,7 @@ function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  gw = await startGateway({ databaseUrl: db.url, env: { LOG_LEVEL: 'trace' } });
-  orgA = await createOrg(db, 'sec-a');
-  orgB = await createOrg(db, 'sec-b');
   token = gw.token(orgA.id);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await db?.drop();
 });
 
 describe('the keyring (compiled module)', () => {
@@ -519,7 +503,7 @@ describe('key rotation', () => {
     // A restart on the same DATA_DIR reads everything, and new values are sealed under version 2.
     await gw.stop();
     earlierLogs.push(...gw.logs);
-    gw = await startGateway({ databaseUrl: db.url, dataDir: gw.dataDir, key: gw.key, env: { LOG_LEVEL: 'trace' } });
+    await restartGateway(); // same database, DATA_DIR, signing key and env ({ LOG_LEVEL: 'trace' })
     const statuses = ok<any>(
       await gql(`query($id: ID!) { workspace(id: $id) { connectors { edges { node { secret { isSet readable fingerprint } } } } } }`, { id: ws }),
     ).workspace.connectors.edges;

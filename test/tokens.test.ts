@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
-import { createOrg, gid, uuidOf, ok, type Org } from './support/fixtures';
+import { createOrg, gid, ok, type Org } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
 import { AUDIENCE, ISSUER, claimsFor, generateKeyPair, now, signEs256, signHs256, signRs256, unsigned } from './support/tokens';
 

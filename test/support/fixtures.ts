@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { Pool } from 'pg';
 import type { RunningGateway } from './gateway';
 import { cli } from './gateway';
 import type { TestDatabase } from './database';
@@ -66,7 +67,7 @@ export async function createTree(gw: RunningGateway, token: string, shape: { wor
  * workspaces, each with `environments` environments and `components` components.
  */
 export async function seedTreeSql(
-  admin: import('pg').Pool,
+  admin: Pool,
   orgId: string,
   shape: { workspaces: number; environments: number; components: number },
 ): Promise<void> {

@@ -1,6 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { TENANT_ROLE } from '../tenant-role';
-import { protectTenantTable } from './rls';
+import { TENANT_ROLE, protectTenantTable } from './rls.v1';
 
 /**
  * Organization → Workspace → Environment → Component, with tenancy built into the tables:

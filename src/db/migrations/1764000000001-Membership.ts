@@ -1,6 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { TENANT_ROLE } from '../tenant-role';
-import { SAME_ORG, protectTenantTable } from './rls';
+import { SAME_ORG, TENANT_ROLE, protectTenantTable } from './rls.v1';
 
 /**
  * Users and roles. A user is the `sub` of their identity provider's tokens; membership is per

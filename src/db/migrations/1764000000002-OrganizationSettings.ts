@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { TENANT_ROLE } from '../tenant-role';
+import { TENANT_ROLE } from './rls.v1';
 
 /**
  * Organization settings live on the organization row (one-to-one, read with it at the start of every

@@ -1,6 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { TENANT_ROLE } from '../tenant-role';
-import { SAME_ORG, protectTenantTable } from './rls';
+import { SAME_ORG, TENANT_ROLE, protectTenantTable } from './rls.v1';
 
 /**
  * The audit log: every successful mutation appends who, what, target, when and the request id.

@@ -1,6 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { TENANT_ROLE } from '../tenant-role';
-import { SAME_ORG, protectTenantTable } from './rls';
+import { SAME_ORG, TENANT_ROLE, protectTenantTable } from './rls.v1';
 
 /**
  * API keys (`fl_…`): only a SHA-256 hash of the secret is stored, and the serving role cannot even read

@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { workspaceVisibility } from './rls';
+import { workspaceVisibility } from './rls.v1';
 
 /**
  * Performance, measured: policies written as `app_sees_workspace(workspace_id)` cost 40 % of the nested

@@ -1,5 +1,18 @@
 import type { QueryRunner } from 'typeorm';
 
+/**
+ * FROZEN (version 1): the helpers migrations 1764000000000–1764000000008 were written with. A migration's
+ * SQL never changes after it is written, so neither does this file: test/unit/migrations-frozen.test.ts pins
+ * its SHA-256 with every migration's. A later migration that needs a different rule writes its SQL inline
+ * (or adds rls.v2.ts); it never edits this file. See README "Migrations".
+ */
+
+/**
+ * The serving role's name as the migrations create it. The live constant (src/db/tenant-role.ts) must stay
+ * equal to it (test/unit/migrations-frozen.test.ts); renaming the role is a new migration, not an edit here.
+ */
+export const TENANT_ROLE = 'manifest_app';
+
 /** The tenant rule most tables use. */
 export const SAME_ORG = 'org_id = app_current_org()';
 
