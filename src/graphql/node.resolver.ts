@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
 import { getDirective } from '@graphql-tools/utils';
-import { Arg, Ctx, Directive, ID, Info, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Info, Query, Resolver } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { tenantOf, type GatewayContext, type Tenant } from './context';
 import { badInput, forbidden } from './errors';
@@ -12,6 +12,7 @@ import { API_KEY_COLUMNS, ApiKey } from '../modules/api-key/api-key.entity';
 import { AuditEntry } from '../modules/audit/audit.entity';
 import { SUBSCRIPTION_COLUMNS, ledgerEntriesFrom, subscriptionsFrom } from '../modules/billing/billing.sql';
 import type { CreditLedgerEntry, ProductSubscription } from '../modules/billing/billing.entity';
+import { Authenticated } from '../auth/decorators';
 
 export const MAX_NODES_PER_REQUEST = 100;
 
@@ -101,7 +102,7 @@ export class NodeResolver {
     description:
       'Any object by its global id. null when no such object is visible to the caller: never existed, deleted, in another organization, in a workspace the caller cannot see, or not an id of this API. FORBIDDEN when the token lacks the read scope of the type the id names.',
   })
-  @Directive('@authenticated')
+  @Authenticated()
   node(
     @Arg('id', () => ID, { description: 'A global id, as returned by any `id` field.' }) id: string,
     @Ctx() ctx: GatewayContext,
@@ -114,7 +115,7 @@ export class NodeResolver {
     nullable: 'items',
     description: `Several objects by their global ids, in the order given (at most ${MAX_NODES_PER_REQUEST}); each entry as \`node(id:)\` would answer it (null, or an error at that position).`,
   })
-  @Directive('@authenticated')
+  @Authenticated()
   async nodes(
     @Arg('ids', () => [ID], { description: `Global ids, at most ${MAX_NODES_PER_REQUEST}.` }) ids: string[],
     @Ctx() ctx: GatewayContext,

@@ -1,14 +1,15 @@
-import { Args, Ctx, Directive, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { hydrate } from '../../db/tenant-loaders';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
 import { keyset, PageArgs, toConnection, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from '../organization/organization.entity';
 import { AuditEntry, AuditEntryConnection } from './audit.entity';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Organization)
 export class AuditResolver {
   @FieldResolver(() => AuditEntryConnection, { description: 'Every successful change in the organization (who, what, when, request id), newest first. Owners and admins (audit:read).' })
-  @Directive('@requiresScopes(scopes: [["audit:read"]])')
+  @RequiresScopes('audit:read')
   async auditLog(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<AuditEntry>> {
     const { scope } = tenantOf(ctx);
     const page = toPage(args);

@@ -1,21 +1,22 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from '../organization/organization.entity';
 import { CreditAccount, CreditLedgerEntry, CreditLedgerEntryConnection, ProductSubscription, ProductSubscriptionConnection } from './billing.entity';
 import { RecordUsageInput } from './billing.inputs';
 import { billingService } from './billing.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Organization)
 export class OrganizationBillingResolver {
   @FieldResolver(() => ProductSubscriptionConnection, { description: "The organization's product subscriptions, oldest first." })
-  @Directive('@requiresScopes(scopes: [["billing:read"]])')
+  @RequiresScopes('billing:read')
   subscriptions(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<ProductSubscription>> {
     return billingService.subscriptions(tenantOf(ctx).scope, toPage(args));
   }
 
   @FieldResolver(() => CreditAccount, { description: "The organization's credit balance and ledger." })
-  @Directive('@requiresScopes(scopes: [["billing:read"]])')
+  @RequiresScopes('billing:read')
   credits(@Root() _org: Organization, @Ctx() ctx: GatewayContext): Promise<CreditAccount> {
     return billingService.account(tenantOf(ctx).scope);
   }
@@ -35,7 +36,7 @@ export class CreditUsageResolver {
     nullable: true,
     description: 'Consumes credits from the organization\'s balance; refused (BAD_USER_INPUT on amount) when it would overdraw.',
   })
-  @Directive('@requiresScopes(scopes: [["billing:write"]])')
+  @RequiresScopes('billing:write')
   recordUsage(@Arg('input', () => RecordUsageInput, { description: 'Amount, reason and optional workspace of the usage.' }) input: RecordUsageInput, @Ctx() ctx: GatewayContext): Promise<CreditLedgerEntry> {
     return billingService.recordUsage(tenantOf(ctx), input, { subject: ctx.principal!.subject, requestId: ctx.requestId });
   }

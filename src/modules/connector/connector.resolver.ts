@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { SecretStatus, secretStatus } from '../../secrets/secret-status';
@@ -7,11 +7,12 @@ import { workspaceService } from '../workspace/workspace.service';
 import { Connector, ConnectorConnection, ConnectorKind } from './connector.entity';
 import { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
 import { connectorSecretBinding, connectorService } from './connector.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Connector)
 export class ConnectorResolver {
   @Query(() => Connector, { nullable: true, description: "A connector of a workspace the caller sees; NOT_FOUND otherwise." })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   connector(@Arg('id', () => ID, { description: 'Global id of a Connector.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Connector> {
     return connectorService.get(tenantOf(ctx).loaders, id);
   }
@@ -27,13 +28,13 @@ export class ConnectorResolver {
   }
 
   @Mutation(() => Connector, { nullable: true, description: 'Workspace developers and admins.' })
-  @Directive('@requiresScopes(scopes: [["connectors:write"]])')
+  @RequiresScopes('connectors:write')
   createConnector(@Arg('input', () => CreateConnectorInput, { description: 'The new connector; its secret is sealed and never returned.' }) input: CreateConnectorInput, @Ctx() ctx: GatewayContext): Promise<Connector> {
     return connectorService.create(tenantOf(ctx), ctx.keyring, input);
   }
 
   @Mutation(() => Connector, { nullable: true, description: 'Workspace developers and admins.' })
-  @Directive('@requiresScopes(scopes: [["connectors:write"]])')
+  @RequiresScopes('connectors:write')
   updateConnector(
     @Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string,
     @Arg('input', () => UpdateConnectorInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateConnectorInput,
@@ -43,13 +44,13 @@ export class ConnectorResolver {
   }
 
   @Mutation(() => Connector, { nullable: true, description: "Removes the connector's secret. Workspace developers and admins." })
-  @Directive('@requiresScopes(scopes: [["connectors:write"]])')
+  @RequiresScopes('connectors:write')
   clearConnectorSecret(@Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Connector> {
     return connectorService.clearSecret(tenantOf(ctx), id);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted connector. Workspace developers and admins.' })
-  @Directive('@requiresScopes(scopes: [["connectors:write"]])')
+  @RequiresScopes('connectors:write')
   deleteConnector(@Arg('id', () => ID, { description: 'Global id of the Connector to delete.' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return connectorService.delete(tenantOf(ctx), id);
   }
@@ -58,7 +59,7 @@ export class ConnectorResolver {
 @Resolver(() => Workspace)
 export class WorkspaceConnectorsResolver {
   @FieldResolver(() => ConnectorConnection, { description: 'The workspace\'s connectors, oldest first; `kind` filters them.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   connectors(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,

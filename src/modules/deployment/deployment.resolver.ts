@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
 import { unauthenticated } from '../../graphql/errors';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
@@ -11,6 +11,7 @@ import { componentService } from '../component/component.service';
 import { DeploymentPromotion, DeploymentPromotionConnection, DeploymentRing, RingDeployment } from './deployment.entity';
 import { CreateDeploymentRingInput, DeployComponentInput, PromoteComponentInput, UpdateDeploymentRingInput } from './deployment.inputs';
 import { deploymentService, type Actor } from './deployment.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 function actorOf(ctx: GatewayContext): Actor {
   if (!ctx.principal) throw unauthenticated();
@@ -35,13 +36,13 @@ export class DeploymentRingResolver {
   }
 
   @Mutation(() => DeploymentRing, { nullable: true, description: 'Workspace admins. Without position, the ring is appended at the end of the pipeline.' })
-  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  @RequiresScopes('deployments:write')
   createDeploymentRing(@Arg('input', () => CreateDeploymentRingInput, { description: 'The new ring; appended last unless a position is given.' }) input: CreateDeploymentRingInput, @Ctx() ctx: GatewayContext): Promise<DeploymentRing> {
     return deploymentService.create(tenantOf(ctx), input);
   }
 
   @Mutation(() => DeploymentRing, { nullable: true, description: 'Workspace admins. Renames the ring or points it at another environment of its workspace.' })
-  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  @RequiresScopes('deployments:write')
   updateDeploymentRing(
     @Arg('id', () => ID, { description: 'Global id of the DeploymentRing.' }) id: string,
     @Arg('input', () => UpdateDeploymentRingInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateDeploymentRingInput,
@@ -54,13 +55,13 @@ export class DeploymentRingResolver {
     nullable: true,
     description: 'Workspace admins. Refused (BAD_USER_INPUT) for a ring with promotion history; the rings after it move up. Returns the id.',
   })
-  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  @RequiresScopes('deployments:write')
   deleteDeploymentRing(@Arg('id', () => ID, { description: 'Global id of the DeploymentRing (refused while it has promotion history).' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return deploymentService.delete(tenantOf(ctx), id);
   }
 
   @Mutation(() => DeploymentPromotion, { nullable: true, description: 'Workspace developers. Puts any version of a component into the first ring (position 0).' })
-  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  @RequiresScopes('deployments:write')
   deployComponent(@Arg('input', () => DeployComponentInput, { description: 'Component, first ring and version to deploy.' }) input: DeployComponentInput, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
     return deploymentService.deploy(tenantOf(ctx), input, actorOf(ctx));
   }
@@ -69,7 +70,7 @@ export class DeploymentRingResolver {
     nullable: true,
     description: 'Workspace developers. Promotes the version currently in fromRing into the ring immediately after it.',
   })
-  @Directive('@requiresScopes(scopes: [["deployments:write"]])')
+  @RequiresScopes('deployments:write')
   promoteComponent(@Arg('input', () => PromoteComponentInput, { description: 'Component, rings and version to promote.' }) input: PromoteComponentInput, @Ctx() ctx: GatewayContext): Promise<DeploymentPromotion> {
     return deploymentService.promote(tenantOf(ctx), input, actorOf(ctx));
   }
@@ -114,7 +115,7 @@ export class RingDeploymentResolver {
 @Resolver(() => Workspace)
 export class WorkspaceDeploymentRingsResolver {
   @FieldResolver(() => [DeploymentRing], { description: 'The release pipeline: rings in position order (at most 20).' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   deploymentRings(@Root() workspace: Workspace, @Ctx() ctx: GatewayContext): Promise<DeploymentRing[]> {
     return deploymentService.ringsOfWorkspace(tenantOf(ctx), workspace.id);
   }
@@ -123,7 +124,7 @@ export class WorkspaceDeploymentRingsResolver {
 @Resolver(() => Component)
 export class ComponentDeploymentsResolver {
   @FieldResolver(() => [RingDeployment], { description: 'Which version of this component is in which ring, in ring order.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   deployments(@Root() component: Component, @Ctx() ctx: GatewayContext): Promise<RingDeployment[]> {
     return deploymentService.deploymentsOfComponent(tenantOf(ctx), component.id);
   }

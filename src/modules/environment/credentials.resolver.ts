@@ -1,9 +1,10 @@
-import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
 import { SecretStatus, secretStatus } from '../../secrets/secret-status';
 import { Environment } from './environment.entity';
 import { EnvironmentCredentialsInput } from './credentials.inputs';
 import { credentialsBinding, credentialsService } from './credentials.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Environment)
 export class EnvironmentCredentialsResolver {
@@ -19,7 +20,7 @@ export class EnvironmentCredentialsResolver {
     nullable: true,
     description: "Sets (replaces) the environment's cloud credentials: exactly one of cloudrun or aws, matching its deploymentHost. Workspace admins only.",
   })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   setEnvironmentCredentials(
     @Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string,
     @Arg('input', () => EnvironmentCredentialsInput, { description: 'Credentials for exactly the provider of the environment\'s deploymentHost.' }) input: EnvironmentCredentialsInput,
@@ -29,7 +30,7 @@ export class EnvironmentCredentialsResolver {
   }
 
   @Mutation(() => Environment, { nullable: true, description: "Removes the environment's cloud credentials. Workspace admins only." })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   clearEnvironmentCredentials(@Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string, @Ctx() ctx: GatewayContext): Promise<Environment> {
     return credentialsService.clear(tenantOf(ctx), environmentId);
   }

@@ -1,10 +1,11 @@
-import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
 import { unauthenticated } from '../../graphql/errors';
 import { Workspace } from '../workspace/workspace.entity';
 import { WorkspaceLlmSettings } from './llm.entity';
 import { WorkspaceLlmSettingsInput } from './llm.inputs';
 import { llmService } from './llm.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => WorkspaceLlmSettings)
 export class LlmSettingsResolver {
@@ -19,7 +20,7 @@ export class LlmSettingsResolver {
     nullable: true,
     description: "Workspace admins; replaces the workspace's LLM settings. FORBIDDEN unless the organization permits workspace overrides.",
   })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   setWorkspaceLlmSettings(
     @Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string,
     @Arg('input', () => WorkspaceLlmSettingsInput, { description: 'The complete new settings (replaces the current ones).' }) input: WorkspaceLlmSettingsInput,
@@ -30,7 +31,7 @@ export class LlmSettingsResolver {
   }
 
   @Mutation(() => Workspace, { nullable: true, description: "Workspace admins; removes the workspace's LLM settings (allowed whatever the organization permits)." })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   clearWorkspaceLlmSettings(@Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return llmService.clear(tenantOf(ctx), workspaceId);
   }
@@ -39,7 +40,7 @@ export class LlmSettingsResolver {
 @Resolver(() => Workspace)
 export class WorkspaceLlmSettingsResolver {
   @FieldResolver(() => WorkspaceLlmSettings, { nullable: true, description: "The workspace's LLM proxy model routing; null when none is set." })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   llmSettings(@Root() workspace: Workspace, @Ctx() ctx: GatewayContext): Promise<WorkspaceLlmSettings | null> {
     return llmService.get(tenantOf(ctx), workspace.id);
   }

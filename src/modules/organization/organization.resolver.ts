@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, Directive, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from './organization.entity';
@@ -7,6 +7,7 @@ import { organizationService } from './organization.service';
 import { workspaceService } from '../workspace/workspace.service';
 import { WorkspaceConnection } from '../workspace/workspace.entity';
 import type { Workspace } from '../workspace/workspace.entity';
+import { RequiresScopes, Authenticated } from '../../auth/decorators';
 
 @ObjectType({ description: 'The caller, as the verified token describes them.' })
 class Viewer {
@@ -23,7 +24,7 @@ class Viewer {
 @Resolver(() => Organization)
 export class OrganizationResolver {
   @Query(() => Viewer, { description: 'The caller as the verified token describes them: subject, effective scopes, organization.' })
-  @Directive('@authenticated')
+  @Authenticated()
   async viewer(@Ctx() ctx: GatewayContext): Promise<Viewer> {
     const principal = ctx.principal!;
     return {
@@ -34,19 +35,19 @@ export class OrganizationResolver {
   }
 
   @Query(() => Organization, { description: "The caller's organization (from the token's org claim)." })
-  @Directive('@requiresScopes(scopes: [["org:read"]])')
+  @RequiresScopes('org:read')
   organization(@Ctx() ctx: GatewayContext): Promise<Organization> {
     return organizationService.current(tenantOf(ctx).loaders);
   }
 
   @FieldResolver(() => WorkspaceConnection, { description: 'The workspaces the caller can see (all of them for owners, admins and cross-workspace grants), oldest first.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   workspaces(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<Workspace>> {
     return workspaceService.page(tenantOf(ctx).scope, toPage(args));
   }
 
   @Mutation(() => Organization, { nullable: true, description: "Change the caller's organization's general settings." })
-  @Directive('@requiresScopes(scopes: [["org:write"]])')
+  @RequiresScopes('org:write')
   updateOrganization(@Arg('input', () => UpdateOrganizationInput, { description: 'The settings to change; omitted fields are kept.' }) input: UpdateOrganizationInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
     return organizationService.update(tenantOf(ctx).scope, input);
   }

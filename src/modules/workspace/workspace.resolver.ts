@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
 import { PageArgs, toConnection, toPage, type Connection } from '../../graphql/pagination';
 import { Workspace } from './workspace.entity';
@@ -6,17 +6,18 @@ import { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
 import { workspaceService } from './workspace.service';
 import { Environment, EnvironmentConnection, EnvironmentTier } from '../environment/environment.entity';
 import { Component, ComponentConnection, ComponentType } from '../component/component.entity';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Workspace)
 export class WorkspaceResolver {
   @Query(() => Workspace, { nullable: true, description: 'A workspace of the caller\'s organization; NOT_FOUND otherwise.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   workspace(@Arg('id', () => ID, { description: 'Global id of a Workspace.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.get(tenantOf(ctx).loaders, id);
   }
 
   @FieldResolver(() => EnvironmentConnection, { description: 'The workspace\'s environments, oldest first; `tier` filters them.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   async environments(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
@@ -32,7 +33,7 @@ export class WorkspaceResolver {
   }
 
   @FieldResolver(() => ComponentConnection, { description: 'The workspace\'s components, oldest first; `type` filters them.' })
-  @Directive('@requiresScopes(scopes: [["components:read"]])')
+  @RequiresScopes('components:read')
   async components(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
@@ -51,13 +52,13 @@ export class WorkspaceResolver {
   }
 
   @Mutation(() => Workspace, { description: 'Creates a workspace; the creating user becomes its admin. null (with an error) when refused.', nullable: true })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   createWorkspace(@Arg('input', () => CreateWorkspaceInput, { description: 'Name and description of the new workspace.' }) input: CreateWorkspaceInput, @Ctx() ctx: GatewayContext): Promise<Workspace> {
     return workspaceService.create(tenantOf(ctx), input);
   }
 
   @Mutation(() => Workspace, { description: 'Renames or re-describes a workspace (workspace admins). null (with an error) when refused.', nullable: true })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   updateWorkspace(
     @Arg('id', () => ID, { description: 'Global id of the Workspace.' }) id: string,
     @Arg('input', () => UpdateWorkspaceInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateWorkspaceInput,
@@ -67,7 +68,7 @@ export class WorkspaceResolver {
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Deletes the workspace with its environments and components; returns its id.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   deleteWorkspace(@Arg('id', () => ID, { description: 'Global id of the Workspace to delete, with everything in it.' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
     return workspaceService.delete(tenantOf(ctx), id);
   }
