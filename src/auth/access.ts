@@ -1,4 +1,4 @@
-import { forbidden, notFound } from '../graphql/errors';
+import { ForbiddenError, NotFoundError } from '../errors';
 import type { Tenant } from '../graphql/context';
 import { CROSS_WORKSPACE_ORG_ROLES, OrgRole, WorkspaceRole, atLeast, strongest } from './roles';
 
@@ -28,9 +28,9 @@ export async function workspaceRoleOf(tenant: Tenant, workspaceId: string): Prom
  */
 export async function requireWorkspaceRole(tenant: Tenant, workspaceId: string, needed: WorkspaceRole): Promise<void> {
   const workspace = await tenant.loaders.workspace.load(workspaceId);
-  if (!workspace) throw notFound('Workspace', workspaceId);
+  if (!workspace) throw new NotFoundError('Workspace', workspaceId);
   const role = await workspaceRoleOf(tenant, workspaceId);
   if (!atLeast(role, needed)) {
-    throw forbidden(`This needs the ${needed} role in workspace ${workspaceId}; you have ${role ?? 'none'}`);
+    throw new ForbiddenError(`This needs the ${needed} role in workspace ${workspaceId}; you have ${role ?? 'none'}`);
   }
 }

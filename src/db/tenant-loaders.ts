@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { EntityMetadata, EntityManager, ObjectLiteral } from 'typeorm';
 import type { TenantScope } from './tenant-scope';
-import { keyset, type Page } from '../graphql/pagination';
+import { keyset, type Page } from '../pagination';
 
 type EntityClass<E> = new () => E;
 

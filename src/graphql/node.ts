@@ -13,7 +13,7 @@ import {
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { Field, ID, InterfaceType } from 'type-graphql';
 import { isUuid } from '../db/tenant-scope';
-import { notFound } from './errors';
+import { NotFoundError } from '../errors';
 
 /**
  * Global object identification (the Relay "Node" convention, as GitHub's and Shopify's APIs do it).
@@ -126,7 +126,7 @@ function decodeOne(type: NodeTypeName): Decoder {
   return (value, sent) => {
     if (value === null || value === undefined) return value;
     const decoded = fromGlobalId(value);
-    if (!decoded || decoded.type !== type) throw notFound(type, String(value));
+    if (!decoded || decoded.type !== type) throw new NotFoundError(type, String(value));
     sent.set(decoded.id, value as string);
     return decoded.id;
   };

@@ -5,9 +5,9 @@ import { isScope } from '../../auth/scopes';
 import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
 import type { GatewayContext, Tenant } from '../../graphql/context';
-import { badInput, forbidden, notFound, type FieldError } from '../../graphql/errors';
-import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
+import { BadInputError, ForbiddenError, NotFoundError, type FieldError } from '../../errors';
+import { keyset, toConnection, type Connection, type Page } from '../../pagination';
+import { checkId } from '../../errors';
 import { API_KEY_COLUMNS, ApiKey, ApiKeyStatus, type CreatedApiKey } from './api-key.entity';
 import type { CreateApiKeyInput } from './api-key.inputs';
 
@@ -61,7 +61,7 @@ export const apiKeyService = {
       if (at <= Date.now()) errors.push({ field: 'expiresAt', message: 'expiresAt must be in the future' });
       else if (at > Date.now() + TWO_YEARS_MS) errors.push({ field: 'expiresAt', message: 'expiresAt must be at most two years ahead' });
     }
-    if (errors.length) throw badInput(errors);
+    if (errors.length) throw new BadInputError(errors);
     return tenant.scope.mutation((manager) =>
       insertApiKey(manager, tenant.scope.orgId, {
         name: input.name.trim(),
@@ -86,7 +86,7 @@ export const apiKeyService = {
           WHERE org_id = $1 AND id = $2 RETURNING ${API_KEY_COLUMNS}`,
         [tenant.scope.orgId, id, context.principal!.subject],
       );
-      if (rows.length === 0) throw notFound('API key', id);
+      if (rows.length === 0) throw new NotFoundError('API key', id);
       return toKeys(manager, rows)[0];
     });
   },
@@ -98,17 +98,17 @@ export const apiKeyService = {
   async rotate(context: GatewayContext, tenant: Tenant, id: string, graceSeconds: number): Promise<CreatedApiKey> {
     id = checkId(id);
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
-      throw badInput([{ field: 'gracePeriodSeconds', message: `gracePeriodSeconds must be 0 to ${MAX_ROTATION_GRACE_SECONDS}` }]);
+      throw new BadInputError([{ field: 'gracePeriodSeconds', message: `gracePeriodSeconds must be 0 to ${MAX_ROTATION_GRACE_SECONDS}` }]);
     }
     const { scope } = tenant;
     return scope.mutation(async (manager) => {
       const [old] = toKeys(manager, await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [scope.orgId, id]));
-      if (!old) throw notFound('API key', id);
+      if (!old) throw new NotFoundError('API key', id);
       // Rotating hands out a new value of the same grant: only to someone who holds all of it.
       const beyond = old.scopes.filter((s) => !context.principal!.scopes.has(s));
-      if (beyond.length) throw forbidden(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
+      if (beyond.length) throw new ForbiddenError(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
       if (old.status !== ApiKeyStatus.ACTIVE || old.rotatedTo) {
-        throw badInput([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
+        throw new BadInputError([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
       }
       const created = await insertApiKey(manager, scope.orgId, {
         name: old.name,

@@ -1,9 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { TenantScope } from '../../db/tenant-scope';
 import type { Tenant } from '../../graphql/context';
-import { badInput, notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
+import { BadInputError, NotFoundError } from '../../errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
+import { keyset, toConnection, type Connection, type Page } from '../../pagination';
+import { checkId } from '../../errors';
 import { CreditEntryKind, type CreditAccount, type CreditLedgerEntry, type ProductSubscription } from './billing.entity';
 import type { RecordUsageInput } from './billing.inputs';
 import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, ledgerEntriesFrom, subscriptionsFrom } from './billing.sql';
@@ -61,7 +62,7 @@ export const billingService = {
     if (input.workspaceId !== undefined && input.workspaceId !== null) {
       workspaceId = checkId(input.workspaceId, 'workspaceId');
       // RLS on workspaces: another organization's workspace, or one the caller is not a member of, is not there.
-      if (!(await loaders.workspace.load(workspaceId))) throw notFound('Workspace', input.workspaceId);
+      if (!(await loaders.workspace.load(workspaceId))) throw new NotFoundError('Workspace', input.workspaceId);
     }
     const reason = input.reason.trim();
     const idempotencyKey = input.idempotencyKey ?? null;
@@ -72,7 +73,7 @@ export const billingService = {
       const [first] = ledgerEntriesFrom(await scope.manager(), rows);
       // The same key for a different request is a client bug: refuse it rather than guess.
       if (first.amount !== -input.amount || first.reason !== reason || first.workspaceId !== workspaceId) {
-        throw badInput([{ field: 'idempotencyKey', message: 'idempotencyKey was already used for a different usage record' }]);
+        throw new BadInputError([{ field: 'idempotencyKey', message: 'idempotencyKey was already used for a different usage record' }]);
       }
       return first;
     };
@@ -87,7 +88,7 @@ export const billingService = {
         );
         if (!updated) {
           const [current] = await manager.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [scope.orgId]);
-          throw badInput([{ field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` }]);
+          throw new BadInputError([{ field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` }]);
         }
         return appendLedgerEntry(manager, {
           orgId: scope.orgId,

@@ -3,9 +3,10 @@ import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { notFound, pgErrorCode, PgError } from '../../graphql/errors';
+import { NotFoundError } from '../../errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
 import type { Loaders } from '../../graphql/loaders';
-import { checkId } from '../../graphql/validation';
+import { checkId } from '../../errors';
 import { Component } from './component.entity';
 import type { CreateComponentInput, UpdateComponentInput } from './component.inputs';
 
@@ -13,7 +14,7 @@ import type { CreateComponentInput, UpdateComponentInput } from './component.inp
 export const componentService = {
   async get(loaders: Loaders, id: string): Promise<Component> {
     const component = await loaders.component.load(checkId(id));
-    if (!component) throw notFound('Component', id);
+    if (!component) throw new NotFoundError('Component', id);
     return component;
   },
 
@@ -31,7 +32,7 @@ export const componentService = {
         configuration: input.configuration ?? {},
       }).catch((error) => {
         // The foreign key includes org_id: another organization's workspace is simply not there.
-        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw notFound('Workspace', workspaceId);
+        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw new NotFoundError('Workspace', workspaceId);
         throw error;
       }),
     );
@@ -47,7 +48,7 @@ export const componentService = {
       if (input.name !== undefined) values.name = input.name.trim();
       if (input.configuration !== undefined) values.configuration = input.configuration;
       const updated = await updateReturning(manager, Component, { orgId: scope.orgId, id }, values);
-      if (!updated) throw notFound('Component', id);
+      if (!updated) throw new NotFoundError('Component', id);
       return updated;
     });
   },
@@ -58,7 +59,7 @@ export const componentService = {
     await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     return scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Component, scope.orgId, id))) throw notFound('Component', id);
+      if (!(await deleteById(manager, Component, scope.orgId, id))) throw new NotFoundError('Component', id);
       return id;
     });
   },

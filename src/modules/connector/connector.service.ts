@@ -3,10 +3,11 @@ import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { badInput, notFound, pgErrorCode, PgError } from '../../graphql/errors';
+import { BadInputError, NotFoundError } from '../../errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
 import type { Loaders } from '../../graphql/loaders';
-import { toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
+import { toConnection, type Connection, type Page } from '../../pagination';
+import { checkId } from '../../errors';
 import type { Keyring, SecretBinding } from '../../secrets/keyring';
 import { Connector } from './connector.entity';
 import type { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
@@ -19,8 +20,8 @@ export function connectorSecretBinding(connector: Pick<Connector, 'orgId' | 'id'
 
 function explain(error: unknown, workspaceId: string | undefined, name: string | undefined): never {
   const code = pgErrorCode(error);
-  if (code === PgError.UNIQUE_VIOLATION) throw badInput([{ field: 'name', message: `name "${name}" is already used by a connector in this workspace` }]);
-  if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
+  if (code === PgError.UNIQUE_VIOLATION) throw new BadInputError([{ field: 'name', message: `name "${name}" is already used by a connector in this workspace` }]);
+  if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw new NotFoundError('Workspace', workspaceId);
   throw error;
 }
 
@@ -31,7 +32,7 @@ function explain(error: unknown, workspaceId: string | undefined, name: string |
 export const connectorService = {
   async get(loaders: Loaders, id: string): Promise<Connector> {
     const connector = await loaders.connector.load(checkId(id));
-    if (!connector) throw notFound('Connector', id);
+    if (!connector) throw new NotFoundError('Connector', id);
     return connector;
   },
 
@@ -78,7 +79,7 @@ export const connectorService = {
       const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, values).catch((error) =>
         explain(error, undefined, values.name),
       );
-      if (!updated) throw notFound('Connector', existing.id);
+      if (!updated) throw new NotFoundError('Connector', existing.id);
       return updated;
     });
   },
@@ -89,7 +90,7 @@ export const connectorService = {
     await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation(async (manager) => {
       const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
-      if (!updated) throw notFound('Connector', existing.id);
+      if (!updated) throw new NotFoundError('Connector', existing.id);
       return updated;
     });
   },
@@ -99,7 +100,7 @@ export const connectorService = {
     const existing = await connectorService.get(tenant.loaders, id);
     await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Connector, scope.orgId, existing.id))) throw notFound('Connector', existing.id);
+      if (!(await deleteById(manager, Connector, scope.orgId, existing.id))) throw new NotFoundError('Connector', existing.id);
       return existing.id;
     });
   },

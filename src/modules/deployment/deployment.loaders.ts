@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
 import type { TenantScope } from '../../db/tenant-scope';
 import { byIdLoader, childCountLoader, hydrate } from '../../db/tenant-loaders';
-import { keyset, pageKey, type Page } from '../../graphql/pagination';
+import { keyset, pageKey, type Page } from '../../pagination';
 import { DeploymentPromotion, DeploymentRing, RingDeployment } from './deployment.entity';
 
 /**

@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
-import { unauthenticated } from '../../graphql/errors';
+import { UnauthenticatedError } from '../../errors';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { Workspace } from '../workspace/workspace.entity';
 import { workspaceService } from '../workspace/workspace.service';
@@ -14,7 +14,7 @@ import { deploymentService, type Actor } from './deployment.service';
 import { RequiresScopes } from '../../auth/decorators';
 
 function actorOf(ctx: GatewayContext): Actor {
-  if (!ctx.principal) throw unauthenticated();
+  if (!ctx.principal) throw new UnauthenticatedError();
   return { subject: ctx.principal.subject, requestId: ctx.requestId };
 }
 

@@ -5,9 +5,10 @@ import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { hydrate } from '../../db/tenant-loaders';
 import { insertReturning, updateReturning } from '../../db/writes';
-import { badInput, notFound, pgConstraint, pgErrorCode, PgError } from '../../graphql/errors';
-import { toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
+import { BadInputError, NotFoundError } from '../../errors';
+import { pgConstraint, pgErrorCode, PgError } from '../../db/pg-errors';
+import { toConnection, type Connection, type Page } from '../../pagination';
+import { checkId } from '../../errors';
 import { componentService } from '../component/component.service';
 import type { Component } from '../component/component.entity';
 import { DeploymentPromotion, DeploymentRing, RingDeployment } from './deployment.entity';
@@ -42,7 +43,7 @@ export interface Actor {
  */
 async function lockWorkspace(manager: EntityManager, orgId: string, workspaceId: string, mode: 'FOR SHARE' | 'FOR NO KEY UPDATE'): Promise<void> {
   const rows = await manager.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = $2 ${mode}`, [orgId, workspaceId]);
-  if (rows.length === 0) throw notFound('Workspace', workspaceId);
+  if (rows.length === 0) throw new NotFoundError('Workspace', workspaceId);
 }
 
 function ringsOf(manager: EntityManager, rows: Record<string, unknown>[]): DeploymentRing[] {
@@ -54,25 +55,25 @@ function explainRingError(error: unknown, input: { name?: string; environmentId?
   const code = pgErrorCode(error);
   const constraint = pgConstraint(error);
   if (code === PgError.UNIQUE_VIOLATION && constraint === 'deployment_rings_name_key') {
-    throw badInput([{ field: 'name', message: `a ring named "${input.name}" already exists in this workspace` }]);
+    throw new BadInputError([{ field: 'name', message: `a ring named "${input.name}" already exists in this workspace` }]);
   }
   if (code === PgError.FOREIGN_KEY_VIOLATION && constraint === 'deployment_rings_environment_fkey' && input.environmentId) {
-    throw notFound('Environment', input.environmentId); // deleted meanwhile
+    throw new NotFoundError('Environment', input.environmentId); // deleted meanwhile
   }
-  if (code === PgError.FOREIGN_KEY_VIOLATION && input.workspaceId) throw notFound('Workspace', input.workspaceId);
+  if (code === PgError.FOREIGN_KEY_VIOLATION && input.workspaceId) throw new NotFoundError('Workspace', input.workspaceId);
   throw error;
 }
 
 export const deploymentService = {
   async ring(tenant: Tenant, id: string, field = 'id'): Promise<DeploymentRing> {
     const ring = await tenant.loaders.deployments.ring.load(checkId(id, field));
-    if (!ring) throw notFound('DeploymentRing', id);
+    if (!ring) throw new NotFoundError('DeploymentRing', id);
     return ring;
   },
 
   async promotion(tenant: Tenant, id: string): Promise<DeploymentPromotion> {
     const promotion = await tenant.loaders.deployments.promotion.load(id);
-    if (!promotion) throw notFound('DeploymentPromotion', id);
+    if (!promotion) throw new NotFoundError('DeploymentPromotion', id);
     return promotion;
   },
 
@@ -93,9 +94,9 @@ export const deploymentService = {
   /** The environment must exist (for the caller) and belong to the ring's workspace. */
   async checkEnvironment(tenant: Tenant, workspaceId: string, environmentId: string): Promise<string> {
     const environment = await tenant.loaders.environment.load(checkId(environmentId, 'environmentId'));
-    if (!environment) throw notFound('Environment', environmentId);
+    if (!environment) throw new NotFoundError('Environment', environmentId);
     if (environment.workspaceId !== workspaceId) {
-      throw badInput([{ field: 'environmentId', message: `environmentId must be an environment of workspace ${workspaceId}` }]);
+      throw new BadInputError([{ field: 'environmentId', message: `environmentId must be an environment of workspace ${workspaceId}` }]);
     }
     return environment.id;
   },
@@ -114,11 +115,11 @@ export const deploymentService = {
         workspaceId,
       ]);
       if (count >= MAX_RINGS_PER_WORKSPACE) {
-        throw badInput([{ field: 'workspaceId', message: `a workspace has at most ${MAX_RINGS_PER_WORKSPACE} deployment rings` }]);
+        throw new BadInputError([{ field: 'workspaceId', message: `a workspace has at most ${MAX_RINGS_PER_WORKSPACE} deployment rings` }]);
       }
       const position = input.position ?? count;
       if (position > count) {
-        throw badInput([{ field: 'position', message: `position must be between 0 and ${count} (the number of rings in the workspace)` }]);
+        throw new BadInputError([{ field: 'position', message: `position must be between 0 and ${count} (the number of rings in the workspace)` }]);
       }
       if (position < count) {
         await manager.query(
@@ -147,7 +148,7 @@ export const deploymentService = {
       const updated = await updateReturning(manager, DeploymentRing, { orgId: scope.orgId, id: existing.id }, values).catch((error) =>
         explainRingError(error, { name: values.name, environmentId: values.environmentId }),
       );
-      if (!updated) throw notFound('DeploymentRing', id);
+      if (!updated) throw new NotFoundError('DeploymentRing', id);
       return updated;
     });
     tenant.loaders.deployments.clear();
@@ -165,13 +166,13 @@ export const deploymentService = {
     await scope.mutation(async (manager) => {
       await lockWorkspace(manager, scope.orgId, existing.workspaceId, 'FOR NO KEY UPDATE');
       const [ring] = ringsOf(manager, await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND id = $2`, [scope.orgId, existing.id]));
-      if (!ring) throw notFound('DeploymentRing', id);
+      if (!ring) throw new NotFoundError('DeploymentRing', id);
       const history = await manager.query(
         `SELECT 1 FROM deployment_promotions WHERE org_id = $1 AND (to_ring_id = $2 OR from_ring_id = $2) LIMIT 1`,
         [scope.orgId, ring.id],
       );
       if (history.length > 0) {
-        throw badInput([{ field: 'id', message: 'this ring has promotion history, which is kept: it cannot be deleted' }]);
+        throw new BadInputError([{ field: 'id', message: 'this ring has promotion history, which is kept: it cannot be deleted' }]);
       }
       await manager.query(`DELETE FROM deployment_rings WHERE org_id = $1 AND id = $2`, [scope.orgId, ring.id]);
       await manager.query(
@@ -189,7 +190,7 @@ export const deploymentService = {
     const ring = await deploymentService.ring(tenant, input.ringId, 'ringId');
     await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.DEVELOPER);
     if (ring.workspaceId !== component.workspaceId) {
-      throw badInput([{ field: 'ringId', message: `ringId must be a ring of the component's workspace ${component.workspaceId}` }]);
+      throw new BadInputError([{ field: 'ringId', message: `ringId must be a ring of the component's workspace ${component.workspaceId}` }]);
     }
     return deploymentService.record(tenant, component, null, ring.id, input.version, actor);
   },
@@ -204,7 +205,7 @@ export const deploymentService = {
       ...(from.workspaceId !== component.workspaceId ? [{ field: 'fromRingId', message: `fromRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
       ...(to.workspaceId !== component.workspaceId ? [{ field: 'toRingId', message: `toRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
     ];
-    if (elsewhere.length > 0) throw badInput(elsewhere);
+    if (elsewhere.length > 0) throw new BadInputError(elsewhere);
     return deploymentService.record(tenant, component, from.id, to.id, input.version, actor);
   },
 
@@ -221,7 +222,7 @@ export const deploymentService = {
       // cascades into its ring_deployments rows, so taking them in the other order (our insert's
       // foreign-key check came last) deadlocked with a concurrent deleteComponent.
       const live = await manager.query(`SELECT 1 FROM components WHERE org_id = $1 AND id = $2 FOR KEY SHARE`, [orgId, component.id]);
-      if (live.length === 0) throw notFound('Component', component.id); // deleted meanwhile
+      if (live.length === 0) throw new NotFoundError('Component', component.id); // deleted meanwhile
       const rings = ringsOf(
         manager,
         await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2 AND id = ANY($3::uuid[])`, [
@@ -232,15 +233,15 @@ export const deploymentService = {
       );
       const to = rings.find((r) => r.id === toRingId);
       const from = fromRingId ? rings.find((r) => r.id === fromRingId) : null;
-      if (fromRingId && !from) throw notFound('DeploymentRing', fromRingId); // deleted meanwhile
-      if (!to) throw notFound('DeploymentRing', toRingId);
+      if (fromRingId && !from) throw new NotFoundError('DeploymentRing', fromRingId); // deleted meanwhile
+      if (!to) throw new NotFoundError('DeploymentRing', toRingId);
       if (!from && to.position !== 0) {
-        throw badInput([
+        throw new BadInputError([
           { field: 'ringId', message: `a version enters the pipeline at the first ring (position 0); ring "${to.name}" is at position ${to.position}: use promoteComponent` },
         ]);
       }
       if (from && to.position !== from.position + 1) {
-        throw badInput([
+        throw new BadInputError([
           {
             field: 'toRingId',
             message: `toRingId must be the ring immediately after ring "${from.name}" (position ${from.position + 1}); ring "${to.name}" is at position ${to.position}`,
@@ -256,7 +257,7 @@ export const deploymentService = {
         );
         if (!current || current.version !== version) {
           const has = current ? `it has ${current.version}` : 'it has no version of this component';
-          throw badInput([{ field: 'version', message: `version ${version} is not deployed in ring "${from.name}" (${has})` }]);
+          throw new BadInputError([{ field: 'version', message: `version ${version} is not deployed in ring "${from.name}" (${has})` }]);
         }
       }
       // Waits for promotions still reading the target's current version (FOR SHARE above, in theirs):
@@ -277,7 +278,7 @@ export const deploymentService = {
         promotedBy: actor.subject,
         requestId: actor.requestId,
       }).catch((error) => {
-        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw notFound('Component', component.id); // deleted meanwhile
+        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw new NotFoundError('Component', component.id); // deleted meanwhile
         throw error;
       });
       await manager.query(

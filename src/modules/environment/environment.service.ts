@@ -3,9 +3,10 @@ import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { badInput, notFound, pgConstraint, pgErrorCode, PgError } from '../../graphql/errors';
+import { BadInputError, NotFoundError } from '../../errors';
+import { pgConstraint, pgErrorCode, PgError } from '../../db/pg-errors';
 import type { Loaders } from '../../graphql/loaders';
-import { checkId } from '../../graphql/validation';
+import { checkId } from '../../errors';
 import { Environment } from './environment.entity';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from './environment.inputs';
 
@@ -14,20 +15,20 @@ import type { CreateEnvironmentInput, UpdateEnvironmentInput } from './environme
 function explain(error: unknown, workspaceId: string | undefined, slug: string | undefined): never {
   const code = pgErrorCode(error);
   if (code === PgError.CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
-    throw badInput([{ field: 'deploymentHost', message: 'clear the environment\'s credentials before changing deploymentHost' }]);
+    throw new BadInputError([{ field: 'deploymentHost', message: 'clear the environment\'s credentials before changing deploymentHost' }]);
   }
   if (code === PgError.UNIQUE_VIOLATION) {
-    throw badInput([{ field: 'slug', message: `slug "${slug}" is already used in this workspace` }]);
+    throw new BadInputError([{ field: 'slug', message: `slug "${slug}" is already used in this workspace` }]);
   }
   // The foreign key includes org_id: another organization's workspace is simply not there.
-  if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
+  if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw new NotFoundError('Workspace', workspaceId);
   throw error;
 }
 
 export const environmentService = {
   async get(loaders: Loaders, id: string): Promise<Environment> {
     const environment = await loaders.environment.load(checkId(id));
-    if (!environment) throw notFound('Environment', id);
+    if (!environment) throw new NotFoundError('Environment', id);
     return environment;
   },
 
@@ -56,7 +57,7 @@ export const environmentService = {
     id = existing.id;
     if (input.deploymentHost !== undefined && input.deploymentHost !== existing.deploymentHost && existing.credentialsProvider) {
       // Credentials are provider-specific: never leave cloudrun credentials on an aws environment.
-      throw badInput([
+      throw new BadInputError([
         { field: 'deploymentHost', message: `this environment has ${existing.credentialsProvider} credentials: clear them (clearEnvironmentCredentials) before changing deploymentHost` },
       ]);
     }
@@ -70,7 +71,7 @@ export const environmentService = {
       const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id }, values).catch((error) =>
         explain(error, undefined, input.slug),
       );
-      if (!updated) throw notFound('Environment', id);
+      if (!updated) throw new NotFoundError('Environment', id);
       return updated;
     });
   },
@@ -83,11 +84,11 @@ export const environmentService = {
     return scope.mutation(async (manager) => {
       const deleted = await deleteById(manager, Environment, scope.orgId, id).catch((error) => {
         if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION && pgConstraint(error) === 'deployment_rings_environment_fkey') {
-          throw badInput([{ field: 'id', message: 'a deployment ring deploys to this environment: point the ring at another environment or delete it first' }]);
+          throw new BadInputError([{ field: 'id', message: 'a deployment ring deploys to this environment: point the ring at another environment or delete it first' }]);
         }
         throw error;
       });
-      if (!deleted) throw notFound('Environment', id);
+      if (!deleted) throw new NotFoundError('Environment', id);
       return id;
     });
   },

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { tenantOf, type GatewayContext } from '../../graphql/context';
-import { unauthenticated } from '../../graphql/errors';
+import { UnauthenticatedError } from '../../errors';
 import { Workspace } from '../workspace/workspace.entity';
 import { WorkspaceLlmSettings } from './llm.entity';
 import { WorkspaceLlmSettingsInput } from './llm.inputs';
@@ -26,7 +26,7 @@ export class LlmSettingsResolver {
     @Arg('input', () => WorkspaceLlmSettingsInput, { description: 'The complete new settings (replaces the current ones).' }) input: WorkspaceLlmSettingsInput,
     @Ctx() ctx: GatewayContext,
   ): Promise<WorkspaceLlmSettings> {
-    if (!ctx.principal) throw unauthenticated();
+    if (!ctx.principal) throw new UnauthenticatedError();
     return llmService.set(tenantOf(ctx), workspaceId, input, ctx.principal.subject);
   }
 

@@ -4,8 +4,8 @@ import { hydrate } from '../../db/tenant-loaders';
 import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
-import { forbidden } from '../../graphql/errors';
-import { checkId } from '../../graphql/validation';
+import { ForbiddenError } from '../../errors';
+import { checkId } from '../../errors';
 import type { Workspace } from '../workspace/workspace.entity';
 import { workspaceService } from '../workspace/workspace.service';
 import { WorkspaceLlmSettings, type LlmRoute } from './llm.entity';
@@ -54,14 +54,14 @@ export const llmService = {
     const { scope } = tenant;
     workspaceId = checkId(workspaceId, 'workspaceId');
     await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    if (!(await llmService.overridesAllowed(tenant))) throw forbidden(LLM_OVERRIDES_DISABLED_MESSAGE);
+    if (!(await llmService.overridesAllowed(tenant))) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
     const routes = normalizedRoutes(input);
     const fallback = input.fallbackModel != null && input.fallbackProvider != null;
     const settings = await scope.mutation(async (manager) => {
       // Read the permission again under a share lock: an admin switching overrides off at this moment
       // either commits first (and we refuse) or waits for this change.
       const [org] = await manager.query(`SELECT allow_workspace_llm_overrides FROM organizations WHERE id = $1 FOR SHARE`, [scope.orgId]);
-      if (!org?.allow_workspace_llm_overrides) throw forbidden(LLM_OVERRIDES_DISABLED_MESSAGE);
+      if (!org?.allow_workspace_llm_overrides) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
       const rows = await manager.query(
         `INSERT INTO workspace_llm_settings (org_id, workspace_id, default_provider, default_model, fallback_provider, fallback_model, routes, updated_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)

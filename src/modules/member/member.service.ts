@@ -4,9 +4,10 @@ import { OrgRole, WorkspaceRole } from '../../auth/roles';
 import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
 import type { Tenant } from '../../graphql/context';
-import { badInput, forbidden, notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
+import { BadInputError, ForbiddenError, NotFoundError } from '../../errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
+import { keyset, toConnection, type Connection, type Page } from '../../pagination';
+import { checkId } from '../../errors';
 import { OrgMember, WorkspaceMember } from './member.entity';
 import type { AddMemberInput, UpdateMemberInput } from './member.inputs';
 
@@ -22,8 +23,8 @@ function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): OrgM
 function requireOwnerFor(tenant: Tenant, touchesOwner: boolean, owners: string[]): void {
   if (!touchesOwner) return;
   // Never through an API key: whoever could create a key with members:write could otherwise crown themselves.
-  if (tenant.access.kind !== 'user') throw forbidden('Owner changes need an owner signed in, not an API key');
-  if (!owners.includes(tenant.access.userId ?? '')) throw forbidden('Only an owner can grant, change or remove the owner role');
+  if (tenant.access.kind !== 'user') throw new ForbiddenError('Owner changes need an owner signed in, not an API key');
+  if (!owners.includes(tenant.access.userId ?? '')) throw new ForbiddenError('Only an owner can grant, change or remove the owner role');
 }
 
 /**
@@ -84,7 +85,7 @@ export const memberService = {
         return memberOf(manager, rows)!;
       } catch (error) {
         if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
-          throw badInput([{ field: 'userId', message: 'this user or e-mail is already a member of the organization' }]);
+          throw new BadInputError([{ field: 'userId', message: 'this user or e-mail is already a member of the organization' }]);
         }
         throw error;
       }
@@ -96,11 +97,11 @@ export const memberService = {
     return scope.mutation(async (manager) => {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
-      if (!current) throw notFound('Member', userId);
+      if (!current) throw new NotFoundError('Member', userId);
       const demotesOwner = current.role === OrgRole.OWNER && input.role !== undefined && input.role !== OrgRole.OWNER;
       requireOwnerFor(tenant, current.role === OrgRole.OWNER || input.role === OrgRole.OWNER, owners);
       if (demotesOwner && owners.length <= 1) {
-        throw badInput([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
+        throw new BadInputError([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
       }
       const rows = await queryRows(
         manager,
@@ -129,10 +130,10 @@ export const memberService = {
     return scope.mutation(async (manager) => {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
-      if (!current) throw notFound('Member', userId);
+      if (!current) throw new NotFoundError('Member', userId);
       requireOwnerFor(tenant, current.role === OrgRole.OWNER, owners);
       if (current.role === OrgRole.OWNER && owners.length <= 1) {
-        throw badInput([{ field: 'userId', message: 'the last owner cannot be removed' }]);
+        throw new BadInputError([{ field: 'userId', message: 'the last owner cannot be removed' }]);
       }
       await manager.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       return userId;
@@ -150,7 +151,7 @@ export const memberService = {
     return scope.mutation(async (manager) => {
       await lockMembership(manager, scope.orgId);
       const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
-      if (!member) throw notFound('Member', userId);
+      if (!member) throw new NotFoundError('Member', userId);
       const rows = await manager.query(
         `INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, $3, $4)
          ON CONFLICT (org_id, workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role RETURNING *`,
@@ -171,7 +172,7 @@ export const memberService = {
         workspaceId,
         userId,
       ]);
-      if (rows.length === 0) throw notFound('Workspace member', userId);
+      if (rows.length === 0) throw new NotFoundError('Workspace member', userId);
       return userId;
     });
   },

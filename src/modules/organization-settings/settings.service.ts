@@ -1,5 +1,5 @@
 import type { Tenant } from '../../graphql/context';
-import { unauthenticated } from '../../graphql/errors';
+import { UnauthenticatedError } from '../../errors';
 import { Organization } from '../organization/organization.entity';
 import { updateReturning } from '../../db/writes';
 import type { Banner, Branding, GatewayTraceConfig, SecuritySettings } from './settings.types';
@@ -41,7 +41,7 @@ async function updateOrganization(tenant: Tenant, values: Partial<Organization>)
   const { scope } = tenant;
   return scope.mutation(async (manager) => {
     const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: scope.orgId, id: scope.orgId }, values);
-    if (!updated) throw unauthenticated('The organization of this token does not exist');
+    if (!updated) throw new UnauthenticatedError('The organization of this token does not exist');
     return updated;
   });
 }

@@ -3,13 +3,13 @@ import { updateReturning } from '../../db/writes';
 import type { Loaders } from '../../graphql/loaders';
 import { Organization } from './organization.entity';
 import type { UpdateOrganizationInput } from './organization.inputs';
-import { unauthenticated } from '../../graphql/errors';
+import { UnauthenticatedError } from '../../errors';
 
 export const organizationService = {
   async current(loaders: Loaders): Promise<Organization> {
     const organization = await loaders.organization();
     // The token named an organization that does not exist (any more): the token is worthless.
-    if (!organization) throw unauthenticated('The organization of this token does not exist');
+    if (!organization) throw new UnauthenticatedError('The organization of this token does not exist');
     return organization;
   },
 
@@ -22,7 +22,7 @@ export const organizationService = {
       if (input.billingEmail !== undefined) values.billingEmail = input.billingEmail;
       if (input.primaryDomain !== undefined) values.primaryDomain = input.primaryDomain?.toLowerCase() ?? null;
       const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: scope.orgId, id: scope.orgId }, values);
-      if (!updated) throw unauthenticated('The organization of this token does not exist');
+      if (!updated) throw new UnauthenticatedError('The organization of this token does not exist');
       return updated;
     });
   },

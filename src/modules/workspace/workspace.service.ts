@@ -5,17 +5,17 @@ import { deleteById, updateReturning } from '../../db/writes';
 import type { Tenant } from '../../graphql/context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
-import { notFound } from '../../graphql/errors';
+import { NotFoundError } from '../../errors';
 import type { Loaders } from '../../graphql/loaders';
-import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
+import { keyset, toConnection, type Connection, type Page } from '../../pagination';
+import { checkId } from '../../errors';
 import { Workspace } from './workspace.entity';
 import type { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
 
 export const workspaceService = {
   async get(loaders: Loaders, id: string): Promise<Workspace> {
     const workspace = await loaders.workspace.load(checkId(id));
-    if (!workspace) throw notFound('Workspace', id);
+    if (!workspace) throw new NotFoundError('Workspace', id);
     return workspace;
   },
 
@@ -62,7 +62,7 @@ export const workspaceService = {
       if (input.name !== undefined) values.name = input.name.trim();
       if (input.description !== undefined) values.description = input.description;
       const updated = await updateReturning(manager, Workspace, { orgId: scope.orgId, id }, values);
-      if (!updated) throw notFound('Workspace', id);
+      if (!updated) throw new NotFoundError('Workspace', id);
       return updated;
     });
   },
@@ -73,7 +73,7 @@ export const workspaceService = {
     id = checkId(id);
     await requireWorkspaceRole(tenant, id, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Workspace, scope.orgId, id))) throw notFound('Workspace', id);
+      if (!(await deleteById(manager, Workspace, scope.orgId, id))) throw new NotFoundError('Workspace', id);
       return id;
     });
   },
