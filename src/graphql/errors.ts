@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import type { GraphQLSchema } from 'graphql';
-import { BadInputError, DomainError, ErrorCode, ForbiddenError, OrgArchivedError, OrgSuspendedError, UnauthenticatedError, type FieldError } from '../errors';
+import { BadInputError, DomainError, ErrorCode, ForbiddenError, NotFoundError, OrgArchivedError, OrgSuspendedError, UnauthenticatedError, type FieldError } from '../errors';
 import { PgError } from '../db/pg-errors';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ScopeRefusal } from '../db/tenant-scope';
@@ -63,6 +63,10 @@ export function unauthenticated(message?: string, options: { tokenSent?: boolean
 
 export function forbidden(message: string): GraphQLError {
   return toGraphQLError(new ForbiddenError(message));
+}
+
+export function notFound(kind: string, id: string): GraphQLError {
+  return toGraphQLError(new NotFoundError(kind, id));
 }
 
 export function badInput(fields: FieldError[]): GraphQLError {

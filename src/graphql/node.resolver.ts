@@ -1,10 +1,12 @@
 import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
 import { getDirective } from '@graphql-tools/utils';
-import { Arg, Ctx, ID, Info, Query, Resolver } from 'type-graphql';
+import { Arg, ID, Info, Query, Resolver } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
-import { tenantOf, type GatewayContext, type Tenant } from './context';
-import { badInput, forbidden } from './errors';
+import { RequestCtx } from './context';
+import type { RequestContext } from '../context/request-context';
+import { badInput, forbidden, toGraphQLError } from './errors';
+import { DomainError } from '../errors';
 import { fromGlobalId, Node, type NodeTypeName } from './node';
 import { hydrate } from '../db/tenant-loaders';
 import type { TenantScope } from '../db/tenant-scope';
@@ -47,29 +49,29 @@ class ExtraNodeLoaders {
   }
 }
 
-const extraLoaders = new WeakMap<Tenant, ExtraNodeLoaders>();
-function extra(tenant: Tenant): ExtraNodeLoaders {
-  let loaders = extraLoaders.get(tenant);
-  if (!loaders) extraLoaders.set(tenant, (loaders = new ExtraNodeLoaders(tenant.scope)));
+const extraLoaders = new WeakMap<RequestContext, ExtraNodeLoaders>();
+function extra(ctx: RequestContext): ExtraNodeLoaders {
+  let loaders = extraLoaders.get(ctx);
+  if (!loaders) extraLoaders.set(ctx, (loaders = new ExtraNodeLoaders(ctx.scope)));
   return loaders;
 }
 
 /** Each node type read through the request's DataLoaders (so `nodes` of one type is one statement). */
-const LOAD: Record<NodeTypeName, (tenant: Tenant, id: string) => Promise<object | null>> = {
-  Organization: async (tenant, id) => {
-    const organization = await tenant.loaders.organization();
+const LOAD: Record<NodeTypeName, (ctx: RequestContext, id: string) => Promise<object | null>> = {
+  Organization: async (ctx, id) => {
+    const organization = await ctx.loaders.organization();
     return organization && organization.id === id ? organization : null;
   },
-  Workspace: (tenant, id) => tenant.loaders.workspace.load(id),
-  Environment: (tenant, id) => tenant.loaders.environment.load(id),
-  Component: (tenant, id) => tenant.loaders.component.load(id),
-  Connector: (tenant, id) => tenant.loaders.connector.load(id),
-  DeploymentRing: (tenant, id) => tenant.loaders.deployments.ring.load(id),
-  DeploymentPromotion: (tenant, id) => tenant.loaders.deployments.promotion.load(id),
-  ApiKey: (tenant, id) => extra(tenant).apiKey.load(id),
-  AuditEntry: (tenant, id) => extra(tenant).auditEntry.load(id),
-  ProductSubscription: (tenant, id) => extra(tenant).subscription.load(id),
-  CreditLedgerEntry: (tenant, id) => extra(tenant).ledgerEntry.load(id),
+  Workspace: (ctx, id) => ctx.loaders.workspace.load(id),
+  Environment: (ctx, id) => ctx.loaders.environment.load(id),
+  Component: (ctx, id) => ctx.loaders.component.load(id),
+  Connector: (ctx, id) => ctx.loaders.connector.load(id),
+  DeploymentRing: (ctx, id) => ctx.loaders.deployments.ring.load(id),
+  DeploymentPromotion: (ctx, id) => ctx.loaders.deployments.promotion.load(id),
+  ApiKey: (ctx, id) => extra(ctx).apiKey.load(id),
+  AuditEntry: (ctx, id) => extra(ctx).auditEntry.load(id),
+  ProductSubscription: (ctx, id) => extra(ctx).subscription.load(id),
+  CreditLedgerEntry: (ctx, id) => extra(ctx).ledgerEntry.load(id),
 };
 
 /**
@@ -77,22 +79,21 @@ const LOAD: Record<NodeTypeName, (tenant: Tenant, id: string) => Promise<object 
  * (the type's own @requiresScopes, the same rule its fields enforce), checked before any lookup, so the
  * answer does not depend on whether the object exists.
  */
-function requireReadScope(context: GatewayContext, schema: GraphQLSchema, type: NodeTypeName): void {
+function requireReadScope(ctx: RequestContext, schema: GraphQLSchema, type: NodeTypeName): void {
   const objectType = schema.getType(type);
-  const principal = context.principal!;
   const rules = objectType ? (getDirective(schema, objectType as never, 'requiresScopes') ?? []) : [];
   for (const { scopes } of rules as Array<{ scopes: string[][] }>) {
-    if (!scopes.some((all) => all.every((scope) => principal.scopes.has(scope)))) {
+    if (!scopes.some((all) => all.every((scope) => ctx.scopes.has(scope)))) {
       throw forbidden(`Reading a ${type} requires scope ${scopes.map((all) => all.join(' + ')).join(' or ')}`);
     }
   }
 }
 
-async function loadNode(context: GatewayContext, schema: GraphQLSchema, globalId: string): Promise<object | null> {
+async function loadNode(ctx: RequestContext, schema: GraphQLSchema, globalId: string): Promise<object | null> {
   const decoded = fromGlobalId(globalId);
   if (!decoded) return null; // malformed: like an id that never existed
-  requireReadScope(context, schema, decoded.type);
-  return LOAD[decoded.type](tenantOf(context), decoded.id);
+  requireReadScope(ctx, schema, decoded.type);
+  return LOAD[decoded.type](ctx, decoded.id);
 }
 
 @Resolver()
@@ -105,7 +106,7 @@ export class NodeResolver {
   @Authenticated()
   node(
     @Arg('id', () => ID, { description: 'A global id, as returned by any `id` field.' }) id: string,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<object | null> {
     return loadNode(ctx, info.schema, id);
@@ -118,11 +119,11 @@ export class NodeResolver {
   @Authenticated()
   async nodes(
     @Arg('ids', () => [ID], { description: `Global ids, at most ${MAX_NODES_PER_REQUEST}.` }) ids: string[],
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Array<object | null | Error>> {
     if (ids.length > MAX_NODES_PER_REQUEST) throw badInput([{ field: 'ids', message: `at most ${MAX_NODES_PER_REQUEST} ids per request` }]);
     // One failed entry (FORBIDDEN) does not void the others: graphql-js reports an Error at its position.
-    return Promise.all(ids.map((id) => loadNode(ctx, info.schema, id).catch((error: Error) => error)));
+    return Promise.all(ids.map((id) => loadNode(ctx, info.schema, id).catch((error: Error) => (error instanceof DomainError ? toGraphQLError(error) : error))));
   }
 }

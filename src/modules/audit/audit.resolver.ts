@@ -1,6 +1,7 @@
-import { Args, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Args, FieldResolver, Resolver, Root } from 'type-graphql';
 import { hydrate } from '../../db/tenant-loaders';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { keyset, PageArgs, toConnection, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from '../organization/organization.entity';
 import { AuditEntry, AuditEntryConnection } from './audit.entity';
@@ -10,8 +11,8 @@ import { RequiresScopes } from '../../auth/decorators';
 export class AuditResolver {
   @FieldResolver(() => AuditEntryConnection, { description: 'Every successful change in the organization (who, what, when, request id), newest first. Owners and admins (audit:read).' })
   @RequiresScopes('audit:read')
-  async auditLog(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<AuditEntry>> {
-    const { scope } = tenantOf(ctx);
+  async auditLog(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<AuditEntry>> {
+    const { scope } = ctx;
     const page = toPage(args);
     const { where, order } = keyset(page, 'id', '$2::uuid', true);
     const rows = await scope.query(`SELECT * FROM audit_log WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [scope.orgId, page.cursor, page.limit + 1]);

@@ -1,6 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { TenantScope } from '../../db/tenant-scope';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { BadInputError, NotFoundError } from '../../errors';
 import { pgErrorCode, PgError } from '../../db/pg-errors';
 import { keyset, toConnection, type Connection, type Page } from '../../pagination';
@@ -11,14 +10,10 @@ import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, ledgerEntriesFrom
 import { queryRows } from '../../db/writes';
 
 /** Who made a change: the token subject and the request, recorded on the ledger entry. */
-export interface Actor {
-  subject: string;
-  requestId: string;
-}
-
 export const billingService = {
   /** The organization's subscriptions, oldest first. */
-  async subscriptions(scope: TenantScope, page: Page): Promise<Connection<ProductSubscription>> {
+  async subscriptions(ctx: RequestContext, page: Page): Promise<Connection<ProductSubscription>> {
+    const { scope } = ctx;
     const { where, order } = keyset(page, 'id', '$2::uuid');
     const rows = await scope.query(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
       scope.orgId,
@@ -32,7 +27,8 @@ export const billingService = {
     });
   },
 
-  async account(scope: TenantScope): Promise<CreditAccount> {
+  async account(ctx: RequestContext): Promise<CreditAccount> {
+    const { scope } = ctx;
     const [row] = await scope.query<{ balance: string; updated_at: Date }>(`SELECT balance, updated_at FROM credit_balances WHERE org_id = $1`, [
       scope.orgId,
     ]);
@@ -40,7 +36,8 @@ export const billingService = {
   },
 
   /** The ledger, newest first (ids are UUIDv7, taken while the balance row is locked: id order is balance order). */
-  async ledger(scope: TenantScope, page: Page): Promise<Connection<CreditLedgerEntry>> {
+  async ledger(ctx: RequestContext, page: Page): Promise<Connection<CreditLedgerEntry>> {
+    const { scope } = ctx;
     const { where, order } = keyset(page, 'id', '$2::uuid', true);
     const rows = await scope.query(`SELECT * FROM credit_ledger WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [scope.orgId, page.cursor, page.limit + 1]);
     const manager = await scope.manager();
@@ -56,8 +53,8 @@ export const billingService = {
    * consumers are serialized and the balance can never be overdrawn; the ledger entry is appended in the
    * same savepoint, so either both happen or neither does.
    */
-  async recordUsage(tenant: Tenant, input: RecordUsageInput, actor: Actor): Promise<CreditLedgerEntry> {
-    const { scope, loaders } = tenant;
+  async recordUsage(ctx: RequestContext, input: RecordUsageInput): Promise<CreditLedgerEntry> {
+    const { scope, loaders } = ctx;
     let workspaceId: string | null = null;
     if (input.workspaceId !== undefined && input.workspaceId !== null) {
       workspaceId = checkId(input.workspaceId, 'workspaceId');
@@ -97,9 +94,9 @@ export const billingService = {
           amount: -input.amount,
           balanceAfter: updated.balance as string,
           reason,
-          actor: actor.subject,
+          actor: ctx.actor.subject,
           workspaceId,
-          requestId: actor.requestId,
+          requestId: ctx.actor.requestId,
           idempotencyKey,
         });
       });

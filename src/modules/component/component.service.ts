@@ -1,27 +1,26 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
 import { NotFoundError } from '../../errors';
 import { pgErrorCode, PgError } from '../../db/pg-errors';
-import type { Loaders } from '../../graphql/loaders';
 import { checkId } from '../../errors';
 import { Component } from './component.entity';
 import type { CreateComponentInput, UpdateComponentInput } from './component.inputs';
 
 
 export const componentService = {
-  async get(loaders: Loaders, id: string): Promise<Component> {
-    const component = await loaders.component.load(checkId(id));
+  async get(ctx: RequestContext, id: string): Promise<Component> {
+    const component = await ctx.loaders.component.load(checkId(id));
     if (!component) throw new NotFoundError('Component', id);
     return component;
   },
 
-  async create(tenant: Tenant, input: CreateComponentInput): Promise<Component> {
-    const { scope } = tenant;
+  async create(ctx: RequestContext, input: CreateComponentInput): Promise<Component> {
+    const { scope } = ctx;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.DEVELOPER);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation((manager) =>
       insertReturning(manager, Component, {
         orgId: scope.orgId,
@@ -38,10 +37,10 @@ export const componentService = {
     );
   },
 
-  async update(tenant: Tenant, id: string, input: UpdateComponentInput): Promise<Component> {
-    const { scope } = tenant;
-    const existing = await componentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async update(ctx: RequestContext, id: string, input: UpdateComponentInput): Promise<Component> {
+    const { scope } = ctx;
+    const existing = await componentService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     return scope.mutation(async (manager) => {
       const values: Partial<Component> = {};
@@ -53,10 +52,10 @@ export const componentService = {
     });
   },
 
-  async delete(tenant: Tenant, id: string): Promise<string> {
-    const { scope } = tenant;
-    const existing = await componentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async delete(ctx: RequestContext, id: string): Promise<string> {
+    const { scope } = ctx;
+    const existing = await componentService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Component, scope.orgId, id))) throw new NotFoundError('Component', id);

@@ -1,14 +1,13 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
 import { BadInputError, NotFoundError } from '../../errors';
 import { pgErrorCode, PgError } from '../../db/pg-errors';
-import type { Loaders } from '../../graphql/loaders';
 import { toConnection, type Connection, type Page } from '../../pagination';
 import { checkId } from '../../errors';
-import type { Keyring, SecretBinding } from '../../secrets/keyring';
+import type { SecretBinding } from '../../secrets/keyring';
 import { Connector } from './connector.entity';
 import type { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
 
@@ -30,22 +29,22 @@ function explain(error: unknown, workspaceId: string | undefined, name: string |
  * in the connector's workspace. Secrets are sealed before they reach SQL and never read back.
  */
 export const connectorService = {
-  async get(loaders: Loaders, id: string): Promise<Connector> {
-    const connector = await loaders.connector.load(checkId(id));
+  async get(ctx: RequestContext, id: string): Promise<Connector> {
+    const connector = await ctx.loaders.connector.load(checkId(id));
     if (!connector) throw new NotFoundError('Connector', id);
     return connector;
   },
 
-  async page(loaders: Loaders, workspaceId: string, page: Page, kind: string | null = null): Promise<Connection<Connector>> {
-    const rows = await loaders.connectorsOfWorkspace(page, kind).load(workspaceId);
-    const counts = kind ? loaders.filteredCount(Connector, 'kind', kind) : loaders.connectorCount;
+  async page(ctx: RequestContext, workspaceId: string, page: Page, kind: string | null = null): Promise<Connection<Connector>> {
+    const rows = await ctx.loaders.connectorsOfWorkspace(page, kind).load(workspaceId);
+    const counts = kind ? ctx.loaders.filteredCount(Connector, 'kind', kind) : ctx.loaders.connectorCount;
     return toConnection(rows, page, () => counts.load(workspaceId));
   },
 
-  async create(tenant: Tenant, keyring: Keyring, input: CreateConnectorInput): Promise<Connector> {
-    const { scope } = tenant;
+  async create(ctx: RequestContext, input: CreateConnectorInput): Promise<Connector> {
+    const { scope } = ctx;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.DEVELOPER);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
     const id = uuidv7();
     const hasSecret = input.secret !== undefined && input.secret !== null;
     const name = input.name.trim();
@@ -57,21 +56,21 @@ export const connectorService = {
         kind: input.kind,
         name,
         config: input.config ?? {},
-        secretSealed: hasSecret ? keyring.seal(input.secret!, connectorSecretBinding({ orgId: scope.orgId, id })) : null,
+        secretSealed: hasSecret ? ctx.keyring.seal(input.secret!, connectorSecretBinding({ orgId: scope.orgId, id })) : null,
         secretUpdatedAt: hasSecret ? ((() => 'now()') as never) : null,
       }).catch((error) => explain(error, workspaceId, name)),
     );
   },
 
-  async update(tenant: Tenant, keyring: Keyring, id: string, input: UpdateConnectorInput): Promise<Connector> {
-    const { scope } = tenant;
-    const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async update(ctx: RequestContext, id: string, input: UpdateConnectorInput): Promise<Connector> {
+    const { scope } = ctx;
+    const existing = await connectorService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     const values: Partial<Connector> = {};
     if (input.name !== undefined) values.name = input.name.trim();
     if (input.config !== undefined) values.config = input.config;
     if (input.secret !== undefined) {
-      values.secretSealed = keyring.seal(input.secret, connectorSecretBinding(existing));
+      values.secretSealed = ctx.keyring.seal(input.secret, connectorSecretBinding(existing));
       values.secretUpdatedAt = (() => 'now()') as never;
     }
     return scope.mutation(async (manager) => {
@@ -84,10 +83,10 @@ export const connectorService = {
     });
   },
 
-  async clearSecret(tenant: Tenant, id: string): Promise<Connector> {
-    const { scope } = tenant;
-    const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async clearSecret(ctx: RequestContext, id: string): Promise<Connector> {
+    const { scope } = ctx;
+    const existing = await connectorService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation(async (manager) => {
       const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
       if (!updated) throw new NotFoundError('Connector', existing.id);
@@ -95,10 +94,10 @@ export const connectorService = {
     });
   },
 
-  async delete(tenant: Tenant, id: string): Promise<string> {
-    const { scope } = tenant;
-    const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async delete(ctx: RequestContext, id: string): Promise<string> {
+    const { scope } = ctx;
+    const existing = await connectorService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Connector, scope.orgId, existing.id))) throw new NotFoundError('Connector', existing.id);
       return existing.id;

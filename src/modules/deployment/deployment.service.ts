@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { EntityManager } from 'typeorm';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { hydrate } from '../../db/tenant-loaders';
@@ -19,14 +19,6 @@ import {
   type PromoteComponentInput,
   type UpdateDeploymentRingInput,
 } from './deployment.inputs';
-
-
-/** Who changes the pipeline: recorded in the promotion history. */
-export interface Actor {
-  /** The token subject: a user id, or apikey:<id>. */
-  subject: string;
-  requestId: string;
-}
 
 /**
  * Locking (READ COMMITTED, one transaction per request):
@@ -65,35 +57,35 @@ function explainRingError(error: unknown, input: { name?: string; environmentId?
 }
 
 export const deploymentService = {
-  async ring(tenant: Tenant, id: string, field = 'id'): Promise<DeploymentRing> {
-    const ring = await tenant.loaders.deployments.ring.load(checkId(id, field));
+  async ring(ctx: RequestContext, id: string, field = 'id'): Promise<DeploymentRing> {
+    const ring = await ctx.loaders.deployments.ring.load(checkId(id, field));
     if (!ring) throw new NotFoundError('DeploymentRing', id);
     return ring;
   },
 
-  async promotion(tenant: Tenant, id: string): Promise<DeploymentPromotion> {
-    const promotion = await tenant.loaders.deployments.promotion.load(id);
+  async promotion(ctx: RequestContext, id: string): Promise<DeploymentPromotion> {
+    const promotion = await ctx.loaders.deployments.promotion.load(id);
     if (!promotion) throw new NotFoundError('DeploymentPromotion', id);
     return promotion;
   },
 
-  ringsOfWorkspace(tenant: Tenant, workspaceId: string): Promise<DeploymentRing[]> {
-    return tenant.loaders.deployments.ringsOfWorkspace.load(workspaceId);
+  ringsOfWorkspace(ctx: RequestContext, workspaceId: string): Promise<DeploymentRing[]> {
+    return ctx.loaders.deployments.ringsOfWorkspace.load(workspaceId);
   },
 
-  deploymentsOfComponent(tenant: Tenant, componentId: string): Promise<RingDeployment[]> {
-    return tenant.loaders.deployments.deploymentsOfComponent.load(componentId);
+  deploymentsOfComponent(ctx: RequestContext, componentId: string): Promise<RingDeployment[]> {
+    return ctx.loaders.deployments.deploymentsOfComponent.load(componentId);
   },
 
-  async promotionsIntoRing(tenant: Tenant, ringId: string, page: Page): Promise<Connection<DeploymentPromotion>> {
-    const loaders = tenant.loaders.deployments;
+  async promotionsIntoRing(ctx: RequestContext, ringId: string, page: Page): Promise<Connection<DeploymentPromotion>> {
+    const loaders = ctx.loaders.deployments;
     const rows = await loaders.promotionsIntoRing(page).load(ringId);
     return toConnection(rows, page, () => loaders.promotionCount.load(ringId));
   },
 
   /** The environment must exist (for the caller) and belong to the ring's workspace. */
-  async checkEnvironment(tenant: Tenant, workspaceId: string, environmentId: string): Promise<string> {
-    const environment = await tenant.loaders.environment.load(checkId(environmentId, 'environmentId'));
+  async checkEnvironment(ctx: RequestContext, workspaceId: string, environmentId: string): Promise<string> {
+    const environment = await ctx.loaders.environment.load(checkId(environmentId, 'environmentId'));
     if (!environment) throw new NotFoundError('Environment', environmentId);
     if (environment.workspaceId !== workspaceId) {
       throw new BadInputError([{ field: 'environmentId', message: `environmentId must be an environment of workspace ${workspaceId}` }]);
@@ -102,11 +94,11 @@ export const deploymentService = {
   },
 
   /** Rings are the workspace's release pipeline: creating, changing and deleting them is for its admins. */
-  async create(tenant: Tenant, input: CreateDeploymentRingInput): Promise<DeploymentRing> {
-    const { scope } = tenant;
+  async create(ctx: RequestContext, input: CreateDeploymentRingInput): Promise<DeploymentRing> {
+    const { scope } = ctx;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    const environmentId = await deploymentService.checkEnvironment(tenant, workspaceId, input.environmentId);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
+    const environmentId = await deploymentService.checkEnvironment(ctx, workspaceId, input.environmentId);
     const name = input.name.trim();
     const ring = await scope.mutation(async (manager) => {
       await lockWorkspace(manager, scope.orgId, workspaceId, 'FOR NO KEY UPDATE');
@@ -131,18 +123,18 @@ export const deploymentService = {
         explainRingError(error, { name, environmentId, workspaceId }),
       );
     });
-    tenant.loaders.deployments.clear();
+    ctx.loaders.deployments.clear();
     return ring;
   },
 
-  async update(tenant: Tenant, id: string, input: UpdateDeploymentRingInput): Promise<DeploymentRing> {
-    const { scope } = tenant;
-    const existing = await deploymentService.ring(tenant, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
+  async update(ctx: RequestContext, id: string, input: UpdateDeploymentRingInput): Promise<DeploymentRing> {
+    const { scope } = ctx;
+    const existing = await deploymentService.ring(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     const values: Partial<DeploymentRing> = {};
     if (input.name !== undefined) values.name = input.name.trim();
     if (input.environmentId !== undefined) {
-      values.environmentId = await deploymentService.checkEnvironment(tenant, existing.workspaceId, input.environmentId);
+      values.environmentId = await deploymentService.checkEnvironment(ctx, existing.workspaceId, input.environmentId);
     }
     const ring = await scope.mutation(async (manager) => {
       const updated = await updateReturning(manager, DeploymentRing, { orgId: scope.orgId, id: existing.id }, values).catch((error) =>
@@ -151,7 +143,7 @@ export const deploymentService = {
       if (!updated) throw new NotFoundError('DeploymentRing', id);
       return updated;
     });
-    tenant.loaders.deployments.clear();
+    ctx.loaders.deployments.clear();
     return ring;
   },
 
@@ -159,10 +151,10 @@ export const deploymentService = {
    * A ring without history can be deleted; the rings after it move up one position. A ring with
    * promotion history is refused: history is append-only (delete the workspace to remove it all).
    */
-  async delete(tenant: Tenant, id: string): Promise<string> {
-    const { scope } = tenant;
-    const existing = await deploymentService.ring(tenant, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
+  async delete(ctx: RequestContext, id: string): Promise<string> {
+    const { scope } = ctx;
+    const existing = await deploymentService.ring(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     await scope.mutation(async (manager) => {
       await lockWorkspace(manager, scope.orgId, existing.workspaceId, 'FOR NO KEY UPDATE');
       const [ring] = ringsOf(manager, await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND id = $2`, [scope.orgId, existing.id]));
@@ -180,41 +172,41 @@ export const deploymentService = {
         [scope.orgId, ring.workspaceId, ring.position],
       );
     });
-    tenant.loaders.deployments.clear();
+    ctx.loaders.deployments.clear();
     return existing.id;
   },
 
   /** How a version enters the pipeline: into the first ring (position 0), any version. */
-  async deploy(tenant: Tenant, input: DeployComponentInput, actor: Actor): Promise<DeploymentPromotion> {
-    const component = await componentService.get(tenant.loaders, checkId(input.componentId, 'componentId'));
-    const ring = await deploymentService.ring(tenant, input.ringId, 'ringId');
-    await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.DEVELOPER);
+  async deploy(ctx: RequestContext, input: DeployComponentInput): Promise<DeploymentPromotion> {
+    const component = await componentService.get(ctx, checkId(input.componentId, 'componentId'));
+    const ring = await deploymentService.ring(ctx, input.ringId, 'ringId');
+    await requireWorkspaceRole(ctx, component.workspaceId, WorkspaceRole.DEVELOPER);
     if (ring.workspaceId !== component.workspaceId) {
       throw new BadInputError([{ field: 'ringId', message: `ringId must be a ring of the component's workspace ${component.workspaceId}` }]);
     }
-    return deploymentService.record(tenant, component, null, ring.id, input.version, actor);
+    return deploymentService.record(ctx, component, null, ring.id, input.version);
   },
 
   /** Moves the version that is in fromRing into the ring immediately after it. */
-  async promote(tenant: Tenant, input: PromoteComponentInput, actor: Actor): Promise<DeploymentPromotion> {
-    const component = await componentService.get(tenant.loaders, checkId(input.componentId, 'componentId'));
-    const from = await deploymentService.ring(tenant, input.fromRingId, 'fromRingId');
-    const to = await deploymentService.ring(tenant, input.toRingId, 'toRingId');
-    await requireWorkspaceRole(tenant, component.workspaceId, WorkspaceRole.DEVELOPER);
+  async promote(ctx: RequestContext, input: PromoteComponentInput): Promise<DeploymentPromotion> {
+    const component = await componentService.get(ctx, checkId(input.componentId, 'componentId'));
+    const from = await deploymentService.ring(ctx, input.fromRingId, 'fromRingId');
+    const to = await deploymentService.ring(ctx, input.toRingId, 'toRingId');
+    await requireWorkspaceRole(ctx, component.workspaceId, WorkspaceRole.DEVELOPER);
     const elsewhere = [
       ...(from.workspaceId !== component.workspaceId ? [{ field: 'fromRingId', message: `fromRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
       ...(to.workspaceId !== component.workspaceId ? [{ field: 'toRingId', message: `toRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
     ];
     if (elsewhere.length > 0) throw new BadInputError(elsewhere);
-    return deploymentService.record(tenant, component, from.id, to.id, input.version, actor);
+    return deploymentService.record(ctx, component, from.id, to.id, input.version);
   },
 
   /**
    * Checks the pipeline rules under locks (see lockWorkspace) and records the step: one history row,
    * and the target ring's current version. fromRingId null = deploy into the first ring.
    */
-  async record(tenant: Tenant, component: Component, fromRingId: string | null, toRingId: string, version: string, actor: Actor): Promise<DeploymentPromotion> {
-    const { scope } = tenant;
+  async record(ctx: RequestContext, component: Component, fromRingId: string | null, toRingId: string, version: string): Promise<DeploymentPromotion> {
+    const { scope } = ctx;
     const orgId = scope.orgId;
     const promotion = await scope.mutation(async (manager) => {
       await lockWorkspace(manager, orgId, component.workspaceId, 'FOR SHARE');
@@ -275,8 +267,8 @@ export const deploymentService = {
         fromRingId: from?.id ?? null,
         toRingId: to.id,
         version,
-        promotedBy: actor.subject,
-        requestId: actor.requestId,
+        promotedBy: ctx.actor.subject,
+        requestId: ctx.actor.requestId,
       }).catch((error) => {
         if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw new NotFoundError('Component', component.id); // deleted meanwhile
         throw error;
@@ -290,7 +282,7 @@ export const deploymentService = {
       );
       return recorded;
     });
-    tenant.loaders.deployments.clear();
+    ctx.loaders.deployments.clear();
     return promotion;
   },
 };

@@ -1,5 +1,6 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { SecretStatus, secretStatus } from '../../secrets/secret-status';
 import { Environment } from './environment.entity';
 import { EnvironmentCredentialsInput } from './credentials.inputs';
@@ -9,7 +10,7 @@ import { RequiresScopes } from '../../auth/decorators';
 @Resolver(() => Environment)
 export class EnvironmentCredentialsResolver {
   @FieldResolver(() => SecretStatus, { description: 'Whether cloud credentials are set (write-only: never the value).' })
-  credentials(@Root() environment: Environment, @Ctx() ctx: GatewayContext): SecretStatus {
+  credentials(@Root() environment: Environment, @RequestCtx() ctx: RequestContext): SecretStatus {
     return secretStatus(ctx.keyring, ctx.log, environment.credentialsSealed, credentialsBinding(environment), {
       provider: environment.credentialsProvider,
       updatedAt: environment.credentialsUpdatedAt,
@@ -24,14 +25,14 @@ export class EnvironmentCredentialsResolver {
   setEnvironmentCredentials(
     @Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string,
     @Arg('input', () => EnvironmentCredentialsInput, { description: 'Credentials for exactly the provider of the environment\'s deploymentHost.' }) input: EnvironmentCredentialsInput,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Environment> {
-    return credentialsService.set(tenantOf(ctx), ctx.keyring, environmentId, input);
+    return credentialsService.set(ctx, environmentId, input);
   }
 
   @Mutation(() => Environment, { nullable: true, description: "Removes the environment's cloud credentials. Workspace admins only." })
   @RequiresScopes('workspaces:write')
-  clearEnvironmentCredentials(@Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string, @Ctx() ctx: GatewayContext): Promise<Environment> {
-    return credentialsService.clear(tenantOf(ctx), environmentId);
+  clearEnvironmentCredentials(@Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string, @RequestCtx() ctx: RequestContext): Promise<Environment> {
+    return credentialsService.clear(ctx, environmentId);
   }
 }

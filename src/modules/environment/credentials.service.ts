@@ -1,10 +1,10 @@
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { updateReturning } from '../../db/writes';
 import { BadInputError, NotFoundError, type FieldError } from '../../errors';
 import { pgConstraint, pgErrorCode, PgError } from '../../db/pg-errors';
-import type { Keyring, SecretBinding } from '../../secrets/keyring';
+import type { SecretBinding } from '../../secrets/keyring';
 import { DeploymentHost, Environment } from './environment.entity';
 import type { EnvironmentCredentialsInput } from './credentials.inputs';
 import { environmentService } from './environment.service';
@@ -42,12 +42,12 @@ function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsIn
  * value is sealed before it reaches SQL, and only a SecretStatus is ever read back.
  */
 export const credentialsService = {
-  async set(tenant: Tenant, keyring: Keyring, environmentId: string, input: EnvironmentCredentialsInput): Promise<Environment> {
-    const { scope } = tenant;
-    const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
+  async set(ctx: RequestContext, environmentId: string, input: EnvironmentCredentialsInput): Promise<Environment> {
+    const { scope } = ctx;
+    const existing = await environmentService.get(ctx, checkId(environmentId, 'environmentId'));
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     const credentials = chooseCredentials(existing.deploymentHost, input);
-    const sealed = keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
+    const sealed = ctx.keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
     return scope.mutation(async (manager) => {
       const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
         credentialsProvider: existing.deploymentHost,
@@ -65,10 +65,10 @@ export const credentialsService = {
     });
   },
 
-  async clear(tenant: Tenant, environmentId: string): Promise<Environment> {
-    const { scope } = tenant;
-    const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
+  async clear(ctx: RequestContext, environmentId: string): Promise<Environment> {
+    const { scope } = ctx;
+    const existing = await environmentService.get(ctx, checkId(environmentId, 'environmentId'));
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
         credentialsProvider: null,

@@ -1,11 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
 import { BadInputError, NotFoundError } from '../../errors';
 import { pgConstraint, pgErrorCode, PgError } from '../../db/pg-errors';
-import type { Loaders } from '../../graphql/loaders';
 import { checkId } from '../../errors';
 import { Environment } from './environment.entity';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from './environment.inputs';
@@ -26,16 +25,16 @@ function explain(error: unknown, workspaceId: string | undefined, slug: string |
 }
 
 export const environmentService = {
-  async get(loaders: Loaders, id: string): Promise<Environment> {
-    const environment = await loaders.environment.load(checkId(id));
+  async get(ctx: RequestContext, id: string): Promise<Environment> {
+    const environment = await ctx.loaders.environment.load(checkId(id));
     if (!environment) throw new NotFoundError('Environment', id);
     return environment;
   },
 
-  async create(tenant: Tenant, input: CreateEnvironmentInput): Promise<Environment> {
-    const { scope } = tenant;
+  async create(ctx: RequestContext, input: CreateEnvironmentInput): Promise<Environment> {
+    const { scope } = ctx;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.DEVELOPER);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
     return scope.mutation((manager) =>
       insertReturning(manager, Environment, {
         orgId: scope.orgId,
@@ -50,10 +49,10 @@ export const environmentService = {
     );
   },
 
-  async update(tenant: Tenant, id: string, input: UpdateEnvironmentInput): Promise<Environment> {
-    const { scope } = tenant;
-    const existing = await environmentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async update(ctx: RequestContext, id: string, input: UpdateEnvironmentInput): Promise<Environment> {
+    const { scope } = ctx;
+    const existing = await environmentService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     if (input.deploymentHost !== undefined && input.deploymentHost !== existing.deploymentHost && existing.credentialsProvider) {
       // Credentials are provider-specific: never leave cloudrun credentials on an aws environment.
@@ -76,10 +75,10 @@ export const environmentService = {
     });
   },
 
-  async delete(tenant: Tenant, id: string): Promise<string> {
-    const { scope } = tenant;
-    const existing = await environmentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async delete(ctx: RequestContext, id: string): Promise<string> {
+    const { scope } = ctx;
+    const existing = await environmentService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
     return scope.mutation(async (manager) => {
       const deleted = await deleteById(manager, Environment, scope.orgId, id).catch((error) => {

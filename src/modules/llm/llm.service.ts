@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { TenantScope } from '../../db/tenant-scope';
 import { hydrate } from '../../db/tenant-loaders';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { ForbiddenError } from '../../errors';
@@ -40,21 +40,21 @@ function normalizedRoutes(input: WorkspaceLlmSettingsInput): LlmRoute[] {
 }
 
 export const llmService = {
-  get(tenant: Tenant, workspaceId: string): Promise<WorkspaceLlmSettings | null> {
-    return tenant.loaders.llm.settings.load(workspaceId);
+  get(ctx: RequestContext, workspaceId: string): Promise<WorkspaceLlmSettings | null> {
+    return ctx.loaders.llm.settings.load(workspaceId);
   },
 
   /** Whether the organization currently lets workspaces override LLM settings (the proxy ignores them otherwise). */
-  async overridesAllowed(tenant: Tenant): Promise<boolean> {
-    return (await tenant.loaders.organization())?.allowWorkspaceLlmOverrides === true;
+  async overridesAllowed(ctx: RequestContext): Promise<boolean> {
+    return (await ctx.loaders.organization())?.allowWorkspaceLlmOverrides === true;
   },
 
   /** Workspace admins, and only while the organization permits workspace overrides. Replaces the settings. */
-  async set(tenant: Tenant, workspaceId: string, input: WorkspaceLlmSettingsInput, updatedBy: string): Promise<WorkspaceLlmSettings> {
-    const { scope } = tenant;
+  async set(ctx: RequestContext, workspaceId: string, input: WorkspaceLlmSettingsInput): Promise<WorkspaceLlmSettings> {
+    const { scope } = ctx;
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    if (!(await llmService.overridesAllowed(tenant))) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
+    if (!(await llmService.overridesAllowed(ctx))) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
     const routes = normalizedRoutes(input);
     const fallback = input.fallbackModel != null && input.fallbackProvider != null;
     const settings = await scope.mutation(async (manager) => {
@@ -78,12 +78,12 @@ export const llmService = {
           fallback ? input.fallbackProvider : null,
           fallback ? input.fallbackModel!.trim() : null,
           JSON.stringify(routes),
-          updatedBy,
+          ctx.actor.subject,
         ],
       );
       return hydrate<WorkspaceLlmSettings>(manager.connection.getMetadata(WorkspaceLlmSettings), rows)[0];
     });
-    tenant.loaders.llm.settings.clear(workspaceId).prime(workspaceId, settings);
+    ctx.loaders.llm.settings.clear(workspaceId).prime(workspaceId, settings);
     return settings;
   },
 
@@ -91,14 +91,14 @@ export const llmService = {
    * Workspace admins. Removing an override never widens anything, so it is allowed even when the
    * organization no longer permits overrides (that is how leftovers are cleaned up). Idempotent.
    */
-  async clear(tenant: Tenant, workspaceId: string): Promise<Workspace> {
-    const { scope } = tenant;
+  async clear(ctx: RequestContext, workspaceId: string): Promise<Workspace> {
+    const { scope } = ctx;
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
     await scope.mutation((manager) =>
       manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [scope.orgId, workspaceId]),
     );
-    tenant.loaders.llm.settings.clear(workspaceId).prime(workspaceId, null);
-    return workspaceService.get(tenant.loaders, workspaceId);
+    ctx.loaders.llm.settings.clear(workspaceId).prime(workspaceId, null);
+    return workspaceService.get(ctx, workspaceId);
   },
 };

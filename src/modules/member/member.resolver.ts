@@ -1,6 +1,7 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Args, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { WorkspaceRole } from '../../auth/roles';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from '../organization/organization.entity';
 import { Workspace } from '../workspace/workspace.entity';
@@ -13,8 +14,8 @@ import { RequiresScopes } from '../../auth/decorators';
 export class OrganizationMembersResolver {
   @FieldResolver(() => OrgMemberConnection, { description: "The organization's users and their roles." })
   @RequiresScopes('org:read')
-  members(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<OrgMember & { id: string }>> {
-    return memberService.page(tenantOf(ctx), toPage(args, (key) => key.length <= 200));
+  members(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<OrgMember & { id: string }>> {
+    return memberService.page(ctx, toPage(args, (key) => key.length <= 200));
   }
 }
 
@@ -22,8 +23,8 @@ export class OrganizationMembersResolver {
 export class WorkspaceMembersResolver {
   @FieldResolver(() => [WorkspaceMember], { description: 'Users with a role in this workspace (cross-workspace roles not listed).' })
   @RequiresScopes('workspaces:read')
-  members(@Root() workspace: Workspace, @Ctx() ctx: GatewayContext): Promise<WorkspaceMember[]> {
-    return memberService.workspaceMembers(tenantOf(ctx), workspace.id);
+  members(@Root() workspace: Workspace, @RequestCtx() ctx: RequestContext): Promise<WorkspaceMember[]> {
+    return memberService.workspaceMembers(ctx, workspace.id);
   }
 }
 
@@ -31,8 +32,8 @@ export class WorkspaceMembersResolver {
 export class MemberResolver {
   @Mutation(() => OrgMember, { nullable: true, description: 'Only owners can add an owner.' })
   @RequiresScopes('members:write')
-  addMember(@Arg('input', () => AddMemberInput, { description: 'The user to add and their organization role.' }) input: AddMemberInput, @Ctx() ctx: GatewayContext): Promise<OrgMember> {
-    return memberService.add(tenantOf(ctx), input);
+  addMember(@Arg('input', () => AddMemberInput, { description: 'The user to add and their organization role.' }) input: AddMemberInput, @RequestCtx() ctx: RequestContext): Promise<OrgMember> {
+    return memberService.add(ctx, input);
   }
 
   @Mutation(() => OrgMember, { nullable: true, description: 'Only owners can change an owner; the last owner cannot be demoted.' })
@@ -40,15 +41,15 @@ export class MemberResolver {
   updateMember(
     @Arg('userId', () => ID, { description: 'The member\'s user id (the `sub` of their tokens).' }) userId: string,
     @Arg('input', () => UpdateMemberInput, { description: 'The role or display name to change.' }) input: UpdateMemberInput,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<OrgMember> {
-    return memberService.update(tenantOf(ctx), userId, input);
+    return memberService.update(ctx, userId, input);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Removes the user from the organization (and its workspaces); the last owner cannot be removed.' })
   @RequiresScopes('members:write')
-  removeMember(@Arg('userId', () => ID, { description: 'The member\'s user id (the `sub` of their tokens).' }) userId: string, @Ctx() ctx: GatewayContext): Promise<string> {
-    return memberService.remove(tenantOf(ctx), userId);
+  removeMember(@Arg('userId', () => ID, { description: 'The member\'s user id (the `sub` of their tokens).' }) userId: string, @RequestCtx() ctx: RequestContext): Promise<string> {
+    return memberService.remove(ctx, userId);
   }
 
   @Mutation(() => WorkspaceMember, { nullable: true, description: "Gives an organization member a role in a workspace (the workspace's admins)." })
@@ -57,9 +58,9 @@ export class MemberResolver {
     @Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string,
     @Arg('userId', () => ID, { description: 'An organization member\'s user id.' }) userId: string,
     @Arg('role', () => WorkspaceRole, { description: 'Their role in the workspace.' }) role: WorkspaceRole,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<WorkspaceMember> {
-    return memberService.setWorkspaceMember(tenantOf(ctx), workspaceId, userId, role);
+    return memberService.setWorkspaceMember(ctx, workspaceId, userId, role);
   }
 
   @Mutation(() => ID, { description: 'Removes a member\'s role in a workspace (workspace admins); returns their user id.', nullable: true })
@@ -67,8 +68,8 @@ export class MemberResolver {
   removeWorkspaceMember(
     @Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string,
     @Arg('userId', () => ID, { description: 'The member\'s user id.' }) userId: string,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<string> {
-    return memberService.removeWorkspaceMember(tenantOf(ctx), workspaceId, userId);
+    return memberService.removeWorkspaceMember(ctx, workspaceId, userId);
   }
 }

@@ -3,7 +3,7 @@ import { requireWorkspaceRole } from '../../auth/access';
 import { OrgRole, WorkspaceRole } from '../../auth/roles';
 import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { BadInputError, ForbiddenError, NotFoundError } from '../../errors';
 import { pgErrorCode, PgError } from '../../db/pg-errors';
 import { keyset, toConnection, type Connection, type Page } from '../../pagination';
@@ -20,11 +20,11 @@ function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): OrgM
  * Only owners may make someone an owner or change/remove an owner. `owners` is the locked, current list
  * (not the role read at the start of the request, which a concurrent change may have made stale).
  */
-function requireOwnerFor(tenant: Tenant, touchesOwner: boolean, owners: string[]): void {
+function requireOwnerFor(ctx: RequestContext, touchesOwner: boolean, owners: string[]): void {
   if (!touchesOwner) return;
   // Never through an API key: whoever could create a key with members:write could otherwise crown themselves.
-  if (tenant.access.kind !== 'user') throw new ForbiddenError('Owner changes need an owner signed in, not an API key');
-  if (!owners.includes(tenant.access.userId ?? '')) throw new ForbiddenError('Only an owner can grant, change or remove the owner role');
+  if (ctx.access.kind !== 'user') throw new ForbiddenError('Owner changes need an owner signed in, not an API key');
+  if (!owners.includes(ctx.access.userId ?? '')) throw new ForbiddenError('Only an owner can grant, change or remove the owner role');
 }
 
 /**
@@ -55,8 +55,8 @@ async function ownersLocked(manager: EntityManager, orgId: string): Promise<stri
 }
 
 export const memberService = {
-  async page(tenant: Tenant, page: Page): Promise<Connection<OrgMember & { id: string }>> {
-    const { scope } = tenant;
+  async page(ctx: RequestContext, page: Page): Promise<Connection<OrgMember & { id: string }>> {
+    const { scope } = ctx;
     // Members are paged by user id (their natural key); the cursor encodes it like any other id.
     const { where, order } = keyset(page, 'user_id', '$2::text');
     const rows = await scope.query(`SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
@@ -72,10 +72,10 @@ export const memberService = {
     });
   },
 
-  async add(tenant: Tenant, input: AddMemberInput): Promise<OrgMember> {
-    const { scope } = tenant;
+  async add(ctx: RequestContext, input: AddMemberInput): Promise<OrgMember> {
+    const { scope } = ctx;
     return scope.mutation(async (manager) => {
-      requireOwnerFor(tenant, input.role === OrgRole.OWNER, await ownersLocked(manager, scope.orgId));
+      requireOwnerFor(ctx, input.role === OrgRole.OWNER, await ownersLocked(manager, scope.orgId));
       try {
         const rows = await manager.query(
           `INSERT INTO org_members (org_id, user_id, email, display_name, role, all_workspaces_role)
@@ -92,14 +92,14 @@ export const memberService = {
     });
   },
 
-  async update(tenant: Tenant, userId: string, input: UpdateMemberInput): Promise<OrgMember> {
-    const { scope } = tenant;
+  async update(ctx: RequestContext, userId: string, input: UpdateMemberInput): Promise<OrgMember> {
+    const { scope } = ctx;
     return scope.mutation(async (manager) => {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!current) throw new NotFoundError('Member', userId);
       const demotesOwner = current.role === OrgRole.OWNER && input.role !== undefined && input.role !== OrgRole.OWNER;
-      requireOwnerFor(tenant, current.role === OrgRole.OWNER || input.role === OrgRole.OWNER, owners);
+      requireOwnerFor(ctx, current.role === OrgRole.OWNER || input.role === OrgRole.OWNER, owners);
       if (demotesOwner && owners.length <= 1) {
         throw new BadInputError([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
       }
@@ -125,13 +125,13 @@ export const memberService = {
     });
   },
 
-  async remove(tenant: Tenant, userId: string): Promise<string> {
-    const { scope } = tenant;
+  async remove(ctx: RequestContext, userId: string): Promise<string> {
+    const { scope } = ctx;
     return scope.mutation(async (manager) => {
       const owners = await ownersLocked(manager, scope.orgId);
       const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
       if (!current) throw new NotFoundError('Member', userId);
-      requireOwnerFor(tenant, current.role === OrgRole.OWNER, owners);
+      requireOwnerFor(ctx, current.role === OrgRole.OWNER, owners);
       if (current.role === OrgRole.OWNER && owners.length <= 1) {
         throw new BadInputError([{ field: 'userId', message: 'the last owner cannot be removed' }]);
       }
@@ -140,14 +140,14 @@ export const memberService = {
     });
   },
 
-  async workspaceMembers(tenant: Tenant, workspaceId: string): Promise<WorkspaceMember[]> {
-    return tenant.loaders.workspaceMembers.load(workspaceId);
+  async workspaceMembers(ctx: RequestContext, workspaceId: string): Promise<WorkspaceMember[]> {
+    return ctx.loaders.workspaceMembers.load(workspaceId);
   },
 
-  async setWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
+  async setWorkspaceMember(ctx: RequestContext, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    const { scope } = tenant;
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
+    const { scope } = ctx;
     return scope.mutation(async (manager) => {
       await lockMembership(manager, scope.orgId);
       const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
@@ -161,10 +161,10 @@ export const memberService = {
     });
   },
 
-  async removeWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string): Promise<string> {
+  async removeWorkspaceMember(ctx: RequestContext, workspaceId: string, userId: string): Promise<string> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    const { scope } = tenant;
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
+    const { scope } = ctx;
     return scope.mutation(async (manager) => {
       await lockMembership(manager, scope.orgId);
       const rows = await queryRows(manager, `DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`, [

@@ -1,5 +1,6 @@
-import { Arg, Args, Ctx, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, Args, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from './organization.entity';
 import { UpdateOrganizationInput } from './organization.inputs';
@@ -25,30 +26,29 @@ class Viewer {
 export class OrganizationResolver {
   @Query(() => Viewer, { description: 'The caller as the verified token describes them: subject, effective scopes, organization.' })
   @Authenticated()
-  async viewer(@Ctx() ctx: GatewayContext): Promise<Viewer> {
-    const principal = ctx.principal!;
+  async viewer(@RequestCtx() ctx: RequestContext): Promise<Viewer> {
     return {
-      subject: principal.subject,
-      scopes: [...principal.scopes].sort(),
-      organization: await organizationService.current(tenantOf(ctx).loaders),
+      subject: ctx.principal.subject,
+      scopes: [...ctx.scopes].sort(),
+      organization: await organizationService.current(ctx),
     };
   }
 
   @Query(() => Organization, { description: "The caller's organization (from the token's org claim)." })
   @RequiresScopes('org:read')
-  organization(@Ctx() ctx: GatewayContext): Promise<Organization> {
-    return organizationService.current(tenantOf(ctx).loaders);
+  organization(@RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return organizationService.current(ctx);
   }
 
   @FieldResolver(() => WorkspaceConnection, { description: 'The workspaces the caller can see (all of them for owners, admins and cross-workspace grants), oldest first.' })
   @RequiresScopes('workspaces:read')
-  workspaces(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<Workspace>> {
-    return workspaceService.page(tenantOf(ctx).scope, toPage(args));
+  workspaces(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<Workspace>> {
+    return workspaceService.page(ctx, toPage(args));
   }
 
   @Mutation(() => Organization, { nullable: true, description: "Change the caller's organization's general settings." })
   @RequiresScopes('org:write')
-  updateOrganization(@Arg('input', () => UpdateOrganizationInput, { description: 'The settings to change; omitted fields are kept.' }) input: UpdateOrganizationInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
-    return organizationService.update(tenantOf(ctx).scope, input);
+  updateOrganization(@Arg('input', () => UpdateOrganizationInput, { description: 'The settings to change; omitted fields are kept.' }) input: UpdateOrganizationInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return organizationService.update(ctx, input);
   }
 }

@@ -1,19 +1,19 @@
-import type { TenantScope } from '../../db/tenant-scope';
+import type { RequestContext } from '../../context/request-context';
 import { updateReturning } from '../../db/writes';
-import type { Loaders } from '../../graphql/loaders';
 import { Organization } from './organization.entity';
 import type { UpdateOrganizationInput } from './organization.inputs';
 import { UnauthenticatedError } from '../../errors';
 
 export const organizationService = {
-  async current(loaders: Loaders): Promise<Organization> {
-    const organization = await loaders.organization();
+  async current(ctx: RequestContext): Promise<Organization> {
+    const organization = await ctx.loaders.organization();
     // The token named an organization that does not exist (any more): the token is worthless.
     if (!organization) throw new UnauthenticatedError('The organization of this token does not exist');
     return organization;
   },
 
-  async update(scope: TenantScope, input: UpdateOrganizationInput): Promise<Organization> {
+  async update(ctx: RequestContext, input: UpdateOrganizationInput): Promise<Organization> {
+    const { scope } = ctx;
     return scope.mutation(async (manager) => {
       const values: Partial<Organization> = {};
       if (input.name !== undefined) values.name = input.name!.trim();

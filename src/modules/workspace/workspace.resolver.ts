@@ -1,5 +1,6 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toConnection, toPage, type Connection } from '../../graphql/pagination';
 import { Workspace } from './workspace.entity';
 import { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
@@ -12,8 +13,8 @@ import { RequiresScopes } from '../../auth/decorators';
 export class WorkspaceResolver {
   @Query(() => Workspace, { nullable: true, description: 'A workspace of the caller\'s organization; NOT_FOUND otherwise.' })
   @RequiresScopes('workspaces:read')
-  workspace(@Arg('id', () => ID, { description: 'Global id of a Workspace.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Workspace> {
-    return workspaceService.get(tenantOf(ctx).loaders, id);
+  workspace(@Arg('id', () => ID, { description: 'Global id of a Workspace.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<Workspace> {
+    return workspaceService.get(ctx, id);
   }
 
   @FieldResolver(() => EnvironmentConnection, { description: 'The workspace\'s environments, oldest first; `tier` filters them.' })
@@ -23,9 +24,9 @@ export class WorkspaceResolver {
     @Args(() => PageArgs) args: PageArgs,
     @Arg('tier', () => EnvironmentTier, { nullable: true, description: 'Only environments of this tier (totalCount counts them only). Omitted: all tiers.' })
     tier: EnvironmentTier | null | undefined,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Environment>> {
-    const { loaders } = tenantOf(ctx);
+    const { loaders } = ctx;
     const page = toPage(args);
     const rows = await loaders.environmentsOfWorkspace(page, tier ?? null).load(workspace.id);
     const counts = tier ? loaders.filteredCount(Environment, 'tier', tier) : loaders.environmentCount;
@@ -42,9 +43,9 @@ export class WorkspaceResolver {
       description: "Only components of this type, as the platform's `/components/{type}` paths (totalCount counts them only). Omitted: all types.",
     })
     type: ComponentType | null | undefined,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Component>> {
-    const { loaders } = tenantOf(ctx);
+    const { loaders } = ctx;
     const page = toPage(args);
     const rows = await loaders.componentsOfWorkspace(page, type ?? null).load(workspace.id);
     const counts = type ? loaders.filteredCount(Component, 'type', type) : loaders.componentCount;
@@ -53,8 +54,8 @@ export class WorkspaceResolver {
 
   @Mutation(() => Workspace, { description: 'Creates a workspace; the creating user becomes its admin. null (with an error) when refused.', nullable: true })
   @RequiresScopes('workspaces:write')
-  createWorkspace(@Arg('input', () => CreateWorkspaceInput, { description: 'Name and description of the new workspace.' }) input: CreateWorkspaceInput, @Ctx() ctx: GatewayContext): Promise<Workspace> {
-    return workspaceService.create(tenantOf(ctx), input);
+  createWorkspace(@Arg('input', () => CreateWorkspaceInput, { description: 'Name and description of the new workspace.' }) input: CreateWorkspaceInput, @RequestCtx() ctx: RequestContext): Promise<Workspace> {
+    return workspaceService.create(ctx, input);
   }
 
   @Mutation(() => Workspace, { description: 'Renames or re-describes a workspace (workspace admins). null (with an error) when refused.', nullable: true })
@@ -62,14 +63,14 @@ export class WorkspaceResolver {
   updateWorkspace(
     @Arg('id', () => ID, { description: 'Global id of the Workspace.' }) id: string,
     @Arg('input', () => UpdateWorkspaceInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateWorkspaceInput,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Workspace> {
-    return workspaceService.update(tenantOf(ctx), id, input);
+    return workspaceService.update(ctx, id, input);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Deletes the workspace with its environments and components; returns its id.' })
   @RequiresScopes('workspaces:write')
-  deleteWorkspace(@Arg('id', () => ID, { description: 'Global id of the Workspace to delete, with everything in it.' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
-    return workspaceService.delete(tenantOf(ctx), id);
+  deleteWorkspace(@Arg('id', () => ID, { description: 'Global id of the Workspace to delete, with everything in it.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<string> {
+    return workspaceService.delete(ctx, id);
   }
 }

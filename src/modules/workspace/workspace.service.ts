@@ -1,25 +1,24 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { TenantScope } from '../../db/tenant-scope';
 import { hydrate } from '../../db/tenant-loaders';
 import { deleteById, updateReturning } from '../../db/writes';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { NotFoundError } from '../../errors';
-import type { Loaders } from '../../graphql/loaders';
 import { keyset, toConnection, type Connection, type Page } from '../../pagination';
 import { checkId } from '../../errors';
 import { Workspace } from './workspace.entity';
 import type { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
 
 export const workspaceService = {
-  async get(loaders: Loaders, id: string): Promise<Workspace> {
-    const workspace = await loaders.workspace.load(checkId(id));
+  async get(ctx: RequestContext, id: string): Promise<Workspace> {
+    const workspace = await ctx.loaders.workspace.load(checkId(id));
     if (!workspace) throw new NotFoundError('Workspace', id);
     return workspace;
   },
 
-  async page(scope: TenantScope, page: Page): Promise<Connection<Workspace>> {
+  async page(ctx: RequestContext, page: Page): Promise<Connection<Workspace>> {
+    const { scope } = ctx;
     const { where, order } = keyset(page, 'id', '$2::uuid');
     const rows = await scope.query(`SELECT * FROM workspaces WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [scope.orgId, page.cursor, page.limit + 1]);
     const metadata = (await scope.manager()).connection.getMetadata(Workspace);
@@ -30,8 +29,8 @@ export const workspaceService = {
   },
 
   /** The creating user becomes the workspace's admin (org owners/admins see it anyway). */
-  create(tenant: Tenant, input: CreateWorkspaceInput): Promise<Workspace> {
-    const { scope, access } = tenant;
+  create(ctx: RequestContext, input: CreateWorkspaceInput): Promise<Workspace> {
+    const { scope, access } = ctx;
     return scope.mutation(async (manager) => {
       const id = uuidv7();
       // No RETURNING: the row becomes visible to a plain member only once their membership exists.
@@ -53,10 +52,10 @@ export const workspaceService = {
     });
   },
 
-  async update(tenant: Tenant, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
-    const { scope } = tenant;
+  async update(ctx: RequestContext, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
+    const { scope } = ctx;
     id = checkId(id);
-    await requireWorkspaceRole(tenant, id, WorkspaceRole.ADMIN);
+    await requireWorkspaceRole(ctx, id, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       const values: Partial<Workspace> = {};
       if (input.name !== undefined) values.name = input.name.trim();
@@ -68,10 +67,10 @@ export const workspaceService = {
   },
 
   /** Deletes the workspace with its environments and components (foreign keys cascade). */
-  async delete(tenant: Tenant, id: string): Promise<string> {
-    const { scope } = tenant;
+  async delete(ctx: RequestContext, id: string): Promise<string> {
+    const { scope } = ctx;
     id = checkId(id);
-    await requireWorkspaceRole(tenant, id, WorkspaceRole.ADMIN);
+    await requireWorkspaceRole(ctx, id, WorkspaceRole.ADMIN);
     return scope.mutation(async (manager) => {
       if (!(await deleteById(manager, Workspace, scope.orgId, id))) throw new NotFoundError('Workspace', id);
       return id;

@@ -8,7 +8,7 @@ import { Environment } from '../modules/environment/environment.entity';
 import { Component } from '../modules/component/component.entity';
 import { WorkspaceMember } from '../modules/member/member.entity';
 import { Connector } from '../modules/connector/connector.entity';
-import { pageKey, type Page } from './pagination';
+import { pageKey, type Page } from '../pagination';
 import { DeploymentLoaders } from '../modules/deployment/deployment.loaders';
 import { LlmLoaders } from '../modules/llm/llm.service';
 
