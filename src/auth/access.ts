@@ -19,7 +19,7 @@ export async function workspaceRoleOf(ctx: RequestContext, workspaceId: string):
   const { access, loaders } = ctx;
   if (access.kind === 'api_key' && !access.userId) return WorkspaceRole.ADMIN; // org-wide key (platform-made)
   if (access.orgRole && CROSS_WORKSPACE_ORG_ROLES.includes(access.orgRole)) return WorkspaceRole.ADMIN;
-  return strongest(access.allWorkspacesRole, await loaders.workspaceRole.load(workspaceId));
+  return strongest(access.allWorkspacesRole, await loaders.workspace.callerRole.load(workspaceId));
 }
 
 /**
@@ -27,7 +27,7 @@ export async function workspaceRoleOf(ctx: RequestContext, workspaceId: string):
  * security hides it); one they can see but lack the role for is FORBIDDEN.
  */
 export async function requireWorkspaceRole(ctx: RequestContext, workspaceId: string, needed: WorkspaceRole): Promise<void> {
-  const workspace = await ctx.loaders.workspace.load(workspaceId);
+  const workspace = await ctx.loaders.workspace.byId.load(workspaceId);
   if (!workspace) throw new NotFoundError('Workspace', workspaceId);
   const role = await workspaceRoleOf(ctx, workspaceId);
   if (!atLeast(role, needed)) {

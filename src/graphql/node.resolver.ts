@@ -1,4 +1,3 @@
-import DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
 import { getDirective } from '@graphql-tools/utils';
 import { Arg, ID, Info, Query, Resolver } from 'type-graphql';
@@ -8,70 +7,25 @@ import type { RequestContext } from '../context/request-context';
 import { badInput, forbidden, toGraphQLError } from './errors';
 import { DomainError } from '../errors';
 import { fromGlobalId, Node, type NodeTypeName } from './node';
-import { hydrate } from '../db/tenant-loaders';
-import type { TenantScope } from '../db/tenant-scope';
-import { API_KEY_COLUMNS, ApiKey } from '../modules/api-key/api-key.entity';
-import { AuditEntry } from '../modules/audit/audit.entity';
-import { SUBSCRIPTION_COLUMNS, ledgerEntriesFrom, subscriptionsFrom } from '../modules/billing/billing.sql';
-import type { CreditLedgerEntry, ProductSubscription } from '../modules/billing/billing.entity';
 import { Authenticated } from '../auth/decorators';
 
 export const MAX_NODES_PER_REQUEST = 100;
 
-/** By-id loaders for node types that no resolver needed one for before; one set per request (per Loaders). */
-class ExtraNodeLoaders {
-  readonly apiKey: DataLoader<string, ApiKey | null>;
-  readonly auditEntry: DataLoader<string, AuditEntry | null>;
-  readonly subscription: DataLoader<string, ProductSubscription | null>;
-  readonly ledgerEntry: DataLoader<string, CreditLedgerEntry | null>;
-
-  constructor(scope: TenantScope) {
-    // Explicit column lists where the serving role may not read every column (api_keys.secret_hash).
-    const byId = <E extends { id: string }>(sql: string, from: (rows: Record<string, unknown>[]) => Promise<E[]>) =>
-      new DataLoader<string, E | null>(async (ids) => {
-        const rows = await scope.query(sql, [scope.orgId, ids]);
-        const found = new Map((await from(rows)).map((e) => [e.id, e]));
-        return ids.map((id) => found.get(id) ?? null);
-      });
-    const manager = () => scope.manager();
-    this.apiKey = byId(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = ANY($2::uuid[])`, async (rows) =>
-      hydrate<ApiKey>((await manager()).connection.getMetadata(ApiKey), rows),
-    );
-    this.auditEntry = byId(`SELECT * FROM audit_log WHERE org_id = $1 AND id = ANY($2::uuid[])`, async (rows) =>
-      hydrate<AuditEntry>((await manager()).connection.getMetadata(AuditEntry), rows),
-    );
-    this.subscription = byId(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE org_id = $1 AND id = ANY($2::uuid[])`, async (rows) =>
-      subscriptionsFrom(await manager(), rows),
-    );
-    this.ledgerEntry = byId(`SELECT * FROM credit_ledger WHERE org_id = $1 AND id = ANY($2::uuid[])`, async (rows) =>
-      ledgerEntriesFrom(await manager(), rows),
-    );
-  }
-}
-
-const extraLoaders = new WeakMap<RequestContext, ExtraNodeLoaders>();
-function extra(ctx: RequestContext): ExtraNodeLoaders {
-  let loaders = extraLoaders.get(ctx);
-  if (!loaders) extraLoaders.set(ctx, (loaders = new ExtraNodeLoaders(ctx.scope)));
-  return loaders;
-}
-
-/** Each node type read through the request's DataLoaders (so `nodes` of one type is one statement). */
 const LOAD: Record<NodeTypeName, (ctx: RequestContext, id: string) => Promise<object | null>> = {
   Organization: async (ctx, id) => {
-    const organization = await ctx.loaders.organization();
+    const organization = await ctx.loaders.organization.current();
     return organization && organization.id === id ? organization : null;
   },
-  Workspace: (ctx, id) => ctx.loaders.workspace.load(id),
-  Environment: (ctx, id) => ctx.loaders.environment.load(id),
-  Component: (ctx, id) => ctx.loaders.component.load(id),
-  Connector: (ctx, id) => ctx.loaders.connector.load(id),
+  Workspace: (ctx, id) => ctx.loaders.workspace.byId.load(id),
+  Environment: (ctx, id) => ctx.loaders.environment.byId.load(id),
+  Component: (ctx, id) => ctx.loaders.component.byId.load(id),
+  Connector: (ctx, id) => ctx.loaders.connector.byId.load(id),
   DeploymentRing: (ctx, id) => ctx.loaders.deployments.ring.load(id),
   DeploymentPromotion: (ctx, id) => ctx.loaders.deployments.promotion.load(id),
-  ApiKey: (ctx, id) => extra(ctx).apiKey.load(id),
-  AuditEntry: (ctx, id) => extra(ctx).auditEntry.load(id),
-  ProductSubscription: (ctx, id) => extra(ctx).subscription.load(id),
-  CreditLedgerEntry: (ctx, id) => extra(ctx).ledgerEntry.load(id),
+  ApiKey: (ctx, id) => ctx.loaders.apiKey.byId.load(id),
+  AuditEntry: (ctx, id) => ctx.loaders.audit.byId.load(id),
+  ProductSubscription: (ctx, id) => ctx.loaders.billing.subscription.load(id),
+  CreditLedgerEntry: (ctx, id) => ctx.loaders.billing.ledgerEntry.load(id),
 };
 
 /**

@@ -64,7 +64,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               ),
           );
           const loaders = new Loaders(scope);
-          const caller = await loaders.caller();
+          const caller = await loaders.organization.caller();
           if (!caller.organization) throw unauthenticated('The organization of this token does not exist', { tokenSent: true });
           if (principal.kind === 'api_key' && !caller.apiKeyActive) {
             // Checked on every request in the request's first statement: a revoked key's tokens stop at once,

@@ -1,12 +1,12 @@
+import { entities, orgListPage } from '../../db/sql';
 import { v7 as uuidv7 } from 'uuid';
 import type { EntityManager } from 'typeorm';
 import { generateApiKey } from '../../auth/api-key-format';
 import { isScope } from '../../auth/scopes';
-import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
 import type { RequestContext } from '../../context/request-context';
 import { BadInputError, ForbiddenError, NotFoundError, type FieldError } from '../../errors';
-import { keyset, toConnection, type Connection, type Page } from '../../pagination';
+import type { Connection, Page } from '../../pagination';
 import { checkId } from '../../errors';
 import { API_KEY_COLUMNS, ApiKey, ApiKeyStatus, type CreatedApiKey } from './api-key.entity';
 import type { CreateApiKeyInput } from './api-key.inputs';
@@ -14,8 +14,8 @@ import type { CreateApiKeyInput } from './api-key.inputs';
 const TWO_YEARS_MS = 2 * 366 * 24 * 3600 * 1000;
 export const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600;
 
-function toKeys(manager: EntityManager, rows: Record<string, unknown>[]): ApiKey[] {
-  return hydrate<ApiKey>(manager.connection.getMetadata(ApiKey), rows);
+function toKeys(manager: EntityManager, rows: Record<string, unknown>[]): Promise<ApiKey[]> {
+  return entities(manager, ApiKey, rows);
 }
 
 /** Inserts a key; used by the GraphQL API and by the CLI's platform path (first owner key). */
@@ -30,22 +30,12 @@ export async function insertApiKey(
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${API_KEY_COLUMNS}`,
     [orgId, uuidv7(), generated.keyId, fields.name, fields.description, fields.scopes, generated.secretHash, fields.createdBy, fields.ownerUserId, fields.expiresAt],
   );
-  return { key: generated.value, apiKey: toKeys(manager, rows)[0] };
+  return { key: generated.value, apiKey: (await toKeys(manager, rows))[0] };
 }
 
 export const apiKeyService = {
-  async page(ctx: RequestContext, page: Page): Promise<Connection<ApiKey>> {
-    const { scope } = ctx;
-    const { where, order } = keyset(page, 'id', '$2::uuid');
-    const rows = await scope.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
-      scope.orgId,
-      page.cursor,
-      page.limit + 1,
-    ]);
-    return toConnection(toKeys(await scope.manager(), rows), page, async () => {
-      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM api_keys WHERE org_id = $1`, [scope.orgId]);
-      return Number(count);
-    });
+  page(ctx: RequestContext, page: Page): Promise<Connection<ApiKey>> {
+    return orgListPage(ctx.scope, ApiKey, page, { columns: API_KEY_COLUMNS });
   },
 
   /** A key may be granted only known scopes that its creator holds (no escalation through keys). */
@@ -87,7 +77,7 @@ export const apiKeyService = {
         [ctx.scope.orgId, id, ctx.principal.subject],
       );
       if (rows.length === 0) throw new NotFoundError('API key', id);
-      return toKeys(manager, rows)[0];
+      return (await toKeys(manager, rows))[0];
     });
   },
 
@@ -100,9 +90,8 @@ export const apiKeyService = {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
       throw new BadInputError([{ field: 'gracePeriodSeconds', message: `gracePeriodSeconds must be 0 to ${MAX_ROTATION_GRACE_SECONDS}` }]);
     }
-    const { scope } = ctx;
-    return scope.mutation(async (manager) => {
-      const [old] = toKeys(manager, await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [scope.orgId, id]));
+    return ctx.scope.mutation(async (manager) => {
+      const [old] = await toKeys(manager, await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [ctx.orgId, id]));
       if (!old) throw new NotFoundError('API key', id);
       // Rotating hands out a new value of the same grant: only to someone who holds all of it.
       const beyond = old.scopes.filter((s) => !ctx.scopes.has(s));
@@ -110,7 +99,7 @@ export const apiKeyService = {
       if (old.status !== ApiKeyStatus.ACTIVE || old.rotatedTo) {
         throw new BadInputError([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
       }
-      const created = await insertApiKey(manager, scope.orgId, {
+      const created = await insertApiKey(manager, ctx.orgId, {
         name: old.name,
         description: old.description,
         scopes: old.scopes,
@@ -120,7 +109,7 @@ export const apiKeyService = {
       });
       if (graceSeconds === 0) {
         await queryRows(manager, `UPDATE api_keys SET rotated_to = $3, revoked_at = now(), revoked_by = $4 WHERE org_id = $1 AND id = $2`, [
-          scope.orgId,
+          ctx.orgId,
           id,
           created.apiKey.id,
           ctx.principal.subject,
@@ -130,7 +119,7 @@ export const apiKeyService = {
           manager,
           `UPDATE api_keys SET rotated_to = $3, expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(secs => $4))
             WHERE org_id = $1 AND id = $2`,
-          [scope.orgId, id, created.apiKey.id, graceSeconds],
+          [ctx.orgId, id, created.apiKey.id, graceSeconds],
         );
       }
       return created;

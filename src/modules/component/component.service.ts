@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
+import type { Connection, Page } from '../../pagination';
 import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
@@ -12,18 +13,22 @@ import type { CreateComponentInput, UpdateComponentInput } from './component.inp
 
 export const componentService = {
   async get(ctx: RequestContext, id: string): Promise<Component> {
-    const component = await ctx.loaders.component.load(checkId(id));
+    const component = await ctx.loaders.component.byId.load(checkId(id));
     if (!component) throw new NotFoundError('Component', id);
     return component;
   },
 
+  /** A workspace's components, oldest first; `type` (a stored value) filters them, totalCount included. */
+  page(ctx: RequestContext, workspaceId: string, page: Page, type: string | null = null): Promise<Connection<Component>> {
+    return ctx.loaders.component.connection(workspaceId, page, type);
+  },
+
   async create(ctx: RequestContext, input: CreateComponentInput): Promise<Component> {
-    const { scope } = ctx;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
-    return scope.mutation((manager) =>
+    return ctx.scope.mutation((manager) =>
       insertReturning(manager, Component, {
-        orgId: scope.orgId,
+        orgId: ctx.orgId,
         id: uuidv7(),
         workspaceId,
         type: input.type,
@@ -38,27 +43,25 @@ export const componentService = {
   },
 
   async update(ctx: RequestContext, id: string, input: UpdateComponentInput): Promise<Component> {
-    const { scope } = ctx;
     const existing = await componentService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
-    return scope.mutation(async (manager) => {
+    return ctx.scope.mutation(async (manager) => {
       const values: Partial<Component> = {};
       if (input.name !== undefined) values.name = input.name.trim();
       if (input.configuration !== undefined) values.configuration = input.configuration;
-      const updated = await updateReturning(manager, Component, { orgId: scope.orgId, id }, values);
+      const updated = await updateReturning(manager, Component, { orgId: ctx.orgId, id }, values);
       if (!updated) throw new NotFoundError('Component', id);
       return updated;
     });
   },
 
   async delete(ctx: RequestContext, id: string): Promise<string> {
-    const { scope } = ctx;
     const existing = await componentService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
-    return scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Component, scope.orgId, id))) throw new NotFoundError('Component', id);
+    return ctx.scope.mutation(async (manager) => {
+      if (!(await deleteById(manager, Component, ctx.orgId, id))) throw new NotFoundError('Component', id);
       return id;
     });
   },

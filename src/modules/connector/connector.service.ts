@@ -5,7 +5,7 @@ import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
 import { BadInputError, NotFoundError } from '../../errors';
 import { pgErrorCode, PgError } from '../../db/pg-errors';
-import { toConnection, type Connection, type Page } from '../../pagination';
+import type { Connection, Page } from '../../pagination';
 import { checkId } from '../../errors';
 import type { SecretBinding } from '../../secrets/keyring';
 import { Connector } from './connector.entity';
@@ -30,40 +30,36 @@ function explain(error: unknown, workspaceId: string | undefined, name: string |
  */
 export const connectorService = {
   async get(ctx: RequestContext, id: string): Promise<Connector> {
-    const connector = await ctx.loaders.connector.load(checkId(id));
+    const connector = await ctx.loaders.connector.byId.load(checkId(id));
     if (!connector) throw new NotFoundError('Connector', id);
     return connector;
   },
 
   async page(ctx: RequestContext, workspaceId: string, page: Page, kind: string | null = null): Promise<Connection<Connector>> {
-    const rows = await ctx.loaders.connectorsOfWorkspace(page, kind).load(workspaceId);
-    const counts = kind ? ctx.loaders.filteredCount(Connector, 'kind', kind) : ctx.loaders.connectorCount;
-    return toConnection(rows, page, () => counts.load(workspaceId));
+    return ctx.loaders.connector.connection(workspaceId, page, kind);
   },
 
   async create(ctx: RequestContext, input: CreateConnectorInput): Promise<Connector> {
-    const { scope } = ctx;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
     const id = uuidv7();
     const hasSecret = input.secret !== undefined && input.secret !== null;
     const name = input.name.trim();
-    return scope.mutation((manager) =>
+    return ctx.scope.mutation((manager) =>
       insertReturning(manager, Connector, {
-        orgId: scope.orgId,
+        orgId: ctx.orgId,
         id,
         workspaceId,
         kind: input.kind,
         name,
         config: input.config ?? {},
-        secretSealed: hasSecret ? ctx.keyring.seal(input.secret!, connectorSecretBinding({ orgId: scope.orgId, id })) : null,
+        secretSealed: hasSecret ? ctx.keyring.seal(input.secret!, connectorSecretBinding({ orgId: ctx.orgId, id })) : null,
         secretUpdatedAt: hasSecret ? ((() => 'now()') as never) : null,
       }).catch((error) => explain(error, workspaceId, name)),
     );
   },
 
   async update(ctx: RequestContext, id: string, input: UpdateConnectorInput): Promise<Connector> {
-    const { scope } = ctx;
     const existing = await connectorService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     const values: Partial<Connector> = {};
@@ -73,9 +69,9 @@ export const connectorService = {
       values.secretSealed = ctx.keyring.seal(input.secret, connectorSecretBinding(existing));
       values.secretUpdatedAt = (() => 'now()') as never;
     }
-    return scope.mutation(async (manager) => {
+    return ctx.scope.mutation(async (manager) => {
       if (Object.keys(values).length === 0) return existing;
-      const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, values).catch((error) =>
+      const updated = await updateReturning(manager, Connector, { orgId: ctx.orgId, id: existing.id }, values).catch((error) =>
         explain(error, undefined, values.name),
       );
       if (!updated) throw new NotFoundError('Connector', existing.id);
@@ -84,22 +80,20 @@ export const connectorService = {
   },
 
   async clearSecret(ctx: RequestContext, id: string): Promise<Connector> {
-    const { scope } = ctx;
     const existing = await connectorService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
-    return scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
+    return ctx.scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Connector, { orgId: ctx.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
       if (!updated) throw new NotFoundError('Connector', existing.id);
       return updated;
     });
   },
 
   async delete(ctx: RequestContext, id: string): Promise<string> {
-    const { scope } = ctx;
     const existing = await connectorService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
-    return scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Connector, scope.orgId, existing.id))) throw new NotFoundError('Connector', existing.id);
+    return ctx.scope.mutation(async (manager) => {
+      if (!(await deleteById(manager, Connector, ctx.orgId, existing.id))) throw new NotFoundError('Connector', existing.id);
       return existing.id;
     });
   },

@@ -1,9 +1,9 @@
+import { entities } from '../../db/sql';
 import { v7 as uuidv7 } from 'uuid';
 import type { EntityManager } from 'typeorm';
 import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
-import { hydrate } from '../../db/tenant-loaders';
 import { insertReturning, updateReturning } from '../../db/writes';
 import { BadInputError, NotFoundError } from '../../errors';
 import { pgConstraint, pgErrorCode, PgError } from '../../db/pg-errors';
@@ -38,8 +38,8 @@ async function lockWorkspace(manager: EntityManager, orgId: string, workspaceId:
   if (rows.length === 0) throw new NotFoundError('Workspace', workspaceId);
 }
 
-function ringsOf(manager: EntityManager, rows: Record<string, unknown>[]): DeploymentRing[] {
-  return hydrate<DeploymentRing>(manager.connection.getMetadata(DeploymentRing), rows);
+function ringsOf(manager: EntityManager, rows: Record<string, unknown>[]): Promise<DeploymentRing[]> {
+  return entities(manager, DeploymentRing, rows);
 }
 
 /** Names of the ring constraints → what the client should fix. */
@@ -85,7 +85,7 @@ export const deploymentService = {
 
   /** The environment must exist (for the caller) and belong to the ring's workspace. */
   async checkEnvironment(ctx: RequestContext, workspaceId: string, environmentId: string): Promise<string> {
-    const environment = await ctx.loaders.environment.load(checkId(environmentId, 'environmentId'));
+    const environment = await ctx.loaders.environment.byId.load(checkId(environmentId, 'environmentId'));
     if (!environment) throw new NotFoundError('Environment', environmentId);
     if (environment.workspaceId !== workspaceId) {
       throw new BadInputError([{ field: 'environmentId', message: `environmentId must be an environment of workspace ${workspaceId}` }]);
@@ -95,15 +95,14 @@ export const deploymentService = {
 
   /** Rings are the workspace's release pipeline: creating, changing and deleting them is for its admins. */
   async create(ctx: RequestContext, input: CreateDeploymentRingInput): Promise<DeploymentRing> {
-    const { scope } = ctx;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
     const environmentId = await deploymentService.checkEnvironment(ctx, workspaceId, input.environmentId);
     const name = input.name.trim();
-    const ring = await scope.mutation(async (manager) => {
-      await lockWorkspace(manager, scope.orgId, workspaceId, 'FOR NO KEY UPDATE');
+    const ring = await ctx.scope.mutation(async (manager) => {
+      await lockWorkspace(manager, ctx.orgId, workspaceId, 'FOR NO KEY UPDATE');
       const [{ count }] = await manager.query(`SELECT count(*)::int AS count FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2`, [
-        scope.orgId,
+        ctx.orgId,
         workspaceId,
       ]);
       if (count >= MAX_RINGS_PER_WORKSPACE) {
@@ -116,10 +115,10 @@ export const deploymentService = {
       if (position < count) {
         await manager.query(
           `UPDATE deployment_rings SET position = position + 1, updated_at = now() WHERE org_id = $1 AND workspace_id = $2 AND position >= $3`,
-          [scope.orgId, workspaceId, position],
+          [ctx.orgId, workspaceId, position],
         );
       }
-      return insertReturning(manager, DeploymentRing, { orgId: scope.orgId, id: uuidv7(), workspaceId, name, position, environmentId }).catch((error) =>
+      return insertReturning(manager, DeploymentRing, { orgId: ctx.orgId, id: uuidv7(), workspaceId, name, position, environmentId }).catch((error) =>
         explainRingError(error, { name, environmentId, workspaceId }),
       );
     });
@@ -128,7 +127,6 @@ export const deploymentService = {
   },
 
   async update(ctx: RequestContext, id: string, input: UpdateDeploymentRingInput): Promise<DeploymentRing> {
-    const { scope } = ctx;
     const existing = await deploymentService.ring(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     const values: Partial<DeploymentRing> = {};
@@ -136,8 +134,8 @@ export const deploymentService = {
     if (input.environmentId !== undefined) {
       values.environmentId = await deploymentService.checkEnvironment(ctx, existing.workspaceId, input.environmentId);
     }
-    const ring = await scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, DeploymentRing, { orgId: scope.orgId, id: existing.id }, values).catch((error) =>
+    const ring = await ctx.scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, DeploymentRing, { orgId: ctx.orgId, id: existing.id }, values).catch((error) =>
         explainRingError(error, { name: values.name, environmentId: values.environmentId }),
       );
       if (!updated) throw new NotFoundError('DeploymentRing', id);
@@ -152,24 +150,23 @@ export const deploymentService = {
    * promotion history is refused: history is append-only (delete the workspace to remove it all).
    */
   async delete(ctx: RequestContext, id: string): Promise<string> {
-    const { scope } = ctx;
     const existing = await deploymentService.ring(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
-    await scope.mutation(async (manager) => {
-      await lockWorkspace(manager, scope.orgId, existing.workspaceId, 'FOR NO KEY UPDATE');
-      const [ring] = ringsOf(manager, await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND id = $2`, [scope.orgId, existing.id]));
+    await ctx.scope.mutation(async (manager) => {
+      await lockWorkspace(manager, ctx.orgId, existing.workspaceId, 'FOR NO KEY UPDATE');
+      const [ring] = await ringsOf(manager, await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND id = $2`, [ctx.orgId, existing.id]));
       if (!ring) throw new NotFoundError('DeploymentRing', id);
       const history = await manager.query(
         `SELECT 1 FROM deployment_promotions WHERE org_id = $1 AND (to_ring_id = $2 OR from_ring_id = $2) LIMIT 1`,
-        [scope.orgId, ring.id],
+        [ctx.orgId, ring.id],
       );
       if (history.length > 0) {
         throw new BadInputError([{ field: 'id', message: 'this ring has promotion history, which is kept: it cannot be deleted' }]);
       }
-      await manager.query(`DELETE FROM deployment_rings WHERE org_id = $1 AND id = $2`, [scope.orgId, ring.id]);
+      await manager.query(`DELETE FROM deployment_rings WHERE org_id = $1 AND id = $2`, [ctx.orgId, ring.id]);
       await manager.query(
         `UPDATE deployment_rings SET position = position - 1, updated_at = now() WHERE org_id = $1 AND workspace_id = $2 AND position > $3`,
-        [scope.orgId, ring.workspaceId, ring.position],
+        [ctx.orgId, ring.workspaceId, ring.position],
       );
     });
     ctx.loaders.deployments.clear();
@@ -206,16 +203,15 @@ export const deploymentService = {
    * and the target ring's current version. fromRingId null = deploy into the first ring.
    */
   async record(ctx: RequestContext, component: Component, fromRingId: string | null, toRingId: string, version: string): Promise<DeploymentPromotion> {
-    const { scope } = ctx;
-    const orgId = scope.orgId;
-    const promotion = await scope.mutation(async (manager) => {
+    const orgId = ctx.orgId;
+    const promotion = await ctx.scope.mutation(async (manager) => {
       await lockWorkspace(manager, orgId, component.workspaceId, 'FOR SHARE');
       // The component next, before any ring_deployments row: deleting a component locks its row, then
       // cascades into its ring_deployments rows, so taking them in the other order (our insert's
       // foreign-key check came last) deadlocked with a concurrent deleteComponent.
       const live = await manager.query(`SELECT 1 FROM components WHERE org_id = $1 AND id = $2 FOR KEY SHARE`, [orgId, component.id]);
       if (live.length === 0) throw new NotFoundError('Component', component.id); // deleted meanwhile
-      const rings = ringsOf(
+      const rings = await ringsOf(
         manager,
         await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2 AND id = ANY($3::uuid[])`, [
           orgId,

@@ -43,13 +43,12 @@ function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsIn
  */
 export const credentialsService = {
   async set(ctx: RequestContext, environmentId: string, input: EnvironmentCredentialsInput): Promise<Environment> {
-    const { scope } = ctx;
     const existing = await environmentService.get(ctx, checkId(environmentId, 'environmentId'));
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     const credentials = chooseCredentials(existing.deploymentHost, input);
     const sealed = ctx.keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
-    return scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
+    return ctx.scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Environment, { orgId: ctx.orgId, id: existing.id }, {
         credentialsProvider: existing.deploymentHost,
         credentialsSealed: sealed,
         credentialsUpdatedAt: (() => 'now()') as never,
@@ -66,11 +65,10 @@ export const credentialsService = {
   },
 
   async clear(ctx: RequestContext, environmentId: string): Promise<Environment> {
-    const { scope } = ctx;
     const existing = await environmentService.get(ctx, checkId(environmentId, 'environmentId'));
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
-    return scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
+    return ctx.scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Environment, { orgId: ctx.orgId, id: existing.id }, {
         credentialsProvider: null,
         credentialsSealed: null,
         credentialsUpdatedAt: null,

@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
+import type { Connection, Page } from '../../pagination';
 import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
@@ -26,18 +27,22 @@ function explain(error: unknown, workspaceId: string | undefined, slug: string |
 
 export const environmentService = {
   async get(ctx: RequestContext, id: string): Promise<Environment> {
-    const environment = await ctx.loaders.environment.load(checkId(id));
+    const environment = await ctx.loaders.environment.byId.load(checkId(id));
     if (!environment) throw new NotFoundError('Environment', id);
     return environment;
   },
 
+  /** A workspace's environments, oldest first; `tier` (a stored value) filters them, totalCount included. */
+  page(ctx: RequestContext, workspaceId: string, page: Page, tier: string | null = null): Promise<Connection<Environment>> {
+    return ctx.loaders.environment.connection(workspaceId, page, tier);
+  },
+
   async create(ctx: RequestContext, input: CreateEnvironmentInput): Promise<Environment> {
-    const { scope } = ctx;
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
-    return scope.mutation((manager) =>
+    return ctx.scope.mutation((manager) =>
       insertReturning(manager, Environment, {
-        orgId: scope.orgId,
+        orgId: ctx.orgId,
         id: uuidv7(),
         workspaceId,
         name: input.name.trim(),
@@ -50,7 +55,6 @@ export const environmentService = {
   },
 
   async update(ctx: RequestContext, id: string, input: UpdateEnvironmentInput): Promise<Environment> {
-    const { scope } = ctx;
     const existing = await environmentService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
@@ -60,14 +64,14 @@ export const environmentService = {
         { field: 'deploymentHost', message: `this environment has ${existing.credentialsProvider} credentials: clear them (clearEnvironmentCredentials) before changing deploymentHost` },
       ]);
     }
-    return scope.mutation(async (manager) => {
+    return ctx.scope.mutation(async (manager) => {
       const values: Partial<Environment> = {};
       if (input.name !== undefined) values.name = input.name.trim();
       if (input.slug !== undefined) values.slug = input.slug;
       if (input.tier !== undefined) values.tier = input.tier;
       if (input.deploymentHost !== undefined) values.deploymentHost = input.deploymentHost;
       if (input.executionBackend !== undefined) values.executionBackend = input.executionBackend;
-      const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id }, values).catch((error) =>
+      const updated = await updateReturning(manager, Environment, { orgId: ctx.orgId, id }, values).catch((error) =>
         explain(error, undefined, input.slug),
       );
       if (!updated) throw new NotFoundError('Environment', id);
@@ -76,12 +80,11 @@ export const environmentService = {
   },
 
   async delete(ctx: RequestContext, id: string): Promise<string> {
-    const { scope } = ctx;
     const existing = await environmentService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
-    return scope.mutation(async (manager) => {
-      const deleted = await deleteById(manager, Environment, scope.orgId, id).catch((error) => {
+    return ctx.scope.mutation(async (manager) => {
+      const deleted = await deleteById(manager, Environment, ctx.orgId, id).catch((error) => {
         if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION && pgConstraint(error) === 'deployment_rings_environment_fkey') {
           throw new BadInputError([{ field: 'id', message: 'a deployment ring deploys to this environment: point the ring at another environment or delete it first' }]);
         }

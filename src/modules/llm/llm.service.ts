@@ -1,6 +1,4 @@
-import DataLoader from 'dataloader';
-import type { TenantScope } from '../../db/tenant-scope';
-import { hydrate } from '../../db/tenant-loaders';
+import { entities } from '../../db/sql';
 import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
@@ -13,21 +11,6 @@ import type { WorkspaceLlmSettingsInput } from './llm.inputs';
 
 export const LLM_OVERRIDES_DISABLED_MESSAGE =
   'This organization does not permit workspace LLM overrides (an org admin can enable allowWorkspaceLlmOverrides)';
-
-/** Per-request loader of the LLM settings module: settings by workspace id (null when none are set). */
-export class LlmLoaders {
-  constructor(private readonly scope: TenantScope) {}
-
-  readonly settings = new DataLoader<string, WorkspaceLlmSettings | null>(async (workspaceIds) => {
-    const rows = await this.scope.query(`SELECT * FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = ANY($2::uuid[])`, [
-      this.scope.orgId,
-      workspaceIds,
-    ]);
-    const manager = await this.scope.manager();
-    const settings = hydrate<WorkspaceLlmSettings>(manager.connection.getMetadata(WorkspaceLlmSettings), rows);
-    return workspaceIds.map((id) => settings.find((s) => s.workspaceId === id) ?? null);
-  });
-}
 
 function normalizedRoutes(input: WorkspaceLlmSettingsInput): LlmRoute[] {
   return input.routes.map((route) => ({
@@ -46,21 +29,20 @@ export const llmService = {
 
   /** Whether the organization currently lets workspaces override LLM settings (the proxy ignores them otherwise). */
   async overridesAllowed(ctx: RequestContext): Promise<boolean> {
-    return (await ctx.loaders.organization())?.allowWorkspaceLlmOverrides === true;
+    return (await ctx.loaders.organization.current())?.allowWorkspaceLlmOverrides === true;
   },
 
   /** Workspace admins, and only while the organization permits workspace overrides. Replaces the settings. */
   async set(ctx: RequestContext, workspaceId: string, input: WorkspaceLlmSettingsInput): Promise<WorkspaceLlmSettings> {
-    const { scope } = ctx;
     workspaceId = checkId(workspaceId, 'workspaceId');
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
     if (!(await llmService.overridesAllowed(ctx))) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
     const routes = normalizedRoutes(input);
     const fallback = input.fallbackModel != null && input.fallbackProvider != null;
-    const settings = await scope.mutation(async (manager) => {
+    const settings = await ctx.scope.mutation(async (manager) => {
       // Read the permission again under a share lock: an admin switching overrides off at this moment
       // either commits first (and we refuse) or waits for this change.
-      const [org] = await manager.query(`SELECT allow_workspace_llm_overrides FROM organizations WHERE id = $1 FOR SHARE`, [scope.orgId]);
+      const [org] = await manager.query(`SELECT allow_workspace_llm_overrides FROM organizations WHERE id = $1 FOR SHARE`, [ctx.orgId]);
       if (!org?.allow_workspace_llm_overrides) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
       const rows = await manager.query(
         `INSERT INTO workspace_llm_settings (org_id, workspace_id, default_provider, default_model, fallback_provider, fallback_model, routes, updated_by)
@@ -71,7 +53,7 @@ export const llmService = {
            routes = EXCLUDED.routes, updated_by = EXCLUDED.updated_by, updated_at = now()
          RETURNING *`,
         [
-          scope.orgId,
+          ctx.orgId,
           workspaceId,
           input.defaultProvider,
           input.defaultModel.trim(),
@@ -81,7 +63,7 @@ export const llmService = {
           ctx.actor.subject,
         ],
       );
-      return hydrate<WorkspaceLlmSettings>(manager.connection.getMetadata(WorkspaceLlmSettings), rows)[0];
+      return (await entities(manager, WorkspaceLlmSettings, rows))[0];
     });
     ctx.loaders.llm.settings.clear(workspaceId).prime(workspaceId, settings);
     return settings;
@@ -92,11 +74,10 @@ export const llmService = {
    * organization no longer permits overrides (that is how leftovers are cleaned up). Idempotent.
    */
   async clear(ctx: RequestContext, workspaceId: string): Promise<Workspace> {
-    const { scope } = ctx;
     workspaceId = checkId(workspaceId, 'workspaceId');
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
-    await scope.mutation((manager) =>
-      manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [scope.orgId, workspaceId]),
+    await ctx.scope.mutation((manager) =>
+      manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [ctx.orgId, workspaceId]),
     );
     ctx.loaders.llm.settings.clear(workspaceId).prime(workspaceId, null);
     return workspaceService.get(ctx, workspaceId);

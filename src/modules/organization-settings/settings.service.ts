@@ -38,9 +38,8 @@ function patch<I extends object>(input: I, columns: { [K in keyof I]?: keyof Org
 }
 
 async function updateOrganization(ctx: RequestContext, values: Partial<Organization>): Promise<Organization> {
-  const { scope } = ctx;
-  return scope.mutation(async (manager) => {
-    const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: scope.orgId, id: scope.orgId }, values);
+  return ctx.scope.mutation(async (manager) => {
+    const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: ctx.orgId, id: ctx.orgId }, values);
     if (!updated) throw new UnauthenticatedError('The organization of this token does not exist');
     return updated;
   });

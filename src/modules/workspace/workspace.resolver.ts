@@ -1,7 +1,9 @@
 import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { RequestCtx } from '../../graphql/context';
 import type { RequestContext } from '../../context/request-context';
-import { PageArgs, toConnection, toPage, type Connection } from '../../graphql/pagination';
+import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
+import { environmentService } from '../environment/environment.service';
+import { componentService } from '../component/component.service';
 import { Workspace } from './workspace.entity';
 import { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
 import { workspaceService } from './workspace.service';
@@ -19,23 +21,19 @@ export class WorkspaceResolver {
 
   @FieldResolver(() => EnvironmentConnection, { description: 'The workspace\'s environments, oldest first; `tier` filters them.' })
   @RequiresScopes('workspaces:read')
-  async environments(
+  environments(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('tier', () => EnvironmentTier, { nullable: true, description: 'Only environments of this tier (totalCount counts them only). Omitted: all tiers.' })
     tier: EnvironmentTier | null | undefined,
     @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Environment>> {
-    const { loaders } = ctx;
-    const page = toPage(args);
-    const rows = await loaders.environmentsOfWorkspace(page, tier ?? null).load(workspace.id);
-    const counts = tier ? loaders.filteredCount(Environment, 'tier', tier) : loaders.environmentCount;
-    return toConnection(rows, page, () => counts.load(workspace.id));
+    return environmentService.page(ctx, workspace.id, toPage(args), tier ?? null);
   }
 
   @FieldResolver(() => ComponentConnection, { description: 'The workspace\'s components, oldest first; `type` filters them.' })
   @RequiresScopes('components:read')
-  async components(
+  components(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('type', () => ComponentType, {
@@ -45,11 +43,7 @@ export class WorkspaceResolver {
     type: ComponentType | null | undefined,
     @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Component>> {
-    const { loaders } = ctx;
-    const page = toPage(args);
-    const rows = await loaders.componentsOfWorkspace(page, type ?? null).load(workspace.id);
-    const counts = type ? loaders.filteredCount(Component, 'type', type) : loaders.componentCount;
-    return toConnection(rows, page, () => counts.load(workspace.id));
+    return componentService.page(ctx, workspace.id, toPage(args), type ?? null);
   }
 
   @Mutation(() => Workspace, { description: 'Creates a workspace; the creating user becomes its admin. null (with an error) when refused.', nullable: true })
