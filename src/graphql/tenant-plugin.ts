@@ -1,14 +1,10 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { DataSource } from 'typeorm';
-import { TenantScope } from '../db/tenant-scope';
 import type { Metrics } from '../metrics';
 import type { GatewayContext } from './context';
-import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, toGraphQLError, unauthenticated } from './errors';
-import { OrgArchivedError, OrgSuspendedError } from '../errors';
-import { Loaders } from '../context/loaders';
-import { RequestContext } from '../context/request-context';
-import { OrganizationStatus } from '../modules/organization/organization.entity';
-import { ORG_ROLE_SCOPES } from '../auth/roles';
+import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, toGraphQLError } from './errors';
+import { DomainError } from '../errors';
+import { openRequest } from '../context/open-request';
 
 interface TenantPluginOptions {
   dataSource: DataSource;
@@ -31,7 +27,8 @@ interface TenantPluginOptions {
  * - stamp every error with the request id and log the ones clients do not see in detail.
  *
  * The scope is owned by the request's RequestLifecycle (context/request-lifecycle.ts): this plugin opens
- * it (`begin`) and normally ends it (`end('answered' | 'failed')`); when the client goes away first, the
+ * it through openRequest (context/open-request.ts, transport-neutral: the RequestContext comes from there)
+ * and normally ends it (`end('answered' | 'failed')`); when the client goes away first, the
  * HTTP close handler (server.ts) ends it (`end('client-gone')`): statements are refused from then on,
  * in-flight work is awaited, and the transaction is rolled back. Either way the connection is touched by
  * exactly one party at a time.
@@ -47,58 +44,21 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           if (!operation) return;
           operationType = operation.operation;
           if (!context.principal) return;
-          const principal = context.principal;
-          const isMutation = operation.operation === 'mutation';
-          const scope = context.lifecycle.begin(
-            () =>
-              new TenantScope(
-                options.dataSource,
-                {
-                  orgId: principal.orgId,
-                  userId: principal.kind === 'user' ? principal.subject : (principal.keyOwner ?? null),
-                  kind: principal.kind,
-                  apiKeyId: principal.kind === 'api_key' ? principal.subject.slice('apikey:'.length) : null,
-                },
-                !isMutation,
-                { deadline, settleTimeoutMs: options.settleTimeoutMs },
-              ),
-          );
-          const loaders = new Loaders(scope);
-          const caller = await loaders.organization.caller();
-          if (!caller.organization) throw unauthenticated('The organization of this token does not exist', { tokenSent: true });
-          if (principal.kind === 'api_key' && !caller.apiKeyActive) {
-            // Checked on every request in the request's first statement: a revoked key's tokens stop at once,
-            // on every replica (the database is the shared state).
-            throw unauthenticated('The API key of this token has been revoked or has expired, or its owner has left the organization', { tokenSent: true });
+          try {
+            context.request = await openRequest({
+              dataSource: options.dataSource,
+              lifecycle: context.lifecycle,
+              principal: context.principal,
+              readOnly: operation.operation !== 'mutation',
+              requestId: context.requestId,
+              log: context.log,
+              keyring: context.keyring,
+              deadline,
+              settleTimeoutMs: options.settleTimeoutMs,
+            });
+          } catch (error) {
+            throw error instanceof DomainError ? toGraphQLError(error) : error;
           }
-          if (principal.kind === 'user' && !caller.orgRole) {
-            // Membership in the database decides: a removed user's unexpired token is worthless.
-            throw unauthenticated('You are not a member of this organization', { tokenSent: true });
-          }
-          if (caller.organization.status === OrganizationStatus.ARCHIVED) throw toGraphQLError(new OrgArchivedError());
-          if (caller.organization.status === OrganizationStatus.SUSPENDED && isMutation) throw toGraphQLError(new OrgSuspendedError());
-          // Effective scopes: what the token asks for, within what the role allows. The principal stays
-          // what the token proves.
-          const allowed = caller.orgRole ? new Set<string>(ORG_ROLE_SCOPES[caller.orgRole]) : null;
-          const scopes = allowed ? new Set([...principal.scopes].filter((s) => allowed.has(s))) : principal.scopes;
-          // Created once, with the caller known: there is never a placeholder access.
-          context.request = new RequestContext({
-            requestId: context.requestId,
-            log: context.log,
-            principal,
-            scopes,
-            access: {
-              kind: principal.kind,
-              // An API key that answers to a member acts with that member's roles and visibility; only
-              // org-wide keys (made by the platform) have none and administer every workspace.
-              userId: scope.identity.userId,
-              orgRole: caller.orgRole,
-              allWorkspacesRole: caller.allWorkspacesRole,
-            },
-            scope,
-            loaders,
-            keyring: context.keyring,
-          });
         },
 
         async didEncounterErrors({ errors }) {
