@@ -11,6 +11,7 @@ import type { Config } from './config';
 import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
+import { RequestLifecycle } from './context/request-lifecycle';
 import { createFormatError, errorForLog, outageOf, requestScope, RETRY_AFTER_SECONDS } from './graphql/errors';
 import { BODY_ERRORS, graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
@@ -147,15 +148,14 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
         context: async ({ req, res }): Promise<GatewayContext> => {
           const requestId = res.locals.requestId as string;
           const principal = await authenticate(req.headers, tokens);
-          const context: GatewayContext = { requestId, log, principal, keyring, lifecycle: {} };
-          // The client went away before its answer was written: mark the request aborted. The scope then
-          // refuses further statements, waits for in-flight work and rolls back (TenantScope.abort); its
-          // end is memoised, so this never races the tenant plugin's own end. After a normal answer the
-          // scope has already ended and this is a no-op; if the pipeline ever skipped the plugin's end, this
-          // is the safety net that still rolls back and releases the connection.
+          const lifecycle = new RequestLifecycle();
+          const context: GatewayContext = { requestId, log, principal, keyring, lifecycle };
+          // However the response ends, the lifecycle hears of it. Before the answer was written: the client
+          // went away, the scope refuses further statements, waits for in-flight work and rolls back. After
+          // a normal answer the plugin has already ended the scope and this is a no-op; if the pipeline ever
+          // skipped the plugin's end, this is the safety net that still rolls back and releases the connection.
           res.on('close', () => {
-            if (!res.writableFinished) context.lifecycle.aborted = true;
-            void context.lifecycle.scope?.abort().catch(() => undefined);
+            void lifecycle.end(res.writableFinished ? 'closed' : 'client-gone').catch(() => undefined);
           });
           return context;
         },

@@ -108,10 +108,11 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
       return {
         ...fieldConfig,
         resolve(source, args, context, info) {
-          const principal = context.principal;
-          if (!principal) throw unauthenticated();
+          // The effective scopes of the request (token scopes within the caller's role), never the raw token's.
+          const scopes = context.request?.scopes;
+          if (!context.principal || !scopes) throw unauthenticated();
           for (const scopeRule of rule.scopeRules) {
-            if (!scopeRule.some((all) => all.every((scope) => principal.scopes.has(scope)))) {
+            if (!scopeRule.some((all) => all.every((scope) => scopes.has(scope)))) {
               throw forbidden(`${info.parentType.name}.${info.fieldName} requires scope ${describe(scopeRule)}`);
             }
           }

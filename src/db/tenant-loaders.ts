@@ -1,7 +1,10 @@
 import DataLoader from 'dataloader';
-import type { EntityMetadata, EntityManager, ObjectLiteral } from 'typeorm';
+import type { EntityMetadata, EntityManager } from 'typeorm';
 import type { TenantScope } from './tenant-scope';
-import { keyset, type Page } from '../graphql/pagination';
+import { keyset, pageKey, toConnection, type Connection, type Page } from '../pagination';
+import { hydrate } from './sql';
+
+export { hydrate } from './sql';
 
 type EntityClass<E> = new () => E;
 
@@ -15,26 +18,24 @@ function metadataOf(manager: EntityManager, entity: EntityClass<unknown>): Entit
   return manager.connection.getMetadata(entity);
 }
 
-/** Raw rows (column names) → entity instances (property names). */
-export function hydrate<E extends ObjectLiteral>(metadata: EntityMetadata, rows: Record<string, unknown>[]): E[] {
-  return rows.map((row) => {
-    const entity = metadata.create() as E;
-    for (const column of metadata.columns) {
-      if (column.databaseName in row) (entity as Record<string, unknown>)[column.propertyName] = row[column.databaseName];
-    }
-    return entity;
-  });
-}
-
-export function byIdLoader<E extends { id: string }>(scope: TenantScope, entity: EntityClass<E>): DataLoader<string, E | null> {
+/**
+ * Rows by id. `columns`: an explicit select list where the serving role may not read every column
+ * (api_keys.secret_hash); `map`: a per-row fix-up after hydration.
+ */
+export function byIdLoader<E extends { id: string }>(
+  scope: TenantScope,
+  entity: EntityClass<E>,
+  options: { columns?: string; map?: (item: E) => E } = {},
+): DataLoader<string, E | null> {
   return new DataLoader(async (ids) => {
     const manager = await scope.manager();
     const metadata = metadataOf(manager, entity);
-    const rows = await scope.query(`SELECT * FROM ${metadata.tableName} WHERE org_id = $1 AND id = ANY($2::uuid[])`, [
+    const rows = await scope.query(`SELECT ${options.columns ?? '*'} FROM ${metadata.tableName} WHERE org_id = $1 AND id = ANY($2::uuid[])`, [
       scope.orgId,
       ids,
     ]);
-    const byId = new Map(hydrate<E>(metadata, rows).map((e) => [e.id, e]));
+    const items = hydrate<E>(metadata, rows);
+    const byId = new Map((options.map ? items.map(options.map) : items).map((e) => [e.id, e]));
     return ids.map((id) => byId.get(id) ?? null);
   });
 }
@@ -93,4 +94,51 @@ function propertyOf(metadata: EntityMetadata, databaseName: string): string {
   const column = metadata.columns.find((c) => c.databaseName === databaseName);
   if (!column) throw new Error(`${metadata.tableName} has no column ${databaseName}`);
   return column.propertyName;
+}
+
+/**
+ * The loaders of a list that hangs off workspaces (environments, components, connectors): by id, one page
+ * of a workspace's items (optionally filtered on one column), and the matching count. Per request.
+ */
+export class WorkspaceChildLoaders<E extends { id: string }> {
+  readonly byId: DataLoader<string, E | null>;
+  private readonly pages = new Map<string, DataLoader<string, E[]>>();
+  private readonly counts = new Map<string, DataLoader<string, number>>();
+
+  constructor(
+    private readonly scope: TenantScope,
+    private readonly entity: EntityClass<E>,
+    /** The column the list filter compares (tier, type, kind). */
+    private readonly filterColumn: string,
+  ) {
+    this.byId = byIdLoader(scope, entity);
+  }
+
+  /** One page of each workspace's items; `filter`: a stored (lower-case) value of the filter column, or null for all. */
+  page(page: Page, filter: string | null = null): DataLoader<string, E[]> {
+    const key = `${filter ?? ''}:${pageKey(page)}`;
+    let loader = this.pages.get(key);
+    if (!loader) {
+      loader = childPageLoader(this.scope, this.entity, 'workspace_id', page, filter ? { column: this.filterColumn, value: filter } : undefined);
+      this.pages.set(key, loader);
+    }
+    return loader;
+  }
+
+  /** Per-workspace counts of the (filtered) list. */
+  count(filter: string | null = null): DataLoader<string, number> {
+    const key = filter ?? '';
+    let loader = this.counts.get(key);
+    if (!loader) {
+      loader = childCountLoader(this.scope, this.entity, 'workspace_id', filter ? { column: this.filterColumn, value: filter } : undefined);
+      this.counts.set(key, loader);
+    }
+    return loader;
+  }
+
+  /** A workspace's page as a connection (rows, cursors, lazy totalCount). */
+  async connection(workspaceId: string, page: Page, filter: string | null = null): Promise<Connection<E>> {
+    const items = await this.page(page, filter).load(workspaceId);
+    return toConnection(items, page, () => this.count(filter).load(workspaceId));
+  }
 }

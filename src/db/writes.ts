@@ -1,5 +1,5 @@
 import type { EntityManager, ObjectLiteral } from 'typeorm';
-import { hydrate } from './tenant-loaders';
+import { hydrate } from './sql';
 
 type EntityClass<E> = new () => E;
 

@@ -1,38 +1,37 @@
 import type { Logger } from 'pino';
+import { createParameterDecorator } from 'type-graphql';
 import type { Principal } from '../auth/principal';
-import type { TenantScope } from '../db/tenant-scope';
-import type { Loaders } from './loaders';
-import type { Access } from '../auth/access';
+import type { RequestContext } from '../context/request-context';
+import type { RequestLifecycle } from '../context/request-lifecycle';
 import { unauthenticated } from './errors';
 import type { Keyring } from '../secrets/keyring';
 
 /**
- * What every resolver gets. `tenant` is attached once the operation is known (read-only or not) by the
- * tenant plugin, and only for an authenticated caller; the auth directives guarantee that any field that
- * needs it has a principal.
+ * The GraphQL transport's context. `request` (the RequestContext services take first) is built by the
+ * tenant plugin once the operation is known and the caller's row is loaded, and only for an authenticated
+ * caller; the auth directives guarantee that any field that needs it has one.
  */
 export interface GatewayContext {
   requestId: string;
   log: Logger;
-  principal: Principal | null;
+  /** What the token proves, or null without a token. Never rewritten (effective scopes: request.scopes). */
+  readonly principal: Principal | null;
   /** Seals and opens secrets at rest (cloud credentials, connector secrets). */
   keyring: Keyring;
-  tenant?: Tenant;
-  /**
-   * Shared with the HTTP layer. Finding: Apollo Server 5 shallow-copies the context object per request,
-   * so a property the plugin sets on the copy (tenant) is invisible to the object the HTTP layer holds;
-   * this holder is the same object in both, so the response-close safety net can reach the scope.
-   */
-  lifecycle: { scope?: TenantScope; aborted?: boolean };
+  /** The owner of the request's tenant scope, shared with the HTTP layer (see RequestLifecycle). */
+  lifecycle: RequestLifecycle;
+  request?: RequestContext;
 }
 
-export interface Tenant {
-  scope: TenantScope;
-  loaders: Loaders;
-  access: Access;
+export function requestOf(context: GatewayContext): RequestContext {
+  if (!context.request) throw unauthenticated();
+  return context.request;
 }
 
-export function tenantOf(context: GatewayContext): Tenant {
-  if (!context.tenant) throw unauthenticated();
-  return context.tenant;
+/**
+ * The resolver's RequestContext: `@RequestCtx() ctx: RequestContext`, passed first to services.
+ * (type-graphql's createParameterDecorator, as in its examples/middlewares-custom-decorators.)
+ */
+export function RequestCtx(): ReturnType<typeof createParameterDecorator> {
+  return createParameterDecorator<GatewayContext>(({ context }) => requestOf(context));
 }

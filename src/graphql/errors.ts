@@ -1,36 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import type { ValidationError } from 'class-validator';
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import type { GraphQLSchema } from 'graphql';
+import { BadInputError, DomainError, ErrorCode, ForbiddenError, NotFoundError, OrgArchivedError, OrgSuspendedError, UnauthenticatedError, type FieldError } from '../errors';
+import { PgError } from '../db/pg-errors';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ScopeRefusal } from '../db/tenant-scope';
 import { isTransientFailure } from '../db/tenant-scope';
 
-/**
- * The stable error codes clients see in `extensions.code`. Anything else is an internal error: its
- * message is replaced (it may hold SQL or internals) and the detail goes to the log under the request id.
- */
-export const ErrorCode = {
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  RATE_LIMITED: 'RATE_LIMITED',
-  ORG_SUSPENDED: 'ORG_SUSPENDED',
-  ORG_ARCHIVED: 'ORG_ARCHIVED',
-  /** A query limit refused the document before execution: `extensions.limit` names it (tokens, depth, aliases, directives, nodes). */
-  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
-  /** `subscription` operations are not served (no Subscription type, no streaming transport). */
-  SUBSCRIPTIONS_NOT_SUPPORTED: 'SUBSCRIPTIONS_NOT_SUPPORTED',
-  /** The HTTP request itself is malformed (body, content type, parameters); see src/graphql/http.ts. */
-  BAD_REQUEST: 'BAD_REQUEST',
-  /** The database is unreachable, restarting, or the connection pool is exhausted: HTTP 503, Retry-After. */
-  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
-  /** A statement ran into DB_STATEMENT_TIMEOUT_MS or the request ran past REQUEST_TIMEOUT_MS: HTTP 503, Retry-After. */
-  TIMEOUT: 'TIMEOUT',
-  /** A mutation kept colliding with concurrent changes (deadlock or serialization failure after retries). */
-  CONFLICT: 'CONFLICT',
-  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
-} as const;
+export { ErrorCode, flatten, type FieldError } from '../errors';
 
 const CLIENT_CODES = new Set<string>([
   ...Object.values(ErrorCode),
@@ -42,11 +20,6 @@ const CLIENT_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
 ]);
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
 
 /** The protection space of every 401 this gateway sends (RFC 6750 §3). */
 export const REALM = 'manifest-gateway';
@@ -63,36 +36,72 @@ export function bearerChallenge(invalidToken?: { description: string }): string 
 }
 
 /**
- * UNAUTHENTICATED, HTTP 401 with its `WWW-Authenticate` challenge. `tokenSent`: a credential was
- * presented and refused (bad token, unknown organization, non-member, revoked key).
+ * The one mapping from domain errors (src/errors.ts, thrown by services and auth) to what a GraphQL client
+ * sees: the code in `extensions.code`, the field list for bad input, and the HTTP status where there is one
+ * (401 with its `WWW-Authenticate` challenge, 403 for an archived or suspended organization).
  */
-export function unauthenticated(message = 'Authentication required: send Authorization: Bearer <token>', options: { tokenSent?: boolean } = {}): GraphQLError {
-  const challenge = bearerChallenge(options.tokenSent ? { description: message } : undefined);
-  return new GraphQLError(message, {
-    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', challenge]]) } },
-  });
+export function toGraphQLError(error: DomainError, path?: GraphQLError['path']): GraphQLError {
+  const options = { path, originalError: error };
+  if (error instanceof UnauthenticatedError) {
+    const challenge = bearerChallenge(error.tokenSent ? { description: error.message } : undefined);
+    return new GraphQLError(error.message, {
+      ...options,
+      extensions: { code: error.code, http: { status: 401, headers: new Map([['www-authenticate', challenge]]) } },
+    });
+  }
+  if (error instanceof BadInputError) return new GraphQLError(error.message, { ...options, extensions: { code: error.code, fields: error.fields } });
+  if (error instanceof OrgArchivedError || error instanceof OrgSuspendedError) {
+    return new GraphQLError(error.message, { ...options, extensions: { code: error.code, http: { status: 403 } } });
+  }
+  return new GraphQLError(error.message, { ...options, extensions: { code: error.code } });
+}
+
+/** For the GraphQL transport's own refusals (plugin, directives, input validation). */
+export function unauthenticated(message?: string, options: { tokenSent?: boolean } = {}): GraphQLError {
+  return toGraphQLError(new UnauthenticatedError(message, options));
 }
 
 export function forbidden(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN } });
+  return toGraphQLError(new ForbiddenError(message));
 }
 
-/** The same answer for "does not exist" and "belongs to another organization". */
 export function notFound(kind: string, id: string): GraphQLError {
-  return new GraphQLError(`${kind} ${id} not found`, { extensions: { code: ErrorCode.NOT_FOUND } });
+  return toGraphQLError(new NotFoundError(kind, id));
 }
 
 export function badInput(fields: FieldError[]): GraphQLError {
-  const names = [...new Set(fields.map((f) => f.field))].join(', ');
-  return new GraphQLError(`Invalid input: ${names}`, { extensions: { code: ErrorCode.BAD_USER_INPUT, fields } });
+  return toGraphQLError(new BadInputError(fields));
 }
 
-export function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
-  return errors.flatMap((error) => {
-    const field = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
-    return [...own, ...flatten(error.children ?? [], field)];
+/**
+ * A schema-level wrapper: every field resolver's domain error becomes its GraphQL error here, once, so
+ * services stay free of GraphQL and the errors keep their codes, statuses and field lists.
+ */
+export function mapDomainErrors(schema: GraphQLSchema): GraphQLSchema {
+  const map = (error: unknown): never => {
+    throw error instanceof DomainError ? toGraphQLError(error) : error;
+  };
+  return mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (fieldConfig) => {
+      const resolve = fieldConfig.resolve;
+      if (!resolve) return fieldConfig;
+      return {
+        ...fieldConfig,
+        resolve(source, args, context, info) {
+          try {
+            const result = resolve(source, args, context, info);
+            return isPromise(result) ? result.then(undefined, map) : result;
+          } catch (error) {
+            return map(error);
+          }
+        },
+      };
+    },
   });
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | null)?.then === 'function';
 }
 
 /**
@@ -171,21 +180,7 @@ export function createFormatError(options: { hideSuggestions: boolean }) {
   };
 }
 
-/** The PostgreSQL error codes services translate into client errors, and the ones that mean an outage. */
-export const PgError = {
-  UNIQUE_VIOLATION: '23505',
-  FOREIGN_KEY_VIOLATION: '23503',
-  CHECK_VIOLATION: '23514',
-  /** statement_timeout (or a cancel request). */
-  QUERY_CANCELED: '57014',
-  ADMIN_SHUTDOWN: '57P01',
-  CRASH_SHUTDOWN: '57P02',
-  /** The server is starting up, shutting down or in recovery. */
-  CANNOT_CONNECT_NOW: '57P03',
-  DATABASE_DROPPED: '57P04',
-  TOO_MANY_CONNECTIONS: '53300',
-  IDLE_IN_TRANSACTION_TIMEOUT: '25P03',
-} as const;
+export { PgError, pgConstraint, pgErrorCode } from '../db/pg-errors';
 
 export type OutageCode = typeof ErrorCode.SERVICE_UNAVAILABLE | typeof ErrorCode.TIMEOUT;
 
@@ -255,16 +250,6 @@ export function outageOf(error: unknown, depth = 0): Outage | undefined {
     if (outage) return outage;
   }
   return undefined;
-}
-
-/** PostgreSQL error code of a TypeORM QueryFailedError (or undefined). */
-export function pgErrorCode(error: unknown): string | undefined {
-  const driverError = (error as { driverError?: { code?: string } })?.driverError;
-  return driverError?.code;
-}
-
-export function pgConstraint(error: unknown): string | undefined {
-  return (error as { driverError?: { constraint?: string } })?.driverError?.constraint;
 }
 
 /** A loggable summary of an error: never query parameters (they may carry secrets). */

@@ -13,7 +13,8 @@ import {
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { Field, ID, InterfaceType } from 'type-graphql';
 import { isUuid } from '../db/tenant-scope';
-import { notFound } from './errors';
+import { notFound, toGraphQLError } from './errors';
+import { DomainError } from '../errors';
 
 /**
  * Global object identification (the Relay "Node" convention, as GitHub's and Shopify's APIs do it).
@@ -215,7 +216,8 @@ export function applyGlobalIds(schema: GraphQLSchema): GraphQLSchema {
             for (const [name, decode] of decoders) if (name in decoded) decoded[name] = decode(decoded[name], sent);
             try {
               return await inner(source, decoded, context, info);
-            } catch (error) {
+            } catch (caught) {
+              const error = caught instanceof DomainError ? toGraphQLError(caught) : caught;
               // Services name the stored UUID ("Workspace <uuid> not found"); say it with the id the client sent.
               if (error instanceof GraphQLError && sent.size) {
                 let message = error.message;

@@ -1,11 +1,13 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { IsOptional, IsString, Max, Min } from 'class-validator';
 import { badInput, type FieldError } from './errors';
+import type { PageInfo as PageInfoShape } from '../pagination';
 import { isUuid } from '../db/tenant-scope';
 import { isSafeText } from './input-safety';
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page } from '../pagination';
+
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encodeCursor, keyset, pageKey, toConnection, type Connection, type Page } from '../pagination';
 
 /**
  * Relay cursor connections, both directions: `first`/`after` pages forward, `last`/`before` backward
@@ -38,23 +40,6 @@ export class PageArgs {
   before?: string | null;
 }
 
-export interface Page {
-  /** Page size. */
-  limit: number;
-  /** The decoded cursor (exclusive), or null for the start (forward) or the end (backward) of the list. */
-  cursor: string | null;
-  /** last/before: rows are read from the far end and reversed into list order. */
-  backward: boolean;
-}
-
-/**
- * Items are ordered by id, and ids are UUIDv7 (time-ordered), so pages come in creation order and a
- * cursor is just the last id seen, encoded so that clients treat it as opaque.
- */
-export function encodeCursor(id: string): string {
-  return Buffer.from(`v1:${id}`).toString('base64url');
-}
-
 /** `isKey` checks the decoded key: UUIDs for most lists, user ids for members. */
 export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid): Page {
   const hasFirst = args.first !== undefined && args.first !== null;
@@ -77,26 +62,8 @@ export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid)
   return { limit, cursor: id, backward };
 }
 
-export function pageKey(page: Page): string {
-  return `${page.backward ? 'b' : 'f'}:${page.limit}:${page.cursor ?? ''}`;
-}
-
-/**
- * The keyset condition and order for a page over `column`, where `param` is the cursor parameter
- * (e.g. `$2::uuid`). Lists in ascending order read `column > cursor` ascending forward and
- * `column < cursor` descending backward; `newestFirst` lists the other way round. Rows read backward
- * are put back in list order by toConnection.
- */
-export function keyset(page: Page, column: string, param: string, newestFirst = false): { where: string; order: string } {
-  const ascending = newestFirst === page.backward;
-  return {
-    where: `(${param} IS NULL OR ${column} ${ascending ? '>' : '<'} ${param})`,
-    order: `ORDER BY ${column} ${ascending ? 'ASC' : 'DESC'}`,
-  };
-}
-
 @ObjectType({ description: 'Where a page sits in its list (Relay cursor connections).' })
-export class PageInfo {
+export class PageInfo implements PageInfoShape {
   @Field(() => Boolean, { description: 'Paging forward (first/after): whether more items follow this page. Always false when paging backward.' })
   hasNextPage: boolean;
 
@@ -108,38 +75,6 @@ export class PageInfo {
 
   @Field(() => String, { nullable: true, description: 'Cursor of the last item of the page (pass as `after` for the next page); null for an empty page.' })
   endCursor: string | null;
-}
-
-export interface Connection<T> {
-  edges: Array<{ cursor: string; node: T }>;
-  pageInfo: PageInfo;
-  /** Resolved lazily: only queries that ask for totalCount pay for the count. */
-  readonly totalCount: Promise<number>;
-}
-
-/**
- * Builds a connection from up to `limit + 1` rows in reading order (the extra row only says there is
- * another page in the reading direction); backward pages are reversed into list order.
- */
-export function toConnection<T extends { id: string }>(rows: T[], page: Page, count: () => Promise<number>): Connection<T> {
-  const more = rows.length > page.limit;
-  const nodes = rows.slice(0, page.limit);
-  if (page.backward) nodes.reverse();
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(node.id), node }));
-  let counted: Promise<number> | undefined;
-  return {
-    edges,
-    pageInfo: {
-      hasNextPage: !page.backward && more,
-      hasPreviousPage: page.backward && more,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
-    },
-    get totalCount() {
-      counted ??= count();
-      return counted;
-    },
-  };
 }
 
 export function ConnectionType<T extends object>(node: ClassType<T>) {

@@ -7,6 +7,7 @@ import { DateTimeISO } from './scalars';
 import { applyGlobalIds } from './node';
 import { NodeResolver } from './node.resolver';
 import { AUTH_DIRECTIVES, applyAuthDirectives } from '../auth/directives';
+import { mapDomainErrors } from './errors';
 import { OrganizationResolver } from '../modules/organization/organization.resolver';
 import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
@@ -76,7 +77,7 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
   // Outermost first at execution: auth (a refused field runs nothing) → the hostile-input guard on the
   // client's raw arguments (NUL, unpaired surrogates, id length, JSON depth) → global ids decoded into
   // stored ids → audit (records stored ids) → resolver.
-  return applyAuthDirectives(guardInputs(applyGlobalIds(auditMutations(schema))));
+  return mapDomainErrors(applyAuthDirectives(guardInputs(applyGlobalIds(auditMutations(schema)))));
 }
 
 /**

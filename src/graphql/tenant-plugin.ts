@@ -1,13 +1,10 @@
-import { GraphQLError } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { DataSource } from 'typeorm';
-import { TenantScope } from '../db/tenant-scope';
 import type { Metrics } from '../metrics';
 import type { GatewayContext } from './context';
-import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, unauthenticated } from './errors';
-import { Loaders } from './loaders';
-import { OrganizationStatus } from '../modules/organization/organization.entity';
-import { ORG_ROLE_SCOPES } from '../auth/roles';
+import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, toGraphQLError } from './errors';
+import { DomainError } from '../errors';
+import { openRequest } from '../context/open-request';
 
 interface TenantPluginOptions {
   dataSource: DataSource;
@@ -29,10 +26,12 @@ interface TenantPluginOptions {
  *   and retrying it is safe (as Hasura does, one request = one transaction);
  * - stamp every error with the request id and log the ones clients do not see in detail.
  *
- * The scope's end is one memoised operation (db/tenant-scope.ts): normally this plugin ends it; when the
- * client goes away first, the HTTP close handler (server.ts) aborts it: statements are refused from then
- * on, in-flight work is awaited, and the transaction is rolled back. Either way the connection is touched
- * by exactly one party at a time.
+ * The scope is owned by the request's RequestLifecycle (context/request-lifecycle.ts): this plugin opens
+ * it through openRequest (context/open-request.ts, transport-neutral: the RequestContext comes from there)
+ * and normally ends it (`end('answered' | 'failed')`); when the client goes away first, the
+ * HTTP close handler (server.ts) ends it (`end('client-gone')`): statements are refused from then on,
+ * in-flight work is awaited, and the transaction is rolled back. Either way the connection is touched by
+ * exactly one party at a time.
  */
 export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
@@ -45,64 +44,27 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           if (!operation) return;
           operationType = operation.operation;
           if (!context.principal) return;
-          const principal = context.principal;
-          const isMutation = operation.operation === 'mutation';
-          const scope = new TenantScope(
-            options.dataSource,
-            {
-              orgId: principal.orgId,
-              userId: principal.kind === 'user' ? principal.subject : (principal.keyOwner ?? null),
-              kind: principal.kind,
-              apiKeyId: principal.kind === 'api_key' ? principal.subject.slice('apikey:'.length) : null,
-            },
-            !isMutation,
-            { deadline, settleTimeoutMs: options.settleTimeoutMs },
-          );
-          context.lifecycle.scope = scope;
-          if (context.lifecycle.aborted) void scope.abort(); // the client left before the operation was known
-          const loaders = new Loaders(scope);
-          // Attach before the first query so that the connection is released whatever happens next.
-          context.tenant = { scope, loaders, access: { kind: principal.kind, userId: null, orgRole: null, allWorkspacesRole: null } };
-          const caller = await loaders.caller();
-          if (!caller.organization) throw unauthenticated('The organization of this token does not exist', { tokenSent: true });
-          if (principal.kind === 'api_key' && !caller.apiKeyActive) {
-            // Checked on every request in the request's first statement: a revoked key's tokens stop at once,
-            // on every replica (the database is the shared state).
-            throw unauthenticated('The API key of this token has been revoked or has expired, or its owner has left the organization', { tokenSent: true });
-          }
-          if (principal.kind === 'user' && !caller.orgRole) {
-            // Membership in the database decides: a removed user's unexpired token is worthless.
-            throw unauthenticated('You are not a member of this organization', { tokenSent: true });
-          }
-          if (caller.organization.status === OrganizationStatus.ARCHIVED) {
-            throw new GraphQLError('This organization is archived', {
-              extensions: { code: ErrorCode.ORG_ARCHIVED, http: { status: 403 } },
+          try {
+            context.request = await openRequest({
+              dataSource: options.dataSource,
+              lifecycle: context.lifecycle,
+              principal: context.principal,
+              readOnly: operation.operation !== 'mutation',
+              requestId: context.requestId,
+              log: context.log,
+              keyring: context.keyring,
+              deadline,
+              settleTimeoutMs: options.settleTimeoutMs,
             });
-          }
-          if (caller.organization.status === OrganizationStatus.SUSPENDED && isMutation) {
-            throw new GraphQLError('This organization is suspended: reads work, changes are refused', {
-              extensions: { code: ErrorCode.ORG_SUSPENDED, http: { status: 403 } },
-            });
-          }
-          context.tenant.access = {
-            kind: principal.kind,
-            // An API key that answers to a member acts with that member's roles and visibility; only
-            // org-wide keys (made by the platform) have none and administer every workspace.
-            userId: scope.identity.userId,
-            orgRole: caller.orgRole,
-            allWorkspacesRole: caller.allWorkspacesRole,
-          };
-          if (caller.orgRole) {
-            // Effective scopes: what the token asks for, within what the role allows.
-            const allowed = new Set<string>(ORG_ROLE_SCOPES[caller.orgRole]);
-            context.principal = { ...principal, scopes: new Set([...principal.scopes].filter((s) => allowed.has(s))) };
+          } catch (error) {
+            throw error instanceof DomainError ? toGraphQLError(error) : error;
           }
         },
 
         async didEncounterErrors({ errors }) {
           for (const error of errors) {
             const code = error.extensions?.code;
-            if (context.lifecycle.aborted) continue; // nobody is listening; the scope rolls back
+            if (context.lifecycle.clientGone) continue; // nobody is listening; the scope rolls back
             const outage = outageOf(error.originalError ?? error);
             if (outage) {
               context.log.warn({ requestId: context.requestId, code: outage.code, err: errorForLog(error.originalError ?? error) }, 'database outage');
@@ -113,13 +75,13 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
         },
 
         async willSendResponse({ response }) {
-          const scope = context.tenant?.scope;
+          const scope = context.lifecycle.scope;
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const isOutage = (e: { extensions?: Record<string, unknown> }) => OUTAGE_CODES.has(e.extensions?.code as string);
           if (scope) {
             const outage = Boolean(body?.errors?.some(isOutage));
             try {
-              await scope.end(!outage);
+              await context.lifecycle.end(outage ? 'failed' : 'answered');
               // Rolled back: a change reported as done would be a lie.
               if (outage && !scope.readOnly && body) body.data = null;
             } catch (error) {

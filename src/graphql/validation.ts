@@ -1,6 +1,5 @@
 import { registerDecorator, validate, type ValidationOptions } from 'class-validator';
 import { badInput, flatten, type FieldError } from './errors';
-import { isUuid } from '../db/tenant-scope';
 
 /** Slugs: lowercase letters, digits and inner hyphens, 1–63 characters (DNS-label rules). */
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -24,11 +23,7 @@ export function IsJsonObject(maxBytes: number, options?: ValidationOptions) {
     });
 }
 
-/** Ids are UUIDs; anything else is a client mistake, reported as such (not as a database error). */
-export function checkId(id: string, field = 'id'): string {
-  if (!isUuid(id)) throw badInput([{ field, message: `${field} must be an id returned by this API` }]);
-  return id.toLowerCase();
-}
+export { checkId } from '../errors';
 
 /**
  * Rules that need more than one field or list element (e.g. unique route names) implement this; their

@@ -1,7 +1,8 @@
-import { Directive, Field, ObjectType } from 'type-graphql';
+import { Field, ObjectType } from 'type-graphql';
 import type { Logger } from 'pino';
 import { Keyring, SecretUnreadableError, type SecretBinding } from './keyring';
 import { DeploymentHost } from '../modules/environment/environment.entity';
+import { RequiresScopes } from '../auth/decorators';
 
 /**
  * What a read shows of a write-only secret: whether one is set, when it changed and a short keyed
@@ -10,7 +11,7 @@ import { DeploymentHost } from '../modules/environment/environment.entity';
  * reported as set but unreadable, without a fingerprint; the log says which row, never any content.
  */
 @ObjectType({ description: 'A write-only secret as reads see it: never the value.' })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class SecretStatus {
   @Field(() => Boolean, { description: 'Whether a secret is stored (its value is never returned).' })
   isSet: boolean;

@@ -1,7 +1,8 @@
 import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/pagination';
+import { RequiresScopes } from '../../auth/decorators';
 
 export enum ApiKeyStatus {
   ACTIVE = 'active',
@@ -24,7 +25,7 @@ registerEnumType(ApiKeyStatus, {
  */
 @Entity({ name: 'api_keys' })
 @ObjectType({ implements: Node, description: 'A key for programmatic access. Its value is shown once, at creation.' })
-@Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+@RequiresScopes('api_keys:manage')
 export class ApiKey {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;
@@ -94,7 +95,7 @@ export class ApiKey {
 }
 
 @ObjectType({ description: 'A new key. `key` is its value: store it now, it is never shown again.' })
-@Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+@RequiresScopes('api_keys:manage')
 export class CreatedApiKey {
   @Field(() => String, { description: 'The key\'s value (fl_…): shown only in this response; exchange it at POST /auth/token.' })
   key: string;

@@ -1,41 +1,43 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, Args, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from '../organization/organization.entity';
 import { ApiKey, ApiKeyConnection, CreatedApiKey } from './api-key.entity';
 import { CreateApiKeyInput } from './api-key.inputs';
 import { apiKeyService } from './api-key.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
   @Mutation(() => CreatedApiKey, { nullable: true, description: 'The value is in the result, once. Exchange it at POST /auth/token.' })
-  @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
-  createApiKey(@Arg('input', () => CreateApiKeyInput, { description: 'Name, scopes and optional expiry of the new key.' }) input: CreateApiKeyInput, @Ctx() ctx: GatewayContext): Promise<CreatedApiKey> {
-    return apiKeyService.create(ctx, tenantOf(ctx), input);
+  @RequiresScopes('api_keys:manage')
+  createApiKey(@Arg('input', () => CreateApiKeyInput, { description: 'Name, scopes and optional expiry of the new key.' }) input: CreateApiKeyInput, @RequestCtx() ctx: RequestContext): Promise<CreatedApiKey> {
+    return apiKeyService.create(ctx, input);
   }
 
   @Mutation(() => ApiKey, { nullable: true, description: 'Immediate: tokens already exchanged from the key stop working too.' })
-  @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
-  revokeApiKey(@Arg('id', () => ID, { description: 'Global id of the ApiKey to revoke.' }) id: string, @Ctx() ctx: GatewayContext): Promise<ApiKey> {
-    return apiKeyService.revoke(ctx, tenantOf(ctx), id);
+  @RequiresScopes('api_keys:manage')
+  revokeApiKey(@Arg('id', () => ID, { description: 'Global id of the ApiKey to revoke.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<ApiKey> {
+    return apiKeyService.revoke(ctx, id);
   }
 
   @Mutation(() => CreatedApiKey, { nullable: true, description: 'A new value with the same grant; the old one keeps working for the grace period (0 = revoked now).' })
-  @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
+  @RequiresScopes('api_keys:manage')
   rotateApiKey(
     @Arg('id', () => ID, { description: 'Global id of the ApiKey to rotate.' }) id: string,
     @Arg('gracePeriodSeconds', () => Int, { description: 'Seconds the old value keeps working after rotation (0: stops at once).', defaultValue: 0 }) gracePeriodSeconds: number,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<CreatedApiKey> {
-    return apiKeyService.rotate(ctx, tenantOf(ctx), id, gracePeriodSeconds);
+    return apiKeyService.rotate(ctx, id, gracePeriodSeconds);
   }
 }
 
 @Resolver(() => Organization)
 export class OrganizationApiKeysResolver {
   @FieldResolver(() => ApiKeyConnection, { description: 'The organization\'s API keys (never their values), oldest first.' })
-  @Directive('@requiresScopes(scopes: [["api_keys:manage"]])')
-  apiKeys(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<ApiKey>> {
-    return apiKeyService.page(tenantOf(ctx), toPage(args));
+  @RequiresScopes('api_keys:manage')
+  apiKeys(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<ApiKey>> {
+    return apiKeyService.page(ctx, toPage(args));
   }
 }

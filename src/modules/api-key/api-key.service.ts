@@ -1,21 +1,21 @@
+import { entities, orgListPage } from '../../db/sql';
 import { v7 as uuidv7 } from 'uuid';
 import type { EntityManager } from 'typeorm';
 import { generateApiKey } from '../../auth/api-key-format';
 import { isScope } from '../../auth/scopes';
-import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
-import type { GatewayContext, Tenant } from '../../graphql/context';
-import { badInput, forbidden, notFound, type FieldError } from '../../graphql/errors';
-import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
+import type { RequestContext } from '../../context/request-context';
+import { BadInputError, ForbiddenError, NotFoundError, type FieldError } from '../../errors';
+import type { Connection, Page } from '../../pagination';
+import { checkId } from '../../errors';
 import { API_KEY_COLUMNS, ApiKey, ApiKeyStatus, type CreatedApiKey } from './api-key.entity';
 import type { CreateApiKeyInput } from './api-key.inputs';
 
 const TWO_YEARS_MS = 2 * 366 * 24 * 3600 * 1000;
 export const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600;
 
-function toKeys(manager: EntityManager, rows: Record<string, unknown>[]): ApiKey[] {
-  return hydrate<ApiKey>(manager.connection.getMetadata(ApiKey), rows);
+function toKeys(manager: EntityManager, rows: Record<string, unknown>[]): Promise<ApiKey[]> {
+  return entities(manager, ApiKey, rows);
 }
 
 /** Inserts a key; used by the GraphQL API and by the CLI's platform path (first owner key). */
@@ -30,30 +30,20 @@ export async function insertApiKey(
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${API_KEY_COLUMNS}`,
     [orgId, uuidv7(), generated.keyId, fields.name, fields.description, fields.scopes, generated.secretHash, fields.createdBy, fields.ownerUserId, fields.expiresAt],
   );
-  return { key: generated.value, apiKey: toKeys(manager, rows)[0] };
+  return { key: generated.value, apiKey: (await toKeys(manager, rows))[0] };
 }
 
 export const apiKeyService = {
-  async page(tenant: Tenant, page: Page): Promise<Connection<ApiKey>> {
-    const { scope } = tenant;
-    const { where, order } = keyset(page, 'id', '$2::uuid');
-    const rows = await scope.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
-      scope.orgId,
-      page.cursor,
-      page.limit + 1,
-    ]);
-    return toConnection(toKeys(await scope.manager(), rows), page, async () => {
-      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM api_keys WHERE org_id = $1`, [scope.orgId]);
-      return Number(count);
-    });
+  page(ctx: RequestContext, page: Page): Promise<Connection<ApiKey>> {
+    return orgListPage(ctx.scope, ApiKey, page, { columns: API_KEY_COLUMNS });
   },
 
   /** A key may be granted only known scopes that its creator holds (no escalation through keys). */
-  async create(context: GatewayContext, tenant: Tenant, input: CreateApiKeyInput): Promise<CreatedApiKey> {
+  async create(ctx: RequestContext, input: CreateApiKeyInput): Promise<CreatedApiKey> {
     const errors: FieldError[] = [];
     const unknown = input.scopes.filter((s) => !isScope(s));
     if (unknown.length) errors.push({ field: 'scopes', message: `unknown scope(s): ${unknown.join(', ')}` });
-    const held = context.principal!.scopes;
+    const held = ctx.scopes;
     const beyond = input.scopes.filter((s) => isScope(s) && !held.has(s));
     if (beyond.length) errors.push({ field: 'scopes', message: `you cannot grant scope(s) you do not hold: ${beyond.join(', ')}` });
     if (input.expiresAt) {
@@ -61,33 +51,33 @@ export const apiKeyService = {
       if (at <= Date.now()) errors.push({ field: 'expiresAt', message: 'expiresAt must be in the future' });
       else if (at > Date.now() + TWO_YEARS_MS) errors.push({ field: 'expiresAt', message: 'expiresAt must be at most two years ahead' });
     }
-    if (errors.length) throw badInput(errors);
-    return tenant.scope.mutation((manager) =>
-      insertApiKey(manager, tenant.scope.orgId, {
+    if (errors.length) throw new BadInputError(errors);
+    return ctx.scope.mutation((manager) =>
+      insertApiKey(manager, ctx.scope.orgId, {
         name: input.name.trim(),
         description: input.description ?? null,
         scopes: [...new Set(input.scopes)].sort(),
         expiresAt: input.expiresAt ?? null,
-        createdBy: context.principal!.subject,
+        createdBy: ctx.principal.subject,
         // The member it answers to: the signed-in user, or (for a key made by a key) that key's owner —
         // the request already resolved both into access.userId.
-        ownerUserId: tenant.access.userId,
+        ownerUserId: ctx.access.userId,
       }),
     );
   },
 
-  /** Revoking is immediate, also for tokens already exchanged from the key (see the tenant plugin). */
-  async revoke(context: GatewayContext, tenant: Tenant, id: string): Promise<ApiKey> {
+  /** Revoking is immediate, also for tokens already exchanged from the key (see the ctx plugin). */
+  async revoke(ctx: RequestContext, id: string): Promise<ApiKey> {
     id = checkId(id);
-    return tenant.scope.mutation(async (manager) => {
+    return ctx.scope.mutation(async (manager) => {
       const rows = await queryRows(
         manager,
         `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, $3)
           WHERE org_id = $1 AND id = $2 RETURNING ${API_KEY_COLUMNS}`,
-        [tenant.scope.orgId, id, context.principal!.subject],
+        [ctx.scope.orgId, id, ctx.principal.subject],
       );
-      if (rows.length === 0) throw notFound('API key', id);
-      return toKeys(manager, rows)[0];
+      if (rows.length === 0) throw new NotFoundError('API key', id);
+      return (await toKeys(manager, rows))[0];
     });
   },
 
@@ -95,42 +85,41 @@ export const apiKeyService = {
    * A new value for the same grant. The old key keeps working for `graceSeconds` (0: revoked now), so
    * deployments can switch over without downtime.
    */
-  async rotate(context: GatewayContext, tenant: Tenant, id: string, graceSeconds: number): Promise<CreatedApiKey> {
+  async rotate(ctx: RequestContext, id: string, graceSeconds: number): Promise<CreatedApiKey> {
     id = checkId(id);
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
-      throw badInput([{ field: 'gracePeriodSeconds', message: `gracePeriodSeconds must be 0 to ${MAX_ROTATION_GRACE_SECONDS}` }]);
+      throw new BadInputError([{ field: 'gracePeriodSeconds', message: `gracePeriodSeconds must be 0 to ${MAX_ROTATION_GRACE_SECONDS}` }]);
     }
-    const { scope } = tenant;
-    return scope.mutation(async (manager) => {
-      const [old] = toKeys(manager, await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [scope.orgId, id]));
-      if (!old) throw notFound('API key', id);
+    return ctx.scope.mutation(async (manager) => {
+      const [old] = await toKeys(manager, await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [ctx.orgId, id]));
+      if (!old) throw new NotFoundError('API key', id);
       // Rotating hands out a new value of the same grant: only to someone who holds all of it.
-      const beyond = old.scopes.filter((s) => !context.principal!.scopes.has(s));
-      if (beyond.length) throw forbidden(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
+      const beyond = old.scopes.filter((s) => !ctx.scopes.has(s));
+      if (beyond.length) throw new ForbiddenError(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
       if (old.status !== ApiKeyStatus.ACTIVE || old.rotatedTo) {
-        throw badInput([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
+        throw new BadInputError([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
       }
-      const created = await insertApiKey(manager, scope.orgId, {
+      const created = await insertApiKey(manager, ctx.orgId, {
         name: old.name,
         description: old.description,
         scopes: old.scopes,
         expiresAt: old.expiresAt,
-        createdBy: context.principal!.subject,
+        createdBy: ctx.principal.subject,
         ownerUserId: old.ownerUserId,
       });
       if (graceSeconds === 0) {
         await queryRows(manager, `UPDATE api_keys SET rotated_to = $3, revoked_at = now(), revoked_by = $4 WHERE org_id = $1 AND id = $2`, [
-          scope.orgId,
+          ctx.orgId,
           id,
           created.apiKey.id,
-          context.principal!.subject,
+          ctx.principal.subject,
         ]);
       } else {
         await queryRows(
           manager,
           `UPDATE api_keys SET rotated_to = $3, expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(secs => $4))
             WHERE org_id = $1 AND id = $2`,
-          [scope.orgId, id, created.apiKey.id, graceSeconds],
+          [ctx.orgId, id, created.apiKey.id, graceSeconds],
         );
       }
       return created;

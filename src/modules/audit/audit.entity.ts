@@ -1,11 +1,12 @@
 import { Node } from '../../graphql/node';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { ConnectionType } from '../../graphql/pagination';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Entity({ name: 'audit_log' })
 @ObjectType({ implements: Node, description: 'One change made in the organization: who, what, target, when, request id.' })
-@Directive('@requiresScopes(scopes: [["audit:read"]])')
+@RequiresScopes('audit:read')
 export class AuditEntry {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;

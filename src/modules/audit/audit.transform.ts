@@ -33,24 +33,24 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
       return {
         ...fieldConfig,
         async resolve(source, args, context: GatewayContext, info) {
-          const tenant = context.tenant;
-          const principal = context.principal;
-          if (!tenant || !principal) return resolve(source, args, context, info);
+          const request = context.request;
+          if (!request) return resolve(source, args, context, info);
+          const { scope, principal } = request;
           // One savepoint around the change and its record: both commit, or neither does.
-          return tenant.scope.mutation(async () => {
+          return scope.mutation(async () => {
             const result = await resolve(source, args, context, info);
-            await tenant.scope.query(
+            await scope.query(
               `INSERT INTO audit_log (org_id, id, actor, actor_kind, operation, target_type, target_id, request_id)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
               [
-                tenant.scope.orgId,
+                scope.orgId,
                 uuidv7(),
                 principal.subject,
                 principal.kind,
                 fieldName,
                 targetType === 'ID' ? null : targetType,
                 targetOf(args, result),
-                context.requestId,
+                request.requestId,
               ],
             );
             return result;

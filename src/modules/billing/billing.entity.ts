@@ -1,9 +1,10 @@
 import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { LocalDate, SafeInt } from '../../graphql/scalars';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
+import { RequiresScopes } from '../../auth/decorators';
 
 export enum SubscriptionStatus {
   ACTIVE = 'active',
@@ -61,7 +62,7 @@ export const FINAL_SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [Subsc
  */
 @Entity({ name: 'subscriptions' })
 @ObjectType('ProductSubscription', { implements: Node, description: 'A product subscription of the organization (managed by the platform).' })
-@Directive('@requiresScopes(scopes: [["billing:read"]])')
+@RequiresScopes('billing:read')
 export class ProductSubscription extends TenantEntity {
   @Column('text', { name: 'product_name' })
   @Field(() => String, { description: 'Name of the product subscribed to (unique among live subscriptions).' })
@@ -102,7 +103,7 @@ export class CreditBalance {
 
 /** The organization's credits: the balance and the ledger that explains it. */
 @ObjectType({ description: "The organization's credit account. The sum of the ledger always equals the balance." })
-@Directive('@requiresScopes(scopes: [["billing:read"]])')
+@RequiresScopes('billing:read')
 export class CreditAccount {
   @Field(() => SafeInt, { description: 'Credits available now; never negative (usage that would overdraw it is refused).' })
   balance: number;
@@ -114,7 +115,7 @@ export class CreditAccount {
 /** An append-only record of one change to the balance. */
 @Entity({ name: 'credit_ledger' })
 @ObjectType({ implements: Node, description: 'One change to the credit balance. Entries are never changed or deleted.' })
-@Directive('@requiresScopes(scopes: [["billing:read"]])')
+@RequiresScopes('billing:read')
 export class CreditLedgerEntry {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;

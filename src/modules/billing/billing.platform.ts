@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DataSource, EntityManager } from 'typeorm';
 import { asPlatformAdmin } from '../../db/platform';
 import { isUuid } from '../../db/tenant-scope';
-import { pgErrorCode, PgError } from '../../graphql/errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
 import { PlatformError, auditPlatformOperation, organizationPlatform } from '../organization/organization.platform';
 import {
   BillingCycle,

@@ -1,31 +1,33 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, Args, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from '../organization/organization.entity';
 import { CreditAccount, CreditLedgerEntry, CreditLedgerEntryConnection, ProductSubscription, ProductSubscriptionConnection } from './billing.entity';
 import { RecordUsageInput } from './billing.inputs';
 import { billingService } from './billing.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Organization)
 export class OrganizationBillingResolver {
   @FieldResolver(() => ProductSubscriptionConnection, { description: "The organization's product subscriptions, oldest first." })
-  @Directive('@requiresScopes(scopes: [["billing:read"]])')
-  subscriptions(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<ProductSubscription>> {
-    return billingService.subscriptions(tenantOf(ctx).scope, toPage(args));
+  @RequiresScopes('billing:read')
+  subscriptions(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<ProductSubscription>> {
+    return billingService.subscriptions(ctx, toPage(args));
   }
 
   @FieldResolver(() => CreditAccount, { description: "The organization's credit balance and ledger." })
-  @Directive('@requiresScopes(scopes: [["billing:read"]])')
-  credits(@Root() _org: Organization, @Ctx() ctx: GatewayContext): Promise<CreditAccount> {
-    return billingService.account(tenantOf(ctx).scope);
+  @RequiresScopes('billing:read')
+  credits(@Root() _org: Organization, @RequestCtx() ctx: RequestContext): Promise<CreditAccount> {
+    return billingService.account(ctx);
   }
 }
 
 @Resolver(() => CreditAccount)
 export class CreditAccountResolver {
   @FieldResolver(() => CreditLedgerEntryConnection, { description: 'Every change to the balance, newest first.' })
-  ledger(@Root() _account: CreditAccount, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<CreditLedgerEntry>> {
-    return billingService.ledger(tenantOf(ctx).scope, toPage(args));
+  ledger(@Root() _account: CreditAccount, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<CreditLedgerEntry>> {
+    return billingService.ledger(ctx, toPage(args));
   }
 }
 
@@ -35,8 +37,8 @@ export class CreditUsageResolver {
     nullable: true,
     description: 'Consumes credits from the organization\'s balance; refused (BAD_USER_INPUT on amount) when it would overdraw.',
   })
-  @Directive('@requiresScopes(scopes: [["billing:write"]])')
-  recordUsage(@Arg('input', () => RecordUsageInput, { description: 'Amount, reason and optional workspace of the usage.' }) input: RecordUsageInput, @Ctx() ctx: GatewayContext): Promise<CreditLedgerEntry> {
-    return billingService.recordUsage(tenantOf(ctx), input, { subject: ctx.principal!.subject, requestId: ctx.requestId });
+  @RequiresScopes('billing:write')
+  recordUsage(@Arg('input', () => RecordUsageInput, { description: 'Amount, reason and optional workspace of the usage.' }) input: RecordUsageInput, @RequestCtx() ctx: RequestContext): Promise<CreditLedgerEntry> {
+    return billingService.recordUsage(ctx, input);
   }
 }

@@ -1,52 +1,32 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { TenantScope } from '../../db/tenant-scope';
-import type { Tenant } from '../../graphql/context';
-import { badInput, notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
-import { CreditEntryKind, type CreditAccount, type CreditLedgerEntry, type ProductSubscription } from './billing.entity';
+import type { RequestContext } from '../../context/request-context';
+import { BadInputError, NotFoundError } from '../../errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
+import type { Connection, Page } from '../../pagination';
+import { checkId } from '../../errors';
+import { CreditEntryKind, CreditLedgerEntry, ProductSubscription, type CreditAccount } from './billing.entity';
 import type { RecordUsageInput } from './billing.inputs';
-import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, ledgerEntriesFrom, subscriptionsFrom } from './billing.sql';
+import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, ledgerEntriesFrom, numericLedgerEntry } from './billing.sql';
+import { orgListPage } from '../../db/sql';
 import { queryRows } from '../../db/writes';
 
 /** Who made a change: the token subject and the request, recorded on the ledger entry. */
-export interface Actor {
-  subject: string;
-  requestId: string;
-}
-
 export const billingService = {
   /** The organization's subscriptions, oldest first. */
-  async subscriptions(scope: TenantScope, page: Page): Promise<Connection<ProductSubscription>> {
-    const { where, order } = keyset(page, 'id', '$2::uuid');
-    const rows = await scope.query(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
-      scope.orgId,
-      page.cursor,
-      page.limit + 1,
-    ]);
-    const manager = await scope.manager();
-    return toConnection(subscriptionsFrom(manager, rows), page, async () => {
-      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM subscriptions WHERE org_id = $1`, [scope.orgId]);
-      return Number(count);
-    });
+  subscriptions(ctx: RequestContext, page: Page): Promise<Connection<ProductSubscription>> {
+    return orgListPage(ctx.scope, ProductSubscription, page, { columns: SUBSCRIPTION_COLUMNS });
   },
 
-  async account(scope: TenantScope): Promise<CreditAccount> {
-    const [row] = await scope.query<{ balance: string; updated_at: Date }>(`SELECT balance, updated_at FROM credit_balances WHERE org_id = $1`, [
-      scope.orgId,
+  async account(ctx: RequestContext): Promise<CreditAccount> {
+    const [row] = await ctx.scope.query<{ balance: string; updated_at: Date }>(`SELECT balance, updated_at FROM credit_balances WHERE org_id = $1`, [
+      ctx.orgId,
     ]);
     return accountFrom(row);
   },
 
   /** The ledger, newest first (ids are UUIDv7, taken while the balance row is locked: id order is balance order). */
-  async ledger(scope: TenantScope, page: Page): Promise<Connection<CreditLedgerEntry>> {
-    const { where, order } = keyset(page, 'id', '$2::uuid', true);
-    const rows = await scope.query(`SELECT * FROM credit_ledger WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [scope.orgId, page.cursor, page.limit + 1]);
-    const manager = await scope.manager();
-    return toConnection(ledgerEntriesFrom(manager, rows), page, async () => {
-      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM credit_ledger WHERE org_id = $1`, [scope.orgId]);
-      return Number(count);
-    });
+  ledger(ctx: RequestContext, page: Page): Promise<Connection<CreditLedgerEntry>> {
+    return orgListPage(ctx.scope, CreditLedgerEntry, page, { newestFirst: true, map: numericLedgerEntry });
   },
 
   /**
@@ -55,50 +35,50 @@ export const billingService = {
    * consumers are serialized and the balance can never be overdrawn; the ledger entry is appended in the
    * same savepoint, so either both happen or neither does.
    */
-  async recordUsage(tenant: Tenant, input: RecordUsageInput, actor: Actor): Promise<CreditLedgerEntry> {
-    const { scope, loaders } = tenant;
+  async recordUsage(ctx: RequestContext, input: RecordUsageInput): Promise<CreditLedgerEntry> {
+    const { loaders } = ctx;
     let workspaceId: string | null = null;
     if (input.workspaceId !== undefined && input.workspaceId !== null) {
       workspaceId = checkId(input.workspaceId, 'workspaceId');
       // RLS on workspaces: another organization's workspace, or one the caller is not a member of, is not there.
-      if (!(await loaders.workspace.load(workspaceId))) throw notFound('Workspace', input.workspaceId);
+      if (!(await loaders.workspace.byId.load(workspaceId))) throw new NotFoundError('Workspace', input.workspaceId);
     }
     const reason = input.reason.trim();
     const idempotencyKey = input.idempotencyKey ?? null;
     const replay = async (): Promise<CreditLedgerEntry | null> => {
       if (!idempotencyKey) return null;
-      const rows = await scope.query(`SELECT * FROM credit_ledger WHERE org_id = $1 AND idempotency_key = $2`, [scope.orgId, idempotencyKey]);
+      const rows = await ctx.scope.query(`SELECT * FROM credit_ledger WHERE org_id = $1 AND idempotency_key = $2`, [ctx.orgId, idempotencyKey]);
       if (rows.length === 0) return null;
-      const [first] = ledgerEntriesFrom(await scope.manager(), rows);
+      const [first] = ledgerEntriesFrom(await ctx.scope.manager(), rows);
       // The same key for a different request is a client bug: refuse it rather than guess.
       if (first.amount !== -input.amount || first.reason !== reason || first.workspaceId !== workspaceId) {
-        throw badInput([{ field: 'idempotencyKey', message: 'idempotencyKey was already used for a different usage record' }]);
+        throw new BadInputError([{ field: 'idempotencyKey', message: 'idempotencyKey was already used for a different usage record' }]);
       }
       return first;
     };
     const earlier = await replay();
     if (earlier) return earlier;
     try {
-      return await scope.mutation(async (manager) => {
+      return await ctx.scope.mutation(async (manager) => {
         const [updated] = await queryRows(
           manager,
           `UPDATE credit_balances SET balance = balance - $2, updated_at = now() WHERE org_id = $1 AND balance >= $2 RETURNING balance`,
-          [scope.orgId, input.amount],
+          [ctx.orgId, input.amount],
         );
         if (!updated) {
-          const [current] = await manager.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [scope.orgId]);
-          throw badInput([{ field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` }]);
+          const [current] = await manager.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [ctx.orgId]);
+          throw new BadInputError([{ field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` }]);
         }
         return appendLedgerEntry(manager, {
-          orgId: scope.orgId,
+          orgId: ctx.orgId,
           id: uuidv7(), // after the lock: ledger order is the order in which the balance changed
           kind: CreditEntryKind.CONSUMPTION,
           amount: -input.amount,
           balanceAfter: updated.balance as string,
           reason,
-          actor: actor.subject,
+          actor: ctx.actor.subject,
           workspaceId,
-          requestId: actor.requestId,
+          requestId: ctx.actor.requestId,
           idempotencyKey,
         });
       });

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { hydrate } from '../../db/tenant-loaders';
+import { hydrate } from '../../db/sql';
 import { CreditLedgerEntry, ProductSubscription, type CreditAccount } from './billing.entity';
 
 /**
@@ -13,10 +13,13 @@ export function subscriptionsFrom(manager: EntityManager, rows: Record<string, u
   return hydrate<ProductSubscription>(manager.connection.getMetadata(ProductSubscription), rows);
 }
 
+/** pg returns bigints as strings: the ledger's amounts as numbers. */
+export function numericLedgerEntry(entry: CreditLedgerEntry): CreditLedgerEntry {
+  return Object.assign(entry, { amount: Number(entry.amount), balanceAfter: Number(entry.balanceAfter) });
+}
+
 export function ledgerEntriesFrom(manager: EntityManager, rows: Record<string, unknown>[]): CreditLedgerEntry[] {
-  return hydrate<CreditLedgerEntry>(manager.connection.getMetadata(CreditLedgerEntry), rows).map((entry) =>
-    Object.assign(entry, { amount: Number(entry.amount), balanceAfter: Number(entry.balanceAfter) }),
-  );
+  return hydrate<CreditLedgerEntry>(manager.connection.getMetadata(CreditLedgerEntry), rows).map(numericLedgerEntry);
 }
 
 export function accountFrom(row: { balance: string; updated_at: Date } | undefined): CreditAccount {

@@ -2,8 +2,9 @@ import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONObject } from '../../graphql/scalars';
+import { RequiresScopes } from '../../auth/decorators';
 
 export enum ComponentType {
   AGENT = 'agent',
@@ -24,7 +25,7 @@ registerEnumType(ComponentType, {
 
 @Entity({ name: 'components' })
 @ObjectType({ implements: Node, description: 'An agent, workflow, code block or hosted service of a workspace.' })
-@Directive('@requiresScopes(scopes: [["components:read"]])')
+@RequiresScopes('components:read')
 export class Component extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
   @Field(() => ID, { description: 'Global id of the workspace the component belongs to.' })

@@ -1,29 +1,34 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Tenant } from '../../graphql/context';
+import type { Connection, Page } from '../../pagination';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import type { Loaders } from '../../graphql/loaders';
-import { checkId } from '../../graphql/validation';
+import { NotFoundError } from '../../errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
+import { checkId } from '../../errors';
 import { Component } from './component.entity';
 import type { CreateComponentInput, UpdateComponentInput } from './component.inputs';
 
 
 export const componentService = {
-  async get(loaders: Loaders, id: string): Promise<Component> {
-    const component = await loaders.component.load(checkId(id));
-    if (!component) throw notFound('Component', id);
+  async get(ctx: RequestContext, id: string): Promise<Component> {
+    const component = await ctx.loaders.component.byId.load(checkId(id));
+    if (!component) throw new NotFoundError('Component', id);
     return component;
   },
 
-  async create(tenant: Tenant, input: CreateComponentInput): Promise<Component> {
-    const { scope } = tenant;
+  /** A workspace's components, oldest first; `type` (a stored value) filters them, totalCount included. */
+  page(ctx: RequestContext, workspaceId: string, page: Page, type: string | null = null): Promise<Connection<Component>> {
+    return ctx.loaders.component.connection(workspaceId, page, type);
+  },
+
+  async create(ctx: RequestContext, input: CreateComponentInput): Promise<Component> {
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.DEVELOPER);
-    return scope.mutation((manager) =>
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
+    return ctx.scope.mutation((manager) =>
       insertReturning(manager, Component, {
-        orgId: scope.orgId,
+        orgId: ctx.orgId,
         id: uuidv7(),
         workspaceId,
         type: input.type,
@@ -31,34 +36,32 @@ export const componentService = {
         configuration: input.configuration ?? {},
       }).catch((error) => {
         // The foreign key includes org_id: another organization's workspace is simply not there.
-        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw notFound('Workspace', workspaceId);
+        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw new NotFoundError('Workspace', workspaceId);
         throw error;
       }),
     );
   },
 
-  async update(tenant: Tenant, id: string, input: UpdateComponentInput): Promise<Component> {
-    const { scope } = tenant;
-    const existing = await componentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async update(ctx: RequestContext, id: string, input: UpdateComponentInput): Promise<Component> {
+    const existing = await componentService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
-    return scope.mutation(async (manager) => {
+    return ctx.scope.mutation(async (manager) => {
       const values: Partial<Component> = {};
       if (input.name !== undefined) values.name = input.name.trim();
       if (input.configuration !== undefined) values.configuration = input.configuration;
-      const updated = await updateReturning(manager, Component, { orgId: scope.orgId, id }, values);
-      if (!updated) throw notFound('Component', id);
+      const updated = await updateReturning(manager, Component, { orgId: ctx.orgId, id }, values);
+      if (!updated) throw new NotFoundError('Component', id);
       return updated;
     });
   },
 
-  async delete(tenant: Tenant, id: string): Promise<string> {
-    const { scope } = tenant;
-    const existing = await componentService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async delete(ctx: RequestContext, id: string): Promise<string> {
+    const existing = await componentService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
-    return scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Component, scope.orgId, id))) throw notFound('Component', id);
+    return ctx.scope.mutation(async (manager) => {
+      if (!(await deleteById(manager, Component, ctx.orgId, id))) throw new NotFoundError('Component', id);
       return id;
     });
   },

@@ -1,9 +1,10 @@
 import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONObject } from '../../graphql/scalars';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
+import { RequiresScopes } from '../../auth/decorators';
 
 export enum ConnectorKind {
   DATABASE = 'database',
@@ -20,7 +21,7 @@ registerEnumType(ConnectorKind, {
 
 @Entity({ name: 'connectors' })
 @ObjectType({ implements: Node, description: 'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).' })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class Connector extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
   @Field(() => ID, { description: 'Global id of the workspace the connector belongs to.' })

@@ -1,5 +1,6 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { SecretStatus, secretStatus } from '../../secrets/secret-status';
 import { Workspace } from '../workspace/workspace.entity';
@@ -7,65 +8,66 @@ import { workspaceService } from '../workspace/workspace.service';
 import { Connector, ConnectorConnection, ConnectorKind } from './connector.entity';
 import { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
 import { connectorSecretBinding, connectorService } from './connector.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Connector)
 export class ConnectorResolver {
   @Query(() => Connector, { nullable: true, description: "A connector of a workspace the caller sees; NOT_FOUND otherwise." })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  connector(@Arg('id', () => ID, { description: 'Global id of a Connector.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Connector> {
-    return connectorService.get(tenantOf(ctx).loaders, id);
+  @RequiresScopes('workspaces:read')
+  connector(@Arg('id', () => ID, { description: 'Global id of a Connector.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<Connector> {
+    return connectorService.get(ctx, id);
   }
 
   @FieldResolver(() => Workspace, { description: 'The workspace the connector belongs to.' })
-  workspace(@Root() connector: Connector, @Ctx() ctx: GatewayContext): Promise<Workspace> {
-    return workspaceService.get(tenantOf(ctx).loaders, connector.workspaceId);
+  workspace(@Root() connector: Connector, @RequestCtx() ctx: RequestContext): Promise<Workspace> {
+    return workspaceService.get(ctx, connector.workspaceId);
   }
 
   @FieldResolver(() => SecretStatus, { description: 'Whether a secret is set (write-only: never the value).' })
-  secret(@Root() connector: Connector, @Ctx() ctx: GatewayContext): SecretStatus {
+  secret(@Root() connector: Connector, @RequestCtx() ctx: RequestContext): SecretStatus {
     return secretStatus(ctx.keyring, ctx.log, connector.secretSealed, connectorSecretBinding(connector), { updatedAt: connector.secretUpdatedAt });
   }
 
   @Mutation(() => Connector, { nullable: true, description: 'Workspace developers and admins.' })
-  @Directive('@requiresScopes(scopes: [["connectors:write"]])')
-  createConnector(@Arg('input', () => CreateConnectorInput, { description: 'The new connector; its secret is sealed and never returned.' }) input: CreateConnectorInput, @Ctx() ctx: GatewayContext): Promise<Connector> {
-    return connectorService.create(tenantOf(ctx), ctx.keyring, input);
+  @RequiresScopes('connectors:write')
+  createConnector(@Arg('input', () => CreateConnectorInput, { description: 'The new connector; its secret is sealed and never returned.' }) input: CreateConnectorInput, @RequestCtx() ctx: RequestContext): Promise<Connector> {
+    return connectorService.create(ctx, input);
   }
 
   @Mutation(() => Connector, { nullable: true, description: 'Workspace developers and admins.' })
-  @Directive('@requiresScopes(scopes: [["connectors:write"]])')
+  @RequiresScopes('connectors:write')
   updateConnector(
     @Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string,
     @Arg('input', () => UpdateConnectorInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateConnectorInput,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Connector> {
-    return connectorService.update(tenantOf(ctx), ctx.keyring, id, input);
+    return connectorService.update(ctx, id, input);
   }
 
   @Mutation(() => Connector, { nullable: true, description: "Removes the connector's secret. Workspace developers and admins." })
-  @Directive('@requiresScopes(scopes: [["connectors:write"]])')
-  clearConnectorSecret(@Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Connector> {
-    return connectorService.clearSecret(tenantOf(ctx), id);
+  @RequiresScopes('connectors:write')
+  clearConnectorSecret(@Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<Connector> {
+    return connectorService.clearSecret(ctx, id);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted connector. Workspace developers and admins.' })
-  @Directive('@requiresScopes(scopes: [["connectors:write"]])')
-  deleteConnector(@Arg('id', () => ID, { description: 'Global id of the Connector to delete.' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
-    return connectorService.delete(tenantOf(ctx), id);
+  @RequiresScopes('connectors:write')
+  deleteConnector(@Arg('id', () => ID, { description: 'Global id of the Connector to delete.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<string> {
+    return connectorService.delete(ctx, id);
   }
 }
 
 @Resolver(() => Workspace)
 export class WorkspaceConnectorsResolver {
   @FieldResolver(() => ConnectorConnection, { description: 'The workspace\'s connectors, oldest first; `kind` filters them.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+  @RequiresScopes('workspaces:read')
   connectors(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('kind', () => ConnectorKind, { nullable: true, description: 'Only connectors of this kind (totalCount counts them only). Omitted: all kinds.' })
     kind: ConnectorKind | null | undefined,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Connector>> {
-    return connectorService.page(tenantOf(ctx).loaders, workspace.id, toPage(args), kind ?? null);
+    return connectorService.page(ctx, workspace.id, toPage(args), kind ?? null);
   }
 }

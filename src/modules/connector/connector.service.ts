@@ -1,13 +1,13 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { deleteById, insertReturning, updateReturning } from '../../db/writes';
-import { badInput, notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import type { Loaders } from '../../graphql/loaders';
-import { toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
-import type { Keyring, SecretBinding } from '../../secrets/keyring';
+import { BadInputError, NotFoundError } from '../../errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
+import type { Connection, Page } from '../../pagination';
+import { checkId } from '../../errors';
+import type { SecretBinding } from '../../secrets/keyring';
 import { Connector } from './connector.entity';
 import type { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
 
@@ -19,8 +19,8 @@ export function connectorSecretBinding(connector: Pick<Connector, 'orgId' | 'id'
 
 function explain(error: unknown, workspaceId: string | undefined, name: string | undefined): never {
   const code = pgErrorCode(error);
-  if (code === PgError.UNIQUE_VIOLATION) throw badInput([{ field: 'name', message: `name "${name}" is already used by a connector in this workspace` }]);
-  if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw notFound('Workspace', workspaceId);
+  if (code === PgError.UNIQUE_VIOLATION) throw new BadInputError([{ field: 'name', message: `name "${name}" is already used by a connector in this workspace` }]);
+  if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw new NotFoundError('Workspace', workspaceId);
   throw error;
 }
 
@@ -29,77 +29,71 @@ function explain(error: unknown, workspaceId: string | undefined, name: string |
  * in the connector's workspace. Secrets are sealed before they reach SQL and never read back.
  */
 export const connectorService = {
-  async get(loaders: Loaders, id: string): Promise<Connector> {
-    const connector = await loaders.connector.load(checkId(id));
-    if (!connector) throw notFound('Connector', id);
+  async get(ctx: RequestContext, id: string): Promise<Connector> {
+    const connector = await ctx.loaders.connector.byId.load(checkId(id));
+    if (!connector) throw new NotFoundError('Connector', id);
     return connector;
   },
 
-  async page(loaders: Loaders, workspaceId: string, page: Page, kind: string | null = null): Promise<Connection<Connector>> {
-    const rows = await loaders.connectorsOfWorkspace(page, kind).load(workspaceId);
-    const counts = kind ? loaders.filteredCount(Connector, 'kind', kind) : loaders.connectorCount;
-    return toConnection(rows, page, () => counts.load(workspaceId));
+  async page(ctx: RequestContext, workspaceId: string, page: Page, kind: string | null = null): Promise<Connection<Connector>> {
+    return ctx.loaders.connector.connection(workspaceId, page, kind);
   },
 
-  async create(tenant: Tenant, keyring: Keyring, input: CreateConnectorInput): Promise<Connector> {
-    const { scope } = tenant;
+  async create(ctx: RequestContext, input: CreateConnectorInput): Promise<Connector> {
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.DEVELOPER);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
     const id = uuidv7();
     const hasSecret = input.secret !== undefined && input.secret !== null;
     const name = input.name.trim();
-    return scope.mutation((manager) =>
+    return ctx.scope.mutation((manager) =>
       insertReturning(manager, Connector, {
-        orgId: scope.orgId,
+        orgId: ctx.orgId,
         id,
         workspaceId,
         kind: input.kind,
         name,
         config: input.config ?? {},
-        secretSealed: hasSecret ? keyring.seal(input.secret!, connectorSecretBinding({ orgId: scope.orgId, id })) : null,
+        secretSealed: hasSecret ? ctx.keyring.seal(input.secret!, connectorSecretBinding({ orgId: ctx.orgId, id })) : null,
         secretUpdatedAt: hasSecret ? ((() => 'now()') as never) : null,
       }).catch((error) => explain(error, workspaceId, name)),
     );
   },
 
-  async update(tenant: Tenant, keyring: Keyring, id: string, input: UpdateConnectorInput): Promise<Connector> {
-    const { scope } = tenant;
-    const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
+  async update(ctx: RequestContext, id: string, input: UpdateConnectorInput): Promise<Connector> {
+    const existing = await connectorService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     const values: Partial<Connector> = {};
     if (input.name !== undefined) values.name = input.name.trim();
     if (input.config !== undefined) values.config = input.config;
     if (input.secret !== undefined) {
-      values.secretSealed = keyring.seal(input.secret, connectorSecretBinding(existing));
+      values.secretSealed = ctx.keyring.seal(input.secret, connectorSecretBinding(existing));
       values.secretUpdatedAt = (() => 'now()') as never;
     }
-    return scope.mutation(async (manager) => {
+    return ctx.scope.mutation(async (manager) => {
       if (Object.keys(values).length === 0) return existing;
-      const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, values).catch((error) =>
+      const updated = await updateReturning(manager, Connector, { orgId: ctx.orgId, id: existing.id }, values).catch((error) =>
         explain(error, undefined, values.name),
       );
-      if (!updated) throw notFound('Connector', existing.id);
+      if (!updated) throw new NotFoundError('Connector', existing.id);
       return updated;
     });
   },
 
-  async clearSecret(tenant: Tenant, id: string): Promise<Connector> {
-    const { scope } = tenant;
-    const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
-    return scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Connector, { orgId: scope.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
-      if (!updated) throw notFound('Connector', existing.id);
+  async clearSecret(ctx: RequestContext, id: string): Promise<Connector> {
+    const existing = await connectorService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
+    return ctx.scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Connector, { orgId: ctx.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
+      if (!updated) throw new NotFoundError('Connector', existing.id);
       return updated;
     });
   },
 
-  async delete(tenant: Tenant, id: string): Promise<string> {
-    const { scope } = tenant;
-    const existing = await connectorService.get(tenant.loaders, id);
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.DEVELOPER);
-    return scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Connector, scope.orgId, existing.id))) throw notFound('Connector', existing.id);
+  async delete(ctx: RequestContext, id: string): Promise<string> {
+    const existing = await connectorService.get(ctx, id);
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
+    return ctx.scope.mutation(async (manager) => {
+      if (!(await deleteById(manager, Connector, ctx.orgId, existing.id))) throw new NotFoundError('Connector', existing.id);
       return existing.id;
     });
   },

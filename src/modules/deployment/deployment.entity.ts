@@ -1,13 +1,14 @@
 import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
+import { RequiresScopes } from '../../auth/decorators';
 
 /** A stage of a workspace's release pipeline, deploying to one of the workspace's environments. */
 @Entity({ name: 'deployment_rings' })
 @ObjectType({ implements: Node, description: 'A stage of the release pipeline of a workspace (position 0 first), bound to an environment of the same workspace.' })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class DeploymentRing extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
   @Field(() => ID, { description: 'Global id of the workspace the ring belongs to.' })
@@ -29,7 +30,7 @@ export class DeploymentRing extends TenantEntity {
 /** One step of a component version through the rings. Append-only. */
 @Entity({ name: 'deployment_promotions' })
 @ObjectType({ implements: Node, description: 'A version of a component entering a ring: deployed into the first ring, or promoted from the ring before. Append-only.' })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class DeploymentPromotion {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;
@@ -75,7 +76,7 @@ export const DeploymentPromotionConnection = ConnectionType(DeploymentPromotion)
 /** What is in a ring now: one row per (ring, component) that has ever been deployed there. */
 @Entity({ name: 'ring_deployments' })
 @ObjectType({ description: 'The version of a component currently in a ring.' })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class RingDeployment {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;

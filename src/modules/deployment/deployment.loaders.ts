@@ -1,8 +1,9 @@
 import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
 import type { TenantScope } from '../../db/tenant-scope';
-import { byIdLoader, childCountLoader, hydrate } from '../../db/tenant-loaders';
-import { keyset, pageKey, type Page } from '../../graphql/pagination';
+import { byIdLoader, childCountLoader } from '../../db/tenant-loaders';
+import { entities } from '../../db/sql';
+import { keyset, pageKey, type Page } from '../../pagination';
 import { DeploymentPromotion, DeploymentRing, RingDeployment } from './deployment.entity';
 
 /**
@@ -21,9 +22,8 @@ export class DeploymentLoaders {
     this.promotionCount = childCountLoader(scope, DeploymentPromotion, 'to_ring_id');
   }
 
-  private async hydrate<E extends ObjectLiteral>(entity: new () => E, rows: Record<string, unknown>[]): Promise<E[]> {
-    const manager = await this.scope.manager();
-    return hydrate<E>(manager.connection.getMetadata(entity), rows);
+  private hydrate<E extends ObjectLiteral>(entity: new () => E, rows: Record<string, unknown>[]): Promise<E[]> {
+    return entities(this.scope, entity, rows);
   }
 
   /** The rings of each workspace, in pipeline order. */

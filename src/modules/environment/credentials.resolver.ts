@@ -1,14 +1,16 @@
-import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { SecretStatus, secretStatus } from '../../secrets/secret-status';
 import { Environment } from './environment.entity';
 import { EnvironmentCredentialsInput } from './credentials.inputs';
 import { credentialsBinding, credentialsService } from './credentials.service';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Environment)
 export class EnvironmentCredentialsResolver {
   @FieldResolver(() => SecretStatus, { description: 'Whether cloud credentials are set (write-only: never the value).' })
-  credentials(@Root() environment: Environment, @Ctx() ctx: GatewayContext): SecretStatus {
+  credentials(@Root() environment: Environment, @RequestCtx() ctx: RequestContext): SecretStatus {
     return secretStatus(ctx.keyring, ctx.log, environment.credentialsSealed, credentialsBinding(environment), {
       provider: environment.credentialsProvider,
       updatedAt: environment.credentialsUpdatedAt,
@@ -19,18 +21,18 @@ export class EnvironmentCredentialsResolver {
     nullable: true,
     description: "Sets (replaces) the environment's cloud credentials: exactly one of cloudrun or aws, matching its deploymentHost. Workspace admins only.",
   })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   setEnvironmentCredentials(
     @Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string,
     @Arg('input', () => EnvironmentCredentialsInput, { description: 'Credentials for exactly the provider of the environment\'s deploymentHost.' }) input: EnvironmentCredentialsInput,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Environment> {
-    return credentialsService.set(tenantOf(ctx), ctx.keyring, environmentId, input);
+    return credentialsService.set(ctx, environmentId, input);
   }
 
   @Mutation(() => Environment, { nullable: true, description: "Removes the environment's cloud credentials. Workspace admins only." })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  clearEnvironmentCredentials(@Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string, @Ctx() ctx: GatewayContext): Promise<Environment> {
-    return credentialsService.clear(tenantOf(ctx), environmentId);
+  @RequiresScopes('workspaces:write')
+  clearEnvironmentCredentials(@Arg('environmentId', () => ID, { description: 'Global id of the Environment.' }) environmentId: string, @RequestCtx() ctx: RequestContext): Promise<Environment> {
+    return credentialsService.clear(ctx, environmentId);
   }
 }

@@ -1,13 +1,14 @@
-import type { Tenant } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
 import { updateReturning } from '../../db/writes';
-import { badInput, notFound, pgConstraint, pgErrorCode, type FieldError, PgError } from '../../graphql/errors';
-import type { Keyring, SecretBinding } from '../../secrets/keyring';
+import { BadInputError, NotFoundError, type FieldError } from '../../errors';
+import { pgConstraint, pgErrorCode, PgError } from '../../db/pg-errors';
+import type { SecretBinding } from '../../secrets/keyring';
 import { DeploymentHost, Environment } from './environment.entity';
 import type { EnvironmentCredentialsInput } from './credentials.inputs';
 import { environmentService } from './environment.service';
-import { checkId } from '../../graphql/validation';
+import { checkId } from '../../errors';
 
 const PROVIDERS = [DeploymentHost.CLOUDRUN, DeploymentHost.AWS] as const;
 
@@ -21,7 +22,7 @@ function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsIn
   const given = PROVIDERS.filter((p) => input[p] !== undefined && input[p] !== null);
   if (host === DeploymentHost.LOCALHOST) {
     const fields = given.length ? given : ['input'];
-    throw badInput(fields.map((field) => ({ field, message: 'this environment deploys to localhost, which takes no cloud credentials' })));
+    throw new BadInputError(fields.map((field) => ({ field, message: 'this environment deploys to localhost, which takes no cloud credentials' })));
   }
   const errors: FieldError[] = given
     .filter((p) => p !== host)
@@ -30,7 +31,7 @@ function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsIn
   if (!given.includes(host as (typeof PROVIDERS)[number])) {
     errors.push({ field: host, message: `${host} credentials are required: the environment's deploymentHost is ${host.toUpperCase()}` });
   }
-  if (errors.length) throw badInput(errors);
+  if (errors.length) throw new BadInputError(errors);
   const credentials = input[host as (typeof PROVIDERS)[number]]!;
   // Only the declared fields, in a fixed order (an optional one omitted when absent).
   return Object.fromEntries(Object.entries({ ...credentials }).filter(([, v]) => v !== undefined && v !== null));
@@ -41,40 +42,38 @@ function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsIn
  * value is sealed before it reaches SQL, and only a SecretStatus is ever read back.
  */
 export const credentialsService = {
-  async set(tenant: Tenant, keyring: Keyring, environmentId: string, input: EnvironmentCredentialsInput): Promise<Environment> {
-    const { scope } = tenant;
-    const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
+  async set(ctx: RequestContext, environmentId: string, input: EnvironmentCredentialsInput): Promise<Environment> {
+    const existing = await environmentService.get(ctx, checkId(environmentId, 'environmentId'));
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     const credentials = chooseCredentials(existing.deploymentHost, input);
-    const sealed = keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
-    return scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
+    const sealed = ctx.keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
+    return ctx.scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Environment, { orgId: ctx.orgId, id: existing.id }, {
         credentialsProvider: existing.deploymentHost,
         credentialsSealed: sealed,
         credentialsUpdatedAt: (() => 'now()') as never,
       }).catch((error) => {
         // The deployment host changed concurrently: the row's CHECK refuses mismatched credentials.
         if (pgErrorCode(error) === PgError.CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
-          throw badInput([{ field: existing.deploymentHost, message: "the environment's deploymentHost changed meanwhile; read it again" }]);
+          throw new BadInputError([{ field: existing.deploymentHost, message: "the environment's deploymentHost changed meanwhile; read it again" }]);
         }
         throw error;
       });
-      if (!updated) throw notFound('Environment', existing.id);
+      if (!updated) throw new NotFoundError('Environment', existing.id);
       return updated;
     });
   },
 
-  async clear(tenant: Tenant, environmentId: string): Promise<Environment> {
-    const { scope } = tenant;
-    const existing = await environmentService.get(tenant.loaders, checkId(environmentId, 'environmentId'));
-    await requireWorkspaceRole(tenant, existing.workspaceId, WorkspaceRole.ADMIN);
-    return scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Environment, { orgId: scope.orgId, id: existing.id }, {
+  async clear(ctx: RequestContext, environmentId: string): Promise<Environment> {
+    const existing = await environmentService.get(ctx, checkId(environmentId, 'environmentId'));
+    await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
+    return ctx.scope.mutation(async (manager) => {
+      const updated = await updateReturning(manager, Environment, { orgId: ctx.orgId, id: existing.id }, {
         credentialsProvider: null,
         credentialsSealed: null,
         credentialsUpdatedAt: null,
       });
-      if (!updated) throw notFound('Environment', existing.id);
+      if (!updated) throw new NotFoundError('Environment', existing.id);
       return updated;
     });
   },

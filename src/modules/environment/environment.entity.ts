@@ -2,8 +2,9 @@ import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONObject } from '../../graphql/scalars';
+import { RequiresScopes } from '../../auth/decorators';
 
 export enum EnvironmentTier {
   DEV = 'dev',
@@ -36,7 +37,7 @@ registerEnumType(DeploymentHost, {
 
 @Entity({ name: 'environments' })
 @ObjectType({ implements: Node, description: 'A deployment target inside a workspace (a stage of the release pipeline).' })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class Environment extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
   @Field(() => ID, { description: 'Global id of the workspace the environment belongs to.' })

@@ -1,5 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { RequiresScopes } from '../../auth/decorators';
 
 export enum LlmProvider {
   OPENAI = 'openai',
@@ -22,7 +23,7 @@ registerEnumType(LlmProvider, {
 
 /** One routing rule, stored in the settings row's `routes` JSON array. */
 @ObjectType({ description: 'Requests for this task or feature go to this model.' })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class LlmRoute {
   @Field(() => String, { description: 'The task or feature name the proxy matches (exact; unique within the settings, ignoring case).' })
   match: string;
@@ -43,7 +44,7 @@ export class LlmRoute {
 /** A workspace's LLM proxy model routing; used only while the organization permits workspace overrides. */
 @Entity({ name: 'workspace_llm_settings' })
 @ObjectType({ description: "A workspace's LLM proxy model routing." })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class WorkspaceLlmSettings {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;

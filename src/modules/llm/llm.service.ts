@@ -1,11 +1,9 @@
-import DataLoader from 'dataloader';
-import type { TenantScope } from '../../db/tenant-scope';
-import { hydrate } from '../../db/tenant-loaders';
-import type { Tenant } from '../../graphql/context';
+import { entities } from '../../db/sql';
+import type { RequestContext } from '../../context/request-context';
 import { requireWorkspaceRole } from '../../auth/access';
 import { WorkspaceRole } from '../../auth/roles';
-import { forbidden } from '../../graphql/errors';
-import { checkId } from '../../graphql/validation';
+import { ForbiddenError } from '../../errors';
+import { checkId } from '../../errors';
 import type { Workspace } from '../workspace/workspace.entity';
 import { workspaceService } from '../workspace/workspace.service';
 import { WorkspaceLlmSettings, type LlmRoute } from './llm.entity';
@@ -13,21 +11,6 @@ import type { WorkspaceLlmSettingsInput } from './llm.inputs';
 
 export const LLM_OVERRIDES_DISABLED_MESSAGE =
   'This organization does not permit workspace LLM overrides (an org admin can enable allowWorkspaceLlmOverrides)';
-
-/** Per-request loader of the LLM settings module: settings by workspace id (null when none are set). */
-export class LlmLoaders {
-  constructor(private readonly scope: TenantScope) {}
-
-  readonly settings = new DataLoader<string, WorkspaceLlmSettings | null>(async (workspaceIds) => {
-    const rows = await this.scope.query(`SELECT * FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = ANY($2::uuid[])`, [
-      this.scope.orgId,
-      workspaceIds,
-    ]);
-    const manager = await this.scope.manager();
-    const settings = hydrate<WorkspaceLlmSettings>(manager.connection.getMetadata(WorkspaceLlmSettings), rows);
-    return workspaceIds.map((id) => settings.find((s) => s.workspaceId === id) ?? null);
-  });
-}
 
 function normalizedRoutes(input: WorkspaceLlmSettingsInput): LlmRoute[] {
   return input.routes.map((route) => ({
@@ -40,28 +23,27 @@ function normalizedRoutes(input: WorkspaceLlmSettingsInput): LlmRoute[] {
 }
 
 export const llmService = {
-  get(tenant: Tenant, workspaceId: string): Promise<WorkspaceLlmSettings | null> {
-    return tenant.loaders.llm.settings.load(workspaceId);
+  get(ctx: RequestContext, workspaceId: string): Promise<WorkspaceLlmSettings | null> {
+    return ctx.loaders.llm.settings.load(workspaceId);
   },
 
   /** Whether the organization currently lets workspaces override LLM settings (the proxy ignores them otherwise). */
-  async overridesAllowed(tenant: Tenant): Promise<boolean> {
-    return (await tenant.loaders.organization())?.allowWorkspaceLlmOverrides === true;
+  async overridesAllowed(ctx: RequestContext): Promise<boolean> {
+    return (await ctx.loaders.organization.current())?.allowWorkspaceLlmOverrides === true;
   },
 
   /** Workspace admins, and only while the organization permits workspace overrides. Replaces the settings. */
-  async set(tenant: Tenant, workspaceId: string, input: WorkspaceLlmSettingsInput, updatedBy: string): Promise<WorkspaceLlmSettings> {
-    const { scope } = tenant;
+  async set(ctx: RequestContext, workspaceId: string, input: WorkspaceLlmSettingsInput): Promise<WorkspaceLlmSettings> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    if (!(await llmService.overridesAllowed(tenant))) throw forbidden(LLM_OVERRIDES_DISABLED_MESSAGE);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
+    if (!(await llmService.overridesAllowed(ctx))) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
     const routes = normalizedRoutes(input);
     const fallback = input.fallbackModel != null && input.fallbackProvider != null;
-    const settings = await scope.mutation(async (manager) => {
+    const settings = await ctx.scope.mutation(async (manager) => {
       // Read the permission again under a share lock: an admin switching overrides off at this moment
       // either commits first (and we refuse) or waits for this change.
-      const [org] = await manager.query(`SELECT allow_workspace_llm_overrides FROM organizations WHERE id = $1 FOR SHARE`, [scope.orgId]);
-      if (!org?.allow_workspace_llm_overrides) throw forbidden(LLM_OVERRIDES_DISABLED_MESSAGE);
+      const [org] = await manager.query(`SELECT allow_workspace_llm_overrides FROM organizations WHERE id = $1 FOR SHARE`, [ctx.orgId]);
+      if (!org?.allow_workspace_llm_overrides) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
       const rows = await manager.query(
         `INSERT INTO workspace_llm_settings (org_id, workspace_id, default_provider, default_model, fallback_provider, fallback_model, routes, updated_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
@@ -71,19 +53,19 @@ export const llmService = {
            routes = EXCLUDED.routes, updated_by = EXCLUDED.updated_by, updated_at = now()
          RETURNING *`,
         [
-          scope.orgId,
+          ctx.orgId,
           workspaceId,
           input.defaultProvider,
           input.defaultModel.trim(),
           fallback ? input.fallbackProvider : null,
           fallback ? input.fallbackModel!.trim() : null,
           JSON.stringify(routes),
-          updatedBy,
+          ctx.actor.subject,
         ],
       );
-      return hydrate<WorkspaceLlmSettings>(manager.connection.getMetadata(WorkspaceLlmSettings), rows)[0];
+      return (await entities(manager, WorkspaceLlmSettings, rows))[0];
     });
-    tenant.loaders.llm.settings.clear(workspaceId).prime(workspaceId, settings);
+    ctx.loaders.llm.settings.clear(workspaceId).prime(workspaceId, settings);
     return settings;
   },
 
@@ -91,14 +73,13 @@ export const llmService = {
    * Workspace admins. Removing an override never widens anything, so it is allowed even when the
    * organization no longer permits overrides (that is how leftovers are cleaned up). Idempotent.
    */
-  async clear(tenant: Tenant, workspaceId: string): Promise<Workspace> {
-    const { scope } = tenant;
+  async clear(ctx: RequestContext, workspaceId: string): Promise<Workspace> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    await scope.mutation((manager) =>
-      manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [scope.orgId, workspaceId]),
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
+    await ctx.scope.mutation((manager) =>
+      manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [ctx.orgId, workspaceId]),
     );
-    tenant.loaders.llm.settings.clear(workspaceId).prime(workspaceId, null);
-    return workspaceService.get(tenant.loaders, workspaceId);
+    ctx.loaders.llm.settings.clear(workspaceId).prime(workspaceId, null);
+    return workspaceService.get(ctx, workspaceId);
   },
 };

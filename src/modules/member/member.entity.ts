@@ -1,7 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { OrgRole, WorkspaceRole } from '../../auth/roles';
 import { ConnectionType } from '../../graphql/pagination';
+import { RequiresScopes } from '../../auth/decorators';
 
 registerEnumType(OrgRole, {
   name: 'OrgRole',
@@ -27,7 +28,7 @@ registerEnumType(WorkspaceRole, {
 /** A user's membership of an organization. `userId` is the `sub` of the user's tokens. */
 @Entity({ name: 'org_members' })
 @ObjectType({ description: 'A user of the organization, with their organization role.' })
-@Directive('@requiresScopes(scopes: [["org:read"]])')
+@RequiresScopes('org:read')
 export class OrgMember {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;
@@ -63,7 +64,7 @@ export class OrgMember {
 
 @Entity({ name: 'workspace_members' })
 @ObjectType({ description: "A user's role in one workspace." })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class WorkspaceMember {
   @PrimaryColumn('uuid', { name: 'org_id' })
   orgId: string;

@@ -1,29 +1,30 @@
+import { entities } from '../../db/sql';
 import type { EntityManager } from 'typeorm';
 import { requireWorkspaceRole } from '../../auth/access';
 import { OrgRole, WorkspaceRole } from '../../auth/roles';
-import { hydrate } from '../../db/tenant-loaders';
 import { queryRows } from '../../db/writes';
-import type { Tenant } from '../../graphql/context';
-import { badInput, forbidden, notFound, pgErrorCode, PgError } from '../../graphql/errors';
-import { keyset, toConnection, type Connection, type Page } from '../../graphql/pagination';
-import { checkId } from '../../graphql/validation';
+import type { RequestContext } from '../../context/request-context';
+import { BadInputError, ForbiddenError, NotFoundError } from '../../errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
+import { keyset, toConnection, type Connection, type Page } from '../../pagination';
+import { checkId } from '../../errors';
 import { OrgMember, WorkspaceMember } from './member.entity';
 import type { AddMemberInput, UpdateMemberInput } from './member.inputs';
 
 
-function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): OrgMember | null {
-  return hydrate<OrgMember>(manager.connection.getMetadata(OrgMember), rows)[0] ?? null;
+async function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): Promise<OrgMember | null> {
+  return (await entities(manager, OrgMember, rows))[0] ?? null;
 }
 
 /**
  * Only owners may make someone an owner or change/remove an owner. `owners` is the locked, current list
  * (not the role read at the start of the request, which a concurrent change may have made stale).
  */
-function requireOwnerFor(tenant: Tenant, touchesOwner: boolean, owners: string[]): void {
+function requireOwnerFor(ctx: RequestContext, touchesOwner: boolean, owners: string[]): void {
   if (!touchesOwner) return;
   // Never through an API key: whoever could create a key with members:write could otherwise crown themselves.
-  if (tenant.access.kind !== 'user') throw forbidden('Owner changes need an owner signed in, not an API key');
-  if (!owners.includes(tenant.access.userId ?? '')) throw forbidden('Only an owner can grant, change or remove the owner role');
+  if (ctx.access.kind !== 'user') throw new ForbiddenError('Owner changes need an owner signed in, not an API key');
+  if (!owners.includes(ctx.access.userId ?? '')) throw new ForbiddenError('Only an owner can grant, change or remove the owner role');
 }
 
 /**
@@ -54,53 +55,49 @@ async function ownersLocked(manager: EntityManager, orgId: string): Promise<stri
 }
 
 export const memberService = {
-  async page(tenant: Tenant, page: Page): Promise<Connection<OrgMember & { id: string }>> {
-    const { scope } = tenant;
+  async page(ctx: RequestContext, page: Page): Promise<Connection<OrgMember & { id: string }>> {
     // Members are paged by user id (their natural key); the cursor encodes it like any other id.
     const { where, order } = keyset(page, 'user_id', '$2::text');
-    const rows = await scope.query(`SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
-      scope.orgId,
+    const rows = await ctx.scope.query(`SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
+      ctx.orgId,
       page.cursor,
       page.limit + 1,
     ]);
-    const manager = await scope.manager();
-    const members = hydrate<OrgMember>(manager.connection.getMetadata(OrgMember), rows).map((m) => Object.assign(m, { id: m.userId }));
+    const members = (await entities(ctx.scope, OrgMember, rows)).map((m) => Object.assign(m, { id: m.userId }));
     return toConnection(members, page, async () => {
-      const [{ count }] = await scope.query<{ count: string }>(`SELECT count(*) FROM org_members WHERE org_id = $1`, [scope.orgId]);
+      const [{ count }] = await ctx.scope.query<{ count: string }>(`SELECT count(*) FROM org_members WHERE org_id = $1`, [ctx.orgId]);
       return Number(count);
     });
   },
 
-  async add(tenant: Tenant, input: AddMemberInput): Promise<OrgMember> {
-    const { scope } = tenant;
-    return scope.mutation(async (manager) => {
-      requireOwnerFor(tenant, input.role === OrgRole.OWNER, await ownersLocked(manager, scope.orgId));
+  async add(ctx: RequestContext, input: AddMemberInput): Promise<OrgMember> {
+    return ctx.scope.mutation(async (manager) => {
+      requireOwnerFor(ctx, input.role === OrgRole.OWNER, await ownersLocked(manager, ctx.orgId));
       try {
         const rows = await manager.query(
           `INSERT INTO org_members (org_id, user_id, email, display_name, role, all_workspaces_role)
            VALUES ($1, $2, lower($3), $4, $5, $6) RETURNING *`,
-          [scope.orgId, input.userId, input.email, input.displayName ?? null, input.role, input.allWorkspacesRole ?? null],
+          [ctx.orgId, input.userId, input.email, input.displayName ?? null, input.role, input.allWorkspacesRole ?? null],
         );
-        return memberOf(manager, rows)!;
+        return (await memberOf(manager, rows))!;
       } catch (error) {
         if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
-          throw badInput([{ field: 'userId', message: 'this user or e-mail is already a member of the organization' }]);
+          throw new BadInputError([{ field: 'userId', message: 'this user or e-mail is already a member of the organization' }]);
         }
         throw error;
       }
     });
   },
 
-  async update(tenant: Tenant, userId: string, input: UpdateMemberInput): Promise<OrgMember> {
-    const { scope } = tenant;
-    return scope.mutation(async (manager) => {
-      const owners = await ownersLocked(manager, scope.orgId);
-      const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
-      if (!current) throw notFound('Member', userId);
+  async update(ctx: RequestContext, userId: string, input: UpdateMemberInput): Promise<OrgMember> {
+    return ctx.scope.mutation(async (manager) => {
+      const owners = await ownersLocked(manager, ctx.orgId);
+      const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [ctx.orgId, userId]);
+      if (!current) throw new NotFoundError('Member', userId);
       const demotesOwner = current.role === OrgRole.OWNER && input.role !== undefined && input.role !== OrgRole.OWNER;
-      requireOwnerFor(tenant, current.role === OrgRole.OWNER || input.role === OrgRole.OWNER, owners);
+      requireOwnerFor(ctx, current.role === OrgRole.OWNER || input.role === OrgRole.OWNER, owners);
       if (demotesOwner && owners.length <= 1) {
-        throw badInput([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
+        throw new BadInputError([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
       }
       const rows = await queryRows(
         manager,
@@ -111,7 +108,7 @@ export const memberService = {
            updated_at = now()
          WHERE org_id = $1 AND user_id = $2 RETURNING *`,
         [
-          scope.orgId,
+          ctx.orgId,
           userId,
           input.role ?? null,
           input.allWorkspacesRole !== undefined,
@@ -120,58 +117,55 @@ export const memberService = {
           input.displayName ?? null,
         ],
       );
-      return memberOf(manager, rows)!;
+      return (await memberOf(manager, rows))!;
     });
   },
 
-  async remove(tenant: Tenant, userId: string): Promise<string> {
-    const { scope } = tenant;
-    return scope.mutation(async (manager) => {
-      const owners = await ownersLocked(manager, scope.orgId);
-      const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
-      if (!current) throw notFound('Member', userId);
-      requireOwnerFor(tenant, current.role === OrgRole.OWNER, owners);
+  async remove(ctx: RequestContext, userId: string): Promise<string> {
+    return ctx.scope.mutation(async (manager) => {
+      const owners = await ownersLocked(manager, ctx.orgId);
+      const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [ctx.orgId, userId]);
+      if (!current) throw new NotFoundError('Member', userId);
+      requireOwnerFor(ctx, current.role === OrgRole.OWNER, owners);
       if (current.role === OrgRole.OWNER && owners.length <= 1) {
-        throw badInput([{ field: 'userId', message: 'the last owner cannot be removed' }]);
+        throw new BadInputError([{ field: 'userId', message: 'the last owner cannot be removed' }]);
       }
-      await manager.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
+      await manager.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = $2`, [ctx.orgId, userId]);
       return userId;
     });
   },
 
-  async workspaceMembers(tenant: Tenant, workspaceId: string): Promise<WorkspaceMember[]> {
-    return tenant.loaders.workspaceMembers.load(workspaceId);
+  async workspaceMembers(ctx: RequestContext, workspaceId: string): Promise<WorkspaceMember[]> {
+    return ctx.loaders.member.ofWorkspace.load(workspaceId);
   },
 
-  async setWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
+  async setWorkspaceMember(ctx: RequestContext, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    const { scope } = tenant;
-    return scope.mutation(async (manager) => {
-      await lockMembership(manager, scope.orgId);
-      const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [scope.orgId, userId]);
-      if (!member) throw notFound('Member', userId);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
+    return ctx.scope.mutation(async (manager) => {
+      await lockMembership(manager, ctx.orgId);
+      const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [ctx.orgId, userId]);
+      if (!member) throw new NotFoundError('Member', userId);
       const rows = await manager.query(
         `INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, $3, $4)
          ON CONFLICT (org_id, workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role RETURNING *`,
-        [scope.orgId, workspaceId, userId, role],
+        [ctx.orgId, workspaceId, userId, role],
       );
-      return hydrate<WorkspaceMember>(manager.connection.getMetadata(WorkspaceMember), rows)[0];
+      return (await entities(manager, WorkspaceMember, rows))[0];
     });
   },
 
-  async removeWorkspaceMember(tenant: Tenant, workspaceId: string, userId: string): Promise<string> {
+  async removeWorkspaceMember(ctx: RequestContext, workspaceId: string, userId: string): Promise<string> {
     workspaceId = checkId(workspaceId, 'workspaceId');
-    await requireWorkspaceRole(tenant, workspaceId, WorkspaceRole.ADMIN);
-    const { scope } = tenant;
-    return scope.mutation(async (manager) => {
-      await lockMembership(manager, scope.orgId);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
+    return ctx.scope.mutation(async (manager) => {
+      await lockMembership(manager, ctx.orgId);
       const rows = await queryRows(manager, `DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`, [
-        scope.orgId,
+        ctx.orgId,
         workspaceId,
         userId,
       ]);
-      if (rows.length === 0) throw notFound('Workspace member', userId);
+      if (rows.length === 0) throw new NotFoundError('Workspace member', userId);
       return userId;
     });
   },

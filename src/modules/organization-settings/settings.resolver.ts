@@ -1,9 +1,11 @@
-import { Arg, Ctx, Directive, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { Organization } from '../organization/organization.entity';
 import { SetBannerInput, UpdateBrandingInput, UpdateSecuritySettingsInput, UpdateTraceConfigInput } from './settings.inputs';
 import { settingsService, settingsView } from './settings.service';
 import { Banner, Branding, GatewayTraceConfig, SecuritySettings } from './settings.types';
+import { RequiresScopes } from '../../auth/decorators';
 
 /** Settings: readable by every member (org:read); changed by org owners and admins (org:write). */
 @Resolver(() => Organization)
@@ -29,32 +31,32 @@ export class OrganizationSettingsResolver {
   }
 
   @Mutation(() => Organization, { description: 'Changes the organization\'s branding (owners and admins). null (with an error) when refused.', nullable: true })
-  @Directive('@requiresScopes(scopes: [["org:write"]])')
-  updateBranding(@Arg('input', () => UpdateBrandingInput, { description: 'The colours and font to change; null resets one to the platform default.' }) input: UpdateBrandingInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
-    return settingsService.updateBranding(tenantOf(ctx), input);
+  @RequiresScopes('org:write')
+  updateBranding(@Arg('input', () => UpdateBrandingInput, { description: 'The colours and font to change; null resets one to the platform default.' }) input: UpdateBrandingInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return settingsService.updateBranding(ctx, input);
   }
 
   @Mutation(() => Organization, { description: 'Changes the organization\'s security policies (owners and admins). null (with an error) when refused.', nullable: true })
-  @Directive('@requiresScopes(scopes: [["org:write"]])')
-  updateSecuritySettings(@Arg('input', () => UpdateSecuritySettingsInput, { description: 'The policies to change; omitted ones are kept.' }) input: UpdateSecuritySettingsInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
-    return settingsService.updateSecurity(tenantOf(ctx), input);
+  @RequiresScopes('org:write')
+  updateSecuritySettings(@Arg('input', () => UpdateSecuritySettingsInput, { description: 'The policies to change; omitted ones are kept.' }) input: UpdateSecuritySettingsInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return settingsService.updateSecurity(ctx, input);
   }
 
   @Mutation(() => Organization, { description: 'Shows a banner to every member, replacing any current one (owners and admins).', nullable: true })
-  @Directive('@requiresScopes(scopes: [["org:write"]])')
-  setBanner(@Arg('input', () => SetBannerInput, { description: 'The banner\'s text, variant and dismissibility.' }) input: SetBannerInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
-    return settingsService.setBanner(tenantOf(ctx), input);
+  @RequiresScopes('org:write')
+  setBanner(@Arg('input', () => SetBannerInput, { description: 'The banner\'s text, variant and dismissibility.' }) input: SetBannerInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return settingsService.setBanner(ctx, input);
   }
 
   @Mutation(() => Organization, { description: 'Removes the organization banner (owners and admins).', nullable: true })
-  @Directive('@requiresScopes(scopes: [["org:write"]])')
-  clearBanner(@Ctx() ctx: GatewayContext): Promise<Organization> {
-    return settingsService.clearBanner(tenantOf(ctx));
+  @RequiresScopes('org:write')
+  clearBanner(@RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return settingsService.clearBanner(ctx);
   }
 
   @Mutation(() => Organization, { description: 'Changes which requests are traced and for how long traces are kept (owners and admins).', nullable: true })
-  @Directive('@requiresScopes(scopes: [["org:write"]])')
-  updateTraceConfig(@Arg('input', () => UpdateTraceConfigInput, { description: 'The trace settings to change; omitted ones are kept.' }) input: UpdateTraceConfigInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
-    return settingsService.updateTraceConfig(tenantOf(ctx), input);
+  @RequiresScopes('org:write')
+  updateTraceConfig(@Arg('input', () => UpdateTraceConfigInput, { description: 'The trace settings to change; omitted ones are kept.' }) input: UpdateTraceConfigInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return settingsService.updateTraceConfig(ctx, input);
   }
 }

@@ -1,5 +1,5 @@
-import type { Tenant } from '../../graphql/context';
-import { unauthenticated } from '../../graphql/errors';
+import type { RequestContext } from '../../context/request-context';
+import { UnauthenticatedError } from '../../errors';
 import { Organization } from '../organization/organization.entity';
 import { updateReturning } from '../../db/writes';
 import type { Banner, Branding, GatewayTraceConfig, SecuritySettings } from './settings.types';
@@ -37,31 +37,30 @@ function patch<I extends object>(input: I, columns: { [K in keyof I]?: keyof Org
   return values as Partial<Organization>;
 }
 
-async function updateOrganization(tenant: Tenant, values: Partial<Organization>): Promise<Organization> {
-  const { scope } = tenant;
-  return scope.mutation(async (manager) => {
-    const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: scope.orgId, id: scope.orgId }, values);
-    if (!updated) throw unauthenticated('The organization of this token does not exist');
+async function updateOrganization(ctx: RequestContext, values: Partial<Organization>): Promise<Organization> {
+  return ctx.scope.mutation(async (manager) => {
+    const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: ctx.orgId, id: ctx.orgId }, values);
+    if (!updated) throw new UnauthenticatedError('The organization of this token does not exist');
     return updated;
   });
 }
 
 export const settingsService = {
-  updateBranding: (tenant: Tenant, input: UpdateBrandingInput) =>
+  updateBranding: (ctx: RequestContext, input: UpdateBrandingInput) =>
     updateOrganization(
-      tenant,
+      ctx,
       patch(input, { primaryColor: 'brandPrimaryColor', secondaryColor: 'brandSecondaryColor', accentColor: 'brandAccentColor', fontFamily: 'brandFontFamily' }),
     ),
-  updateSecurity: (tenant: Tenant, input: UpdateSecuritySettingsInput) =>
+  updateSecurity: (ctx: RequestContext, input: UpdateSecuritySettingsInput) =>
     updateOrganization(
-      tenant,
+      ctx,
       patch(input, { requireMfa: 'requireMfa', allowUserKeyOverride: 'allowUserKeyOverride', allowWorkspaceLlmOverrides: 'allowWorkspaceLlmOverrides' }),
     ),
-  setBanner: (tenant: Tenant, input: SetBannerInput) =>
-    updateOrganization(tenant, { bannerMessage: input.message.trim(), bannerVariant: input.variant, bannerDismissible: input.dismissible }),
-  clearBanner: (tenant: Tenant) => updateOrganization(tenant, { bannerMessage: null }),
-  updateTraceConfig: (tenant: Tenant, input: UpdateTraceConfigInput) =>
-    updateOrganization(tenant, {
+  setBanner: (ctx: RequestContext, input: SetBannerInput) =>
+    updateOrganization(ctx, { bannerMessage: input.message.trim(), bannerVariant: input.variant, bannerDismissible: input.dismissible }),
+  clearBanner: (ctx: RequestContext) => updateOrganization(ctx, { bannerMessage: null }),
+  updateTraceConfig: (ctx: RequestContext, input: UpdateTraceConfigInput) =>
+    updateOrganization(ctx, {
       ...patch(input, { mode: 'traceMode', retentionDays: 'traceRetentionDays' }),
       ...(input.sampleRate !== undefined ? { traceSampleRate: input.sampleRate.toFixed(2) } : {}),
     }),

@@ -1,4 +1,5 @@
-import { Directive, Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { RequiresScopes } from '../../auth/decorators';
 
 export enum BannerVariant {
   INFO = 'info',
@@ -32,7 +33,7 @@ registerEnumType(TraceMode, {
 });
 
 @ObjectType({ description: 'How the platform looks for this organization.' })
-@Directive('@requiresScopes(scopes: [["org:read"]])')
+@RequiresScopes('org:read')
 export class Branding {
   @Field(() => String, { nullable: true, description: 'Primary colour as #RRGGBB, or null for the platform default.' })
   primaryColor: string | null;
@@ -48,7 +49,7 @@ export class Branding {
 }
 
 @ObjectType({ description: "The organization's security policies (owners and admins change them)." })
-@Directive('@requiresScopes(scopes: [["org:read"]])')
+@RequiresScopes('org:read')
 export class SecuritySettings {
   @Field(() => Boolean, { description: 'Require MFA for all users of the organization. Default false.' })
   requireMfa: boolean;
@@ -61,7 +62,7 @@ export class SecuritySettings {
 }
 
 @ObjectType({ description: 'An organization-wide announcement.' })
-@Directive('@requiresScopes(scopes: [["org:read"]])')
+@RequiresScopes('org:read')
 export class Banner {
   @Field(() => String, { description: 'Text shown to every member, trimmed, up to 500 characters.' })
   message: string;
@@ -74,7 +75,7 @@ export class Banner {
 }
 
 @ObjectType({ description: 'How much request tracing the gateway captures for this organization.' })
-@Directive('@requiresScopes(scopes: [["org:read"]])')
+@RequiresScopes('org:read')
 export class GatewayTraceConfig {
   @Field(() => TraceMode, { description: 'Which requests are traced; NONE until an admin changes it.' })
   mode: TraceMode;

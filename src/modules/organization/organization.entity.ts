@@ -1,6 +1,7 @@
 import { Node } from '../../graphql/node';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { RequiresScopes } from '../../auth/decorators';
 
 export enum OrganizationStatus {
   ACTIVE = 'active',
@@ -36,7 +37,7 @@ registerEnumType(SupportTier, {
 /** The tenant. Its id is the `org` claim of every token; its row is visible only to itself (RLS). */
 @Entity({ name: 'organizations' })
 @ObjectType({ implements: Node, description: 'The tenant: everything else belongs to exactly one organization.' })
-@Directive('@requiresScopes(scopes: [["org:read"]])')
+@RequiresScopes('org:read')
 export class Organization {
   @PrimaryColumn('uuid')
   @Field(() => ID, { description: 'Global id of the organization (Node). The CLI and platform API print the stored UUID instead.' })

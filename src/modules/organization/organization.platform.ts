@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { asPlatformAdmin } from '../../db/platform';
 import { hydrate } from '../../db/tenant-loaders';
 import { isUuid } from '../../db/tenant-scope';
-import { pgErrorCode, PgError } from '../../graphql/errors';
+import { pgErrorCode, PgError } from '../../db/pg-errors';
 import { SLUG_PATTERN } from '../../graphql/validation';
 import { Organization, OrganizationStatus, SupportTier } from './organization.entity';
 

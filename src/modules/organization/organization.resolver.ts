@@ -1,5 +1,6 @@
-import { Arg, Args, Ctx, Directive, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
+import { Arg, Args, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
 import { Organization } from './organization.entity';
 import { UpdateOrganizationInput } from './organization.inputs';
@@ -7,6 +8,7 @@ import { organizationService } from './organization.service';
 import { workspaceService } from '../workspace/workspace.service';
 import { WorkspaceConnection } from '../workspace/workspace.entity';
 import type { Workspace } from '../workspace/workspace.entity';
+import { RequiresScopes, Authenticated } from '../../auth/decorators';
 
 @ObjectType({ description: 'The caller, as the verified token describes them.' })
 class Viewer {
@@ -23,31 +25,30 @@ class Viewer {
 @Resolver(() => Organization)
 export class OrganizationResolver {
   @Query(() => Viewer, { description: 'The caller as the verified token describes them: subject, effective scopes, organization.' })
-  @Directive('@authenticated')
-  async viewer(@Ctx() ctx: GatewayContext): Promise<Viewer> {
-    const principal = ctx.principal!;
+  @Authenticated()
+  async viewer(@RequestCtx() ctx: RequestContext): Promise<Viewer> {
     return {
-      subject: principal.subject,
-      scopes: [...principal.scopes].sort(),
-      organization: await organizationService.current(tenantOf(ctx).loaders),
+      subject: ctx.principal.subject,
+      scopes: [...ctx.scopes].sort(),
+      organization: await organizationService.current(ctx),
     };
   }
 
   @Query(() => Organization, { description: "The caller's organization (from the token's org claim)." })
-  @Directive('@requiresScopes(scopes: [["org:read"]])')
-  organization(@Ctx() ctx: GatewayContext): Promise<Organization> {
-    return organizationService.current(tenantOf(ctx).loaders);
+  @RequiresScopes('org:read')
+  organization(@RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return organizationService.current(ctx);
   }
 
   @FieldResolver(() => WorkspaceConnection, { description: 'The workspaces the caller can see (all of them for owners, admins and cross-workspace grants), oldest first.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  workspaces(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: GatewayContext): Promise<Connection<Workspace>> {
-    return workspaceService.page(tenantOf(ctx).scope, toPage(args));
+  @RequiresScopes('workspaces:read')
+  workspaces(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<Workspace>> {
+    return workspaceService.page(ctx, toPage(args));
   }
 
   @Mutation(() => Organization, { nullable: true, description: "Change the caller's organization's general settings." })
-  @Directive('@requiresScopes(scopes: [["org:write"]])')
-  updateOrganization(@Arg('input', () => UpdateOrganizationInput, { description: 'The settings to change; omitted fields are kept.' }) input: UpdateOrganizationInput, @Ctx() ctx: GatewayContext): Promise<Organization> {
-    return organizationService.update(tenantOf(ctx).scope, input);
+  @RequiresScopes('org:write')
+  updateOrganization(@Arg('input', () => UpdateOrganizationInput, { description: 'The settings to change; omitted fields are kept.' }) input: UpdateOrganizationInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+    return organizationService.update(ctx, input);
   }
 }

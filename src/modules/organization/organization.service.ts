@@ -1,28 +1,27 @@
-import type { TenantScope } from '../../db/tenant-scope';
+import type { RequestContext } from '../../context/request-context';
 import { updateReturning } from '../../db/writes';
-import type { Loaders } from '../../graphql/loaders';
 import { Organization } from './organization.entity';
 import type { UpdateOrganizationInput } from './organization.inputs';
-import { unauthenticated } from '../../graphql/errors';
+import { UnauthenticatedError } from '../../errors';
 
 export const organizationService = {
-  async current(loaders: Loaders): Promise<Organization> {
-    const organization = await loaders.organization();
+  async current(ctx: RequestContext): Promise<Organization> {
+    const organization = await ctx.loaders.organization.current();
     // The token named an organization that does not exist (any more): the token is worthless.
-    if (!organization) throw unauthenticated('The organization of this token does not exist');
+    if (!organization) throw new UnauthenticatedError('The organization of this token does not exist');
     return organization;
   },
 
-  async update(scope: TenantScope, input: UpdateOrganizationInput): Promise<Organization> {
-    return scope.mutation(async (manager) => {
+  async update(ctx: RequestContext, input: UpdateOrganizationInput): Promise<Organization> {
+    return ctx.scope.mutation(async (manager) => {
       const values: Partial<Organization> = {};
       if (input.name !== undefined) values.name = input.name!.trim();
       if (input.industry !== undefined) values.industry = input.industry;
       if (input.contactEmail !== undefined) values.contactEmail = input.contactEmail;
       if (input.billingEmail !== undefined) values.billingEmail = input.billingEmail;
       if (input.primaryDomain !== undefined) values.primaryDomain = input.primaryDomain?.toLowerCase() ?? null;
-      const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: scope.orgId, id: scope.orgId }, values);
-      if (!updated) throw unauthenticated('The organization of this token does not exist');
+      const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: ctx.orgId, id: ctx.orgId }, values);
+      if (!updated) throw new UnauthenticatedError('The organization of this token does not exist');
       return updated;
     });
   },

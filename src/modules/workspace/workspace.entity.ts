@@ -2,11 +2,12 @@ import { Node } from '../../graphql/node';
 import { Column, Entity } from 'typeorm';
 import { TenantEntity } from '../../db/tenant-entity';
 import { ConnectionType } from '../../graphql/pagination';
-import { Directive, Field, ObjectType } from 'type-graphql';
+import { Field, ObjectType } from 'type-graphql';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Entity({ name: 'workspaces' })
 @ObjectType({ implements: Node, description: 'A partition of an organization: environments, components and their configuration.' })
-@Directive('@requiresScopes(scopes: [["workspaces:read"]])')
+@RequiresScopes('workspaces:read')
 export class Workspace extends TenantEntity {
   @Column('text')
   @Field(() => String, { description: 'Display name, 1 to 200 characters (not unique).' })

@@ -1,39 +1,39 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { tenantOf, type GatewayContext } from '../../graphql/context';
-import { PageArgs, toConnection, toPage, type Connection } from '../../graphql/pagination';
+import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { RequestCtx } from '../../graphql/context';
+import type { RequestContext } from '../../context/request-context';
+import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
+import { environmentService } from '../environment/environment.service';
+import { componentService } from '../component/component.service';
 import { Workspace } from './workspace.entity';
 import { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
 import { workspaceService } from './workspace.service';
 import { Environment, EnvironmentConnection, EnvironmentTier } from '../environment/environment.entity';
 import { Component, ComponentConnection, ComponentType } from '../component/component.entity';
+import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Workspace)
 export class WorkspaceResolver {
   @Query(() => Workspace, { nullable: true, description: 'A workspace of the caller\'s organization; NOT_FOUND otherwise.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  workspace(@Arg('id', () => ID, { description: 'Global id of a Workspace.' }) id: string, @Ctx() ctx: GatewayContext): Promise<Workspace> {
-    return workspaceService.get(tenantOf(ctx).loaders, id);
+  @RequiresScopes('workspaces:read')
+  workspace(@Arg('id', () => ID, { description: 'Global id of a Workspace.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<Workspace> {
+    return workspaceService.get(ctx, id);
   }
 
   @FieldResolver(() => EnvironmentConnection, { description: 'The workspace\'s environments, oldest first; `tier` filters them.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:read"]])')
-  async environments(
+  @RequiresScopes('workspaces:read')
+  environments(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('tier', () => EnvironmentTier, { nullable: true, description: 'Only environments of this tier (totalCount counts them only). Omitted: all tiers.' })
     tier: EnvironmentTier | null | undefined,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Environment>> {
-    const { loaders } = tenantOf(ctx);
-    const page = toPage(args);
-    const rows = await loaders.environmentsOfWorkspace(page, tier ?? null).load(workspace.id);
-    const counts = tier ? loaders.filteredCount(Environment, 'tier', tier) : loaders.environmentCount;
-    return toConnection(rows, page, () => counts.load(workspace.id));
+    return environmentService.page(ctx, workspace.id, toPage(args), tier ?? null);
   }
 
   @FieldResolver(() => ComponentConnection, { description: 'The workspace\'s components, oldest first; `type` filters them.' })
-  @Directive('@requiresScopes(scopes: [["components:read"]])')
-  async components(
+  @RequiresScopes('components:read')
+  components(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('type', () => ComponentType, {
@@ -41,34 +41,30 @@ export class WorkspaceResolver {
       description: "Only components of this type, as the platform's `/components/{type}` paths (totalCount counts them only). Omitted: all types.",
     })
     type: ComponentType | null | undefined,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Component>> {
-    const { loaders } = tenantOf(ctx);
-    const page = toPage(args);
-    const rows = await loaders.componentsOfWorkspace(page, type ?? null).load(workspace.id);
-    const counts = type ? loaders.filteredCount(Component, 'type', type) : loaders.componentCount;
-    return toConnection(rows, page, () => counts.load(workspace.id));
+    return componentService.page(ctx, workspace.id, toPage(args), type ?? null);
   }
 
   @Mutation(() => Workspace, { description: 'Creates a workspace; the creating user becomes its admin. null (with an error) when refused.', nullable: true })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  createWorkspace(@Arg('input', () => CreateWorkspaceInput, { description: 'Name and description of the new workspace.' }) input: CreateWorkspaceInput, @Ctx() ctx: GatewayContext): Promise<Workspace> {
-    return workspaceService.create(tenantOf(ctx), input);
+  @RequiresScopes('workspaces:write')
+  createWorkspace(@Arg('input', () => CreateWorkspaceInput, { description: 'Name and description of the new workspace.' }) input: CreateWorkspaceInput, @RequestCtx() ctx: RequestContext): Promise<Workspace> {
+    return workspaceService.create(ctx, input);
   }
 
   @Mutation(() => Workspace, { description: 'Renames or re-describes a workspace (workspace admins). null (with an error) when refused.', nullable: true })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
+  @RequiresScopes('workspaces:write')
   updateWorkspace(
     @Arg('id', () => ID, { description: 'Global id of the Workspace.' }) id: string,
     @Arg('input', () => UpdateWorkspaceInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateWorkspaceInput,
-    @Ctx() ctx: GatewayContext,
+    @RequestCtx() ctx: RequestContext,
   ): Promise<Workspace> {
-    return workspaceService.update(tenantOf(ctx), id, input);
+    return workspaceService.update(ctx, id, input);
   }
 
   @Mutation(() => ID, { nullable: true, description: 'Deletes the workspace with its environments and components; returns its id.' })
-  @Directive('@requiresScopes(scopes: [["workspaces:write"]])')
-  deleteWorkspace(@Arg('id', () => ID, { description: 'Global id of the Workspace to delete, with everything in it.' }) id: string, @Ctx() ctx: GatewayContext): Promise<string> {
-    return workspaceService.delete(tenantOf(ctx), id);
+  @RequiresScopes('workspaces:write')
+  deleteWorkspace(@Arg('id', () => ID, { description: 'Global id of the Workspace to delete, with everything in it.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<string> {
+    return workspaceService.delete(ctx, id);
   }
 }

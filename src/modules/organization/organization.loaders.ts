@@ -1,0 +1,62 @@
+import type { OrgRole, WorkspaceRole } from '../../auth/roles';
+import type { TenantScope } from '../../db/tenant-scope';
+import { entities } from '../../db/sql';
+import { Organization } from './organization.entity';
+
+export interface Caller {
+  organization: Organization | null;
+  orgRole: OrgRole | null;
+  allWorkspacesRole: WorkspaceRole | null;
+  /** For API-key principals: the key exists, is not revoked and has not expired (checked every request). */
+  apiKeyActive: boolean;
+}
+
+/** Per-request loaders of the organization module: the tenant root and the caller's standing in it. */
+export class OrganizationLoaders {
+  constructor(private readonly scope: TenantScope) {}
+
+  /**
+   * The organization row (the tenant root; RLS shows exactly one, or none) together with the caller's
+   * membership, in one statement at the start of every request.
+   */
+  private callerRow?: Promise<Caller>;
+  caller(): Promise<Caller> {
+    this.callerRow ??= (async () => {
+      const { userId, kind, apiKeyId } = this.scope.identity;
+      const rows =
+        kind === 'api_key'
+          ? await this.scope.query(
+              // The key must be live, answer to the member the token names, and that member must still be one;
+              // their roles are the key's roles (org role caps its scopes; workspace visibility is theirs).
+              `SELECT o.*, km.role AS member_role, km.all_workspaces_role AS member_all_workspaces_role,
+                      (k.id IS NOT NULL AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+                       AND k.owner_user_id IS NOT DISTINCT FROM $3::text
+                       AND (k.owner_user_id IS NULL OR km.user_id IS NOT NULL)) AS key_active
+                 FROM organizations o
+                 LEFT JOIN api_keys k ON k.org_id = o.id AND k.id = $2::uuid
+                 LEFT JOIN org_members km ON km.org_id = o.id AND km.user_id = k.owner_user_id
+                WHERE o.id = $1`,
+              [this.scope.orgId, apiKeyId, userId],
+            )
+          : await this.scope.query(
+              `SELECT o.*, m.role AS member_role, m.all_workspaces_role AS member_all_workspaces_role
+                 FROM organizations o LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = $2
+                WHERE o.id = $1`,
+              [this.scope.orgId, userId ?? ''],
+            );
+      if (rows.length === 0) return { organization: null, orgRole: null, allWorkspacesRole: null, apiKeyActive: false };
+      const [organization] = await entities(this.scope, Organization, rows);
+      return {
+        organization,
+        orgRole: (rows[0].member_role as OrgRole | null) ?? null,
+        allWorkspacesRole: (rows[0].member_all_workspaces_role as WorkspaceRole | null) ?? null,
+        apiKeyActive: rows[0].key_active === true,
+      };
+    })();
+    return this.callerRow;
+  }
+
+  async current(): Promise<Organization | null> {
+    return (await this.caller()).organization;
+  }
+}
