@@ -76,7 +76,8 @@ async function load(side: Side): Promise<void> {
   side.seconds += (performance.now() - started) / 1000;
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * p)];
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * p)];
 
 async function main(): Promise<void> {
   let stopCluster = async () => undefined as void;
@@ -106,10 +107,14 @@ async function main(): Promise<void> {
       'p95 ms': Number(percentile(side.latencies, 0.95).toFixed(2)),
       'sql statements/request': side.statements,
     });
-    console.log(`nested query, 20 workspaces × (10 environments + 10 components), concurrency ${CONCURRENCY}, ${ROUNDS} × ${SECONDS}s each, alternating`);
+    console.log(
+      `nested query, 20 workspaces × (10 environments + 10 components), concurrency ${CONCURRENCY}, ${ROUNDS} × ${SECONDS}s each, alternating`,
+    );
     console.table([report(on), report(off)]);
     const ratio = on.requests / on.seconds / (off.requests / off.seconds);
-    console.log(`throughput ratio RLS on / off: ${ratio.toFixed(3)}  (p50 latency ratio ${(percentile(on.latencies, 0.5) / percentile(off.latencies, 0.5)).toFixed(3)})`);
+    console.log(
+      `throughput ratio RLS on / off: ${ratio.toFixed(3)}  (p50 latency ratio ${(percentile(on.latencies, 0.5) / percentile(off.latencies, 0.5)).toFixed(3)})`,
+    );
   } finally {
     await on.gw.stop();
     await off.gw.stop();

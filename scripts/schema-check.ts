@@ -114,12 +114,27 @@ async function main(): Promise<number> {
     return 2;
   }
   const accepted = acknowledged(options.acknowledgedFile);
-  const isAcknowledged = (change: Change) => options.acceptBreaking || (change.path !== undefined && accepted.has(change.path));
+  const isAcknowledged = (change: Change) =>
+    options.acceptBreaking || (change.path !== undefined && accepted.has(change.path));
   const breaking = changes.filter((c) => c.criticality.level === CriticalityLevel.Breaking);
   const blocking = breaking.filter((c) => !isAcknowledged(c));
 
   if (options.json) {
-    console.log(JSON.stringify({ baseline: previous.source, changes: changes.map((c) => ({ level: c.criticality.level, path: c.path ?? null, message: c.message, acknowledged: c.criticality.level === CriticalityLevel.Breaking && isAcknowledged(c) })) }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          baseline: previous.source,
+          changes: changes.map((c) => ({
+            level: c.criticality.level,
+            path: c.path ?? null,
+            message: c.message,
+            acknowledged: c.criticality.level === CriticalityLevel.Breaking && isAcknowledged(c),
+          })),
+        },
+        null,
+        2,
+      ),
+    );
   } else {
     console.log(`schema:check: ${changes.length} change(s) against ${previous.source}`);
     const order = [CriticalityLevel.Breaking, CriticalityLevel.Dangerous, CriticalityLevel.NonBreaking];

@@ -126,12 +126,24 @@ function url(env: Env, name: string, protocols?: string[]): string | undefined {
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 const POSTGRES_URL = ['postgres:', 'postgresql:'];
 
 /** ENCRYPTION_KEYS (JSON {version: base64 key}) and ENCRYPTION_KEY_CURRENT; messages never echo a key. */
@@ -159,7 +171,10 @@ function encryptionKeys(env: Env, production: boolean): KeySet | undefined {
   const versions = Object.keys(keys);
   let current = env.ENCRYPTION_KEY_CURRENT || undefined;
   if (!current) {
-    if (versions.length !== 1) throw new ConfigError('ENCRYPTION_KEY_CURRENT must name the key version to encrypt with (ENCRYPTION_KEYS has several)');
+    if (versions.length !== 1)
+      throw new ConfigError(
+        'ENCRYPTION_KEY_CURRENT must name the key version to encrypt with (ENCRYPTION_KEYS has several)',
+      );
     current = versions[0];
   }
   const keySet: KeySet = { current, keys: keys as Record<string, string> };
@@ -178,7 +193,9 @@ export function loadConfig(env: Env = process.env): Config {
   const production = nodeEnv === 'production';
   const privateKey = env.JWT_PRIVATE_KEY || undefined;
   if (production && !privateKey) {
-    throw new ConfigError('JWT_PRIVATE_KEY is required when NODE_ENV=production (generated keys are for development only)');
+    throw new ConfigError(
+      'JWT_PRIVATE_KEY is required when NODE_ENV=production (generated keys are for development only)',
+    );
   }
   const jwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
   let externalIdp: Config['externalIdp'];
@@ -186,14 +203,22 @@ export function loadConfig(env: Env = process.env): Config {
     if (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE) {
       throw new ConfigError('AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE as well');
     }
-    const algorithms = (env.AUTH_ALGORITHMS || 'RS256').split(',').map((a) => a.trim()).filter(Boolean);
+    const algorithms = (env.AUTH_ALGORITHMS || 'RS256')
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
     if (algorithms.length === 0 || algorithms.some((a) => !ASYMMETRIC_ALGORITHMS.includes(a))) {
-      throw new ConfigError(`AUTH_ALGORITHMS may list only asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')}), got "${env.AUTH_ALGORITHMS}"`);
+      throw new ConfigError(
+        `AUTH_ALGORITHMS may list only asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')}), got "${env.AUTH_ALGORITHMS}"`,
+      );
     }
     externalIdp = { jwksUrl, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, algorithms };
   } else {
     for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_ALGORITHMS']) {
-      if (env[name]) throw new ConfigError(`${name} is set but AUTH_JWKS_URL is not (the external identity provider needs all of them)`);
+      if (env[name])
+        throw new ConfigError(
+          `${name} is set but AUTH_JWKS_URL is not (the external identity provider needs all of them)`,
+        );
     }
   }
   const exposeSqlStatementCount = bool(env, 'EXPOSE_SQL_STATEMENT_COUNT', false);
@@ -210,14 +235,20 @@ export function loadConfig(env: Env = process.env): Config {
   // (now answered 503 instead of 500 when it runs out); lower it to shed load sooner.
   const dbPoolWaitMs = int(env, 'DB_POOL_WAIT_MS', 10000, 100, 600000);
   if (dbPoolWaitMs >= requestTimeoutMs) {
-    throw new ConfigError(`DB_POOL_WAIT_MS (${dbPoolWaitMs}) must be less than REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the pool wait is part of the request's deadline`);
+    throw new ConfigError(
+      `DB_POOL_WAIT_MS (${dbPoolWaitMs}) must be less than REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the pool wait is part of the request's deadline`,
+    );
   }
   if (statementTimeoutMs > requestTimeoutMs) {
-    throw new ConfigError(`DB_STATEMENT_TIMEOUT_MS (${statementTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+    throw new ConfigError(
+      `DB_STATEMENT_TIMEOUT_MS (${statementTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
   }
   const headersTimeoutMs = int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10000, 1000, 600000);
   if (headersTimeoutMs > requestTimeoutMs) {
-    throw new ConfigError(`HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+    throw new ConfigError(
+      `HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
   }
   return {
     env: nodeEnv,

@@ -43,7 +43,10 @@ export class UnauthenticatedError extends DomainError {
   readonly code = ErrorCode.UNAUTHENTICATED;
   /** A credential was presented and refused (bad token, unknown organization, non-member, revoked key). */
   readonly tokenSent: boolean;
-  constructor(message = 'Authentication required: send Authorization: Bearer <token>', options: { tokenSent?: boolean } = {}) {
+  constructor(
+    message = 'Authentication required: send Authorization: Bearer <token>',
+    options: { tokenSent?: boolean } = {},
+  ) {
     super(message);
     this.tokenSent = options.tokenSent ?? false;
   }

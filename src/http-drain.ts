@@ -60,7 +60,10 @@ export class HttpDrain {
     this.server.closeIdleConnections(); // server.close() does it too since Node 19; explicit for clarity
     const timer = setTimeout(() => {
       forced = true;
-      this.log.warn({ graceMs, inFlight: this.inFlight.size }, 'shutdown grace period over: closing the remaining connections');
+      this.log.warn(
+        { graceMs, inFlight: this.inFlight.size },
+        'shutdown grace period over: closing the remaining connections',
+      );
       this.server.closeAllConnections();
     }, graceMs);
     await closed;

@@ -5,12 +5,19 @@ import type { Config } from './config';
 export function createLogger(config: Pick<Config, 'logLevel'>, destination: 1 | 2 = 1): Logger {
   return pino(
     {
-    level: config.logLevel,
-    base: { service: 'manifest-gateway' },
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.api_key', '*.token', '*.access_token'],
-      censor: '[redacted]',
-    },
+      level: config.logLevel,
+      base: { service: 'manifest-gateway' },
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          '*.password',
+          '*.api_key',
+          '*.token',
+          '*.access_token',
+        ],
+        censor: '[redacted]',
+      },
     },
     pino.destination({ fd: destination, sync: destination === 2 }),
   );

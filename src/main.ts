@@ -33,14 +33,31 @@ async function main(): Promise<void> {
   const databases = await openDatabases(config, log, { serving: true, ownSignals: true });
   const tokens = new TokenService(config, await loadSigningKey(config.jwt.privateKey, config.dataDir));
   const keyring = Keyring.load(config.encryption, config.dataDir);
-  log.info({ keyVersion: keyring.current, versions: keyring.versions, source: keyring.fileBacked ? 'development key file' : 'ENCRYPTION_KEYS' }, 'encryption keys loaded');
-  const gateway = await createGateway({ config, log, dataSource: databases.app, ownerDataSource: databases.owner, tokens, keyring });
+  log.info(
+    {
+      keyVersion: keyring.current,
+      versions: keyring.versions,
+      source: keyring.fileBacked ? 'development key file' : 'ENCRYPTION_KEYS',
+    },
+    'encryption keys loaded',
+  );
+  const gateway = await createGateway({
+    config,
+    log,
+    dataSource: databases.app,
+    ownerDataSource: databases.owner,
+    tokens,
+    keyring,
+  });
   const url = await gateway.listen().catch(async (error: NodeJS.ErrnoException) => {
     await databases.close();
     throw new Error(`cannot listen on HOST ${config.host} PORT ${config.port}: ${error.code ?? error.message}`);
   });
   databases.recordHttpPort(Number(new URL(url).port));
-  log.info({ url: `${url}/graphql`, port: Number(new URL(url).port), database: config.databaseUrl ? 'external' : 'embedded' }, 'listening');
+  log.info(
+    { url: `${url}/graphql`, port: Number(new URL(url).port), database: config.databaseUrl ? 'external' : 'embedded' },
+    'listening',
+  );
   if (config.env === 'development') {
     process.stdout.write(
       `\nmanifest-gateway is serving GraphQL at ${url}/graphql${config.graphiql ? ` (GraphiQL: ${url}/graphiql)` : ''}\n` +

@@ -33,7 +33,12 @@ export function pageKey(page: Page): string {
  * `column < cursor` descending backward; `newestFirst` lists the other way round. Rows read backward
  * are put back in list order by toConnection.
  */
-export function keyset(page: Page, column: string, param: string, newestFirst = false): { where: string; order: string } {
+export function keyset(
+  page: Page,
+  column: string,
+  param: string,
+  newestFirst = false,
+): { where: string; order: string } {
   const ascending = newestFirst === page.backward;
   return {
     where: `(${param} IS NULL OR ${column} ${ascending ? '>' : '<'} ${param})`,
@@ -60,7 +65,11 @@ export interface Connection<T> {
  * Builds a connection from up to `limit + 1` rows in reading order (the extra row only says there is
  * another page in the reading direction); backward pages are reversed into list order.
  */
-export function toConnection<T extends { id: string }>(rows: T[], page: Page, count: () => Promise<number>): Connection<T> {
+export function toConnection<T extends { id: string }>(
+  rows: T[],
+  page: Page,
+  count: () => Promise<number>,
+): Connection<T> {
   const more = rows.length > page.limit;
   const nodes = rows.slice(0, page.limit);
   if (page.backward) nodes.reverse();

@@ -22,15 +22,22 @@ export function platformApi(owner: DataSource, platformToken: string | undefined
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     if (!expected) {
-      res.status(404).json({ error: 'not_found', message: 'The platform API is not enabled (set PLATFORM_ADMIN_TOKEN)' });
+      res
+        .status(404)
+        .json({ error: 'not_found', message: 'The platform API is not enabled (set PLATFORM_ADMIN_TOKEN)' });
       return;
     }
     const presented = /^Bearer (.+)$/.exec(req.header('authorization') ?? '')?.[1] ?? '';
     const digest = crypto.createHash('sha256').update(presented).digest();
     if (!crypto.timingSafeEqual(digest, expected)) {
       // One realm for the whole gateway (RFC 6750 §3); error="invalid_token" when a credential was presented.
-      const challenge = bearerChallenge(req.header('authorization') ? { description: 'A platform-admin token is required' } : undefined);
-      res.status(401).set('www-authenticate', challenge).json({ error: 'unauthorized', message: 'A platform-admin token is required' });
+      const challenge = bearerChallenge(
+        req.header('authorization') ? { description: 'A platform-admin token is required' } : undefined,
+      );
+      res
+        .status(401)
+        .set('www-authenticate', challenge)
+        .json({ error: 'unauthorized', message: 'A platform-admin token is required' });
       return;
     }
     next();
@@ -46,18 +53,22 @@ export function platformApi(owner: DataSource, platformToken: string | undefined
     primaryDomain: o.primaryDomain,
     createdAt: o.createdAt,
   });
-  const handle = (work: (req: Request) => Promise<{ status: number; body: unknown }>) => async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const { status, body } = await work(req);
-      res.status(status).json(body);
-    } catch (error) {
-      if (error instanceof PlatformError) {
-        res.status(error.status).json({ error: error.status === 404 ? 'not_found' : 'bad_request', message: error.message });
-      } else {
-        next(error);
+  const handle =
+    (work: (req: Request) => Promise<{ status: number; body: unknown }>) =>
+    async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const { status, body } = await work(req);
+        res.status(status).json(body);
+      } catch (error) {
+        if (error instanceof PlatformError) {
+          res
+            .status(error.status)
+            .json({ error: error.status === 404 ? 'not_found' : 'bad_request', message: error.message });
+        } else {
+          next(error);
+        }
       }
-    }
-  };
+    };
   const text = (value: unknown, field: string, required = true): string | undefined => {
     if (value === undefined || value === null) {
       if (required) throw new PlatformError(`${field} is required`);

@@ -51,7 +51,14 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * HTTP surface: /graphql (POST, and GET for queries), /graphiql, /livez, /readyz, /metrics and
  * /.well-known/jwks.json. Each request gets a request id (the caller's X-Request-Id if well-formed).
  */
-export async function createGateway({ config, log, dataSource, ownerDataSource, tokens, keyring }: GatewayDeps): Promise<Gateway> {
+export async function createGateway({
+  config,
+  log,
+  dataSource,
+  ownerDataSource,
+  tokens,
+  keyring,
+}: GatewayDeps): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -113,7 +120,12 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
-    res.on('finish', () => metrics.httpRequests.inc({ route: req.route?.path ?? req.path.split('/').slice(0, 2).join('/'), status: res.statusCode }));
+    res.on('finish', () =>
+      metrics.httpRequests.inc({
+        route: req.route?.path ?? req.path.split('/').slice(0, 2).join('/'),
+        status: res.statusCode,
+      }),
+    );
     // Every error formatted while serving this request carries its id (src/graphql/errors.ts).
     requestScope.run({ requestId }, next);
   });
@@ -128,7 +140,10 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
       await dataSource.query('SELECT 1');
       res.json({ status: 'ok' });
     } catch {
-      res.status(503).set('retry-after', String(RETRY_AFTER_SECONDS)).json({ status: 'unavailable', error: 'database unreachable' });
+      res
+        .status(503)
+        .set('retry-after', String(RETRY_AFTER_SECONDS))
+        .json({ status: 'unavailable', error: 'database unreachable' });
     }
   });
   app.get('/metrics', async (_req, res) => {
@@ -172,7 +187,12 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     if (outage) {
       // The platform API and anything else outside GraphQL: the same 503 as GraphQL and /auth/token.
       log.warn({ err: errorForLog(error), code: outage.code, requestId: res.locals.requestId }, 'database outage');
-      res.status(503).set('retry-after', String(RETRY_AFTER_SECONDS)).json({ error: 'service_unavailable', code: outage.code, message: outage.message, requestId: res.locals.requestId });
+      res.status(503).set('retry-after', String(RETRY_AFTER_SECONDS)).json({
+        error: 'service_unavailable',
+        code: outage.code,
+        message: outage.message,
+        requestId: res.locals.requestId,
+      });
       return;
     }
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
@@ -180,7 +200,12 @@ export async function createGateway({ config, log, dataSource, ownerDataSource, 
     res.status(status).json({
       error: status === 500 ? 'internal_error' : (error.type ?? 'bad_request'),
       // body-parser's message for a parse failure quotes the body (an API key, say): never echoed.
-      message: status === 500 ? 'Internal server error' : error.type ? (BODY_ERRORS[error.type] ?? 'Bad request') : error.message,
+      message:
+        status === 500
+          ? 'Internal server error'
+          : error.type
+            ? (BODY_ERRORS[error.type] ?? 'Bad request')
+            : error.message,
       requestId: res.locals.requestId,
     });
   });

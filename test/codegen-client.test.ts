@@ -22,7 +22,9 @@ test('codegen from schema.graphql, a type-checked client, and a run against a li
   fs.rmSync(path.join(CLIENT, 'src/gql'), { recursive: true, force: true });
   fs.rmSync(path.join(CLIENT, 'dist'), { recursive: true, force: true });
   await run(bin('graphql-codegen'), ['--config', 'codegen.yml', '--silent'], { cwd: CLIENT });
-  expect(fs.readFileSync(path.join(CLIENT, 'src/gql/graphql.ts'), 'utf8')).toMatch(/export type ComponentType =\s*\/\*\* An AI agent\. \*\/\s*\| 'AGENT'/);
+  expect(fs.readFileSync(path.join(CLIENT, 'src/gql/graphql.ts'), 'utf8')).toMatch(
+    /export type ComponentType =\s*\/\*\* An AI agent\. \*\/\s*\| 'AGENT'/,
+  );
 
   await run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: CLIENT });
   await run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit', 'false', '--outDir', 'dist'], { cwd: CLIENT });
@@ -45,9 +47,14 @@ test('codegen from schema.graphql, a type-checked client, and a run against a li
 
 test('a client type error fails the type check (the check is real)', async () => {
   const broken = path.join(CLIENT, 'src/broken-check.ts');
-  fs.writeFileSync(broken, `import type { ComponentType } from './gql/graphql';\nexport const t: ComponentType = 'agent';\n`);
+  fs.writeFileSync(
+    broken,
+    `import type { ComponentType } from './gql/graphql';\nexport const t: ComponentType = 'agent';\n`,
+  );
   try {
-    await expect(run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: CLIENT })).rejects.toMatchObject({ stdout: expect.stringMatching(/broken-check\.ts.*'"agent"' is not assignable/) });
+    await expect(run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: CLIENT })).rejects.toMatchObject({
+      stdout: expect.stringMatching(/broken-check\.ts.*'"agent"' is not assignable/),
+    });
   } finally {
     fs.rmSync(broken, { force: true });
   }

@@ -33,7 +33,9 @@ beforeAll(async () => {
   for (const tag of ['alpha', 'beta']) {
     const org = await createOrg(db, tag);
     const token = gw.token(org.id);
-    const workspaceId = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "W" }) { id } }`, {}, token)).createWorkspace.id;
+    const workspaceId = ok<any>(
+      await gw.graphql(`mutation { createWorkspace(input: { name: "W" }) { id } }`, {}, token),
+    ).createWorkspace.id;
     tenants.push({ org, tag, token, workspaceId });
   }
   // Every component insert takes a few milliseconds inside the database, so that aborts land during SQL.
@@ -81,7 +83,10 @@ const READ = `query($w: ID!) { organization { id } workspace(id: $w) { id compon
 function payload(job: Job): string {
   const input = (name: string) => ({ workspaceId: job.tenant.workspaceId, name, type: 'AGENT' });
   if (job.kind === 'create') {
-    return JSON.stringify({ query: createMany(job.names.length), variables: Object.fromEntries(job.names.map((name, i) => [`i${i}`, input(name)])) });
+    return JSON.stringify({
+      query: createMany(job.names.length),
+      variables: Object.fromEntries(job.names.map((name, i) => [`i${i}`, input(name)])),
+    });
   }
   return JSON.stringify({ query: READ, variables: { w: job.tenant.workspaceId } });
 }
@@ -138,7 +143,8 @@ function send(agent: http.Agent, job: Job): Promise<Outcome> {
       return;
     }
     req.end(body);
-    if (job.abort === 'during') setTimeout(() => (req.socket ? req.socket.resetAndDestroy() : req.destroy()), job.delayMs);
+    if (job.abort === 'during')
+      setTimeout(() => (req.socket ? req.socket.resetAndDestroy() : req.destroy()), job.delayMs);
     if (job.abort === 'during-fin') setTimeout(() => req.destroy(), job.delayMs);
   });
 }
@@ -153,7 +159,8 @@ test('clients aborting at random points never leak a transaction into the pool o
     const kind = r < 0.7 ? 'create' : 'read';
     const fields = 1 + Math.floor(random() * LETTERS.length); // 1–5 mutations (savepoints) in one request
     const a = random();
-    const abort: Abort = a < 0.35 ? 'during' : a < 0.45 ? 'during-fin' : a < 0.52 ? 'before-body' : a < 0.6 ? 'after-headers' : 'none';
+    const abort: Abort =
+      a < 0.35 ? 'during' : a < 0.45 ? 'during-fin' : a < 0.52 ? 'before-body' : a < 0.6 ? 'after-headers' : 'none';
     const names = kind === 'read' ? [] : Array.from({ length: fields }, (_, i) => `${tenant.tag}-${n}-${LETTERS[i]}`);
     jobs.push({ n, tenant, kind, abort, delayMs: Math.floor(random() * 40), names, requestId: `own-${n}` });
   }
@@ -186,8 +193,10 @@ test('clients aborting at random points never leak a transaction into the pool o
       continue;
     }
     if (job.kind === 'read') {
-      if (raw(body.data.organization.id) !== job.tenant.org.id || body.data.workspace.id !== job.tenant.workspaceId) problem('another organization');
-      for (const edge of body.data.workspace.components.edges) if (!edge.node.name.startsWith(`${job.tenant.tag}-`)) problem('a foreign row');
+      if (raw(body.data.organization.id) !== job.tenant.org.id || body.data.workspace.id !== job.tenant.workspaceId)
+        problem('another organization');
+      for (const edge of body.data.workspace.components.edges)
+        if (!edge.node.name.startsWith(`${job.tenant.tag}-`)) problem('a foreign row');
     } else {
       const results = job.names.map((_, i) => body.data[`m${i}`]);
       if (results.map((c: any) => c?.name).join() !== job.names.join()) problem('unexpected mutation result');
@@ -197,8 +206,16 @@ test('clients aborting at random points never leak a transaction into the pool o
 
   // 2. What was committed: only rows of requests we sent, each in its own organization, each with its
   //    audit entry (same savepoint) naming the request that wrote it and that request's organization.
-  const rows = (await db.admin.query(`SELECT id::text, org_id::text, name FROM components`)).rows as Array<{ id: string; org_id: string; name: string }>;
-  const audit = (await db.admin.query(`SELECT org_id::text, target_id, request_id FROM audit_log WHERE operation = 'createComponent'`)).rows as Array<{
+  const rows = (await db.admin.query(`SELECT id::text, org_id::text, name FROM components`)).rows as Array<{
+    id: string;
+    org_id: string;
+    name: string;
+  }>;
+  const audit = (
+    await db.admin.query(
+      `SELECT org_id::text, target_id, request_id FROM audit_log WHERE operation = 'createComponent'`,
+    )
+  ).rows as Array<{
     org_id: string;
     target_id: string;
     request_id: string;
@@ -211,7 +228,12 @@ test('clients aborting at random points never leak a transaction into the pool o
   for (const row of rows) {
     const job = jobByName.get(row.name);
     const entry = auditByTarget.get(row.id);
-    if (!job || row.org_id !== job.tenant.org.id || entry?.org_id !== row.org_id || entry?.request_id !== job.requestId) {
+    if (
+      !job ||
+      row.org_id !== job.tenant.org.id ||
+      entry?.org_id !== row.org_id ||
+      entry?.request_id !== job.requestId
+    ) {
       misplaced.push({ row, job: job && { n: job.n, org: job.tenant.org.id }, entry });
     }
   }
@@ -223,12 +245,14 @@ test('clients aborting at random points never leak a transaction into the pool o
   for (const o of received) {
     if (o.job.kind === 'read') continue;
     const succeeded = o.status === 200 && !o.body?.errors?.length;
-    for (const name of o.job.names) if (byName.has(name) !== succeeded) inconsistent.push({ n: o.job.n, name, status: o.status, body: o.body });
+    for (const name of o.job.names)
+      if (byName.has(name) !== succeeded) inconsistent.push({ n: o.job.n, name, status: o.status, body: o.body });
   }
   // A request never answered may have committed or not, but all of its mutations or none.
   for (const o of outcomes) {
     const committed = o.job.names.filter((name) => byName.has(name)).length;
-    if (committed !== 0 && committed !== o.job.names.length) inconsistent.push({ n: o.job.n, committed, of: o.job.names.length });
+    if (committed !== 0 && committed !== o.job.names.length)
+      inconsistent.push({ n: o.job.n, committed, of: o.job.names.length });
   }
   expect(inconsistent).toEqual([]);
 
@@ -277,7 +301,9 @@ test('a client that resets its connection while its mutations run: all of its wo
       const outcome = await send(agent, job);
       expect(outcome.received).toBe(false);
       // Right after the abort, the other organization uses every pooled connection.
-      const answers = await Promise.all(Array.from({ length: 3 }, () => gw.graphql(READ, { w: beta.workspaceId }, beta.token)));
+      const answers = await Promise.all(
+        Array.from({ length: 3 }, () => gw.graphql(READ, { w: beta.workspaceId }, beta.token)),
+      );
       reads.push(...answers.map((a) => ({ status: a.status, body: a.body })));
     }),
   );
@@ -289,13 +315,16 @@ test('a client that resets its connection while its mutations run: all of its wo
   }
   // A request never answered may have committed or not, but all of its mutations (and their audit entries,
   // under its own request id and organization) or none.
-  const committed = (await db.admin.query(
-    `SELECT c.name, c.org_id::text, a.request_id, a.org_id::text AS audit_org FROM components c LEFT JOIN audit_log a ON a.target_id = c.id::text WHERE c.name LIKE 'slow-%'`,
-  )).rows as Array<{ name: string; org_id: string; request_id: string | null; audit_org: string | null }>;
+  const committed = (
+    await db.admin.query(
+      `SELECT c.name, c.org_id::text, a.request_id, a.org_id::text AS audit_org FROM components c LEFT JOIN audit_log a ON a.target_id = c.id::text WHERE c.name LIKE 'slow-%'`,
+    )
+  ).rows as Array<{ name: string; org_id: string; request_id: string | null; audit_org: string | null }>;
   for (const job of jobs) {
     const rows = committed.filter((row) => job.names.includes(row.name));
     expect([0, job.names.length]).toContain(rows.length);
-    for (const row of rows) expect(row).toEqual({ name: row.name, org_id: alpha.org.id, request_id: job.requestId, audit_org: alpha.org.id });
+    for (const row of rows)
+      expect(row).toEqual({ name: row.name, org_id: alpha.org.id, request_id: job.requestId, audit_org: alpha.org.id });
   }
   const inTransaction = async () =>
     (

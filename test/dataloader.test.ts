@@ -48,9 +48,14 @@ test('the batched loaders return each parent its own children, in order', async 
   const org = await createOrg(db, 'order');
   await seedTreeSql(db.admin, org.id, { workspaces: 3, environments: 2, components: 1 });
   const { data } = await nested(org.id);
-  const rows = await db.admin.query(`SELECT workspace_id, id FROM environments WHERE org_id = $1 ORDER BY workspace_id, id`, [org.id]);
+  const rows = await db.admin.query(
+    `SELECT workspace_id, id FROM environments WHERE org_id = $1 ORDER BY workspace_id, id`,
+    [org.id],
+  );
   for (const edge of data.organization.workspaces.edges) {
-    const expected = rows.rows.filter((r) => gid('Workspace', r.workspace_id) === edge.node.id).map((r) => gid('Environment', r.id));
+    const expected = rows.rows
+      .filter((r) => gid('Workspace', r.workspace_id) === edge.node.id)
+      .map((r) => gid('Environment', r.id));
     expect(edge.node.environments.edges.map((e: any) => e.node.id)).toEqual(expected);
   }
 });

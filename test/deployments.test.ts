@@ -29,8 +29,13 @@ const RINGS = `query($id: ID!) { workspace(id: $id) { deploymentRings { id name 
 const DEPLOYMENTS = `query($id: ID!) { component(id: $id) { deployments { ringId componentId version deployedAt ring { id position } component { id } promotion { id version } } } }`;
 
 /** Runs a request that must be refused and proves the database is exactly as before. */
-const refused = (query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token): Promise<GraphQLResponse> =>
-  expectRefusedUnchanged(() => gw.graphql(query, variables, as), { code, fields }, db);
+const refused = (
+  query: string,
+  variables: Record<string, unknown>,
+  code: string,
+  fields?: string[],
+  as = token,
+): Promise<GraphQLResponse> => expectRefusedUnchanged(() => gw.graphql(query, variables, as), { code, fields }, db);
 
 interface Pipeline {
   workspace: string;
@@ -40,46 +45,74 @@ interface Pipeline {
 }
 
 async function newWorkspace(as = token, name = 'Pipeline'): Promise<string> {
-  return ok<any>(await gw.graphql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name } }, as)).createWorkspace.id;
+  return ok<any>(
+    await gw.graphql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name } }, as),
+  ).createWorkspace.id;
 }
 
 async function newEnvironment(workspaceId: string, slug: string, as = token): Promise<string> {
   return ok<any>(
-    await gw.graphql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i: { workspaceId, name: slug, slug, tier: 'DEV' } }, as),
+    await gw.graphql(
+      `mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`,
+      { i: { workspaceId, name: slug, slug, tier: 'DEV' } },
+      as,
+    ),
   ).createEnvironment.id;
 }
 
 async function newComponent(workspaceId: string, name = 'Bot', as = token): Promise<string> {
-  return ok<any>(await gw.graphql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId, name, type: 'AGENT' } }, as))
-    .createComponent.id;
+  return ok<any>(
+    await gw.graphql(
+      `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`,
+      { i: { workspaceId, name, type: 'AGENT' } },
+      as,
+    ),
+  ).createComponent.id;
 }
 
 async function newRing(workspaceId: string, name: string, environmentId: string, as = token): Promise<string> {
-  return ok<any>(await gw.graphql(CREATE_RING, { i: { workspaceId, name, environmentId } }, as)).createDeploymentRing.id;
+  return ok<any>(await gw.graphql(CREATE_RING, { i: { workspaceId, name, environmentId } }, as)).createDeploymentRing
+    .id;
 }
 
 /** A workspace with three environments, rings canary → early → general on them, and components. */
 async function pipeline(as = token, components = 1): Promise<Pipeline> {
   const workspace = await newWorkspace(as);
-  const environments = [await newEnvironment(workspace, 'dev', as), await newEnvironment(workspace, 'stage', as), await newEnvironment(workspace, 'prod', as)];
+  const environments = [
+    await newEnvironment(workspace, 'dev', as),
+    await newEnvironment(workspace, 'stage', as),
+    await newEnvironment(workspace, 'prod', as),
+  ];
   const rings = [];
-  for (const [i, name] of ['canary', 'early', 'general'].entries()) rings.push(await newRing(workspace, name, environments[i], as));
+  for (const [i, name] of ['canary', 'early', 'general'].entries())
+    rings.push(await newRing(workspace, name, environments[i], as));
   const ids = [];
   for (let c = 0; c < components; c++) ids.push(await newComponent(workspace, `Component ${c}`, as));
   return { workspace, environments, rings, components: ids };
 }
 
 async function deploy(p: Pipeline, version: string, component = p.components[0], as = token) {
-  return ok<any>(await gw.graphql(DEPLOY, { i: { componentId: component, ringId: p.rings[0], version } }, as)).deployComponent;
+  return ok<any>(await gw.graphql(DEPLOY, { i: { componentId: component, ringId: p.rings[0], version } }, as))
+    .deployComponent;
 }
 
 async function promote(p: Pipeline, from: number, version: string, component = p.components[0], as = token) {
-  return ok<any>(await gw.graphql(PROMOTE, { i: { componentId: component, fromRingId: p.rings[from], toRingId: p.rings[from + 1], version } }, as))
-    .promoteComponent;
+  return ok<any>(
+    await gw.graphql(
+      PROMOTE,
+      { i: { componentId: component, fromRingId: p.rings[from], toRingId: p.rings[from + 1], version } },
+      as,
+    ),
+  ).promoteComponent;
 }
 
 /** An organization member with the given workspace role (none: a member of the organization only). */
-async function member(userId: string, workspaceId: string, role: 'admin' | 'developer' | 'viewer' | null, orgRole = 'member'): Promise<string> {
+async function member(
+  userId: string,
+  workspaceId: string,
+  role: 'admin' | 'developer' | 'viewer' | null,
+  orgRole = 'member',
+): Promise<string> {
   ok(
     await gw.graphql(
       `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`,
@@ -89,7 +122,11 @@ async function member(userId: string, workspaceId: string, role: 'admin' | 'deve
   );
   if (role) {
     ok(
-      await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: workspaceId, u: userId, r: role.toUpperCase() }, token),
+      await gw.graphql(
+        `mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`,
+        { w: workspaceId, u: userId, r: role.toUpperCase() },
+        token,
+      ),
     );
   }
   return gw.token(org.id, ALL_SCOPES, { sub: userId });
@@ -110,9 +147,19 @@ describe('rings', () => {
 
   test('a ring created at a position moves the rings from there one down', async () => {
     const p = await pipeline();
-    const created = ok<any>(await gw.graphql(CREATE_RING, { i: { workspaceId: p.workspace, name: ' internal ', environmentId: p.environments[0], position: 1 } }, token))
-      .createDeploymentRing;
-    expect(created).toMatchObject({ name: 'internal', position: 1, workspaceId: p.workspace, environment: { id: p.environments[0], slug: 'dev' } });
+    const created = ok<any>(
+      await gw.graphql(
+        CREATE_RING,
+        { i: { workspaceId: p.workspace, name: ' internal ', environmentId: p.environments[0], position: 1 } },
+        token,
+      ),
+    ).createDeploymentRing;
+    expect(created).toMatchObject({
+      name: 'internal',
+      position: 1,
+      workspaceId: p.workspace,
+      environment: { id: p.environments[0], slug: 'dev' },
+    });
     const rings = ok<any>(await gw.graphql(RINGS, { id: p.workspace }, token)).workspace.deploymentRings;
     expect(rings.map((r: any) => [r.name, r.position])).toEqual([
       ['canary', 0],
@@ -120,8 +167,13 @@ describe('rings', () => {
       ['early', 2],
       ['general', 3],
     ]);
-    const first = ok<any>(await gw.graphql(CREATE_RING, { i: { workspaceId: p.workspace, name: 'dogfood', environmentId: p.environments[0], position: 0 } }, token))
-      .createDeploymentRing;
+    const first = ok<any>(
+      await gw.graphql(
+        CREATE_RING,
+        { i: { workspaceId: p.workspace, name: 'dogfood', environmentId: p.environments[0], position: 0 } },
+        token,
+      ),
+    ).createDeploymentRing;
     expect(first.position).toBe(0);
     const after = ok<any>(await gw.graphql(RINGS, { id: p.workspace }, token)).workspace.deploymentRings;
     expect(after.map((r: any) => r.position)).toEqual([0, 1, 2, 3, 4]);
@@ -130,9 +182,13 @@ describe('rings', () => {
 
   test('updateDeploymentRing renames and re-targets; deleteDeploymentRing closes the gap', async () => {
     const p = await pipeline();
-    const updated = ok<any>(await gw.graphql(UPDATE_RING, { id: p.rings[1], i: { name: 'beta', environmentId: p.environments[2] } }, token)).updateDeploymentRing;
+    const updated = ok<any>(
+      await gw.graphql(UPDATE_RING, { id: p.rings[1], i: { name: 'beta', environmentId: p.environments[2] } }, token),
+    ).updateDeploymentRing;
     expect(updated).toEqual({ id: p.rings[1], name: 'beta', position: 1, environment: { id: p.environments[2] } });
-    const renamed = ok<any>(await gw.graphql(UPDATE_RING, { id: p.rings[1], i: { name: 'early' } }, token)).updateDeploymentRing;
+    const renamed = ok<any>(
+      await gw.graphql(UPDATE_RING, { id: p.rings[1], i: { name: 'early' } }, token),
+    ).updateDeploymentRing;
     expect(renamed).toMatchObject({ name: 'early', environment: { id: p.environments[2] } });
 
     expect(ok<any>(await gw.graphql(DELETE_RING, { id: p.rings[1] }, token)).deleteDeploymentRing).toBe(p.rings[1]);
@@ -146,34 +202,68 @@ describe('rings', () => {
   test('bad ring input is refused, naming each field, and changes nothing', async () => {
     const p = await pipeline();
     const other = await pipeline();
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: '  ', environmentId: p.environments[0], position: -1 } }, 'BAD_USER_INPUT', ['name', 'position']);
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x'.repeat(101), environmentId: p.environments[0] } }, 'BAD_USER_INPUT', ['name']);
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: '  ', environmentId: p.environments[0], position: -1 } },
+      'BAD_USER_INPUT',
+      ['name', 'position'],
+    );
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: 'x'.repeat(101), environmentId: p.environments[0] } },
+      'BAD_USER_INPUT',
+      ['name'],
+    );
     // Ids that are not ids of this API answer like ids that never existed.
     await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x', environmentId: 'env' } }, 'NOT_FOUND');
-    await refused(CREATE_RING, { i: { workspaceId: 'nope', name: 'x', environmentId: p.environments[0] } }, 'NOT_FOUND');
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: 'nope', name: 'x', environmentId: p.environments[0] } },
+      'NOT_FOUND',
+    );
     // Another workspace's environment: the schema would refuse it too (composite foreign key).
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x', environmentId: other.environments[0] } }, 'BAD_USER_INPUT', ['environmentId']);
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: 'x', environmentId: other.environments[0] } },
+      'BAD_USER_INPUT',
+      ['environmentId'],
+    );
     await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'x', environmentId: UNKNOWN } }, 'NOT_FOUND');
-    await refused(CREATE_RING, { i: { workspaceId: UNKNOWN, name: 'x', environmentId: p.environments[0] } }, 'NOT_FOUND');
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'canary', environmentId: p.environments[0] } }, 'BAD_USER_INPUT', ['name']);
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'far', environmentId: p.environments[0], position: 4 } }, 'BAD_USER_INPUT', ['position']);
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: UNKNOWN, name: 'x', environmentId: p.environments[0] } },
+      'NOT_FOUND',
+    );
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: 'canary', environmentId: p.environments[0] } },
+      'BAD_USER_INPUT',
+      ['name'],
+    );
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: 'far', environmentId: p.environments[0], position: 4 } },
+      'BAD_USER_INPUT',
+      ['position'],
+    );
     await refused(UPDATE_RING, { id: p.rings[0], i: { name: null } }, 'BAD_USER_INPUT', ['name']);
     await refused(UPDATE_RING, { id: p.rings[0], i: { name: 'early' } }, 'BAD_USER_INPUT', ['name']);
-    await refused(UPDATE_RING, { id: p.rings[0], i: { environmentId: other.environments[1] } }, 'BAD_USER_INPUT', ['environmentId']);
+    await refused(UPDATE_RING, { id: p.rings[0], i: { environmentId: other.environments[1] } }, 'BAD_USER_INPUT', [
+      'environmentId',
+    ]);
     await refused(UPDATE_RING, { id: UNKNOWN, i: { name: 'x' } }, 'NOT_FOUND');
     await refused(DELETE_RING, { id: UNKNOWN }, 'NOT_FOUND');
     await refused(DELETE_RING, { id: 'not-an-id' }, 'NOT_FOUND');
   });
 
-  test('the schema refuses a ring on another workspace\'s environment even when the service is bypassed', async () => {
+  test("the schema refuses a ring on another workspace's environment even when the service is bypassed", async () => {
     const p = await pipeline();
     const other = await pipeline();
     await expect(
-      adminQuery(`INSERT INTO deployment_rings (org_id, id, workspace_id, name, position, environment_id) VALUES ($1, gen_random_uuid(), $2, 'smuggled', 3, $3)`, [
-        org.id,
-        p.workspace,
-        other.environments[0],
-      ]),
+      adminQuery(
+        `INSERT INTO deployment_rings (org_id, id, workspace_id, name, position, environment_id) VALUES ($1, gen_random_uuid(), $2, 'smuggled', 3, $3)`,
+        [org.id, p.workspace, other.environments[0]],
+      ),
     ).rejects.toMatchObject({ code: '23503' });
   });
 
@@ -181,14 +271,21 @@ describe('rings', () => {
     const ws = await newWorkspace();
     const env = await newEnvironment(ws, 'dev');
     for (let i = 0; i < 20; i++) await newRing(ws, `ring-${i}`, env);
-    await refused(CREATE_RING, { i: { workspaceId: ws, name: 'one-too-many', environmentId: env } }, 'BAD_USER_INPUT', ['workspaceId']);
+    await refused(CREATE_RING, { i: { workspaceId: ws, name: 'one-too-many', environmentId: env } }, 'BAD_USER_INPUT', [
+      'workspaceId',
+    ]);
   });
 
   test('an environment a ring deploys to cannot be deleted', async () => {
     const p = await pipeline();
-    await refused(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: p.environments[0] }, 'BAD_USER_INPUT', ['id']);
+    await refused(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: p.environments[0] }, 'BAD_USER_INPUT', [
+      'id',
+    ]);
     ok(await gw.graphql(UPDATE_RING, { id: p.rings[0], i: { environmentId: p.environments[1] } }, token));
-    expect(ok<any>(await gw.graphql(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: p.environments[0] }, token)).deleteEnvironment).toBe(p.environments[0]);
+    expect(
+      ok<any>(await gw.graphql(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: p.environments[0] }, token))
+        .deleteEnvironment,
+    ).toBe(p.environments[0]);
   });
 
   test('deleting the workspace removes its rings, history and current state', async () => {
@@ -208,7 +305,11 @@ describe('rings', () => {
 describe('deploys and promotions', () => {
   test('a version enters at the first ring and is promoted one ring at a time; history and state follow', async () => {
     const p = await pipeline();
-    const response = await gw.graphql(DEPLOY, { i: { componentId: p.components[0], ringId: p.rings[0], version: '1.0.0' } }, token);
+    const response = await gw.graphql(
+      DEPLOY,
+      { i: { componentId: p.components[0], ringId: p.rings[0], version: '1.0.0' } },
+      token,
+    );
     const deployed = ok<any>(response).deployComponent;
     expect(deployed).toMatchObject({
       version: '1.0.0',
@@ -223,7 +324,11 @@ describe('deploys and promotions', () => {
     expect(deployed.requestId).toBe(response.headers.get('x-request-id'));
 
     const toEarly = await promote(p, 0, '1.0.0');
-    expect(toEarly).toMatchObject({ fromRing: { id: p.rings[0], position: 0 }, toRing: { id: p.rings[1], position: 1 }, version: '1.0.0' });
+    expect(toEarly).toMatchObject({
+      fromRing: { id: p.rings[0], position: 0 },
+      toRing: { id: p.rings[1], position: 1 },
+      version: '1.0.0',
+    });
     await deploy(p, '1.1.0');
     await promote(p, 1, '1.0.0');
     await promote(p, 0, '1.1.0');
@@ -234,13 +339,25 @@ describe('deploys and promotions', () => {
       [1, '1.1.0'],
       [2, '1.0.0'],
     ]);
-    for (const d of deployments) expect(d).toMatchObject({ componentId: p.components[0], component: { id: p.components[0] }, promotion: { version: d.version } });
+    for (const d of deployments)
+      expect(d).toMatchObject({
+        componentId: p.components[0],
+        component: { id: p.components[0] },
+        promotion: { version: d.version },
+      });
 
     // The request id is the one the client sent (x-request-id), so a promotion can be traced to its request.
     const traced = await fetch(`${gw.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': 'release-2024-42' },
-      body: JSON.stringify({ query: DEPLOY, variables: { i: { componentId: p.components[0], ringId: p.rings[0], version: '1.2.0' } } }),
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        'x-request-id': 'release-2024-42',
+      },
+      body: JSON.stringify({
+        query: DEPLOY,
+        variables: { i: { componentId: p.components[0], ringId: p.rings[0], version: '1.2.0' } },
+      }),
     });
     expect(((await traced.json()) as any).data.deployComponent.requestId).toBe('release-2024-42');
   });
@@ -254,9 +371,13 @@ describe('deploys and promotions', () => {
     expect(first[0].promotions.totalCount).toBe(3);
     expect(first[0].promotions.edges.map((e: any) => e.node.version)).toEqual(['3', '2']);
     expect(first[0].promotions.pageInfo.hasNextPage).toBe(true);
-    expect(first[1].promotions.edges.map((e: any) => [e.node.version, e.node.fromRingId, e.node.toRing.name])).toEqual([['3', p.rings[0], 'early']]);
+    expect(first[1].promotions.edges.map((e: any) => [e.node.version, e.node.fromRingId, e.node.toRing.name])).toEqual([
+      ['3', p.rings[0], 'early'],
+    ]);
     expect(first[2].promotions).toMatchObject({ totalCount: 0, edges: [] });
-    const next = ok<any>(await gw.graphql(PAGE, { id: p.workspace, after: first[0].promotions.pageInfo.endCursor }, token)).workspace.deploymentRings;
+    const next = ok<any>(
+      await gw.graphql(PAGE, { id: p.workspace, after: first[0].promotions.pageInfo.endCursor }, token),
+    ).workspace.deploymentRings;
     expect(next[0].promotions.edges.map((e: any) => e.node.version)).toEqual(['1']);
     expect(next[0].promotions.pageInfo.hasNextPage).toBe(false);
   });
@@ -272,7 +393,13 @@ describe('deploys and promotions', () => {
     // components of promotions, deployments, promotions of deployments, COMMIT.
     expect(statements).toBe(12);
     await deploy(p, '1.0.0', await newComponent(p.workspace, 'Fifth'));
-    ok(await gw.graphql(CREATE_RING, { i: { workspaceId: p.workspace, name: 'fourth', environmentId: p.environments[0] } }, token));
+    ok(
+      await gw.graphql(
+        CREATE_RING,
+        { i: { workspaceId: p.workspace, name: 'fourth', environmentId: p.environments[0] } },
+        token,
+      ),
+    );
     const again = await gw.graphql(QUERY, { id: p.workspace }, token);
     ok(again);
     expect(again.body.extensions.sql.statements).toBe(statements);
@@ -281,7 +408,9 @@ describe('deploys and promotions', () => {
   test('skipping a ring, going backwards or staying put is refused, naming toRingId', async () => {
     const p = await pipeline();
     await deploy(p, '1.0.0');
-    const input = (from: number, to: number) => ({ i: { componentId: p.components[0], fromRingId: p.rings[from], toRingId: p.rings[to], version: '1.0.0' } });
+    const input = (from: number, to: number) => ({
+      i: { componentId: p.components[0], fromRingId: p.rings[from], toRingId: p.rings[to], version: '1.0.0' },
+    });
     const skip = await refused(PROMOTE, input(0, 2), 'BAD_USER_INPUT', ['toRingId']);
     expect(skip.body.errors![0].extensions.fields[0].message).toMatch(/immediately after ring "canary" \(position 1\)/);
     await promote(p, 0, '1.0.0');
@@ -291,7 +420,9 @@ describe('deploys and promotions', () => {
 
   test('only the version that is in the ring before can be promoted', async () => {
     const p = await pipeline();
-    const input = (from: number, version: string) => ({ i: { componentId: p.components[0], fromRingId: p.rings[from], toRingId: p.rings[from + 1], version } });
+    const input = (from: number, version: string) => ({
+      i: { componentId: p.components[0], fromRingId: p.rings[from], toRingId: p.rings[from + 1], version },
+    });
     const none = await refused(PROMOTE, input(0, '1.0.0'), 'BAD_USER_INPUT', ['version']);
     expect(none.body.errors![0].extensions.fields[0].message).toContain('no version of this component');
     await deploy(p, '1.0.0');
@@ -303,7 +434,12 @@ describe('deploys and promotions', () => {
 
   test('a version enters only at the first ring', async () => {
     const p = await pipeline();
-    await refused(DEPLOY, { i: { componentId: p.components[0], ringId: p.rings[1], version: '1.0.0' } }, 'BAD_USER_INPUT', ['ringId']);
+    await refused(
+      DEPLOY,
+      { i: { componentId: p.components[0], ringId: p.rings[1], version: '1.0.0' } },
+      'BAD_USER_INPUT',
+      ['ringId'],
+    );
   });
 
   test('rings and components of different workspaces do not mix', async () => {
@@ -312,7 +448,12 @@ describe('deploys and promotions', () => {
     await deploy(p, '1.0.0');
     await deploy(other, '1.0.0');
     // A ring of another workspace of the same organization.
-    await refused(DEPLOY, { i: { componentId: p.components[0], ringId: other.rings[0], version: '1.0.0' } }, 'BAD_USER_INPUT', ['ringId']);
+    await refused(
+      DEPLOY,
+      { i: { componentId: p.components[0], ringId: other.rings[0], version: '1.0.0' } },
+      'BAD_USER_INPUT',
+      ['ringId'],
+    );
     await refused(
       PROMOTE,
       { i: { componentId: p.components[0], fromRingId: p.rings[0], toRingId: other.rings[1], version: '1.0.0' } },
@@ -345,13 +486,23 @@ describe('deploys and promotions', () => {
   test('bad versions, ids and unknown objects are refused', async () => {
     const p = await pipeline();
     for (const version of ['', ' 1.0', '1.0 beta', 'x'.repeat(101), '-1', 'v1/evil']) {
-      await refused(DEPLOY, { i: { componentId: p.components[0], ringId: p.rings[0], version } }, 'BAD_USER_INPUT', ['version']);
+      await refused(DEPLOY, { i: { componentId: p.components[0], ringId: p.rings[0], version } }, 'BAD_USER_INPUT', [
+        'version',
+      ]);
     }
     await refused(DEPLOY, { i: { componentId: 'c', ringId: 'r', version: '1' } }, 'NOT_FOUND');
-    await refused(PROMOTE, { i: { componentId: p.components[0], fromRingId: 'x', toRingId: 'y', version: '1' } }, 'NOT_FOUND');
+    await refused(
+      PROMOTE,
+      { i: { componentId: p.components[0], fromRingId: 'x', toRingId: 'y', version: '1' } },
+      'NOT_FOUND',
+    );
     await refused(DEPLOY, { i: { componentId: UNKNOWN, ringId: p.rings[0], version: '1' } }, 'NOT_FOUND');
     await refused(DEPLOY, { i: { componentId: p.components[0], ringId: UNKNOWN, version: '1' } }, 'NOT_FOUND');
-    await refused(PROMOTE, { i: { componentId: p.components[0], fromRingId: p.rings[0], toRingId: UNKNOWN, version: '1' } }, 'NOT_FOUND');
+    await refused(
+      PROMOTE,
+      { i: { componentId: p.components[0], fromRingId: p.rings[0], toRingId: UNKNOWN, version: '1' } },
+      'NOT_FOUND',
+    );
     // Versions as build systems write them are accepted.
     for (const version of ['1.2.3-rc.1+build.5', '2024.06.01', 'a1b2c3d', 'release_7']) await deploy(p, version);
   });
@@ -371,7 +522,9 @@ describe('deploys and promotions', () => {
     await deploy(p, '1.0.0', p.components[0]);
     await deploy(p, '1.0.0', p.components[1]);
     ok(await gw.graphql(`mutation($id: ID!) { deleteComponent(id: $id) }`, { id: p.components[0] }, token));
-    const left = await adminQuery(`SELECT component_id FROM deployment_promotions WHERE workspace_id = $1`, [p.workspace]);
+    const left = await adminQuery(`SELECT component_id FROM deployment_promotions WHERE workspace_id = $1`, [
+      p.workspace,
+    ]);
     expect(left.rows).toEqual(raw([{ component_id: p.components[1] }]));
   });
 });
@@ -393,32 +546,71 @@ describe('who may do what', () => {
     orgViewer = await member('org-viewer-1', p.workspace, 'admin', 'viewer');
   });
 
-  const promoteInput = () => ({ i: { componentId: p.components[0], fromRingId: p.rings[0], toRingId: p.rings[1], version: '1.0.0' } });
+  const promoteInput = () => ({
+    i: { componentId: p.components[0], fromRingId: p.rings[0], toRingId: p.rings[1], version: '1.0.0' },
+  });
 
   test('a workspace developer deploys and promotes, recorded under their id; rings are for workspace admins', async () => {
     expect((await deploy(p, '1.0.0', p.components[0], developer)).promotedBy).toBe('dev-1');
     expect(ok<any>(await gw.graphql(PROMOTE, promoteInput(), developer)).promoteComponent.promotedBy).toBe('dev-1');
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'dev-ring', environmentId: p.environments[0] } }, 'FORBIDDEN', undefined, developer);
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: 'dev-ring', environmentId: p.environments[0] } },
+      'FORBIDDEN',
+      undefined,
+      developer,
+    );
     await refused(UPDATE_RING, { id: p.rings[0], i: { name: 'renamed' } }, 'FORBIDDEN', undefined, developer);
     await refused(DELETE_RING, { id: p.rings[2] }, 'FORBIDDEN', undefined, developer);
-    const id = ok<any>(await gw.graphql(CREATE_RING, { i: { workspaceId: p.workspace, name: 'admin-ring', environmentId: p.environments[0] } }, admin))
-      .createDeploymentRing.id;
+    const id = ok<any>(
+      await gw.graphql(
+        CREATE_RING,
+        { i: { workspaceId: p.workspace, name: 'admin-ring', environmentId: p.environments[0] } },
+        admin,
+      ),
+    ).createDeploymentRing.id;
     ok(await gw.graphql(DELETE_RING, { id }, admin));
   });
 
   test('a workspace viewer reads the pipeline but cannot deploy or promote', async () => {
     const rings = ok<any>(await gw.graphql(RINGS, { id: p.workspace }, viewer)).workspace.deploymentRings;
     expect(rings).toHaveLength(3);
-    expect(ok<any>(await gw.graphql(DEPLOYMENTS, { id: p.components[0] }, viewer)).component.deployments.length).toBeGreaterThan(0);
+    expect(
+      ok<any>(await gw.graphql(DEPLOYMENTS, { id: p.components[0] }, viewer)).component.deployments.length,
+    ).toBeGreaterThan(0);
     await refused(PROMOTE, promoteInput(), 'FORBIDDEN', undefined, viewer);
-    await refused(DEPLOY, { i: { componentId: p.components[0], ringId: p.rings[0], version: '9' } }, 'FORBIDDEN', undefined, viewer);
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'v', environmentId: p.environments[0] } }, 'FORBIDDEN', undefined, viewer);
+    await refused(
+      DEPLOY,
+      { i: { componentId: p.components[0], ringId: p.rings[0], version: '9' } },
+      'FORBIDDEN',
+      undefined,
+      viewer,
+    );
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: 'v', environmentId: p.environments[0] } },
+      'FORBIDDEN',
+      undefined,
+      viewer,
+    );
   });
 
   test('an organization member outside the workspace finds nothing (NOT_FOUND)', async () => {
     await refused(PROMOTE, promoteInput(), 'NOT_FOUND', undefined, outsider);
-    await refused(DEPLOY, { i: { componentId: p.components[0], ringId: p.rings[0], version: '9' } }, 'NOT_FOUND', undefined, outsider);
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'o', environmentId: p.environments[0] } }, 'NOT_FOUND', undefined, outsider);
+    await refused(
+      DEPLOY,
+      { i: { componentId: p.components[0], ringId: p.rings[0], version: '9' } },
+      'NOT_FOUND',
+      undefined,
+      outsider,
+    );
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: 'o', environmentId: p.environments[0] } },
+      'NOT_FOUND',
+      undefined,
+      outsider,
+    );
     await refused(UPDATE_RING, { id: p.rings[0], i: { name: 'o' } }, 'NOT_FOUND', undefined, outsider);
     await refused(DELETE_RING, { id: p.rings[2] }, 'NOT_FOUND', undefined, outsider);
     await refused(RINGS, { id: p.workspace }, 'NOT_FOUND', undefined, outsider);
@@ -427,10 +619,25 @@ describe('who may do what', () => {
 
   test('without deployments:write (org viewer role, or a token that lacks it) every change is FORBIDDEN', async () => {
     await refused(PROMOTE, promoteInput(), 'FORBIDDEN', undefined, orgViewer);
-    const narrow = gw.token(org.id, ALL_SCOPES.filter((s) => s !== 'deployments:write'));
+    const narrow = gw.token(
+      org.id,
+      ALL_SCOPES.filter((s) => s !== 'deployments:write'),
+    );
     await refused(PROMOTE, promoteInput(), 'FORBIDDEN', undefined, narrow);
-    await refused(DEPLOY, { i: { componentId: p.components[0], ringId: p.rings[0], version: '9' } }, 'FORBIDDEN', undefined, narrow);
-    await refused(CREATE_RING, { i: { workspaceId: p.workspace, name: 'n', environmentId: p.environments[0] } }, 'FORBIDDEN', undefined, narrow);
+    await refused(
+      DEPLOY,
+      { i: { componentId: p.components[0], ringId: p.rings[0], version: '9' } },
+      'FORBIDDEN',
+      undefined,
+      narrow,
+    );
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: p.workspace, name: 'n', environmentId: p.environments[0] } },
+      'FORBIDDEN',
+      undefined,
+      narrow,
+    );
     // Reading the pipeline needs workspaces:read only.
     const readOnly = gw.token(org.id, ['workspaces:read']);
     expect(ok<any>(await gw.graphql(RINGS, { id: p.workspace }, readOnly)).workspace.deploymentRings).toHaveLength(3);
@@ -438,10 +645,16 @@ describe('who may do what', () => {
 
   test('API-key principals act org-wide and are recorded by their subject', async () => {
     const created = ok<any>(
-      await gw.graphql(`mutation { createApiKey(input: { name: "deployer", scopes: ["deployments:write", "workspaces:read", "components:read"] }) { key apiKey { id } } }`, {}, gw.token(org.id)),
+      await gw.graphql(
+        `mutation { createApiKey(input: { name: "deployer", scopes: ["deployments:write", "workspaces:read", "components:read"] }) { key apiKey { id } } }`,
+        {},
+        gw.token(org.id),
+      ),
     ).createApiKey;
     const accessToken = await gw.exchangeApiKey(created.key);
-    expect((await deploy(p, '5.0.0', p.components[0], accessToken)).promotedBy).toBe(`apikey:${uuidOf(created.apiKey.id)}`);
+    expect((await deploy(p, '5.0.0', p.components[0], accessToken)).promotedBy).toBe(
+      `apikey:${uuidOf(created.apiKey.id)}`,
+    );
   });
 });
 
@@ -455,15 +668,24 @@ describe('promotion history is append-only for the application', () => {
         await client.query('BEGIN');
         try {
           await client.query(`SET LOCAL ROLE manifest_app`);
-          await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.principal_kind', 'api_key', true)`, [org.id]);
+          await client.query(
+            `SELECT set_config('app.org_id', $1, true), set_config('app.principal_kind', 'api_key', true)`,
+            [org.id],
+          );
           return await client.query(sql, raw(params));
         } finally {
           await client.query('ROLLBACK');
         }
       };
-      expect((await asTenant(`SELECT version FROM deployment_promotions WHERE id = $1`, [id])).rows).toEqual([{ version: '1.0.0' }]);
-      await expect(asTenant(`UPDATE deployment_promotions SET version = 'forged' WHERE id = $1`, [id])).rejects.toMatchObject({ code: '42501' });
-      await expect(asTenant(`DELETE FROM deployment_promotions WHERE id = $1`, [id])).rejects.toMatchObject({ code: '42501' });
+      expect((await asTenant(`SELECT version FROM deployment_promotions WHERE id = $1`, [id])).rows).toEqual([
+        { version: '1.0.0' },
+      ]);
+      await expect(
+        asTenant(`UPDATE deployment_promotions SET version = 'forged' WHERE id = $1`, [id]),
+      ).rejects.toMatchObject({ code: '42501' });
+      await expect(asTenant(`DELETE FROM deployment_promotions WHERE id = $1`, [id])).rejects.toMatchObject({
+        code: '42501',
+      });
       await expect(asTenant(`TRUNCATE deployment_promotions`)).rejects.toMatchObject({ code: '42501' });
       await expect(asTenant(`DELETE FROM ring_deployments`)).rejects.toMatchObject({ code: '42501' });
       const inserted = await asTenant(
@@ -488,10 +710,18 @@ describe('concurrency', () => {
     const requests: Array<Promise<GraphQLResponse>> = [];
     for (let i = 1; i <= 12; i++) {
       for (const component of p.components) {
-        requests.push(gw.graphql(DEPLOY, { i: { componentId: component, ringId: p.rings[0], version: `v${i}` } }, token));
+        requests.push(
+          gw.graphql(DEPLOY, { i: { componentId: component, ringId: p.rings[0], version: `v${i}` } }, token),
+        );
         for (const from of [0, 1]) {
           for (const version of [`v${i}`, `v${i - 1}`]) {
-            requests.push(gw.graphql(PROMOTE, { i: { componentId: component, fromRingId: p.rings[from], toRingId: p.rings[from + 1], version } }, token));
+            requests.push(
+              gw.graphql(
+                PROMOTE,
+                { i: { componentId: component, fromRingId: p.rings[from], toRingId: p.rings[from + 1], version } },
+                token,
+              ),
+            );
           }
         }
       }
@@ -504,19 +734,35 @@ describe('concurrency', () => {
     expect(succeeded).toBeGreaterThan(24);
 
     const history = (
-      await adminQuery(`SELECT id, component_id, from_ring_id, to_ring_id, version FROM deployment_promotions WHERE workspace_id = $1 ORDER BY id`, [p.workspace])
+      await adminQuery(
+        `SELECT id, component_id, from_ring_id, to_ring_id, version FROM deployment_promotions WHERE workspace_id = $1 ORDER BY id`,
+        [p.workspace],
+      )
     ).rows;
     expect(history).toHaveLength(succeeded + 2);
     // Current state: one row per (ring, component) ever reached, naming the latest history row into it.
-    const state = (await adminQuery(`SELECT ring_id, component_id, version, promotion_id FROM ring_deployments WHERE workspace_id = $1`, [p.workspace])).rows;
+    const state = (
+      await adminQuery(
+        `SELECT ring_id, component_id, version, promotion_id FROM ring_deployments WHERE workspace_id = $1`,
+        [p.workspace],
+      )
+    ).rows;
     for (const s of state) {
       const into = history.filter((h) => h.to_ring_id === s.ring_id && h.component_id === s.component_id);
-      expect({ ring: s.ring_id, version: s.version, promotion: s.promotion_id }).toEqual({ ring: s.ring_id, version: into.at(-1).version, promotion: into.at(-1).id });
+      expect({ ring: s.ring_id, version: s.version, promotion: s.promotion_id }).toEqual({
+        ring: s.ring_id,
+        version: into.at(-1).version,
+        promotion: into.at(-1).id,
+      });
     }
     // Replaying the history in order: every promotion took the version that was in its source ring then.
     const current = new Map<string, string>();
     for (const h of history) {
-      if (h.from_ring_id) expect({ promotion: h.id, was: current.get(`${h.from_ring_id}:${h.component_id}`) }).toEqual({ promotion: h.id, was: h.version });
+      if (h.from_ring_id)
+        expect({ promotion: h.id, was: current.get(`${h.from_ring_id}:${h.component_id}`) }).toEqual({
+          promotion: h.id,
+          was: h.version,
+        });
       current.set(`${h.to_ring_id}:${h.component_id}`, h.version);
     }
   }, 60000);
@@ -525,7 +771,13 @@ describe('concurrency', () => {
     const ws = await newWorkspace();
     const env = await newEnvironment(ws, 'dev');
     const responses = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => gw.graphql(CREATE_RING, { i: { workspaceId: ws, name: `r${i}`, environmentId: env, ...(i % 3 === 0 ? { position: 0 } : {}) } }, token)),
+      Array.from({ length: 10 }, (_, i) =>
+        gw.graphql(
+          CREATE_RING,
+          { i: { workspaceId: ws, name: `r${i}`, environmentId: env, ...(i % 3 === 0 ? { position: 0 } : {}) } },
+          token,
+        ),
+      ),
     );
     for (const r of responses) ok(r);
     const rings = ok<any>(await gw.graphql(RINGS, { id: ws }, token)).workspace.deploymentRings;
@@ -548,15 +800,63 @@ describe('isolation between organizations', () => {
       await refused(UPDATE_RING, { id: ring, i: { name: 'stolen' } }, 'NOT_FOUND', undefined, tokenB);
       await refused(DELETE_RING, { id: ring }, 'NOT_FOUND', undefined, tokenB);
       // B's own component into A's ring, and A's component into B's ring.
-      await refused(DEPLOY, { i: { componentId: b.components[0], ringId: ring, version: '6.6.6' } }, 'NOT_FOUND', undefined, tokenB);
+      await refused(
+        DEPLOY,
+        { i: { componentId: b.components[0], ringId: ring, version: '6.6.6' } },
+        'NOT_FOUND',
+        undefined,
+        tokenB,
+      );
     }
-    await refused(DEPLOY, { i: { componentId: a.components[0], ringId: b.rings[0], version: '6.6.6' } }, 'NOT_FOUND', undefined, tokenB);
-    await refused(PROMOTE, { i: { componentId: b.components[0], fromRingId: a.rings[0], toRingId: a.rings[1], version: '1.0.0' } }, 'NOT_FOUND', undefined, tokenB);
-    await refused(PROMOTE, { i: { componentId: a.components[0], fromRingId: b.rings[0], toRingId: b.rings[1], version: '1.0.0' } }, 'NOT_FOUND', undefined, tokenB);
-    await refused(PROMOTE, { i: { componentId: b.components[0], fromRingId: b.rings[0], toRingId: a.rings[1], version: '1.0.0' } }, 'NOT_FOUND', undefined, tokenB);
-    await refused(CREATE_RING, { i: { workspaceId: b.workspace, name: 'x', environmentId: a.environments[0] } }, 'NOT_FOUND', undefined, tokenB);
-    await refused(CREATE_RING, { i: { workspaceId: a.workspace, name: 'x', environmentId: b.environments[0] } }, 'NOT_FOUND', undefined, tokenB);
-    await refused(UPDATE_RING, { id: b.rings[0], i: { environmentId: a.environments[0] } }, 'NOT_FOUND', undefined, tokenB);
+    await refused(
+      DEPLOY,
+      { i: { componentId: a.components[0], ringId: b.rings[0], version: '6.6.6' } },
+      'NOT_FOUND',
+      undefined,
+      tokenB,
+    );
+    await refused(
+      PROMOTE,
+      { i: { componentId: b.components[0], fromRingId: a.rings[0], toRingId: a.rings[1], version: '1.0.0' } },
+      'NOT_FOUND',
+      undefined,
+      tokenB,
+    );
+    await refused(
+      PROMOTE,
+      { i: { componentId: a.components[0], fromRingId: b.rings[0], toRingId: b.rings[1], version: '1.0.0' } },
+      'NOT_FOUND',
+      undefined,
+      tokenB,
+    );
+    await refused(
+      PROMOTE,
+      { i: { componentId: b.components[0], fromRingId: b.rings[0], toRingId: a.rings[1], version: '1.0.0' } },
+      'NOT_FOUND',
+      undefined,
+      tokenB,
+    );
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: b.workspace, name: 'x', environmentId: a.environments[0] } },
+      'NOT_FOUND',
+      undefined,
+      tokenB,
+    );
+    await refused(
+      CREATE_RING,
+      { i: { workspaceId: a.workspace, name: 'x', environmentId: b.environments[0] } },
+      'NOT_FOUND',
+      undefined,
+      tokenB,
+    );
+    await refused(
+      UPDATE_RING,
+      { id: b.rings[0], i: { environmentId: a.environments[0] } },
+      'NOT_FOUND',
+      undefined,
+      tokenB,
+    );
 
     // B's own view contains only B's rings, promotions and deployments.
     const everything = ok<any>(

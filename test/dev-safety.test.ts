@@ -32,12 +32,28 @@ const alive = (pid: number) => {
     return false;
   }
 };
-const postmasterPid = (dataDir: string) => Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+const postmasterPid = (dataDir: string) =>
+  Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
 
 async function embeddedSetup(prefix: string) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const env = { EMBEDDED_PG_PORT: String(await freePort()), DATABASE_URL: '' };
-  const created = await cli(['org', 'create', '--name', 'Dev', '--slug', 'dev', '--owner-email', 'o@example.test', '--owner-id', 'user-1', '--json'], { ...env, DATA_DIR: dataDir, NODE_ENV: 'test' });
+  const created = await cli(
+    [
+      'org',
+      'create',
+      '--name',
+      'Dev',
+      '--slug',
+      'dev',
+      '--owner-email',
+      'o@example.test',
+      '--owner-id',
+      'user-1',
+      '--json',
+    ],
+    { ...env, DATA_DIR: dataDir, NODE_ENV: 'test' },
+  );
   expect(created.code).toBe(0);
   return { dataDir, env, orgId: created.json.id as string, key: generateKeyPair() };
 }
@@ -47,7 +63,12 @@ test('a second gateway on a running DATA_DIR refuses, naming the running pid and
   const first = await startGateway({ dataDir, env, key });
   try {
     const owner = JSON.parse(fs.readFileSync(path.join(dataDir, 'owner.json'), 'utf8'));
-    expect(owner).toMatchObject({ pid: first.pid, kind: 'gateway', pgPort: Number(env.EMBEDDED_PG_PORT), httpPort: Number(new URL(first.url).port) });
+    expect(owner).toMatchObject({
+      pid: first.pid,
+      kind: 'gateway',
+      pgPort: Number(env.EMBEDDED_PG_PORT),
+      httpPort: Number(new URL(first.url).port),
+    });
     const postmaster = postmasterPid(dataDir);
 
     // Same DATA_DIR, even with another EMBEDDED_PG_PORT: refused before touching anything.
@@ -70,7 +91,9 @@ test('a second gateway on a running DATA_DIR refuses, naming the running pid and
     expect(alive(postmaster)).toBe(true);
     expect(postmasterPid(dataDir)).toBe(postmaster);
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
-    expect(ok<any>(await first.graphql(`{ organization { slug } }`, {}, first.token(orgId)))).toEqual({ organization: { slug: 'dev' } });
+    expect(ok<any>(await first.graphql(`{ organization { slug } }`, {}, first.token(orgId)))).toEqual({
+      organization: { slug: 'dev' },
+    });
     expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'owner.json'), 'utf8')).pid).toBe(first.pid);
   } finally {
     expect(await first.stop()).toBe(0);
@@ -81,7 +104,13 @@ test('a second gateway on a running DATA_DIR refuses, naming the running pid and
 test("a SIGKILLed gateway's orphaned PostgreSQL is stopped by the next start, which then serves the same data", async () => {
   const { dataDir, env, orgId, key } = await embeddedSetup('gw-orphan-');
   const first = await startGateway({ dataDir, env, key });
-  const ws = ok<any>(await first.graphql(`mutation { createWorkspace(input: { name: "Before the kill" }) { id } }`, {}, first.token(orgId))).createWorkspace.id;
+  const ws = ok<any>(
+    await first.graphql(
+      `mutation { createWorkspace(input: { name: "Before the kill" }) { id } }`,
+      {},
+      first.token(orgId),
+    ),
+  ).createWorkspace.id;
   const orphan = postmasterPid(dataDir);
   expect(await first.stop('SIGKILL')).toBe(null);
   expect(alive(orphan)).toBe(true); // nobody stopped it: an orphan, its owner record names a dead pid
@@ -91,7 +120,9 @@ test("a SIGKILLed gateway's orphaned PostgreSQL is stopped by the next start, wh
     expect(alive(orphan)).toBe(false);
     expect(postmasterPid(dataDir)).not.toBe(orphan);
     expect(second.logs.join('\n')).toContain('orphaned PostgreSQL');
-    expect(ok<any>(await second.graphql(`query($id: ID!) { workspace(id: $id) { name } }`, { id: ws }, second.token(orgId)))).toEqual({ workspace: { name: 'Before the kill' } });
+    expect(
+      ok<any>(await second.graphql(`query($id: ID!) { workspace(id: $id) { name } }`, { id: ws }, second.token(orgId))),
+    ).toEqual({ workspace: { name: 'Before the kill' } });
   } finally {
     expect(await second.stop()).toBe(0);
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -101,7 +132,9 @@ test("a SIGKILLed gateway's orphaned PostgreSQL is stopped by the next start, wh
 test('LOG_LEVEL=loud stops the gateway with exit code 2 and a message naming LOG_LEVEL', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-loud-'));
   const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env: { ...process.env, LOG_LEVEL: 'loud', DATA_DIR: dataDir } });
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+      env: { ...process.env, LOG_LEVEL: 'loud', DATA_DIR: dataDir },
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (code) => resolve({ code, stderr }));
@@ -118,7 +151,10 @@ test.each([
   [{ SHUTDOWN_GRACE_MS: '10s' }, /SHUTDOWN_GRACE_MS/],
   [{ DATABASE_URL: 'localhost:5432/manifest' }, /DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/],
   [{ APP_DATABASE_URL: 'mysql://u:p@h/db' }, /APP_DATABASE_URL must be a postgres/],
-  [{ AUTH_JWKS_URL: 'https://idp.test/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', AUTH_ALGORITHMS: 'RS999' }, /AUTH_ALGORITHMS/],
+  [
+    { AUTH_JWKS_URL: 'https://idp.test/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a', AUTH_ALGORITHMS: 'RS999' },
+    /AUTH_ALGORITHMS/,
+  ],
   [{ AUTH_ISSUER: 'https://idp.test/' }, /AUTH_ISSUER is set but AUTH_JWKS_URL is not/],
   [{ EMBEDDED_PG_PORT: '80' }, /EMBEDDED_PG_PORT/],
 ])('a bad value names its variable: %j', (env, message) => {
@@ -140,5 +176,8 @@ test('a password in a bad DATABASE_URL is never echoed', () => {
 test('defaults and the new setting', () => {
   const config = configModule.loadConfig({});
   expect(config).toMatchObject({ env: 'development', logLevel: 'info', shutdownGraceMs: 10000 });
-  expect(configModule.loadConfig({ SHUTDOWN_GRACE_MS: '2500', LOG_LEVEL: 'debug', NODE_ENV: 'test' })).toMatchObject({ shutdownGraceMs: 2500, logLevel: 'debug' });
+  expect(configModule.loadConfig({ SHUTDOWN_GRACE_MS: '2500', LOG_LEVEL: 'debug', NODE_ENV: 'test' })).toMatchObject({
+    shutdownGraceMs: 2500,
+    logLevel: 'debug',
+  });
 });

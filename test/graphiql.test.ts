@@ -74,7 +74,11 @@ describe('GraphiQL over HTTP', () => {
       // A browser's revalidation. (fetch() would add `cache-control: no-cache` to a conditional request,
       // which asks for a full response, so send what a browser sends.)
       const revalidated = await fetch(`${gw.url}${url}`, {
-        headers: { 'accept-encoding': 'identity', 'if-none-match': plain.headers.get('etag')!, 'cache-control': 'max-age=0' },
+        headers: {
+          'accept-encoding': 'identity',
+          'if-none-match': plain.headers.get('etag')!,
+          'cache-control': 'max-age=0',
+        },
       });
       expect(revalidated.status).toBe(304);
     }
@@ -82,9 +86,17 @@ describe('GraphiQL over HTTP', () => {
     const graphiqlJs = urls.find((u) => u.endsWith('/graphiql.min.js'))!;
     const gz = await fetch(`${gw.url}${graphiqlJs}`, { headers: { 'accept-encoding': 'gzip' } });
     expect(gz.headers.get('content-encoding')).toBe('gzip');
-    expect(Buffer.from(await gz.arrayBuffer()).equals(fs.readFileSync(path.join(ROOT, 'node_modules/graphiql/graphiql.min.js')))).toBe(true);
+    expect(
+      Buffer.from(await gz.arrayBuffer()).equals(
+        fs.readFileSync(path.join(ROOT, 'node_modules/graphiql/graphiql.min.js')),
+      ),
+    ).toBe(true);
     // A stale hash, an unknown name and other paths under /graphiql are the gateway's JSON 404.
-    for (const url of [graphiqlJs.replace(/[0-9a-f]{16}/, '0'.repeat(16)), '/graphiql/assets/x/package.json', '/graphiql/nope']) {
+    for (const url of [
+      graphiqlJs.replace(/[0-9a-f]{16}/, '0'.repeat(16)),
+      '/graphiql/assets/x/package.json',
+      '/graphiql/nope',
+    ]) {
       const missing = await fetch(`${gw.url}${url}`);
       expect([url, missing.status]).toEqual([url, 404]);
       expect(await missing.json()).toMatchObject({ error: 'not_found' });
@@ -94,7 +106,11 @@ describe('GraphiQL over HTTP', () => {
   test('GRAPHIQL: on outside production, off in production unless GRAPHIQL=on; a bad value stops the start, naming it', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { loadConfig } = require('../dist/src/config.js');
-    const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }) };
+    const production = {
+      NODE_ENV: 'production',
+      JWT_PRIVATE_KEY: 'x',
+      ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }),
+    };
     expect(loadConfig({}).graphiql).toBe(true);
     expect(loadConfig({ NODE_ENV: 'test' }).graphiql).toBe(true);
     expect(loadConfig({ GRAPHIQL: 'off' }).graphiql).toBe(false);
@@ -103,7 +119,9 @@ describe('GraphiQL over HTTP', () => {
     expect(loadConfig({ ...production, GRAPHIQL: 'TRUE' }).graphiql).toBe(true);
     expect(() => loadConfig({ GRAPHIQL: 'maybe' })).toThrow('GRAPHIQL must be on or off, got "maybe"');
 
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env: { ...process.env, DATABASE_URL: db.url, GRAPHIQL: 'maybe' } });
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+      env: { ...process.env, DATABASE_URL: db.url, GRAPHIQL: 'maybe' },
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const code = await new Promise((resolve) => child.on('exit', resolve));
@@ -115,7 +133,11 @@ describe('GraphiQL over HTTP', () => {
     const asset = /src="([^"]+\/page\.js)"/.exec(html)![1];
     const prod = await startGateway({
       databaseUrl: db.url,
-      env: { NODE_ENV: 'production', EXPOSE_SQL_STATEMENT_COUNT: 'false', ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }) },
+      env: {
+        NODE_ENV: 'production',
+        EXPOSE_SQL_STATEMENT_COUNT: 'false',
+        ENCRYPTION_KEYS: JSON.stringify({ '1': crypto.randomBytes(32).toString('base64') }),
+      },
     });
     try {
       for (const url of ['/graphiql', '/graphiql/', asset]) {
@@ -140,12 +162,25 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const owner = gw.token(org.id);
     await createTree(gw, owner, { workspaces: 1, environments: 1, components: 1 });
     apiKey = ok<any>(
-      await gw.graphql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }`, { i: { name: 'graphiql', scopes: ['org:read', 'workspaces:read', 'components:read'] } }, owner),
+      await gw.graphql(
+        `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }`,
+        { i: { name: 'graphiql', scopes: ['org:read', 'workspaces:read', 'components:read'] } },
+        owner,
+      ),
     ).createApiKey.key;
 
     context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
@@ -158,10 +193,13 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
     page = await context.newPage();
     page.on('websocket', (ws) => external.push(ws.url()));
     page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`console.${message.type()}: ${message.text()}`);
+      if (message.type() === 'error' || message.type() === 'warning')
+        problems.push(`console.${message.type()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+    page.on('requestfailed', (request) =>
+      problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`),
+    );
   });
 
   afterAll(async () => {
@@ -169,7 +207,11 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
   });
 
   /** The result pane's text (CodeMirror 5 keeps its editor on the wrapper element). */
-  const resultText = () => page.evaluate(() => ((globalThis as any).document.querySelector('.result-window .CodeMirror') as any)?.CodeMirror?.getValue() ?? '');
+  const resultText = () =>
+    page.evaluate(
+      () =>
+        ((globalThis as any).document.querySelector('.result-window .CodeMirror') as any)?.CodeMirror?.getValue() ?? '',
+    );
 
   test('the page loads from the gateway alone and the docs explorer shows Organization without a token', async () => {
     await page.goto(`${gw.url}/graphiql`);
@@ -178,7 +220,8 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
     const docs = page.locator('.graphiql-doc-explorer');
     await docs.getByRole('link', { name: 'Organization', exact: true }).first().click();
     await expectText(docs.locator('.graphiql-doc-explorer-title'), 'Organization');
-    if (process.env.GRAPHIQL_SCREENSHOT) await page.screenshot({ path: process.env.GRAPHIQL_SCREENSHOT.replace(/\.png$/, '-docs.png') });
+    if (process.env.GRAPHIQL_SCREENSHOT)
+      await page.screenshot({ path: process.env.GRAPHIQL_SCREENSHOT.replace(/\.png$/, '-docs.png') });
     expect(await page.locator('#credential-status').textContent()).toMatch(/No credential/);
   });
 
@@ -187,7 +230,11 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
     await page.getByRole('button', { name: 'Use' }).click();
     await expectText(page.locator('#credential-status.ok'), 'Using a bearer token');
     await page.locator('.graphiql-execute-button').click();
-    await page.waitForFunction(() => (((globalThis as any).document.querySelector('.result-window .CodeMirror') as any)?.CodeMirror?.getValue() ?? '').includes('"data"'));
+    await page.waitForFunction(() =>
+      (
+        ((globalThis as any).document.querySelector('.result-window .CodeMirror') as any)?.CodeMirror?.getValue() ?? ''
+      ).includes('"data"'),
+    );
     const result = JSON.parse(await resultText());
     expect(result.errors).toBeUndefined();
     expect(result.data.organization).toMatchObject({
@@ -201,7 +248,10 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
     if (process.env.GRAPHIQL_SCREENSHOT) await page.screenshot({ path: process.env.GRAPHIQL_SCREENSHOT });
 
     // Only the exchanged token is kept, and only in sessionStorage; the API key is stored nowhere.
-    const storage = await page.evaluate(() => ({ session: JSON.stringify({ ...(globalThis as any).sessionStorage }), local: JSON.stringify({ ...(globalThis as any).localStorage }) }));
+    const storage = await page.evaluate(() => ({
+      session: JSON.stringify({ ...(globalThis as any).sessionStorage }),
+      local: JSON.stringify({ ...(globalThis as any).localStorage }),
+    }));
     expect(storage.session).toMatch(/eyJ/);
     expect(storage.session + storage.local).not.toContain(apiKey);
     expect(storage.local).not.toMatch(/eyJ/);
@@ -221,9 +271,18 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
     await setQuery(page, 'query Slug { organization { slug } }');
     // GraphiQL takes the operation name from the editor after a debounce (a fast click would still send
     // "Overview"): wait until its saved tab state has the new one, as a user's pause would.
-    await page.waitForFunction(() => ((globalThis as any).localStorage.getItem('graphiql:tabState') ?? '').includes('"operationName":"Slug"'));
+    await page.waitForFunction(() =>
+      ((globalThis as any).localStorage.getItem('graphiql:tabState') ?? '').includes('"operationName":"Slug"'),
+    );
     await page.locator('.graphiql-execute-button').click();
-    await page.waitForFunction((slug) => (((globalThis as any).document.querySelector('.result-window .CodeMirror') as any)?.CodeMirror?.getValue() ?? '').includes(slug), org.slug);
+    await page.waitForFunction(
+      (slug) =>
+        (
+          ((globalThis as any).document.querySelector('.result-window .CodeMirror') as any)?.CodeMirror?.getValue() ??
+          ''
+        ).includes(slug),
+      org.slug,
+    );
     expect(JSON.parse(await resultText()).data).toEqual({ organization: { slug: org.slug } });
   });
 
@@ -238,7 +297,10 @@ describeWithBrowser('GraphiQL in headless chromium, offline', () => {
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     await page.locator('.graphiql-doc-explorer-search').click();
     await page.keyboard.type('Workspac');
-    await page.getByRole('option', { name: /^Workspace\b/ }).first().waitFor();
+    await page
+      .getByRole('option', { name: /^Workspace\b/ })
+      .first()
+      .waitFor();
     await page.keyboard.press('Escape');
   });
 
@@ -255,5 +317,9 @@ async function expectText(locator: Locator, text: string): Promise<void> {
 }
 
 async function setQuery(page: Page, query: string): Promise<void> {
-  await page.evaluate((q) => ((globalThis as any).document.querySelector('.graphiql-query-editor .CodeMirror') as any).CodeMirror.setValue(q), query);
+  await page.evaluate(
+    (q) =>
+      ((globalThis as any).document.querySelector('.graphiql-query-editor .CodeMirror') as any).CodeMirror.setValue(q),
+    query,
+  );
 }

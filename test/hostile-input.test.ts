@@ -36,7 +36,8 @@ let schema: IntrospectionQuery['__schema'];
 /** Valid ids of the caller's own objects, by what they identify. */
 const ids: Record<string, string> = {};
 
-const gql = async (query: string, variables: Record<string, unknown> = {}) => ok<any>(await gw.graphql(query, variables, token));
+const gql = async (query: string, variables: Record<string, unknown> = {}) =>
+  ok<any>(await gw.graphql(query, variables, token));
 
 beforeAll(async () => {
   // eslint-disable-next-line no-console
@@ -44,27 +45,51 @@ beforeAll(async () => {
   token = gw.token(org.id, ALL_SCOPES, { sub: 'user-1' });
   E = await enumValues(gw, token);
   schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery(), {}, token)).__schema;
-  ids.workspace = (await gql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name: 'Fuzz' } })).createWorkspace.id;
+  ids.workspace = (
+    await gql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name: 'Fuzz' } })
+  ).createWorkspace.id;
   const env = (slug: string) =>
-    gql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i: { workspaceId: ids.workspace, name: slug, slug, tier: E.EnvironmentTier('dev') } });
+    gql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, {
+      i: { workspaceId: ids.workspace, name: slug, slug, tier: E.EnvironmentTier('dev') },
+    });
   ids.environment = (await env('dev')).createEnvironment.id;
   ids.environment2 = (await env('stage')).createEnvironment.id;
-  ids.component = (await gql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId: ids.workspace, name: 'Bot', type: E.ComponentType('agent') } }))
-    .createComponent.id;
+  ids.component = (
+    await gql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, {
+      i: { workspaceId: ids.workspace, name: 'Bot', type: E.ComponentType('agent') },
+    })
+  ).createComponent.id;
   const ring = (name: string, environmentId: string) =>
-    gql(`mutation($i: CreateDeploymentRingInput!) { createDeploymentRing(input: $i) { id } }`, { i: { workspaceId: ids.workspace, name, environmentId } });
+    gql(`mutation($i: CreateDeploymentRingInput!) { createDeploymentRing(input: $i) { id } }`, {
+      i: { workspaceId: ids.workspace, name, environmentId },
+    });
   ids.ring = (await ring('canary', ids.environment)).createDeploymentRing.id;
   ids.ring2 = (await ring('general', ids.environment2)).createDeploymentRing.id;
-  ids.promotion = (await gql(`mutation($i: DeployComponentInput!) { deployComponent(input: $i) { id } }`, { i: { componentId: ids.component, ringId: ids.ring, version: '1.0.0' } }))
-    .deployComponent.id;
+  ids.promotion = (
+    await gql(`mutation($i: DeployComponentInput!) { deployComponent(input: $i) { id } }`, {
+      i: { componentId: ids.component, ringId: ids.ring, version: '1.0.0' },
+    })
+  ).deployComponent.id;
   ids.connector = (
     await gql(`mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }`, {
-      i: { workspaceId: ids.workspace, kind: E.ConnectorKind('database'), name: 'db', config: { host: 'db' }, secret: 'a-secret-value' },
+      i: {
+        workspaceId: ids.workspace,
+        kind: E.ConnectorKind('database'),
+        name: 'db',
+        config: { host: 'db' },
+        secret: 'a-secret-value',
+      },
     })
   ).createConnector.id;
-  ids.apiKey = (await gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } } }`, { i: { name: 'ci', scopes: ['org:read'] } })).createApiKey.apiKey.id;
+  ids.apiKey = (
+    await gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } } }`, {
+      i: { name: 'ci', scopes: ['org:read'] },
+    })
+  ).createApiKey.apiKey.id;
   ids.member = 'member-1';
-  await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId: ids.member, email: 'member-1@example.test', role: E.OrgRole('member') } });
+  await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, {
+    i: { userId: ids.member, email: 'member-1@example.test', role: E.OrgRole('member') },
+  });
 });
 
 // ---------------------------------------------------------------- schema walking
@@ -163,7 +188,9 @@ function build(ref: TypeRef, name: string, operation: string): unknown {
     case 'LocalDate':
       return new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     default:
-      throw new Error(`the hostile-input fuzz cannot build a value of type ${type.name} for ${operation}.${name}: teach build() about it`);
+      throw new Error(
+        `the hostile-input fuzz cannot build a value of type ${type.name} for ${operation}.${name}: teach build() about it`,
+      );
   }
 }
 
@@ -190,13 +217,26 @@ function leaves(argName: string, argType: TypeRef): Leaf[] {
 }
 
 /** The argument value with the leaf at `path` (below the argument) replaced by `value`. */
-function withLeaf(ref: TypeRef, current: unknown, path: Array<string | number>, value: unknown, name: string, operation: string): unknown {
+function withLeaf(
+  ref: TypeRef,
+  current: unknown,
+  path: Array<string | number>,
+  value: unknown,
+  name: string,
+  operation: string,
+): unknown {
   if (path.length === 0) return value;
   const inner = unwrap(ref);
-  if (inner.kind === 'LIST') return [withLeaf(inner.ofType!, Array.isArray(current) ? current[0] : undefined, path.slice(1), value, name, operation)];
+  if (inner.kind === 'LIST')
+    return [
+      withLeaf(inner.ofType!, Array.isArray(current) ? current[0] : undefined, path.slice(1), value, name, operation),
+    ];
   const fields = typeByName(inner.name!).inputFields as any[];
   const field = fields.find((f) => f.name === path[0])!;
-  const object = { ...((current as object | undefined) ?? (build(ref, name, operation) as object)) } as Record<string, unknown>;
+  const object = { ...((current as object | undefined) ?? (build(ref, name, operation) as object)) } as Record<
+    string,
+    unknown
+  >;
   object[field.name] = withLeaf(field.type, object[field.name], path.slice(1), value, field.name, operation);
   return object;
 }
@@ -211,8 +251,14 @@ function literal(ref: TypeRef | null, value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (value instanceof Deep) return value.literal();
   const inner = ref ? unwrap(ref) : null;
-  if (inner?.kind === 'LIST' && Array.isArray(value)) return `[${value.map((v) => literal(inner.ofType!, v)).join(', ')}]`;
-  if (inner?.kind === 'ENUM' && typeof value === 'string' && typeByName(inner.name!).enumValues.some((v: any) => v.name === value)) return value;
+  if (inner?.kind === 'LIST' && Array.isArray(value))
+    return `[${value.map((v) => literal(inner.ofType!, v)).join(', ')}]`;
+  if (
+    inner?.kind === 'ENUM' &&
+    typeof value === 'string' &&
+    typeByName(inner.name!).enumValues.some((v: any) => v.name === value)
+  )
+    return value;
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
   if (typeof value === 'boolean') return String(value);
@@ -262,10 +308,34 @@ const anyCodeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCh
 const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...FIXED_STRINGS),
   fc.string({ unit: anyCodeUnit, maxLength: 40 }),
-  fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('\u0000', '\uD800', '\uDFFF', '\u202E', '\u200B', "'", '"', '\\'), fc.string({ maxLength: 10 })).map((p) => p.join('')),
+  fc
+    .tuple(
+      fc.string({ maxLength: 10 }),
+      fc.constantFrom('\u0000', '\uD800', '\uDFFF', '\u202E', '\u200B', "'", '"', '\\'),
+      fc.string({ maxLength: 10 }),
+    )
+    .map((p) => p.join('')),
 );
 const hostileNumber: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER, -1, 0, 1.5, -0.0001, 1e308, -1e308, 'NaN', 'Infinity', '-1e999', '0x10', '1e3', ''),
+  fc.constantFrom(
+    2 ** 31,
+    -(2 ** 31) - 1,
+    2 ** 53,
+    -(2 ** 53),
+    Number.MAX_SAFE_INTEGER,
+    -1,
+    0,
+    1.5,
+    -0.0001,
+    1e308,
+    -1e308,
+    'NaN',
+    'Infinity',
+    '-1e999',
+    '0x10',
+    '1e3',
+    '',
+  ),
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
@@ -301,7 +371,10 @@ const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
     { n: 1e308, m: -1e308, s: MEGABYTE.slice(0, 500_000) },
   ),
   fc.jsonValue({ maxDepth: 4 }),
-  fc.dictionary(fc.string({ unit: anyCodeUnit, maxLength: 5 }), fc.oneof(fc.string({ unit: anyCodeUnit, maxLength: 5 }), fc.integer())),
+  fc.dictionary(
+    fc.string({ unit: anyCodeUnit, maxLength: 5 }),
+    fc.oneof(fc.string({ unit: anyCodeUnit, maxLength: 5 }), fc.integer()),
+  ),
 );
 
 /** Hostile values for a leaf of this type: mostly its own kind, sometimes another (type confusion). */
@@ -321,24 +394,53 @@ function hostileFor(ref: TypeRef): fc.Arbitrary<unknown> {
 /** Fixed examples every argument gets, each as a variable and/or as a literal ([value, asLiteral]). */
 function examplesFor(ref: TypeRef): Array<[unknown, boolean]> {
   const type = named(ref);
-  const both = (v: unknown): Array<[unknown, boolean]> => [[v, false], [v, true]];
+  const both = (v: unknown): Array<[unknown, boolean]> => [
+    [v, false],
+    [v, true],
+  ];
   if (type.name === 'JSONObject') {
-    return [...both({ a: 'x\u0000y' }), [{ '\uD800': 1 }, false], [new Deep(100_000), false], [nested(1000), false], [{ big: Array.from({ length: 100_000 }, () => 0) }, false]];
+    return [
+      ...both({ a: 'x\u0000y' }),
+      [{ '\uD800': 1 }, false],
+      [new Deep(100_000), false],
+      [nested(1000), false],
+      [{ big: Array.from({ length: 100_000 }, () => 0) }, false],
+    ];
   }
-  if (['Int', 'SafeInt', 'Float'].includes(type.name!)) return [...both(2 ** 53), [-1, false], [1.5, true], ['NaN', false]];
-  return [...both('a\u0000b'), ...both('\uD800'), [MEGABYTE, false], [HUNDRED_KB, false], ["'; DROP TABLE workspaces; --", true]];
+  if (['Int', 'SafeInt', 'Float'].includes(type.name!))
+    return [...both(2 ** 53), [-1, false], [1.5, true], ['NaN', false]];
+  return [
+    ...both('a\u0000b'),
+    ...both('\uD800'),
+    [MEGABYTE, false],
+    [HUNDRED_KB, false],
+    ["'; DROP TABLE workspaces; --", true],
+  ];
 }
 
 /** Strings (and keys) PostgreSQL cannot store. */
 function hasUnsafeText(value: unknown, depth = 0): boolean {
-  if (typeof value === 'string') return value.includes('\u0000') || /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
+  if (typeof value === 'string')
+    return (
+      value.includes('\u0000') || /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)
+    );
   if (value === null || typeof value !== 'object' || value instanceof Deep || depth > 30) return false;
-  return Object.entries(value).some(([k, v]) => (!Array.isArray(value) && hasUnsafeText(k)) || hasUnsafeText(v, depth + 1));
+  return Object.entries(value).some(
+    ([k, v]) => (!Array.isArray(value) && hasUnsafeText(k)) || hasUnsafeText(v, depth + 1),
+  );
 }
 
 // ---------------------------------------------------------------- the check
 
-const CLIENT_CODES = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'QUERY_TOO_COMPLEX', 'BAD_REQUEST']);
+const CLIENT_CODES = new Set([
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+  'QUERY_TOO_COMPLEX',
+  'BAD_REQUEST',
+]);
 
 interface Target {
   label: string;
@@ -351,10 +453,16 @@ interface Target {
 function targets(): Target[] {
   const result: Target[] = [];
   const argList = (args: Target['args'], values: Record<string, unknown>, asLiteral: boolean, prefix: string) =>
-    args.filter((a) => a.name in values).map((a) => `${a.name}: ${asLiteral ? literal(a.type, values[a.name]) : `$${prefix}${a.name}`}`).join(', ');
-  const declare = (args: Target['args'], values: Record<string, unknown>, prefix: string) => args.filter((a) => a.name in values).map((a) => `$${prefix}${a.name}: ${typeString(a.type)}`);
-  const selection = (ref: TypeRef) => (['OBJECT', 'INTERFACE', 'UNION'].includes(named(ref).kind) ? '{ __typename }' : '');
-  const rename = (values: Record<string, unknown>, prefix: string) => Object.fromEntries(Object.entries(values).map(([k, v]) => [`${prefix}${k}`, v]));
+    args
+      .filter((a) => a.name in values)
+      .map((a) => `${a.name}: ${asLiteral ? literal(a.type, values[a.name]) : `$${prefix}${a.name}`}`)
+      .join(', ');
+  const declare = (args: Target['args'], values: Record<string, unknown>, prefix: string) =>
+    args.filter((a) => a.name in values).map((a) => `$${prefix}${a.name}: ${typeString(a.type)}`);
+  const selection = (ref: TypeRef) =>
+    ['OBJECT', 'INTERFACE', 'UNION'].includes(named(ref).kind) ? '{ __typename }' : '';
+  const rename = (values: Record<string, unknown>, prefix: string) =>
+    Object.fromEntries(Object.entries(values).map(([k, v]) => [`${prefix}${k}`, v]));
 
   for (const root of ['query', 'mutation'] as const) {
     const rootType = typeByName(root === 'query' ? schema.queryType.name : schema.mutationType!.name);
@@ -384,7 +492,10 @@ function targets(): Target[] {
           root,
           args: child.args,
           document(values, asLiteral) {
-            const declared = [...declare(field.args, parentValues, 'p_'), ...(asLiteral ? [] : declare(child.args, values, ''))];
+            const declared = [
+              ...declare(field.args, parentValues, 'p_'),
+              ...(asLiteral ? [] : declare(child.args, values, '')),
+            ];
             const parentArgs = field.args.length ? `(${argList(field.args, parentValues, false, 'p_')})` : '';
             const childArgs = argList(child.args, values, asLiteral, '');
             return {
@@ -402,17 +513,31 @@ function targets(): Target[] {
 /** POST /graphql with Deep values spliced in as raw JSON text. */
 async function post(query: string, variables: Record<string, unknown>): Promise<GraphQLResponse> {
   const deep: Deep[] = [];
-  let body = JSON.stringify({ query, variables }, (_key, value) => (value instanceof Deep ? `__deep_${deep.push(value) - 1}__` : value));
+  let body = JSON.stringify({ query, variables }, (_key, value) =>
+    value instanceof Deep ? `__deep_${deep.push(value) - 1}__` : value,
+  );
   deep.forEach((d, i) => (body = body.replace(`"__deep_${i}__"`, d.json())));
-  const response = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
+  const response = await fetch(`${gw.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as GraphQLResponse['body'],
+  };
 }
 
 let calls = 0;
 let known: Record<string, string> | undefined;
 async function check(target: Target, leaf: Leaf, hostile: unknown, asLiteral: boolean): Promise<void> {
   const argTypes: Record<string, TypeRef> = Object.fromEntries(target.args.map((a) => [a.name, a.type]));
-  const values = Object.fromEntries(target.args.filter((a) => a.type.kind === 'NON_NULL' && a.defaultValue === null).map((a) => [a.name, build(a.type, a.name, target.label)]));
+  const values = Object.fromEntries(
+    target.args
+      .filter((a) => a.type.kind === 'NON_NULL' && a.defaultValue === null)
+      .map((a) => [a.name, build(a.type, a.name, target.label)]),
+  );
   const [argName, ...below] = leaf.path as [string, ...Array<string | number>];
   values[argName] = withLeaf(argTypes[argName], values[argName], below, hostile, argName, target.label);
   let doc: { query: string; variables: Record<string, unknown> };
@@ -432,50 +557,121 @@ async function check(target: Target, leaf: Leaf, hostile: unknown, asLiteral: bo
   const codes = errors.map((e) => e.extensions?.code as string);
   const where = { target: target.label, field: leaf.field, asLiteral };
   if (response.status >= 500 || codes.some((c) => !CLIENT_CODES.has(c))) {
-    expect({ ...where, status: response.status, body: JSON.stringify(response.body).slice(0, 500) }).toEqual({ ...where, status: 'below 500, client codes only' });
+    expect({ ...where, status: response.status, body: JSON.stringify(response.body).slice(0, 500) }).toEqual({
+      ...where,
+      status: 'below 500, client codes only',
+    });
   }
   if (response.status === 413) return; // the 1 MB body limit answered before GraphQL (nothing ran)
-  expect({ ...where, answered: Array.isArray(response.body.errors) || response.body.data !== undefined }).toEqual({ ...where, answered: true });
+  expect({ ...where, answered: Array.isArray(response.body.errors) || response.body.data !== undefined }).toEqual({
+    ...where,
+    answered: true,
+  });
   const leafType = named(leaf.type).name!;
-  const sameKind = (['String', 'ID'].includes(leafType) && typeof hostile === 'string') || (leafType === 'JSONObject' && hostile !== null && typeof hostile === 'object' && !Array.isArray(hostile));
-  if (sameKind && hasUnsafeText(hostile) && !codes.includes('GRAPHQL_PARSE_FAILED') && !codes.includes('GRAPHQL_VALIDATION_FAILED')) {
+  const sameKind =
+    (['String', 'ID'].includes(leafType) && typeof hostile === 'string') ||
+    (leafType === 'JSONObject' && hostile !== null && typeof hostile === 'object' && !Array.isArray(hostile));
+  if (
+    sameKind &&
+    hasUnsafeText(hostile) &&
+    !codes.includes('GRAPHQL_PARSE_FAILED') &&
+    !codes.includes('GRAPHQL_VALIDATION_FAILED')
+  ) {
     // Refused, as BAD_USER_INPUT naming the field.
-    const named = errors.filter((e) => e.extensions?.code === 'BAD_USER_INPUT').flatMap((e) => (e.extensions.fields ?? []).map((f: { field: string }) => f.field));
-    expect({ ...where, refusedNaming: named.some((f) => f === leaf.field || f.startsWith(`${leaf.field}.`)) }).toEqual({ ...where, refusedNaming: true });
+    const named = errors
+      .filter((e) => e.extensions?.code === 'BAD_USER_INPUT')
+      .flatMap((e) => (e.extensions.fields ?? []).map((f: { field: string }) => f.field));
+    expect({ ...where, refusedNaming: named.some((f) => f === leaf.field || f.startsWith(`${leaf.field}.`)) }).toEqual({
+      ...where,
+      refusedNaming: true,
+    });
   }
   if (before) {
     known = await snapshotDigest(db.admin);
-    if ((response.body.data?.result ?? null) === null) expect({ ...where, unchanged: known }).toEqual({ ...where, unchanged: before });
+    if ((response.body.data?.result ?? null) === null)
+      expect({ ...where, unchanged: known }).toEqual({ ...where, unchanged: before });
   }
 }
 
 test('the cases reported in issue 9: BAD_USER_INPUT naming the field, nothing changed; bad sub claims: 401', async () => {
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    [`mutation($i: CreateWorkspaceInput!) { result: createWorkspace(input: $i) { id } }`, { i: { name: 'a\u0000b' } }, 'name'],
-    [`mutation($i: UpdateOrganizationInput!) { result: updateOrganization(input: $i) { id } }`, { i: { industry: 'a\u0000b' } }, 'industry'],
-    [`mutation($i: CreateComponentInput!) { result: createComponent(input: $i) { id } }`, { i: { workspaceId: ids.workspace, name: 'c\u0000', type: E.ComponentType('agent') } }, 'name'],
-    [`mutation($i: CreateComponentInput!) { result: createComponent(input: $i) { id } }`, { i: { workspaceId: ids.workspace, name: 'c', type: E.ComponentType('agent'), configuration: { k: '\uD800' } } }, 'configuration'],
-    [`mutation($i: SetBannerInput!) { result: setBanner(input: $i) { id } }`, { i: { message: 'hello\u0000' } }, 'message'],
-    [`mutation($i: CreateApiKeyInput!) { result: createApiKey(input: $i) { key } }`, { i: { name: 'k\u0000', scopes: ['org:read'] } }, 'name'],
+    [
+      `mutation($i: CreateWorkspaceInput!) { result: createWorkspace(input: $i) { id } }`,
+      { i: { name: 'a\u0000b' } },
+      'name',
+    ],
+    [
+      `mutation($i: UpdateOrganizationInput!) { result: updateOrganization(input: $i) { id } }`,
+      { i: { industry: 'a\u0000b' } },
+      'industry',
+    ],
+    [
+      `mutation($i: CreateComponentInput!) { result: createComponent(input: $i) { id } }`,
+      { i: { workspaceId: ids.workspace, name: 'c\u0000', type: E.ComponentType('agent') } },
+      'name',
+    ],
+    [
+      `mutation($i: CreateComponentInput!) { result: createComponent(input: $i) { id } }`,
+      { i: { workspaceId: ids.workspace, name: 'c', type: E.ComponentType('agent'), configuration: { k: '\uD800' } } },
+      'configuration',
+    ],
+    [
+      `mutation($i: SetBannerInput!) { result: setBanner(input: $i) { id } }`,
+      { i: { message: 'hello\u0000' } },
+      'message',
+    ],
+    [
+      `mutation($i: CreateApiKeyInput!) { result: createApiKey(input: $i) { key } }`,
+      { i: { name: 'k\u0000', scopes: ['org:read'] } },
+      'name',
+    ],
     [
       `mutation($i: CreateConnectorInput!) { result: createConnector(input: $i) { id } }`,
-      { i: { workspaceId: ids.workspace, kind: E.ConnectorKind('api'), name: 'api', config: { baseUrl: 'https://x.test', '\uD800': 1 } } },
+      {
+        i: {
+          workspaceId: ids.workspace,
+          kind: E.ConnectorKind('api'),
+          name: 'api',
+          config: { baseUrl: 'https://x.test', '\uD800': 1 },
+        },
+      },
       'config',
     ],
-    [`mutation($i: AddMemberInput!) { result: addMember(input: $i) { userId } }`, { i: { userId: 'u\u0000', email: 'u@example.test', role: E.OrgRole('member') } }, 'userId'],
-    [`mutation($u: ID!, $i: UpdateMemberInput!) { result: updateMember(userId: $u, input: $i) { userId } }`, { u: 'member-1\u0000', i: {} }, 'userId'],
+    [
+      `mutation($i: AddMemberInput!) { result: addMember(input: $i) { userId } }`,
+      { i: { userId: 'u\u0000', email: 'u@example.test', role: E.OrgRole('member') } },
+      'userId',
+    ],
+    [
+      `mutation($u: ID!, $i: UpdateMemberInput!) { result: updateMember(userId: $u, input: $i) { userId } }`,
+      { u: 'member-1\u0000', i: {} },
+      'userId',
+    ],
     [`mutation { result: updateMember(userId: "member-1\\u0000", input: {}) { userId } }`, {}, 'userId'],
   ];
   const before = await snapshotDigest(db.admin);
   for (const [query, variables, field] of cases) {
     const response = await gw.graphql(query, variables, token);
-    const fields = (response.body.errors ?? []).flatMap((e) => (e.extensions.code === 'BAD_USER_INPUT' ? e.extensions.fields.map((f: any) => f.field) : []));
-    expect({ query, status: response.status, fields, result: response.body.data?.result ?? null }).toEqual({ query, status: 200, fields: [field], result: null });
+    const fields = (response.body.errors ?? []).flatMap((e) =>
+      e.extensions.code === 'BAD_USER_INPUT' ? e.extensions.fields.map((f: any) => f.field) : [],
+    );
+    expect({ query, status: response.status, fields, result: response.body.data?.result ?? null }).toEqual({
+      query,
+      status: 200,
+      fields: [field],
+      result: null,
+    });
   }
   expect(await snapshotDigest(db.admin)).toEqual(before);
   for (const sub of ['user\u0000-1', 42, '\uD800', '', 'x'.repeat(201), ['user-1'], null]) {
-    const response = await gw.graphql(`{ viewer { subject } }`, {}, signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { sub: sub as string })));
-    expect({ sub, status: response.status, codes: (response.body.errors ?? []).map((e) => e.extensions.code) }).toEqual({ sub, status: 401, codes: ['UNAUTHENTICATED'] });
+    const response = await gw.graphql(
+      `{ viewer { subject } }`,
+      {},
+      signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { sub: sub as string })),
+    );
+    expect({ sub, status: response.status, codes: (response.body.errors ?? []).map((e) => e.extensions.code) }).toEqual(
+      { sub, status: 401, codes: ['UNAUTHENTICATED'] },
+    );
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="manifest-gateway", error="invalid_token"/);
   }
 });
@@ -491,21 +687,47 @@ test('every argument of every operation survives hostile values: never a 500, NU
         // The fixed examples run first, in variables and as literals; numRuns counts them too.
         const examples = examplesFor(leaf.type);
         await fc.assert(
-          fc.asyncProperty(hostileFor(leaf.type), fc.boolean(), (hostile, asLiteral) => check(target, leaf, hostile, asLiteral)),
+          fc.asyncProperty(hostileFor(leaf.type), fc.boolean(), (hostile, asLiteral) =>
+            check(target, leaf, hostile, asLiteral),
+          ),
           { seed: SEED + leafCount, numRuns: examples.length + RUNS, examples, endOnFailure: true },
         );
       }
     }
   }
   // eslint-disable-next-line no-console
-  console.log(`hostile-input fuzz: ${all.length} operations, ${leafCount} arguments and input fields, ${calls} requests`);
+  console.log(
+    `hostile-input fuzz: ${all.length} operations, ${leafCount} arguments and input fields, ${calls} requests`,
+  );
   expect(leafCount).toBeGreaterThan(100);
 });
 
 // ---------------------------------------------------------------- token claims
 
 const anyJsonValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom<unknown>(null, 0, -1, 1.5, 1e308, true, false, [], ['org:read'], [1], {}, { a: 1 }, '', 'a\u0000b', '\u0000', '\uD800', 'x\uDFFF', 'z'.repeat(5000), 'line\nbreak', '\u202E', 'user-1 '),
+  fc.constantFrom<unknown>(
+    null,
+    0,
+    -1,
+    1.5,
+    1e308,
+    true,
+    false,
+    [],
+    ['org:read'],
+    [1],
+    {},
+    { a: 1 },
+    '',
+    'a\u0000b',
+    '\u0000',
+    '\uD800',
+    'x\uDFFF',
+    'z'.repeat(5000),
+    'line\nbreak',
+    '\u202E',
+    'user-1 ',
+  ),
   fc.jsonValue({ maxDepth: 3 }),
   fc.string({ unit: anyCodeUnit, maxLength: 30 }),
 );
@@ -522,10 +744,17 @@ test('every claim of a correctly signed token, of every JSON type: 401 UNAUTHENT
       const response = await gw.graphql(probe, {}, signed);
       const codes = (response.body.errors ?? []).map((e) => e.extensions?.code);
       const where = { claim, value: JSON.stringify(value)?.slice(0, 80) };
-      expect({ ...where, status: response.status < 500, internal: codes.includes('INTERNAL_SERVER_ERROR') }).toEqual({ ...where, status: true, internal: false });
+      expect({ ...where, status: response.status < 500, internal: codes.includes('INTERNAL_SERVER_ERROR') }).toEqual({
+        ...where,
+        status: true,
+        internal: false,
+      });
       if (response.status === 401) {
         expect({ ...where, codes }).toEqual({ ...where, codes: ['UNAUTHENTICATED'] });
-        expect({ ...where, challenge: response.headers.get('www-authenticate') }).toEqual({ ...where, challenge: expect.stringMatching(/^Bearer realm="manifest-gateway", error="invalid_token"/) });
+        expect({ ...where, challenge: response.headers.get('www-authenticate') }).toEqual({
+          ...where,
+          challenge: expect.stringMatching(/^Bearer realm="manifest-gateway", error="invalid_token"/),
+        });
       }
       // A claim of the wrong JSON type is refused outright.
       const stringClaim = ['sub', 'org', 'key_owner', 'jti'].includes(claim);
@@ -535,8 +764,17 @@ test('every claim of a correctly signed token, of every JSON type: 401 UNAUTHENT
         (numberClaim && typeof value !== 'number') ||
         (claim === 'scope' && typeof value !== 'string') ||
         (claim === 'scp' && typeof value !== 'string' && !Array.isArray(value));
-      if (wrongType || (typeof value === 'string' && hasUnsafeText(value)) || claim === 'org' || (claim === 'sub' && value !== 'user-1')) {
-        expect({ ...where, status: response.status, codes }).toEqual({ ...where, status: 401, codes: ['UNAUTHENTICATED'] });
+      if (
+        wrongType ||
+        (typeof value === 'string' && hasUnsafeText(value)) ||
+        claim === 'org' ||
+        (claim === 'sub' && value !== 'user-1')
+      ) {
+        expect({ ...where, status: response.status, codes }).toEqual({
+          ...where,
+          status: 401,
+          codes: ['UNAUTHENTICATED'],
+        });
       }
     }),
     { seed: SEED, numRuns: 150, endOnFailure: true },
@@ -544,7 +782,10 @@ test('every claim of a correctly signed token, of every JSON type: 401 UNAUTHENT
 });
 
 test('a token too large for the HTTP header limit is refused with a 4xx, not a 500', async () => {
-  const signed = signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { sub: 'user-1', pad: 'p'.repeat(20_000) }));
+  const signed = signEs256(
+    gw.key.privateKey,
+    claimsFor(org.id, ALL_SCOPES, { sub: 'user-1', pad: 'p'.repeat(20_000) }),
+  );
   const response = await fetch(`${gw.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${signed}` },
@@ -557,7 +798,11 @@ test('a token too large for the HTTP header limit is refused with a 4xx, not a 5
 test('the token endpoint refuses hostile api_key values of every JSON type with a 4xx, never a 500', async () => {
   await fc.assert(
     fc.asyncProperty(anyJsonValue, async (value) => {
-      const response = await fetch(`${gw.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: value }) });
+      const response = await fetch(`${gw.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ api_key: value }),
+      });
       // 400 invalid_request; 413 when the body is over the endpoint's small size limit.
       const where = { value: JSON.stringify(value)?.slice(0, 80) };
       expect({ ...where, status: [400, 413].includes(response.status) }).toEqual({ ...where, status: true });

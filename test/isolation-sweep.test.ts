@@ -1,4 +1,10 @@
-import { getIntrospectionQuery, type IntrospectionField, type IntrospectionInputTypeRef, type IntrospectionQuery, type IntrospectionTypeRef } from 'graphql';
+import {
+  getIntrospectionQuery,
+  type IntrospectionField,
+  type IntrospectionInputTypeRef,
+  type IntrospectionQuery,
+  type IntrospectionTypeRef,
+} from 'graphql';
 import { snapshot } from './support/database';
 import { gid, createTree, ok, type Tree } from './support/fixtures';
 import { useGateway } from './support/harness';
@@ -39,30 +45,56 @@ beforeAll(async () => {
   // A deployment ring with history, so ring and promotion ids are swept too.
   const [wsA] = treeA.workspaces;
   const ring = ok<any>(
-    await gw.graphql(`mutation($i: CreateDeploymentRingInput!) { createDeploymentRing(input: $i) { id } }`, { i: { workspaceId: wsA.id, name: 'canary', environmentId: wsA.environments[0] } }, gw.token(orgA.id)),
+    await gw.graphql(
+      `mutation($i: CreateDeploymentRingInput!) { createDeploymentRing(input: $i) { id } }`,
+      { i: { workspaceId: wsA.id, name: 'canary', environmentId: wsA.environments[0] } },
+      gw.token(orgA.id),
+    ),
   ).createDeploymentRing.id;
   const promotion = ok<any>(
-    await gw.graphql(`mutation($i: DeployComponentInput!) { deployComponent(input: $i) { id } }`, { i: { componentId: wsA.components[0], ringId: ring, version: '1.0.0' } }, gw.token(orgA.id)),
+    await gw.graphql(
+      `mutation($i: DeployComponentInput!) { deployComponent(input: $i) { id } }`,
+      { i: { componentId: wsA.components[0], ringId: ring, version: '1.0.0' } },
+      gw.token(orgA.id),
+    ),
   ).deployComponent.id;
   moreIdsA.push(ring, promotion);
   await createTree(gw, gw.token(orgB.id), { workspaces: 1, environments: 1, components: 1 });
   const connector = ok<any>(
     await gw.graphql(
       `mutation($i: CreateConnectorInput!) { createConnector(input: $i) { id } }`,
-      { i: { workspaceId: treeA.workspaces[0].id, kind: 'DATABASE', name: 'a-db', config: { host: 'db' }, secret: 'a-secret-value' } },
+      {
+        i: {
+          workspaceId: treeA.workspaces[0].id,
+          kind: 'DATABASE',
+          name: 'a-db',
+          config: { host: 'db' },
+          secret: 'a-secret-value',
+        },
+      },
       gw.token(orgA.id),
     ),
   ).createConnector.id as string;
   moreIdsA.push(connector);
-  const apiKey = ok<any>(await gw.graphql(`mutation { createApiKey(input: { name: "a-key", scopes: ["org:read"] }) { apiKey { id } } }`, {}, gw.token(orgA.id)))
-    .createApiKey.apiKey.id as string;
-  const audit = ok<any>(await gw.graphql(`{ organization { auditLog(first: 1) { edges { node { id } } } } }`, {}, gw.token(orgA.id))).organization.auditLog.edges[0].node
-    .id as string;
+  const apiKey = ok<any>(
+    await gw.graphql(
+      `mutation { createApiKey(input: { name: "a-key", scopes: ["org:read"] }) { apiKey { id } } }`,
+      {},
+      gw.token(orgA.id),
+    ),
+  ).createApiKey.apiKey.id as string;
+  const audit = ok<any>(
+    await gw.graphql(`{ organization { auditLog(first: 1) { edges { node { id } } } } }`, {}, gw.token(orgA.id)),
+  ).organization.auditLog.edges[0].node.id as string;
   moreIdsA.push(apiKey, audit);
   schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery(), {}, gw.token(orgB.id))).__schema;
 });
 
-function named(ref: IntrospectionTypeRef | IntrospectionInputTypeRef): { name: string; kind: string; nonNull: boolean } {
+function named(ref: IntrospectionTypeRef | IntrospectionInputTypeRef): {
+  name: string;
+  kind: string;
+  nonNull: boolean;
+} {
   let nonNull = false;
   let current = ref as any;
   if (current.kind === 'NON_NULL') nonNull = true;
@@ -125,7 +157,7 @@ function operations(): Array<{ root: 'query' | 'mutation'; field: IntrospectionF
   ];
 }
 
-test('every operation is either swept (takes an id) or declared to act on the caller\'s own organization only', () => {
+test("every operation is either swept (takes an id) or declared to act on the caller's own organization only", () => {
   const unaccounted = operations()
     .filter(({ field }) => !field.args.some((a) => carriesId(a.type)))
     .map(({ root, field }) => `${root === 'query' ? 'Query' : 'Mutation'}.${field.name}`)
@@ -134,7 +166,11 @@ test('every operation is either swept (takes an id) or declared to act on the ca
 });
 
 test("with org B's token, every id-taking operation on every one of org A's ids finds nothing and changes nothing", async () => {
-  const foreignIds = [gid('Organization', orgA.id), ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components]), ...moreIdsA];
+  const foreignIds = [
+    gid('Organization', orgA.id),
+    ...treeA.workspaces.flatMap((w) => [w.id, ...w.environments, ...w.components]),
+    ...moreIdsA,
+  ];
   const swept = operations().filter(({ field }) => field.args.some((a) => carriesId(a.type)));
   expect(swept.length).toBeGreaterThanOrEqual(13); // node, nodes, 3 other queries + 8 mutations at least
   const before = await snapshot(db.admin);
@@ -147,19 +183,27 @@ test("with org B's token, every id-taking operation on every one of org A's ids 
     const passed = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
     const document = `${root} Sweep(${declared}) { result: ${field.name}(${passed}) ${selection} }`;
     for (const id of foreignIds) {
-      const variables = Object.fromEntries(field.args.map((a) => [a.name, build(a.type, id, `${field.name}.${a.name}`)]));
+      const variables = Object.fromEntries(
+        field.args.map((a) => [a.name, build(a.type, id, `${field.name}.${a.name}`)]),
+      );
       const response = await gw.graphql(document, variables, tokenB);
       calls++;
       const codes = (response.body.errors ?? []).map((e) => e.extensions.code);
       if (NULL_WHEN_MISSING.has(field.name)) {
         // node/nodes answer a foreign id as one that never existed: null, no error.
-        expect({ operation: field.name, id, codes, result: response.body.data?.result }).toEqual({ operation: field.name, id, codes: [], result: field.name === 'nodes' ? [null] : null });
+        expect({ operation: field.name, id, codes, result: response.body.data?.result }).toEqual({
+          operation: field.name,
+          id,
+          codes: [],
+          result: field.name === 'nodes' ? [null] : null,
+        });
       } else {
         expect({ operation: field.name, id, codes }).toEqual({ operation: field.name, id, codes: ['NOT_FOUND'] });
         expect(response.body.data?.result ?? null).toBeNull();
       }
       // The error may echo the id the caller sent; it must reveal nothing else of org A's.
-      for (const other of foreignIds.filter((f) => f !== id)) expect(JSON.stringify(response.body)).not.toContain(other);
+      for (const other of foreignIds.filter((f) => f !== id))
+        expect(JSON.stringify(response.body)).not.toContain(other);
     }
   }
   expect(calls).toBe(swept.length * foreignIds.length);

@@ -26,18 +26,30 @@ async function refusedAsNotFound(query: string, variables: Record<string, unknow
 describe("org B's token on org A's objects: NOT_FOUND, exactly as if they did not exist, and nothing changes", () => {
   test('by-id queries', async () => {
     const a = idsOf(treeA);
-    for (const id of a.workspaces) await refusedAsNotFound(`query($id: ID!) { workspace(id: $id) { id name } }`, { id });
-    for (const id of a.environments) await refusedAsNotFound(`query($id: ID!) { environment(id: $id) { id name } }`, { id });
-    for (const id of a.components) await refusedAsNotFound(`query($id: ID!) { component(id: $id) { id name } }`, { id });
+    for (const id of a.workspaces)
+      await refusedAsNotFound(`query($id: ID!) { workspace(id: $id) { id name } }`, { id });
+    for (const id of a.environments)
+      await refusedAsNotFound(`query($id: ID!) { environment(id: $id) { id name } }`, { id });
+    for (const id of a.components)
+      await refusedAsNotFound(`query($id: ID!) { component(id: $id) { id name } }`, { id });
   });
 
   test('the error is the same as for an id that never existed', async () => {
     const never = gid('Workspace', '01900000-0000-7000-8000-000000000000');
-    const foreign = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: treeA.workspaces[0].id }, tokenB);
+    const foreign = await gw.graphql(
+      `query($id: ID!) { workspace(id: $id) { id } }`,
+      { id: treeA.workspaces[0].id },
+      tokenB,
+    );
     const missing = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: never }, tokenB);
     const malformed = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: 'not-an-id' }, tokenB);
     // The message names the id that was sent; apart from it, the answers are identical.
-    const strip = (r: typeof foreign, id: string) => r.body.errors!.map((e) => ({ ...e, message: e.message.replace(id, '<id>'), extensions: { ...e.extensions, requestId: '' } }));
+    const strip = (r: typeof foreign, id: string) =>
+      r.body.errors!.map((e) => ({
+        ...e,
+        message: e.message.replace(id, '<id>'),
+        extensions: { ...e.extensions, requestId: '' },
+      }));
     expect(strip(foreign, treeA.workspaces[0].id)).toEqual(strip(missing, never));
     expect(strip(malformed, 'not-an-id')).toEqual(strip(missing, never));
     expect(foreign.status).toBe(missing.status);
@@ -46,18 +58,30 @@ describe("org B's token on org A's objects: NOT_FOUND, exactly as if they did no
 
   test('updates and deletes', async () => {
     const a = idsOf(treeA);
-    await refusedAsNotFound(`mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "pwned" }) { id } }`, { id: a.workspaces[0] });
+    await refusedAsNotFound(`mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "pwned" }) { id } }`, {
+      id: a.workspaces[0],
+    });
     await refusedAsNotFound(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id: a.workspaces[0] });
-    await refusedAsNotFound(`mutation($id: ID!) { updateEnvironment(id: $id, input: { name: "pwned" }) { id } }`, { id: a.environments[0] });
+    await refusedAsNotFound(`mutation($id: ID!) { updateEnvironment(id: $id, input: { name: "pwned" }) { id } }`, {
+      id: a.environments[0],
+    });
     await refusedAsNotFound(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: a.environments[0] });
-    await refusedAsNotFound(`mutation($id: ID!) { updateComponent(id: $id, input: { name: "pwned" }) { id } }`, { id: a.components[0] });
+    await refusedAsNotFound(`mutation($id: ID!) { updateComponent(id: $id, input: { name: "pwned" }) { id } }`, {
+      id: a.components[0],
+    });
     await refusedAsNotFound(`mutation($id: ID!) { deleteComponent(id: $id) }`, { id: a.components[0] });
   });
 
   test("creating children under org A's workspace", async () => {
     const workspaceId = treeA.workspaces[0].id;
-    await refusedAsNotFound(`mutation($w: ID!) { createEnvironment(input: { workspaceId: $w, name: "x", slug: "x", tier: DEV }) { id } }`, { w: workspaceId });
-    await refusedAsNotFound(`mutation($w: ID!) { createComponent(input: { workspaceId: $w, name: "x", type: AGENT }) { id } }`, { w: workspaceId });
+    await refusedAsNotFound(
+      `mutation($w: ID!) { createEnvironment(input: { workspaceId: $w, name: "x", slug: "x", tier: DEV }) { id } }`,
+      { w: workspaceId },
+    );
+    await refusedAsNotFound(
+      `mutation($w: ID!) { createComponent(input: { workspaceId: $w, name: "x", type: AGENT }) { id } }`,
+      { w: workspaceId },
+    );
   });
 });
 
@@ -74,8 +98,12 @@ test("nested lists contain only the caller's rows", async () => {
   expect(data.organization.workspaces.totalCount).toBe(2);
   const seen = data.organization.workspaces.edges.map((e: any) => e.node);
   expect(seen.map((w: any) => w.id).sort()).toEqual([...b.workspaces].sort());
-  expect(seen.flatMap((w: any) => w.environments.edges.map((e: any) => e.node.id)).sort()).toEqual([...b.environments].sort());
-  expect(seen.flatMap((w: any) => w.components.edges.map((e: any) => e.node.id)).sort()).toEqual([...b.components].sort());
+  expect(seen.flatMap((w: any) => w.environments.edges.map((e: any) => e.node.id)).sort()).toEqual(
+    [...b.environments].sort(),
+  );
+  expect(seen.flatMap((w: any) => w.components.edges.map((e: any) => e.node.id)).sort()).toEqual(
+    [...b.components].sort(),
+  );
 });
 
 test('two organizations asking concurrently for the same ids each get only their own rows', async () => {
@@ -91,7 +119,10 @@ test('two organizations asking concurrently for the same ids each get only their
     }),
   );
   for (const { orgId, r } of rounds) {
-    const visible = Object.values(r.body.data ?? {}).filter(Boolean).map((w: any) => w.id).sort();
+    const visible = Object.values(r.body.data ?? {})
+      .filter(Boolean)
+      .map((w: any) => w.id)
+      .sort();
     expect(visible).toEqual([...own[orgId]].sort());
     expect(r.body.errors?.every((e) => e.extensions.code === 'NOT_FOUND')).toBe(true);
   }

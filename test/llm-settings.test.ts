@@ -11,7 +11,8 @@ const { gw, db, org } = useGateway({ orgs: ['llm'] });
 let token: string;
 
 const UNKNOWN = '01900000-0000-7000-8000-000000000000';
-const DISABLED = 'This organization does not permit workspace LLM overrides (an org admin can enable allowWorkspaceLlmOverrides)';
+const DISABLED =
+  'This organization does not permit workspace LLM overrides (an org admin can enable allowWorkspaceLlmOverrides)';
 
 beforeAll(async () => {
   token = gw.token(org.id);
@@ -27,11 +28,17 @@ async function allowOverrides(orgId: string, allowed: boolean): Promise<void> {
 }
 
 async function newWorkspace(as = token): Promise<string> {
-  return ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "LLM" }) { id } }`, {}, as)).createWorkspace.id;
+  return ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "LLM" }) { id } }`, {}, as))
+    .createWorkspace.id;
 }
 
-const refused = (query: string, variables: Record<string, unknown>, code: string, fields?: string[], as = token): Promise<GraphQLResponse> =>
-  expectRefusedUnchanged(() => gw.graphql(query, variables, as), { code, fields }, db);
+const refused = (
+  query: string,
+  variables: Record<string, unknown>,
+  code: string,
+  fields?: string[],
+  as = token,
+): Promise<GraphQLResponse> => expectRefusedUnchanged(() => gw.graphql(query, variables, as), { code, fields }, db);
 
 const valid = () => ({
   defaultProvider: 'ANTHROPIC',
@@ -61,7 +68,9 @@ describe('with workspace overrides permitted', () => {
   });
 
   test('set, read back, replace and clear', async () => {
-    const set = ok<any>(await gw.graphql(SET, { w: ws, i: { ...valid(), defaultModel: '  claude-sonnet-4 ' } }, token)).setWorkspaceLlmSettings;
+    const set = ok<any>(
+      await gw.graphql(SET, { w: ws, i: { ...valid(), defaultModel: '  claude-sonnet-4 ' } }, token),
+    ).setWorkspaceLlmSettings;
     expect(set).toEqual({
       workspaceId: ws,
       defaultProvider: 'ANTHROPIC',
@@ -70,19 +79,36 @@ describe('with workspace overrides permitted', () => {
       fallbackModel: 'gpt-4o-mini',
       routes: [
         { match: 'summarize', provider: 'OPENAI', model: 'gpt-4o', maxTokens: 4096, temperature: 0.2 },
-        { match: 'support/triage', provider: 'BEDROCK', model: 'anthropic.claude-3-haiku', maxTokens: null, temperature: null },
+        {
+          match: 'support/triage',
+          provider: 'BEDROCK',
+          model: 'anthropic.claude-3-haiku',
+          maxTokens: null,
+          temperature: null,
+        },
       ],
       active: true,
       updatedBy: 'user-1',
     });
     const read = ok<any>(await gw.graphql(READ, { w: ws }, token)).workspace.llmSettings;
     expect(read).toMatchObject(set);
-    const row = await db.admin.query(`SELECT org_id, default_model, jsonb_array_length(routes) AS routes FROM workspace_llm_settings WHERE workspace_id = $1`, [uuidOf(ws)]);
+    const row = await db.admin.query(
+      `SELECT org_id, default_model, jsonb_array_length(routes) AS routes FROM workspace_llm_settings WHERE workspace_id = $1`,
+      [uuidOf(ws)],
+    );
     expect(row.rows).toEqual([{ org_id: org.id, default_model: 'claude-sonnet-4', routes: 2 }]);
 
     // A set replaces everything: omitted routes and fallback are gone.
-    const replaced = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'GOOGLE', defaultModel: 'gemini-2.5-pro' } }, token)).setWorkspaceLlmSettings;
-    expect(replaced).toMatchObject({ defaultProvider: 'GOOGLE', defaultModel: 'gemini-2.5-pro', fallbackProvider: null, fallbackModel: null, routes: [] });
+    const replaced = ok<any>(
+      await gw.graphql(SET, { w: ws, i: { defaultProvider: 'GOOGLE', defaultModel: 'gemini-2.5-pro' } }, token),
+    ).setWorkspaceLlmSettings;
+    expect(replaced).toMatchObject({
+      defaultProvider: 'GOOGLE',
+      defaultModel: 'gemini-2.5-pro',
+      fallbackProvider: null,
+      fallbackModel: null,
+      routes: [],
+    });
     const after = ok<any>(await gw.graphql(READ, { w: ws }, token)).workspace.llmSettings;
     expect(new Date(after.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(after.createdAt).getTime());
 
@@ -90,7 +116,10 @@ describe('with workspace overrides permitted', () => {
     expect(cleared).toEqual({ id: ws, llmSettings: null });
     expect(ok<any>(await gw.graphql(READ, { w: ws }, token)).workspace.llmSettings).toBeNull();
     // Idempotent.
-    expect(ok<any>(await gw.graphql(CLEAR, { w: ws }, token)).clearWorkspaceLlmSettings).toEqual({ id: ws, llmSettings: null });
+    expect(ok<any>(await gw.graphql(CLEAR, { w: ws }, token)).clearWorkspaceLlmSettings).toEqual({
+      id: ws,
+      llmSettings: null,
+    });
   });
 
   test('the boundaries are accepted: 50 routes, temperature 0 and 2, maxTokens 1 and 200000, 100-character models', async () => {
@@ -101,10 +130,21 @@ describe('with workspace overrides permitted', () => {
       maxTokens: i % 2 ? 1 : 200000,
       temperature: i % 2 ? 0 : 2,
     }));
-    const set = ok<any>(await gw.graphql(SET, { w: ws, i: { defaultProvider: 'AZURE_OPENAI', defaultModel: 'x'.repeat(100), routes } }, token))
-      .setWorkspaceLlmSettings;
+    const set = ok<any>(
+      await gw.graphql(
+        SET,
+        { w: ws, i: { defaultProvider: 'AZURE_OPENAI', defaultModel: 'x'.repeat(100), routes } },
+        token,
+      ),
+    ).setWorkspaceLlmSettings;
     expect(set.routes).toHaveLength(50);
-    expect(set.routes[0]).toEqual({ match: 'task-0', provider: 'OPENAI', model: 'm'.repeat(100), maxTokens: 200000, temperature: 2 });
+    expect(set.routes[0]).toEqual({
+      match: 'task-0',
+      provider: 'OPENAI',
+      model: 'm'.repeat(100),
+      maxTokens: 200000,
+      temperature: 2,
+    });
   });
 
   test('bad input is refused, naming every bad field, and changes nothing', async () => {
@@ -126,7 +166,16 @@ describe('with workspace overrides permitted', () => {
         },
       },
       'BAD_USER_INPUT',
-      ['defaultModel', 'routes.0.model', 'routes.1.temperature', 'routes.1.maxTokens', 'routes.2.temperature', 'routes.2.maxTokens', 'routes.2.model', 'routes.3.match'],
+      [
+        'defaultModel',
+        'routes.0.model',
+        'routes.1.temperature',
+        'routes.1.maxTokens',
+        'routes.2.temperature',
+        'routes.2.maxTokens',
+        'routes.2.model',
+        'routes.3.match',
+      ],
     );
     await refused(SET, { w: ws, i: { ...valid(), defaultModel: 'x'.repeat(101) } }, 'BAD_USER_INPUT', ['defaultModel']);
     const tooMany = Array.from({ length: 51 }, (_, i) => ({ ...route, match: `t${i}` }));
@@ -139,10 +188,12 @@ describe('with workspace overrides permitted', () => {
     );
     expect(duplicate.body.errors![0].extensions.fields[0].message).toContain('routes.0');
     // A duplicate match is reported together with every other bad field, not after them.
-    await refused(SET, { w: ws, i: { ...valid(), defaultModel: ' ', routes: [route, { ...route, match: 'SUMMARIZE' }] } }, 'BAD_USER_INPUT', [
-      'defaultModel',
-      'routes.1.match',
-    ]);
+    await refused(
+      SET,
+      { w: ws, i: { ...valid(), defaultModel: ' ', routes: [route, { ...route, match: 'SUMMARIZE' }] } },
+      'BAD_USER_INPUT',
+      ['defaultModel', 'routes.1.match'],
+    );
     await refused(SET, { w: ws, i: { ...valid(), fallbackProvider: null } }, 'BAD_USER_INPUT', ['fallbackProvider']);
     await refused(SET, { w: ws, i: { ...valid(), fallbackModel: null } }, 'BAD_USER_INPUT', ['fallbackModel']);
     await refused(SET, { w: ws, i: { ...valid(), routes: null } }, 'BAD_USER_INPUT');
@@ -159,7 +210,10 @@ describe('with workspace overrides permitted', () => {
     ok(await gw.graphql(SET, { w: own, i: valid() }, token));
     await allowOverrides(org.id, false);
     try {
-      expect(ok<any>(await gw.graphql(READ, { w: own }, token)).workspace.llmSettings).toMatchObject({ active: false, defaultModel: 'claude-sonnet-4' });
+      expect(ok<any>(await gw.graphql(READ, { w: own }, token)).workspace.llmSettings).toMatchObject({
+        active: false,
+        defaultModel: 'claude-sonnet-4',
+      });
       await refused(SET, { w: own, i: valid() }, 'FORBIDDEN');
       expect(ok<any>(await gw.graphql(CLEAR, { w: own }, token)).clearWorkspaceLlmSettings.llmSettings).toBeNull();
     } finally {
@@ -182,10 +236,20 @@ describe('who may do what', () => {
       ['stranger', null, 'member'],
       ['org-viewer', 'admin', 'viewer'],
     ] as const) {
-      ok(await gw.graphql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId, email: `${userId}@example.test`, role: orgRole.toUpperCase() } }, token));
+      ok(
+        await gw.graphql(
+          `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`,
+          { i: { userId, email: `${userId}@example.test`, role: orgRole.toUpperCase() } },
+          token,
+        ),
+      );
       if (role) {
         ok(
-          await gw.graphql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: userId, r: role.toUpperCase() }, token),
+          await gw.graphql(
+            `mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`,
+            { w: ws, u: userId, r: role.toUpperCase() },
+            token,
+          ),
         );
       }
       tokens[userId] = gw.token(org.id, ALL_SCOPES, { sub: userId });
@@ -193,9 +257,13 @@ describe('who may do what', () => {
   });
 
   test('workspace admins set and clear; developers and viewers read but are FORBIDDEN to change', async () => {
-    expect(ok<any>(await gw.graphql(SET, { w: ws, i: valid() }, tokens['ws-admin'])).setWorkspaceLlmSettings.updatedBy).toBe('ws-admin');
+    expect(
+      ok<any>(await gw.graphql(SET, { w: ws, i: valid() }, tokens['ws-admin'])).setWorkspaceLlmSettings.updatedBy,
+    ).toBe('ws-admin');
     for (const who of ['ws-dev', 'ws-viewer']) {
-      expect(ok<any>(await gw.graphql(READ, { w: ws }, tokens[who])).workspace.llmSettings.defaultModel).toBe('claude-sonnet-4');
+      expect(ok<any>(await gw.graphql(READ, { w: ws }, tokens[who])).workspace.llmSettings.defaultModel).toBe(
+        'claude-sonnet-4',
+      );
       await refused(SET, { w: ws, i: valid() }, 'FORBIDDEN', undefined, tokens[who]);
       await refused(CLEAR, { w: ws }, 'FORBIDDEN', undefined, tokens[who]);
     }
@@ -236,7 +304,13 @@ describe('isolation between organizations', () => {
     await refused(READ, { w: wsA }, 'NOT_FOUND', undefined, tokenB);
     await refused(SET, { w: wsA, i: valid() }, 'NOT_FOUND', undefined, tokenB);
     await refused(CLEAR, { w: wsA }, 'NOT_FOUND', undefined, tokenB);
-    const all = ok<any>(await gw.graphql(`{ organization { workspaces(first: 100) { edges { node { id llmSettings { workspaceId defaultModel } } } } } }`, {}, tokenB));
+    const all = ok<any>(
+      await gw.graphql(
+        `{ organization { workspaces(first: 100) { edges { node { id llmSettings { workspaceId defaultModel } } } } } }`,
+        {},
+        tokenB,
+      ),
+    );
     const text = JSON.stringify(all);
     expect(text).not.toContain(wsA);
     expect(text).not.toContain('claude-sonnet-4');

@@ -8,12 +8,30 @@ const as = (sub: string) => gw.token(org.id, ALL_SCOPES, { sub });
 const OWNER = 'user-1';
 
 beforeAll(async () => {
-  for (const [userId, role] of [['admin-1', 'admin'], ['member-1', 'member'], ['member-2', 'member'], ['viewer-1', 'viewer'], ['billing-1', 'billing']]) {
-    ok(await gw.graphql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId, email: `${userId}@example.test`, role: role.toUpperCase() } }, as(OWNER)));
+  for (const [userId, role] of [
+    ['admin-1', 'admin'],
+    ['member-1', 'member'],
+    ['member-2', 'member'],
+    ['viewer-1', 'viewer'],
+    ['billing-1', 'billing'],
+  ]) {
+    ok(
+      await gw.graphql(
+        `mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`,
+        { i: { userId, email: `${userId}@example.test`, role: role.toUpperCase() } },
+        as(OWNER),
+      ),
+    );
   }
 });
 
-async function refused(query: string, variables: Record<string, unknown>, sub: string, code: string, fields?: string[]) {
+async function refused(
+  query: string,
+  variables: Record<string, unknown>,
+  sub: string,
+  code: string,
+  fields?: string[],
+) {
   await expectRefusedUnchanged(() => gw.graphql(query, variables, as(sub)), { code, fields }, db);
 }
 
@@ -24,24 +42,71 @@ const UPDATE_MEMBER = `mutation($u: ID!, $i: UpdateMemberInput!) { updateMember(
 
 describe('organization members', () => {
   test('members are listed with their roles, paged by user id', async () => {
-    const page1 = ok<any>(await gw.graphql(`{ organization { members(first: 3) { totalCount pageInfo { hasNextPage endCursor } edges { node { userId email role } } } } }`, {}, as('viewer-1')));
-    expect(page1.organization.members.totalCount).toBe(6);
-    expect(page1.organization.members.edges.map((e: any) => e.node.userId)).toEqual(['admin-1', 'billing-1', 'member-1']);
-    const page2 = ok<any>(
-      await gw.graphql(`query($a: String) { organization { members(first: 3, after: $a) { edges { node { userId role } } } } }`, { a: page1.organization.members.pageInfo.endCursor }, as('viewer-1')),
+    const page1 = ok<any>(
+      await gw.graphql(
+        `{ organization { members(first: 3) { totalCount pageInfo { hasNextPage endCursor } edges { node { userId email role } } } } }`,
+        {},
+        as('viewer-1'),
+      ),
     );
-    expect(page2.organization.members.edges.map((e: any) => [e.node.userId, e.node.role])).toEqual([['member-2', 'MEMBER'], ['user-1', 'OWNER'], ['viewer-1', 'VIEWER']]);
+    expect(page1.organization.members.totalCount).toBe(6);
+    expect(page1.organization.members.edges.map((e: any) => e.node.userId)).toEqual([
+      'admin-1',
+      'billing-1',
+      'member-1',
+    ]);
+    const page2 = ok<any>(
+      await gw.graphql(
+        `query($a: String) { organization { members(first: 3, after: $a) { edges { node { userId role } } } } }`,
+        { a: page1.organization.members.pageInfo.endCursor },
+        as('viewer-1'),
+      ),
+    );
+    expect(page2.organization.members.edges.map((e: any) => [e.node.userId, e.node.role])).toEqual([
+      ['member-2', 'MEMBER'],
+      ['user-1', 'OWNER'],
+      ['viewer-1', 'VIEWER'],
+    ]);
   });
 
   test('addMember validates every field and refuses duplicates', async () => {
-    await refused(ADD, { i: { userId: 'has space', email: 'nope', role: 'MEMBER', displayName: 'x'.repeat(201) } }, OWNER, 'BAD_USER_INPUT', ['userId', 'email', 'displayName']);
-    await refused(ADD, { i: { userId: 'member-1', email: 'other@example.test', role: 'MEMBER' } }, OWNER, 'BAD_USER_INPUT', ['userId']);
-    await refused(ADD, { i: { userId: 'new-1', email: 'MEMBER-1@example.test', role: 'MEMBER' } }, OWNER, 'BAD_USER_INPUT', ['userId']);
-    await refused(ADD, { i: { userId: 'new-1', email: 'new@example.test', role: 'superuser' } }, OWNER, 'BAD_USER_INPUT');
+    await refused(
+      ADD,
+      { i: { userId: 'has space', email: 'nope', role: 'MEMBER', displayName: 'x'.repeat(201) } },
+      OWNER,
+      'BAD_USER_INPUT',
+      ['userId', 'email', 'displayName'],
+    );
+    await refused(
+      ADD,
+      { i: { userId: 'member-1', email: 'other@example.test', role: 'MEMBER' } },
+      OWNER,
+      'BAD_USER_INPUT',
+      ['userId'],
+    );
+    await refused(
+      ADD,
+      { i: { userId: 'new-1', email: 'MEMBER-1@example.test', role: 'MEMBER' } },
+      OWNER,
+      'BAD_USER_INPUT',
+      ['userId'],
+    );
+    await refused(
+      ADD,
+      { i: { userId: 'new-1', email: 'new@example.test', role: 'superuser' } },
+      OWNER,
+      'BAD_USER_INPUT',
+    );
   });
 
   test('who may add: owner and admin yes, member no; only an owner adds an owner', async () => {
-    ok(await gw.graphql(ADD, { i: { userId: 'added-by-admin', email: 'aba@example.test', role: 'VIEWER' } }, as('admin-1')));
+    ok(
+      await gw.graphql(
+        ADD,
+        { i: { userId: 'added-by-admin', email: 'aba@example.test', role: 'VIEWER' } },
+        as('admin-1'),
+      ),
+    );
     await refused(ADD, { i: { userId: 'x1', email: 'x1@example.test', role: 'VIEWER' } }, 'member-1', 'FORBIDDEN');
     await refused(ADD, { i: { userId: 'x2', email: 'x2@example.test', role: 'OWNER' } }, 'admin-1', 'FORBIDDEN');
     ok(await gw.graphql(ADD, { i: { userId: 'owner-2', email: 'owner2@example.test', role: 'OWNER' } }, as(OWNER)));
@@ -70,7 +135,9 @@ describe('organization members', () => {
     const outcomes = [a, b].map((r) => (r.body.errors ? r.body.errors[0].extensions.code : 'ok'));
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
     expect(outcomes.find((o) => o !== 'ok')).toMatch(/^(BAD_USER_INPUT|FORBIDDEN)$/);
-    const owners = await db.admin.query(`SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner'`, [org.id]);
+    const owners = await db.admin.query(`SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner'`, [
+      org.id,
+    ]);
     expect(owners.rowCount).toBe(1);
     // Put things back: the survivor makes user-1 owner again and removes owner-b.
     const survivor = owners.rows[0].user_id;
@@ -90,7 +157,10 @@ describe('organization members', () => {
     ok(await gw.graphql(`mutation { removeMember(userId: "leaver") }`, {}, as(OWNER)));
     const response = await gw.graphql(`{ organization { id } }`, {}, token);
     expect(response.status).toBe(401);
-    expect(response.body.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' }, message: expect.stringMatching(/not a member/) });
+    expect(response.body.errors?.[0]).toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED' },
+      message: expect.stringMatching(/not a member/),
+    });
   });
 
   test('a demoted user loses the demoted powers on the next request', async () => {
@@ -107,7 +177,8 @@ describe('the role × operation matrix', () => {
   test('organization settings: owner and admin change them; member, viewer and billing may not', async () => {
     for (const sub of [OWNER, 'admin-1']) ok(await gw.graphql(UPDATE_ORG, {}, as(sub)));
     for (const sub of ['member-1', 'viewer-1', 'billing-1']) await refused(UPDATE_ORG, {}, sub, 'FORBIDDEN');
-    for (const sub of [OWNER, 'admin-1', 'member-1', 'viewer-1', 'billing-1']) ok(await gw.graphql(`{ organization { name } }`, {}, as(sub)));
+    for (const sub of [OWNER, 'admin-1', 'member-1', 'viewer-1', 'billing-1'])
+      ok(await gw.graphql(`{ organization { name } }`, {}, as(sub)));
   });
 
   test('creating workspaces: owner, admin, member yes; viewer and billing no', async () => {
@@ -123,35 +194,74 @@ describe('the role × operation matrix', () => {
       membersWs = ok<any>(await gw.graphql(CREATE_WS, { n: 'Member-2 home' }, as('member-2'))).createWorkspace.id;
     });
     const LIST = `{ organization { workspaces(first: 100) { edges { node { id } } } } }`;
-    const ids = async (sub: string) => ok<any>(await gw.graphql(LIST, {}, as(sub))).organization.workspaces.edges.map((e: any) => e.node.id);
+    const ids = async (sub: string) =>
+      ok<any>(await gw.graphql(LIST, {}, as(sub))).organization.workspaces.edges.map((e: any) => e.node.id);
 
     test('a member sees only the workspaces they belong to; owners and admins see all', async () => {
       expect(await ids('member-2')).toEqual([membersWs]);
       expect(await ids(OWNER)).toEqual(expect.arrayContaining([ownersWs, membersWs]));
       expect(await ids('admin-1')).toEqual(expect.arrayContaining([ownersWs, membersWs]));
       await refused(`query($id: ID!) { workspace(id: $id) { id } }`, { id: ownersWs }, 'member-2', 'NOT_FOUND');
-      await refused(`mutation($id: ID!) { createComponent(input: { workspaceId: $id, name: "x", type: AGENT }) { id } }`, { id: ownersWs }, 'member-2', 'NOT_FOUND');
+      await refused(
+        `mutation($id: ID!) { createComponent(input: { workspaceId: $id, name: "x", type: AGENT }) { id } }`,
+        { id: ownersWs },
+        'member-2',
+        'NOT_FOUND',
+      );
     });
 
     test('the workspace creator is its admin and can give others roles in it', async () => {
-      const members = ok<any>(await gw.graphql(`query($id: ID!) { workspace(id: $id) { members { userId role } } }`, { id: membersWs }, as('member-2')));
+      const members = ok<any>(
+        await gw.graphql(
+          `query($id: ID!) { workspace(id: $id) { members { userId role } } }`,
+          { id: membersWs },
+          as('member-2'),
+        ),
+      );
       expect(members.workspace.members).toEqual([{ userId: 'member-2', role: 'ADMIN' }]);
-      ok(await gw.graphql(`mutation($w: ID!) { setWorkspaceMember(workspaceId: $w, userId: "member-1", role: VIEWER) { role } }`, { w: membersWs }, as('member-2')));
+      ok(
+        await gw.graphql(
+          `mutation($w: ID!) { setWorkspaceMember(workspaceId: $w, userId: "member-1", role: VIEWER) { role } }`,
+          { w: membersWs },
+          as('member-2'),
+        ),
+      );
       expect(await ids('member-1')).toContain(membersWs);
     });
 
     test('a workspace viewer may read but not change; a developer may change components but not the workspace', async () => {
       const CREATE_COMP = `mutation($w: ID!) { createComponent(input: { workspaceId: $w, name: "Bot", type: AGENT }) { id } }`;
       await refused(CREATE_COMP, { w: membersWs }, 'member-1', 'FORBIDDEN');
-      ok(await gw.graphql(`mutation($w: ID!) { setWorkspaceMember(workspaceId: $w, userId: "member-1", role: DEVELOPER) { role } }`, { w: membersWs }, as('member-2')));
+      ok(
+        await gw.graphql(
+          `mutation($w: ID!) { setWorkspaceMember(workspaceId: $w, userId: "member-1", role: DEVELOPER) { role } }`,
+          { w: membersWs },
+          as('member-2'),
+        ),
+      );
       ok(await gw.graphql(CREATE_COMP, { w: membersWs }, as('member-1')));
-      await refused(`mutation($w: ID!) { updateWorkspace(id: $w, input: { name: "renamed" }) { id } }`, { w: membersWs }, 'member-1', 'FORBIDDEN');
+      await refused(
+        `mutation($w: ID!) { updateWorkspace(id: $w, input: { name: "renamed" }) { id } }`,
+        { w: membersWs },
+        'member-1',
+        'FORBIDDEN',
+      );
       await refused(`mutation($w: ID!) { deleteWorkspace(id: $w) }`, { w: membersWs }, 'member-1', 'FORBIDDEN');
-      await refused(`mutation($w: ID!) { setWorkspaceMember(workspaceId: $w, userId: "viewer-1", role: ADMIN) { role } }`, { w: membersWs }, 'member-1', 'FORBIDDEN');
+      await refused(
+        `mutation($w: ID!) { setWorkspaceMember(workspaceId: $w, userId: "viewer-1", role: ADMIN) { role } }`,
+        { w: membersWs },
+        'member-1',
+        'FORBIDDEN',
+      );
     });
 
     test('setWorkspaceMember refuses someone who is not a member of the organization', async () => {
-      await refused(`mutation($w: ID!) { setWorkspaceMember(workspaceId: $w, userId: "stranger", role: VIEWER) { role } }`, { w: membersWs }, 'member-2', 'NOT_FOUND');
+      await refused(
+        `mutation($w: ID!) { setWorkspaceMember(workspaceId: $w, userId: "stranger", role: VIEWER) { role } }`,
+        { w: membersWs },
+        'member-2',
+        'NOT_FOUND',
+      );
     });
 
     test('a cross-workspace grant shows every workspace with that role', async () => {
@@ -162,9 +272,20 @@ describe('the role × operation matrix', () => {
     });
 
     test('removing a workspace member takes the workspace away from them', async () => {
-      ok(await gw.graphql(`mutation($w: ID!) { removeWorkspaceMember(workspaceId: $w, userId: "member-1") }`, { w: membersWs }, as('member-2')));
+      ok(
+        await gw.graphql(
+          `mutation($w: ID!) { removeWorkspaceMember(workspaceId: $w, userId: "member-1") }`,
+          { w: membersWs },
+          as('member-2'),
+        ),
+      );
       expect(await ids('member-1')).not.toContain(membersWs);
-      await refused(`mutation($w: ID!) { removeWorkspaceMember(workspaceId: $w, userId: "member-1") }`, { w: membersWs }, 'member-2', 'NOT_FOUND');
+      await refused(
+        `mutation($w: ID!) { removeWorkspaceMember(workspaceId: $w, userId: "member-1") }`,
+        { w: membersWs },
+        'member-2',
+        'NOT_FOUND',
+      );
     });
   });
 
@@ -174,7 +295,8 @@ describe('the role × operation matrix', () => {
   });
 
   test('the audit log: owner and admin read it; member and viewer may not', async () => {
-    for (const sub of [OWNER, 'admin-1']) ok(await gw.graphql(`{ organization { auditLog(first: 1) { totalCount } } }`, {}, as(sub)));
+    for (const sub of [OWNER, 'admin-1'])
+      ok(await gw.graphql(`{ organization { auditLog(first: 1) { totalCount } } }`, {}, as(sub)));
     for (const sub of ['member-1', 'viewer-1']) {
       const response = await gw.graphql(`{ organization { auditLog(first: 1) { totalCount } } }`, {}, as(sub));
       expect(response.body.errors?.[0].extensions.code).toBe('FORBIDDEN');

@@ -32,10 +32,19 @@ test('a request id is taken from X-Request-Id when well-formed, generated otherw
 });
 
 test('a body that is not JSON gets a 400 in the GraphQL error shape', async () => {
-  const response = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+  const response = await fetch(`${gw.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"query": ',
+  });
   expect(response.status).toBe(400);
   expect(await response.json()).toEqual({
-    errors: [{ message: expect.any(String), extensions: { code: 'BAD_REQUEST', requestId: response.headers.get('x-request-id') } }],
+    errors: [
+      {
+        message: expect.any(String),
+        extensions: { code: 'BAD_REQUEST', requestId: response.headers.get('x-request-id') },
+      },
+    ],
   });
 });
 
@@ -93,15 +102,26 @@ describe('production mode', () => {
 test('bad configuration stops the process at start with a message naming the variable', async () => {
   const run = (env: Record<string, string>) =>
     new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env: { ...process.env, DATABASE_URL: db.url, ...env } });
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+        env: { ...process.env, DATABASE_URL: db.url, ...env },
+      });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       child.on('exit', (code) => resolve({ code, stderr }));
     });
-  expect(await run({ NODE_ENV: 'production', JWT_PRIVATE_KEY: '' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/JWT_PRIVATE_KEY/) });
+  expect(await run({ NODE_ENV: 'production', JWT_PRIVATE_KEY: '' })).toMatchObject({
+    code: 2,
+    stderr: expect.stringMatching(/JWT_PRIVATE_KEY/),
+  });
   expect(await run({ PORT: 'eighty' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/PORT/) });
-  expect(await run({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/AUTH_ISSUER/) });
-  expect(await run({ PLATFORM_ADMIN_TOKEN: 'short' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/PLATFORM_ADMIN_TOKEN/) });
+  expect(await run({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toMatchObject({
+    code: 2,
+    stderr: expect.stringMatching(/AUTH_ISSUER/),
+  });
+  expect(await run({ PLATFORM_ADMIN_TOKEN: 'short' })).toMatchObject({
+    code: 2,
+    stderr: expect.stringMatching(/PLATFORM_ADMIN_TOKEN/),
+  });
 });
 
 test('a statement that hits the timeout fails its request alone; the one pooled connection keeps serving', async () => {
@@ -112,13 +132,23 @@ test('a statement that hits the timeout fails its request alone; the one pooled 
     // Hold the organization row: the update waits on it until statement_timeout ends it.
     await holder.query('BEGIN');
     await holder.query(`SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE`, [org.id]);
-    const timedOut = await slow.graphql(`mutation { updateOrganization(input: { industry: "never" }) { id } }`, {}, token);
+    const timedOut = await slow.graphql(
+      `mutation { updateOrganization(input: { industry: "never" }) { id } }`,
+      {},
+      token,
+    );
     // A named outage (issue 9 point 6), not an internal error: 503 TIMEOUT with Retry-After.
     expect(timedOut.body.errors?.[0].extensions.code).toBe('TIMEOUT');
     expect(timedOut.status).toBe(503);
     expect(timedOut.headers.get('retry-after')).toBe('1');
     await holder.query('ROLLBACK');
-    ok(await slow.graphql(`mutation { updateOrganization(input: { industry: "after the timeout" }) { industry } }`, {}, token));
+    ok(
+      await slow.graphql(
+        `mutation { updateOrganization(input: { industry: "after the timeout" }) { industry } }`,
+        {},
+        token,
+      ),
+    );
     const row = await db.admin.query(`SELECT industry FROM organizations WHERE id = $1`, [org.id]);
     expect(row.rows[0].industry).toBe('after the timeout');
   } finally {

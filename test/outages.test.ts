@@ -60,7 +60,10 @@ function freePort(): Promise<number> {
 }
 
 function expectOutage(response: GraphQLResponse, code = 'SERVICE_UNAVAILABLE'): void {
-  expect({ status: response.status, codes: (response.body.errors ?? []).map((e) => e.extensions.code) }).toEqual({ status: 503, codes: [code] });
+  expect({ status: response.status, codes: (response.body.errors ?? []).map((e) => e.extensions.code) }).toEqual({
+    status: 503,
+    codes: [code],
+  });
   expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
   expect(response.body.data ?? null).toBeNull();
 }
@@ -104,7 +107,9 @@ describe('the database stops and starts again under a request loop', () => {
 
     const org = await createOrg({ url: pg.url } as TestDatabase, 'outage');
     const token = gw.token(org.id);
-    const apiKey = ok<any>(await gw.graphql(`mutation { createApiKey(input: { name: "k", scopes: ["org:read"] }) { key } }`, {}, token)).createApiKey.key;
+    const apiKey = ok<any>(
+      await gw.graphql(`mutation { createApiKey(input: { name: "k", scopes: ["org:read"] }) { key } }`, {}, token),
+    ).createApiKey.key;
     expect(ok<any>(await gw.graphql(READ, {}, token)).organization.id).toBe(gid('Organization', org.id));
 
     // A request loop across the stop and the start: every answer is a 200 or a named 503, never a 500.
@@ -121,7 +126,11 @@ describe('the database stops and starts again under a request loop', () => {
     // During the outage: GraphQL reads and writes, the token endpoint and /readyz say so.
     expectOutage(await gw.graphql(READ, {}, token));
     expectOutage(await gw.graphql(CREATE, { n: 'during' }, token));
-    const exchange = await fetch(`${gw.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: apiKey }) });
+    const exchange = await fetch(`${gw.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api_key: apiKey }),
+    });
     expect(exchange.status).toBe(503);
     expect(exchange.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await exchange.json()).toMatchObject({ error: 'temporarily_unavailable', code: 'SERVICE_UNAVAILABLE' });
@@ -131,7 +140,8 @@ describe('the database stops and starts again under a request loop', () => {
     pg = await startOwnPostgres(dataDir, port);
     // Recovery without a restart of the gateway: wait (bounded) for the first success after the restart.
     const recoveredFrom = answers.length;
-    for (let i = 0; i < 100 && !answers.slice(recoveredFrom).some((a) => a.status === 200); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !answers.slice(recoveredFrom).some((a) => a.status === 200); i++)
+      await new Promise((r) => setTimeout(r, 100));
     running = false;
     await loop;
 
@@ -139,7 +149,11 @@ describe('the database stops and starts again under a request loop', () => {
     const unexpected = answers.filter(
       (a) =>
         !(a.status === 200 && !a.body.errors) &&
-        !(a.status === 503 && a.headers.get('retry-after') && a.body.errors?.every((e) => e.extensions.code === 'SERVICE_UNAVAILABLE')),
+        !(
+          a.status === 503 &&
+          a.headers.get('retry-after') &&
+          a.body.errors?.every((e) => e.extensions.code === 'SERVICE_UNAVAILABLE')
+        ),
     );
     expect(unexpected.map((a) => ({ status: a.status, body: a.body }))).toEqual([]);
     expect(answers.filter((a) => a.status === 503).length).toBeGreaterThan(0);
@@ -191,7 +205,10 @@ describe('a statement timeout and an exhausted pool', () => {
   }, 120000);
 
   test('a pool of one held by a blocked request: the next request waits DB_POOL_WAIT_MS, then 503 SERVICE_UNAVAILABLE', async () => {
-    const gw = await startGateway({ databaseUrl: db.url, env: { DB_POOL_SIZE: '1', DB_POOL_WAIT_MS: '300', DB_STATEMENT_TIMEOUT_MS: '20000' } });
+    const gw = await startGateway({
+      databaseUrl: db.url,
+      env: { DB_POOL_SIZE: '1', DB_POOL_WAIT_MS: '300', DB_STATEMENT_TIMEOUT_MS: '20000' },
+    });
     try {
       const org = await createOrg(db, 'pool');
       const token = gw.token(org.id);
@@ -206,7 +223,9 @@ describe('a statement timeout and an exhausted pool', () => {
       }
       const first = await blocked!;
       expect(first.status).toBe(200);
-      expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(gid('Organization', org.id));
+      expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(
+        gid('Organization', org.id),
+      );
     } finally {
       await gw.stop();
     }
@@ -217,28 +236,51 @@ test('configuration: every new timeout and cap is checked, and a bad value names
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { loadConfig } = require('../dist/src/config.js');
   const defaults = loadConfig({});
-  expect({ pool: defaults.dbPoolWaitMs, request: defaults.requestTimeoutMs, startup: defaults.dbStartupTimeoutMs, http: defaults.http }).toEqual({
+  expect({
+    pool: defaults.dbPoolWaitMs,
+    request: defaults.requestTimeoutMs,
+    startup: defaults.dbStartupTimeoutMs,
+    http: defaults.http,
+  }).toEqual({
     pool: 10000,
     request: 30000,
     startup: 30000,
     http: { headersTimeoutMs: 10000, keepAliveTimeoutMs: 5000, maxConnections: 1000 },
   });
   expect(() => loadConfig({ DB_POOL_WAIT_MS: 'soon' })).toThrow(/^DB_POOL_WAIT_MS must be an integer/);
-  expect(() => loadConfig({ DB_POOL_WAIT_MS: '30000' })).toThrow(/^DB_POOL_WAIT_MS \(30000\) must be less than REQUEST_TIMEOUT_MS \(30000\)/);
+  expect(() => loadConfig({ DB_POOL_WAIT_MS: '30000' })).toThrow(
+    /^DB_POOL_WAIT_MS \(30000\) must be less than REQUEST_TIMEOUT_MS \(30000\)/,
+  );
   expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' })).toThrow(/^REQUEST_TIMEOUT_MS must be an integer between 1000/);
-  expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '12000', DB_POOL_WAIT_MS: '1000' })).toThrow(/^DB_STATEMENT_TIMEOUT_MS \(15000\) must not exceed REQUEST_TIMEOUT_MS \(12000\)/);
-  expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(/^HTTP_HEADERS_TIMEOUT_MS \(40000\) must not exceed REQUEST_TIMEOUT_MS/);
-  expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1' })).toThrow(/^HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer/);
+  expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '12000', DB_POOL_WAIT_MS: '1000' })).toThrow(
+    /^DB_STATEMENT_TIMEOUT_MS \(15000\) must not exceed REQUEST_TIMEOUT_MS \(12000\)/,
+  );
+  expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(
+    /^HTTP_HEADERS_TIMEOUT_MS \(40000\) must not exceed REQUEST_TIMEOUT_MS/,
+  );
+  expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1' })).toThrow(
+    /^HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer/,
+  );
   expect(() => loadConfig({ HTTP_MAX_CONNECTIONS: 'lots' })).toThrow(/^HTTP_MAX_CONNECTIONS must be an integer/);
   expect(() => loadConfig({ DB_STARTUP_TIMEOUT_MS: '1.5' })).toThrow(/^DB_STARTUP_TIMEOUT_MS must be an integer/);
-  expect(loadConfig({ HTTP_MAX_CONNECTIONS: '0', DB_STARTUP_TIMEOUT_MS: '0' })).toMatchObject({ dbStartupTimeoutMs: 0, http: { maxConnections: 0 } });
+  expect(loadConfig({ HTTP_MAX_CONNECTIONS: '0', DB_STARTUP_TIMEOUT_MS: '0' })).toMatchObject({
+    dbStartupTimeoutMs: 0,
+    http: { maxConnections: 0 },
+  });
 });
 
 test('start-up gives up after DB_STARTUP_TIMEOUT_MS with a message saying so', async () => {
   const port = await freePort(); // nothing listens there
   const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-      env: { ...process.env, NODE_ENV: 'test', PORT: '0', DATABASE_URL: `postgres://nobody:secret-pw@127.0.0.1:${port}/none`, DB_STARTUP_TIMEOUT_MS: '1500', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'gw-nodb-')) },
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        PORT: '0',
+        DATABASE_URL: `postgres://nobody:secret-pw@127.0.0.1:${port}/none`,
+        DB_STARTUP_TIMEOUT_MS: '1500',
+        DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'gw-nodb-')),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -1,5 +1,11 @@
 import crypto from 'node:crypto';
-import { createTestDatabase, PGBOUNCER_POOL_SIZE, PGBOUNCER_PORT, pgBouncerShow, type TestDatabase } from './support/database';
+import {
+  createTestDatabase,
+  PGBOUNCER_POOL_SIZE,
+  PGBOUNCER_PORT,
+  pgBouncerShow,
+  type TestDatabase,
+} from './support/database';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
 import { createOrg, createTree, ok, gid, raw, uuidOf, type Org, type Tree } from './support/fixtures';
 import { expectError } from './support/expect';
@@ -30,7 +36,10 @@ beforeAll(async () => {
   const env = { APP_DATABASE_URL: login.json.app_database_url, DB_POOL_SIZE: String(PER_REPLICA_POOL) };
   // Replicas share the signing key, as they would share JWT_PRIVATE_KEY in production.
   const key = generateKeyPair();
-  replicas = await Promise.all([startGateway({ databaseUrl: db.url, env, key }), startGateway({ databaseUrl: db.url, env, key })]);
+  replicas = await Promise.all([
+    startGateway({ databaseUrl: db.url, env, key }),
+    startGateway({ databaseUrl: db.url, env, key }),
+  ]);
   orgA = await createOrg(db, 'replica-a');
   orgB = await createOrg(db, 'replica-b');
   treeA = await createTree(replicas[0], replicas[0].token(orgA.id), { workspaces: 2, environments: 2, components: 1 });
@@ -42,22 +51,39 @@ afterAll(async () => {
 });
 
 async function exchange(base: string, apiKey: string) {
-  const response = await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: apiKey }) });
+  const response = await fetch(`${base}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ api_key: apiKey }),
+  });
   return { status: response.status, body: (await response.json()) as any };
 }
 
 test('a key revoked on one replica is refused by the other at once: its tokens and the key itself', async () => {
   const [one, two] = replicas;
   const created = ok<any>(
-    await one.graphql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key apiKey { id } } }`, { i: { name: 'replicated', scopes: ['org:read'] } }, one.token(orgA.id)),
+    await one.graphql(
+      `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key apiKey { id } } }`,
+      { i: { name: 'replicated', scopes: ['org:read'] } },
+      one.token(orgA.id),
+    ),
   ).createApiKey;
   const exchanged = await exchange(two.url, created.key);
   expect(exchanged.status).toBe(200);
   const token = exchanged.body.access_token as string;
   // Both replicas accept the token (the signing key is shared, the key's state is in the database).
-  for (const gw of replicas) expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(gid('Organization', orgA.id));
+  for (const gw of replicas)
+    expect(ok<any>(await gw.graphql(`{ organization { id } }`, {}, token)).organization.id).toBe(
+      gid('Organization', orgA.id),
+    );
 
-  ok(await one.graphql(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: created.apiKey.id }, one.token(orgA.id)));
+  ok(
+    await one.graphql(
+      `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`,
+      { id: created.apiKey.id },
+      one.token(orgA.id),
+    ),
+  );
 
   const refused = await two.graphql(`{ organization { id } }`, {}, token);
   expect(refused.status).toBe(401);
@@ -88,7 +114,11 @@ test('a thousand interleaved reads and writes of two organizations over both rep
         // A write: it must land in the requesting organization, visible to that organization only. Its name
         // carries the organization: other workers may read it before this one has its id.
         const id = ok<any>(
-          await gw.graphql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name: `${tag[orgId]}-w${w}-${n}` } }, token),
+          await gw.graphql(
+            `mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`,
+            { i: { name: `${tag[orgId]}-w${w}-${n}` } },
+            token,
+          ),
         ).createWorkspace.id as string;
         created[orgId].push(id);
         continue;
@@ -104,11 +134,17 @@ test('a thousand interleaved reads and writes of two organizations over both rep
   await Promise.all(Array.from({ length: 2 * PER_REPLICA_POOL }, (_, w) => worker(w)));
 
   for (const orgId of [orgA.id, orgB.id]) {
-    const rows = await db.admin.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = ANY($2::uuid[])`, [orgId, raw(created[orgId])]);
+    const rows = await db.admin.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = ANY($2::uuid[])`, [
+      orgId,
+      raw(created[orgId]),
+    ]);
     expect(rows.rowCount).toBe(created[orgId].length);
   }
   // The serving login never leaves a session in a transaction, whoever used it last.
-  const stuck = await db.admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state LIKE 'idle in transaction%'`, [servingLogin]);
+  const stuck = await db.admin.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state LIKE 'idle in transaction%'`,
+    [servingLogin],
+  );
   expect(stuck.rows[0].n).toBe(0);
 
   if (PGBOUNCER_PORT) {
@@ -118,11 +154,16 @@ test('a thousand interleaved reads and writes of two organizations over both rep
     const dbName = new URL(db.url).pathname.slice(1);
     const pools = (await pgBouncerShow('POOLS')).filter((p) => p.database === dbName && p.user === servingLogin);
     expect(pools).toHaveLength(1);
-    const servers = ['sv_active', 'sv_idle', 'sv_used', 'sv_tested', 'sv_login'].reduce((sum, column) => sum + Number(pools[0][column]), 0);
+    const servers = ['sv_active', 'sv_idle', 'sv_used', 'sv_tested', 'sv_login'].reduce(
+      (sum, column) => sum + Number(pools[0][column]),
+      0,
+    );
     expect(servers).toBeLessThanOrEqual(PGBOUNCER_POOL_SIZE);
     const clients = (await pgBouncerShow('CLIENTS')).filter((c) => c.database === dbName && c.user === servingLogin);
     expect(clients.length).toBeGreaterThan(PGBOUNCER_POOL_SIZE);
-    const sessions = await db.admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1`, [servingLogin]);
+    const sessions = await db.admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1`, [
+      servingLogin,
+    ]);
     expect(sessions.rows[0].n).toBeLessThanOrEqual(PGBOUNCER_POOL_SIZE);
   }
 }, 180000);

@@ -22,13 +22,29 @@ test('data created on the embedded PostgreSQL survives a stop and a start on the
   const key = generateKeyPair();
 
   // The CLI works before the gateway ever ran: it starts the embedded server itself, migrates, stops it.
-  const created = await cli(['org', 'create', '--name', 'Persistent', '--slug', 'persistent', '--owner-email', 'o@example.test', '--owner-id', 'user-1', '--json'], { ...env, DATA_DIR: dataDir });
+  const created = await cli(
+    [
+      'org',
+      'create',
+      '--name',
+      'Persistent',
+      '--slug',
+      'persistent',
+      '--owner-email',
+      'o@example.test',
+      '--owner-id',
+      'user-1',
+      '--json',
+    ],
+    { ...env, DATA_DIR: dataDir },
+  );
   expect(created.code).toBe(0);
   const orgId = created.json.id as string;
 
   const first = await startGateway({ dataDir, env, key });
   const token = first.token(orgId);
-  const ws = ok<any>(await first.graphql(`mutation { createWorkspace(input: { name: "Survivor" }) { id } }`, {}, token)).createWorkspace.id;
+  const ws = ok<any>(await first.graphql(`mutation { createWorkspace(input: { name: "Survivor" }) { id } }`, {}, token))
+    .createWorkspace.id;
   // The CLI beside a running gateway reuses its PostgreSQL.
   const listed = await cli(['org', 'list', '--json'], { ...env, DATA_DIR: dataDir });
   expect(listed.json.map((o: any) => o.slug)).toEqual(['persistent']);
@@ -37,7 +53,13 @@ test('data created on the embedded PostgreSQL survives a stop and a start on the
 
   const second = await startGateway({ dataDir, env, key });
   try {
-    const data = ok<any>(await second.graphql(`query($id: ID!) { workspace(id: $id) { name } organization { slug } }`, { id: ws }, second.token(orgId)));
+    const data = ok<any>(
+      await second.graphql(
+        `query($id: ID!) { workspace(id: $id) { name } organization { slug } }`,
+        { id: ws },
+        second.token(orgId),
+      ),
+    );
     expect(data).toEqual({ workspace: { name: 'Survivor' }, organization: { slug: 'persistent' } });
     // Generated secrets were kept, not regenerated, and are private to the owner.
     expect(fs.statSync(path.join(dataDir, 'embedded-pg.json')).mode & 0o077).toBe(0);

@@ -9,7 +9,11 @@ import { useGateway } from './support/harness';
  * as, and the per-request transaction. The gateway here serves through its own LOGIN role (created by
  * the CLI, as an operator would) with a pool of ONE connection, so every request reuses it.
  */
-const { gw, db, orgA, orgB, serving } = useGateway({ orgs: ['rls-a', 'rls-b'], servingLogin: true, env: { DB_POOL_SIZE: '1' } });
+const { gw, db, orgA, orgB, serving } = useGateway({
+  orgs: ['rls-a', 'rls-b'],
+  servingLogin: true,
+  env: { DB_POOL_SIZE: '1' },
+});
 let treeA: Tree;
 let treeB: Tree;
 
@@ -43,7 +47,12 @@ describe('catalogue', () => {
     );
     expect(rows.rows).toHaveLength(tables.length);
     for (const row of rows.rows) {
-      expect({ table: row.relname, enabled: row.relrowsecurity, forced: row.relforcerowsecurity, policies: Number(row.tenant_policies) }).toEqual({
+      expect({
+        table: row.relname,
+        enabled: row.relrowsecurity,
+        forced: row.relforcerowsecurity,
+        policies: Number(row.tenant_policies),
+      }).toEqual({
         table: row.relname,
         enabled: true,
         forced: true,
@@ -61,16 +70,22 @@ describe('catalogue', () => {
     );
     expect(roles.rows).toHaveLength(2);
     for (const role of roles.rows) {
-      expect(role).toMatchObject({ rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, owned: '0' });
+      expect(role).toMatchObject({
+        rolsuper: false,
+        rolbypassrls: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        owned: '0',
+      });
     }
   });
 
   test('the serving login has no table privileges of its own: only the tenant role (under RLS) does', async () => {
     for (const table of await tenantTables()) {
-      const { rows } = await db.admin.query(`SELECT has_any_column_privilege($1, $2, 'SELECT') AS login, has_any_column_privilege('manifest_app', $2, 'SELECT') AS tenant`, [
-        serving.name,
-        table,
-      ]);
+      const { rows } = await db.admin.query(
+        `SELECT has_any_column_privilege($1, $2, 'SELECT') AS login, has_any_column_privilege('manifest_app', $2, 'SELECT') AS tenant`,
+        [serving.name, table],
+      );
       expect({ table, ...rows[0] }).toEqual({ table, login: false, tenant: true });
     }
   });
@@ -91,7 +106,12 @@ describe('catalogue', () => {
         [table],
       );
       expect(constraints.rows.some((c) => c.contype === 'p')).toBe(true);
-      for (const c of constraints.rows) expect({ table, constraint: c.conname, hasOrg: c.cols.includes('org_id') }).toEqual({ table, constraint: c.conname, hasOrg: true });
+      for (const c of constraints.rows)
+        expect({ table, constraint: c.conname, hasOrg: c.cols.includes('org_id') }).toEqual({
+          table,
+          constraint: c.conname,
+          hasOrg: true,
+        });
       const indexes = await db.admin.query(
         `SELECT i.indexrelid::regclass::text AS name, a.attname AS lead FROM pg_index i
            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = $1::regclass`,
@@ -106,7 +126,11 @@ describe('catalogue', () => {
 
 /** The tree with stored UUIDs instead of the API's global ids, for raw SQL. */
 const rawTree = (tree: Tree): Tree => ({
-  workspaces: tree.workspaces.map((w) => ({ id: uuidOf(w.id), environments: w.environments.map(uuidOf), components: w.components.map(uuidOf) })),
+  workspaces: tree.workspaces.map((w) => ({
+    id: uuidOf(w.id),
+    environments: w.environments.map(uuidOf),
+    components: w.components.map(uuidOf),
+  })),
 });
 
 describe('raw SQL as the serving role', () => {
@@ -134,7 +158,9 @@ describe('raw SQL as the serving role', () => {
   });
 
   const asOrgWide = (orgId: string) =>
-    client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.principal_kind', 'api_key', true)`, [orgId]);
+    client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.principal_kind', 'api_key', true)`, [
+      orgId,
+    ]);
 
   test("with org A's setting, org B's rows are invisible even to a deliberately unscoped SELECT *", async () => {
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
@@ -142,7 +168,11 @@ describe('raw SQL as the serving role', () => {
     const orgs = await client.query('SELECT id FROM organizations');
     expect(orgs.rows.map((r) => r.id)).toEqual([orgA.id]);
     const workspaces = await client.query('SELECT id, org_id FROM workspaces');
-    expect(workspaces.rows.map((r) => r.id).sort()).toEqual(rawTree(treeA).workspaces.map((w) => w.id).sort());
+    expect(workspaces.rows.map((r) => r.id).sort()).toEqual(
+      rawTree(treeA)
+        .workspaces.map((w) => w.id)
+        .sort(),
+    );
     const foreign = await client.query('SELECT count(*) FROM environments WHERE org_id = $1', [orgB.id]);
     expect(foreign.rows[0].count).toBe('0');
     const updated = await client.query(`UPDATE components SET name = 'everyone'`);
@@ -152,26 +182,52 @@ describe('raw SQL as the serving role', () => {
   test("a row for org B cannot be written under org A's setting", async () => {
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
     await asOrgWide(orgA.id);
-    await expect(client.query(`INSERT INTO workspaces (org_id, id, name) VALUES ($1, gen_random_uuid(), 'smuggled')`, [orgB.id])).rejects.toMatchObject({
+    await expect(
+      client.query(`INSERT INTO workspaces (org_id, id, name) VALUES ($1, gen_random_uuid(), 'smuggled')`, [orgB.id]),
+    ).rejects.toMatchObject({
       code: '42501',
     });
   });
 
   test('a user sees only the workspaces they are a member of, unless they hold a cross-workspace role', async () => {
     const [ws1, ws2] = rawTree(treeA).workspaces;
-    await db.admin.query(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'dev-7', 'dev7@example.test', 'member')`, [orgA.id]);
-    await db.admin.query(`INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, 'dev-7', 'developer')`, [orgA.id, ws1.id]);
+    await db.admin.query(
+      `INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'dev-7', 'dev7@example.test', 'member')`,
+      [orgA.id],
+    );
+    await db.admin.query(
+      `INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, 'dev-7', 'developer')`,
+      [orgA.id, ws1.id],
+    );
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
-    await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.user_id', 'dev-7', true)`, [orgA.id]);
+    await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.user_id', 'dev-7', true)`, [
+      orgA.id,
+    ]);
     expect((await client.query('SELECT id FROM workspaces')).rows.map((r) => r.id)).toEqual([ws1.id]);
-    expect((await client.query('SELECT id FROM environments ORDER BY id')).rows.map((r) => r.id)).toEqual([...ws1.environments].sort());
-    expect((await client.query('SELECT count(*) FROM components WHERE workspace_id = $1', [ws2.id])).rows[0].count).toBe('0');
-    await expect(client.query(`INSERT INTO components (org_id, id, workspace_id, type, name) VALUES ($1, gen_random_uuid(), $2, 'agent', 'x')`, [orgA.id, ws2.id])).rejects.toMatchObject({ code: '42501' });
+    expect((await client.query('SELECT id FROM environments ORDER BY id')).rows.map((r) => r.id)).toEqual(
+      [...ws1.environments].sort(),
+    );
+    expect(
+      (await client.query('SELECT count(*) FROM components WHERE workspace_id = $1', [ws2.id])).rows[0].count,
+    ).toBe('0');
+    await expect(
+      client.query(
+        `INSERT INTO components (org_id, id, workspace_id, type, name) VALUES ($1, gen_random_uuid(), $2, 'agent', 'x')`,
+        [orgA.id, ws2.id],
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
     await client.query('ROLLBACK');
-    await db.admin.query(`UPDATE org_members SET all_workspaces_role = 'viewer' WHERE org_id = $1 AND user_id = 'dev-7'`, [orgA.id]);
+    await db.admin.query(
+      `UPDATE org_members SET all_workspaces_role = 'viewer' WHERE org_id = $1 AND user_id = 'dev-7'`,
+      [orgA.id],
+    );
     await client.query('BEGIN; SET LOCAL ROLE manifest_app');
-    await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.user_id', 'dev-7', true)`, [orgA.id]);
-    expect((await client.query('SELECT id FROM workspaces')).rows.map((r) => r.id).sort()).toEqual([ws1.id, ws2.id].sort());
+    await client.query(`SELECT set_config('app.org_id', $1, true), set_config('app.user_id', 'dev-7', true)`, [
+      orgA.id,
+    ]);
+    expect((await client.query('SELECT id FROM workspaces')).rows.map((r) => r.id).sort()).toEqual(
+      [ws1.id, ws2.id].sort(),
+    );
     await client.query('ROLLBACK');
     await db.admin.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = 'dev-7'`, [orgA.id]);
   });
@@ -202,7 +258,10 @@ describe('the request transaction and the pool', () => {
         const orgId = round++ % 2 === 0 ? orgA.id : orgB.id;
         const data = ok<any>(await gw.graphql(QUERY, {}, tokens[orgId]));
         expect(data.organization.id).toBe(gid('Organization', orgId));
-        const seen = data.organization.workspaces.edges.flatMap((e: any) => [e.node.id, ...e.node.environments.edges.map((x: any) => x.node.id)]);
+        const seen = data.organization.workspaces.edges.flatMap((e: any) => [
+          e.node.id,
+          ...e.node.environments.edges.map((x: any) => x.node.id),
+        ]);
         expect(seen.length).toBe(own[orgId].size);
         for (const id of seen) expect(own[orgId].has(id)).toBe(true);
       }
@@ -214,7 +273,11 @@ describe('the request transaction and the pool', () => {
   test('errors and aborted requests give the connection back: the one-connection pool keeps serving', async () => {
     const token = gw.token(orgA.id);
     for (let i = 0; i < 20; i++) {
-      await gw.graphql(`mutation { updateWorkspace(id: "01900000-0000-7000-8000-000000000000", input: { name: "x" }) { id } }`, {}, token);
+      await gw.graphql(
+        `mutation { updateWorkspace(id: "01900000-0000-7000-8000-000000000000", input: { name: "x" }) { id } }`,
+        {},
+        token,
+      );
       await gw.graphql(`{ workspace(id: "not-an-id") { id } }`, {}, token);
       const abort = new AbortController();
       const pending = fetch(`${gw.url}/graphql`, {
@@ -238,10 +301,17 @@ describe('the request transaction and the pool', () => {
 });
 
 test('queries run in READ ONLY transactions as the tenant role; mutations in read-write ones', async () => {
-  const traced = await startGateway({ databaseUrl: db.url, env: { APP_DATABASE_URL: serving.url, LOG_LEVEL: 'trace' } });
+  const traced = await startGateway({
+    databaseUrl: db.url,
+    env: { APP_DATABASE_URL: serving.url, LOG_LEVEL: 'trace' },
+  });
   try {
     const token = traced.token(orgA.id);
-    const sqlLines = () => traced.logs.map((l) => JSON.parse(l)).filter((e) => e.msg === 'sql').map((e) => e.sql as string);
+    const sqlLines = () =>
+      traced.logs
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.msg === 'sql')
+        .map((e) => e.sql as string);
     // pino writes asynchronously: give the lines of a finished request a moment to arrive.
     const settle = () => new Promise((r) => setTimeout(r, 200));
     ok(await traced.graphql(`{ organization { id } }`, {}, token));

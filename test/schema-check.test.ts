@@ -28,14 +28,20 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The current schema with Workspace.description removed (breaking) and nothing else. */
 function withoutWorkspaceDescription(sdl: string): string {
-  const changed = sdl.replace(/(type Workspace implements Node[^{]*\{[\s\S]*?)\n {2}"""[^"]*"""\n {2}description: String\n/, '$1\n');
+  const changed = sdl.replace(
+    /(type Workspace implements Node[^{]*\{[\s\S]*?)\n {2}"""[^"]*"""\n {2}description: String\n/,
+    '$1\n',
+  );
   expect(changed).not.toBe(sdl);
   return changed;
 }
 
 test('no change against the same schema: exit 0', async () => {
   fs.writeFileSync(path.join(dir, 'baseline.graphql'), current);
-  expect(await check(['--baseline', path.join(dir, 'baseline.graphql')])).toEqual({ code: 0, out: expect.stringMatching(/0 change\(s\)/) });
+  expect(await check(['--baseline', path.join(dir, 'baseline.graphql')])).toEqual({
+    code: 0,
+    out: expect.stringMatching(/0 change\(s\)/),
+  });
 });
 
 test('a removed field is listed as breaking and fails the check until acknowledged; an added one is not breaking', async () => {
@@ -62,14 +68,18 @@ test('a removed field is listed as breaking and fails the check until acknowledg
 });
 
 test('without --baseline the previous release is schema.graphql at the latest v* tag', async () => {
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir, stdio: 'ignore' });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir, stdio: 'ignore' });
   git('init', '-q');
   fs.writeFileSync(path.join(dir, 'package.json'), '{}');
   fs.writeFileSync(path.join(dir, 'schema.graphql'), current);
   git('add', '.');
   git('commit', '-qm', 'release');
   git('tag', 'v1.0.0');
-  expect(await check(['--root', dir])).toEqual({ code: 0, out: expect.stringMatching(/0 change\(s\) against schema\.graphql at tag v1\.0\.0/) });
+  expect(await check(['--root', dir])).toEqual({
+    code: 0,
+    out: expect.stringMatching(/0 change\(s\) against schema\.graphql at tag v1\.0\.0/),
+  });
   fs.writeFileSync(path.join(dir, 'schema.graphql'), withoutWorkspaceDescription(current));
   const refused = await check(['--root', dir]);
   expect(refused.code).toBe(1);

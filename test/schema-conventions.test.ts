@@ -18,16 +18,33 @@ const components: string[] = [];
 
 beforeAll(async () => {
   token = gw.token(org.id);
-  schema = ok<IntrospectionQuery>(await gw.graphql(getIntrospectionQuery({ specifiedByUrl: true, inputValueDeprecation: true }), {}, token)).__schema;
-  workspace = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Conventions" }) { id } }`, {}, token)).createWorkspace.id;
+  schema = ok<IntrospectionQuery>(
+    await gw.graphql(getIntrospectionQuery({ specifiedByUrl: true, inputValueDeprecation: true }), {}, token),
+  ).__schema;
+  workspace = ok<any>(
+    await gw.graphql(`mutation { createWorkspace(input: { name: "Conventions" }) { id } }`, {}, token),
+  ).createWorkspace.id;
   for (const [i, type] of ['AGENT', 'WORKFLOW', 'CODE_BLOCK', 'AGENT', 'HOSTED_SERVICE'].entries()) {
     const created = ok<any>(
-      await gw.graphql(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, { i: { workspaceId: workspace, name: `c${i}`, type } }, token),
+      await gw.graphql(
+        `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`,
+        { i: { workspaceId: workspace, name: `c${i}`, type } },
+        token,
+      ),
     );
     components.push(created.createComponent.id);
   }
-  for (const [slug, tier] of [['dev', 'DEV'], ['prod', 'PROD']]) {
-    ok(await gw.graphql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i: { workspaceId: workspace, name: slug, slug, tier } }, token));
+  for (const [slug, tier] of [
+    ['dev', 'DEV'],
+    ['prod', 'PROD'],
+  ]) {
+    ok(
+      await gw.graphql(
+        `mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`,
+        { i: { workspaceId: workspace, name: slug, slug, tier } },
+        token,
+      ),
+    );
   }
 }, 60000);
 
@@ -37,7 +54,9 @@ describe('introspection', () => {
   test('every enum value is SCREAMING_SNAKE_CASE; stored values stay lower-case', async () => {
     const enums = userTypes().filter((t): t is Extract<IntrospectionType, { kind: 'ENUM' }> => t.kind === 'ENUM');
     expect(enums.length).toBeGreaterThanOrEqual(15);
-    const offending = enums.flatMap((e) => e.enumValues.filter((v) => !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/.test(v.name)).map((v) => `${e.name}.${v.name}`));
+    const offending = enums.flatMap((e) =>
+      e.enumValues.filter((v) => !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/.test(v.name)).map((v) => `${e.name}.${v.name}`),
+    );
     expect(offending).toEqual([]);
     const { rows } = await db.admin.query(`SELECT type FROM components WHERE id = $1`, [uuidOf(components[2])]);
     expect(rows).toEqual([{ type: 'code_block' }]);
@@ -45,15 +64,31 @@ describe('introspection', () => {
 
   test('every custom scalar names its specification with @specifiedBy, in introspection and in schema.graphql', () => {
     const builtIn = new Set(['String', 'Int', 'Float', 'Boolean', 'ID']);
-    const custom = userTypes().filter((t) => t.kind === 'SCALAR' && !builtIn.has(t.name)) as Array<{ name: string; specifiedByURL?: string | null }>;
+    const custom = userTypes().filter((t) => t.kind === 'SCALAR' && !builtIn.has(t.name)) as Array<{
+      name: string;
+      specifiedByURL?: string | null;
+    }>;
     expect(custom.map((s) => s.name).sort()).toEqual(['DateTimeISO', 'JSONObject', 'LocalDate', 'SafeInt']);
-    for (const scalar of custom) expect({ scalar: scalar.name, url: scalar.specifiedByURL }).toEqual({ scalar: scalar.name, url: expect.stringMatching(/^https?:\/\//) });
+    for (const scalar of custom)
+      expect({ scalar: scalar.name, url: scalar.specifiedByURL }).toEqual({
+        scalar: scalar.name,
+        url: expect.stringMatching(/^https?:\/\//),
+      });
     const printed = fs.readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
-    for (const scalar of custom) expect(printed).toContain(`scalar ${scalar.name} @specifiedBy(url: "${scalar.specifiedByURL}")`);
+    for (const scalar of custom)
+      expect(printed).toContain(`scalar ${scalar.name} @specifiedBy(url: "${scalar.specifiedByURL}")`);
   });
 
   test('the specified directives are there beside the auth directives', () => {
-    expect(schema.directives.map((d) => d.name).sort()).toEqual(['authenticated', 'deprecated', 'include', 'oneOf', 'requiresScopes', 'skip', 'specifiedBy']);
+    expect(schema.directives.map((d) => d.name).sort()).toEqual([
+      'authenticated',
+      'deprecated',
+      'include',
+      'oneOf',
+      'requiresScopes',
+      'skip',
+      'specifiedBy',
+    ]);
   });
 
   test('Node is implemented by every object with a global identity', () => {
@@ -81,10 +116,13 @@ describe('introspection', () => {
       if (!described(type.description)) missing.push(type.name);
       for (const field of type.fields ?? []) {
         if (!described(field.description)) missing.push(`${type.name}.${field.name}`);
-        for (const arg of field.args ?? []) if (!described(arg.description)) missing.push(`${type.name}.${field.name}(${arg.name}:)`);
+        for (const arg of field.args ?? [])
+          if (!described(arg.description)) missing.push(`${type.name}.${field.name}(${arg.name}:)`);
       }
-      for (const field of type.inputFields ?? []) if (!described(field.description)) missing.push(`${type.name}.${field.name}`);
-      for (const value of type.enumValues ?? []) if (!described(value.description)) missing.push(`${type.name}.${value.name}`);
+      for (const field of type.inputFields ?? [])
+        if (!described(field.description)) missing.push(`${type.name}.${field.name}`);
+      for (const value of type.enumValues ?? [])
+        if (!described(value.description)) missing.push(`${type.name}.${value.name}`);
     }
     expect(missing).toEqual([]);
   });
@@ -94,9 +132,21 @@ describe('node and nodes', () => {
   const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on Component { name type } ... on Workspace { name } } }`;
 
   test('node answers any object by its global id; ids are opaque base64url of Type:uuid', async () => {
-    expect(ok<any>(await gw.graphql(NODE, { id: components[0] }, token)).node).toEqual({ __typename: 'Component', id: components[0], name: 'c0', type: 'AGENT' });
-    expect(ok<any>(await gw.graphql(NODE, { id: workspace }, token)).node).toEqual({ __typename: 'Workspace', id: workspace, name: 'Conventions' });
-    expect(ok<any>(await gw.graphql(NODE, { id: gid('Organization', org.id) }, token)).node).toEqual({ __typename: 'Organization', id: gid('Organization', org.id) });
+    expect(ok<any>(await gw.graphql(NODE, { id: components[0] }, token)).node).toEqual({
+      __typename: 'Component',
+      id: components[0],
+      name: 'c0',
+      type: 'AGENT',
+    });
+    expect(ok<any>(await gw.graphql(NODE, { id: workspace }, token)).node).toEqual({
+      __typename: 'Workspace',
+      id: workspace,
+      name: 'Conventions',
+    });
+    expect(ok<any>(await gw.graphql(NODE, { id: gid('Organization', org.id) }, token)).node).toEqual({
+      __typename: 'Organization',
+      id: gid('Organization', org.id),
+    });
     expect(components[0]).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(Buffer.from(components[0], 'base64url').toString()).toMatch(/^Component:[0-9a-f-]{36}$/);
   });
@@ -104,28 +154,52 @@ describe('node and nodes', () => {
   test("another organization's id, a deleted one and a malformed one are all null", async () => {
     const other = await createOrg(db, 'other');
     const otherToken = gw.token(other.id);
-    const theirs = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Theirs" }) { id } }`, {}, otherToken)).createWorkspace.id;
-    const deleted = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Gone" }) { id } }`, {}, token)).createWorkspace.id;
+    const theirs = ok<any>(
+      await gw.graphql(`mutation { createWorkspace(input: { name: "Theirs" }) { id } }`, {}, otherToken),
+    ).createWorkspace.id;
+    const deleted = ok<any>(await gw.graphql(`mutation { createWorkspace(input: { name: "Gone" }) { id } }`, {}, token))
+      .createWorkspace.id;
     ok(await gw.graphql(`mutation($id: ID!) { deleteWorkspace(id: $id) }`, { id: deleted }, token));
     for (const id of [theirs, deleted, gid('Organization', other.id), 'bm9wZQ', '', uuidOf(workspace)]) {
       const response = await gw.graphql(NODE, { id }, token);
-      expect({ id, errors: response.body.errors, node: response.body.data?.node }).toEqual({ id, errors: undefined, node: null });
+      expect({ id, errors: response.body.errors, node: response.body.data?.node }).toEqual({
+        id,
+        errors: undefined,
+        node: null,
+      });
     }
   });
 
   test('NOT_FOUND names the id as the client sent it, never the stored UUID', async () => {
     const uuid = '01900000-0000-7000-8000-00000000abcd';
-    const response = await gw.graphql(`query($id: ID!) { workspace(id: $id) { id } }`, { id: gid('Workspace', uuid) }, token);
+    const response = await gw.graphql(
+      `query($id: ID!) { workspace(id: $id) { id } }`,
+      { id: gid('Workspace', uuid) },
+      token,
+    );
     expectError(response, 'NOT_FOUND');
     expect(response.body.errors![0].message).toBe(`Workspace ${gid('Workspace', uuid)} not found`);
   });
 
   test('node does not bypass scopes: the read scope of the type the id names is required', async () => {
     const noComponents = gw.token(org.id, ['org:read', 'workspaces:read']);
-    expectError(await gw.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id: components[0] }, noComponents), 'FORBIDDEN');
+    expectError(
+      await gw.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id: components[0] }, noComponents),
+      'FORBIDDEN',
+    );
     // The same answer whether or not the component exists: the scope is checked before the lookup.
-    expectError(await gw.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id: gid('Component', '01900000-0000-7000-8000-000000000000') }, noComponents), 'FORBIDDEN');
-    expect(ok<any>(await gw.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id: workspace }, noComponents)).node).toEqual({ __typename: 'Workspace' });
+    expectError(
+      await gw.graphql(
+        `query($id: ID!) { node(id: $id) { __typename } }`,
+        { id: gid('Component', '01900000-0000-7000-8000-000000000000') },
+        noComponents,
+      ),
+      'FORBIDDEN',
+    );
+    expect(
+      ok<any>(await gw.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id: workspace }, noComponents))
+        .node,
+    ).toEqual({ __typename: 'Workspace' });
     const anonymous = await gw.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id: workspace });
     expect(anonymous.body.errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
   });
@@ -140,7 +214,11 @@ describe('node and nodes', () => {
     const mixed = await gw.graphql(query, { ids: [workspace, components[0]] }, noComponents);
     expect(mixed.body.data?.nodes).toEqual([{ id: workspace }, null]);
     expect(mixed.body.errors?.map((e) => [e.extensions.code, e.path])).toEqual([['FORBIDDEN', ['nodes', 1]]]);
-    expectError(await gw.graphql(query, { ids: Array.from({ length: 101 }, () => workspace) }, token), 'BAD_USER_INPUT', ['ids']);
+    expectError(
+      await gw.graphql(query, { ids: Array.from({ length: 101 }, () => workspace) }, token),
+      'BAD_USER_INPUT',
+      ['ids'],
+    );
   });
 });
 
@@ -148,7 +226,8 @@ describe('pagination in both directions', () => {
   const PAGE = `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
     workspace(id: $id) { components(first: $first, after: $after, last: $last, before: $before) {
       totalCount edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
-  const page = async (variables: Record<string, unknown>) => ok<any>(await gw.graphql(PAGE, { id: workspace, ...variables }, token)).workspace.components;
+  const page = async (variables: Record<string, unknown>) =>
+    ok<any>(await gw.graphql(PAGE, { id: workspace, ...variables }, token)).workspace.components;
 
   test('last/before walk back through the same list, in list order', async () => {
     const end = await page({ last: 2 });
@@ -158,7 +237,10 @@ describe('pagination in both directions', () => {
     expect(middle.edges.map((e: any) => e.node.id)).toEqual(components.slice(1, 3));
     const start = await page({ last: 2, before: middle.pageInfo.startCursor });
     expect(start.edges.map((e: any) => e.node.id)).toEqual(components.slice(0, 1));
-    expect(start.pageInfo).toMatchObject({ hasPreviousPage: false, startCursor: start.edges[0].cursor ?? start.pageInfo.startCursor });
+    expect(start.pageInfo).toMatchObject({
+      hasPreviousPage: false,
+      startCursor: start.edges[0].cursor ?? start.pageInfo.startCursor,
+    });
     // Forward from the start meets the same items.
     const forward = await page({ first: 2, after: start.pageInfo.endCursor });
     expect(forward.edges.map((e: any) => e.node.id)).toEqual(components.slice(1, 3));
@@ -169,10 +251,14 @@ describe('pagination in both directions', () => {
   test('mixing directions or sizes out of range is BAD_USER_INPUT', async () => {
     const cursor = (await page({ first: 1 })).pageInfo.endCursor;
     expectError(await gw.graphql(PAGE, { id: workspace, first: 1, last: 1 }, token), 'BAD_USER_INPUT', ['last']);
-    expectError(await gw.graphql(PAGE, { id: workspace, first: 1, before: cursor }, token), 'BAD_USER_INPUT', ['before']);
+    expectError(await gw.graphql(PAGE, { id: workspace, first: 1, before: cursor }, token), 'BAD_USER_INPUT', [
+      'before',
+    ]);
     expectError(await gw.graphql(PAGE, { id: workspace, last: 1, after: cursor }, token), 'BAD_USER_INPUT', ['after']);
     expectError(await gw.graphql(PAGE, { id: workspace, last: 101 }, token), 'BAD_USER_INPUT', ['last']);
-    expectError(await gw.graphql(PAGE, { id: workspace, last: 1, before: 'bm9wZQ' }, token), 'BAD_USER_INPUT', ['before']);
+    expectError(await gw.graphql(PAGE, { id: workspace, last: 1, before: 'bm9wZQ' }, token), 'BAD_USER_INPUT', [
+      'before',
+    ]);
   });
 
   test('the node limit counts last like first', async () => {

@@ -9,7 +9,9 @@ const committed = fs.readFileSync(path.join(ROOT, 'schema.graphql'), 'utf8');
 const schema = buildSchema(committed);
 
 test('schema.graphql is exactly what the code generates (run `npm run schema` after changing the API)', () => {
-  const printed = execFileSync(process.execPath, [path.join(ROOT, 'dist/scripts/print-schema.js'), '--check'], { encoding: 'utf8' });
+  const printed = execFileSync(process.execPath, [path.join(ROOT, 'dist/scripts/print-schema.js'), '--check'], {
+    encoding: 'utf8',
+  });
   expect(printed).toMatch(/up to date/);
 });
 
@@ -17,7 +19,10 @@ test('every query and mutation declares its authorization in the schema', () => 
   for (const type of [schema.getQueryType()!, schema.getMutationType()!]) {
     for (const field of Object.values(type.getFields())) {
       const directives = field.astNode?.directives?.map((d) => d.name.value) ?? [];
-      expect({ field: `${type.name}.${field.name}`, guarded: directives.some((d) => d === 'authenticated' || d === 'requiresScopes') }).toEqual({
+      expect({
+        field: `${type.name}.${field.name}`,
+        guarded: directives.some((d) => d === 'authenticated' || d === 'requiresScopes'),
+      }).toEqual({
         field: `${type.name}.${field.name}`,
         guarded: true,
       });
@@ -30,7 +35,10 @@ test('every object type reachable from the root, other than plumbing, names the 
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__') || plumbing.test(type.name)) continue;
     const directives = type.astNode?.directives?.map((d) => d.name.value) ?? [];
-    expect({ type: type.name, scoped: directives.includes('requiresScopes') }).toEqual({ type: type.name, scoped: true });
+    expect({ type: type.name, scoped: directives.includes('requiresScopes') }).toEqual({
+      type: type.name,
+      scoped: true,
+    });
   }
   expect(getNamedType(schema.getQueryType()!.getFields().workspace.type).name).toBe('Workspace');
 });

@@ -35,13 +35,24 @@ function secret(value: string, needle = value): string {
 }
 
 function awsCredentials() {
-  const secretAccessKey = secret(crypto.randomBytes(30).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 40));
+  const secretAccessKey = secret(
+    crypto
+      .randomBytes(30)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, 'x')
+      .slice(0, 40),
+  );
   return { accessKeyId: `AKIA${rand(8).toUpperCase()}`, secretAccessKey, region: 'eu-west-1' };
 }
 function cloudRunCredentials() {
   const material = `MIIE${rand(24)}`;
   const privateKey = secret(`-----BEGIN PRIVATE KEY-----\n${material}\n-----END PRIVATE KEY-----\n`, material);
-  const serviceAccountJson = JSON.stringify({ type: 'service_account', project_id: 'acme-prod', client_email: 'deployer@acme-prod.iam.gserviceaccount.com', private_key: privateKey });
+  const serviceAccountJson = JSON.stringify({
+    type: 'service_account',
+    project_id: 'acme-prod',
+    client_email: 'deployer@acme-prod.iam.gserviceaccount.com',
+    private_key: privateKey,
+  });
   return { projectId: 'acme-prod', region: 'us-central1', serviceAccountJson };
 }
 
@@ -66,14 +77,34 @@ const DELETE_CONN = `mutation($id: ID!) { deleteConnector(id: $id) }`;
 const GET_CONN = `query($id: ID!) { connector(id: $id) ${CONNECTOR_FIELDS} }`;
 
 async function newWorkspace(as = token): Promise<string> {
-  return ok<any>(await gql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name: `WS ${rand(3)}` } }, as)).createWorkspace.id;
+  return ok<any>(
+    await gql(
+      `mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`,
+      { i: { name: `WS ${rand(3)}` } },
+      as,
+    ),
+  ).createWorkspace.id;
 }
 async function newEnvironment(workspaceId: string, deploymentHost: string, as = token): Promise<string> {
-  const i = { workspaceId, name: deploymentHost, slug: `${deploymentHost}-${rand(3)}`, tier: 'PROD', deploymentHost: deploymentHost.toUpperCase() };
-  return ok<any>(await gql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i }, as)).createEnvironment.id;
+  const i = {
+    workspaceId,
+    name: deploymentHost,
+    slug: `${deploymentHost}-${rand(3)}`,
+    tier: 'PROD',
+    deploymentHost: deploymentHost.toUpperCase(),
+  };
+  return ok<any>(await gql(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i }, as))
+    .createEnvironment.id;
 }
 async function newConnector(workspaceId: string, extra: Record<string, unknown> = {}, as = token): Promise<any> {
-  const i = { workspaceId, kind: 'DATABASE', name: `db-${rand(4)}`, config: { host: 'db.internal', port: 5432, database: 'app' }, secret: secret(`pw-${rand()}`), ...extra };
+  const i = {
+    workspaceId,
+    kind: 'DATABASE',
+    name: `db-${rand(4)}`,
+    config: { host: 'db.internal', port: 5432, database: 'app' },
+    secret: secret(`pw-${rand()}`),
+    ...extra,
+  };
   return ok<any>(await gql(CREATE_CONN, { i }, as)).createConnector;
 }
 
@@ -86,7 +117,10 @@ async function foundInDatabase(needle: string): Promise<string[]> {
   const hits: string[] = [];
   for (const c of columns.rows) {
     const expr = c.data_type === 'bytea' ? `encode("${c.column_name}", 'escape')` : `"${c.column_name}"::text`;
-    const found = await db.admin.query(`SELECT count(*)::int AS n FROM "${c.table_name}" WHERE strpos(${expr}, $1) > 0`, [needle]);
+    const found = await db.admin.query(
+      `SELECT count(*)::int AS n FROM "${c.table_name}" WHERE strpos(${expr}, $1) > 0`,
+      [needle],
+    );
     if (found.rows[0].n > 0) hits.push(`${c.table_name}.${c.column_name}`);
   }
   return hits;
@@ -128,17 +162,26 @@ describe('the keyring (compiled module)', () => {
     expect(() => keyring.open(tampered, binding)).toThrow(/failed authentication/);
     expect(() => keyring.open('not sealed', binding)).toThrow(/malformed/);
     // Another key set of the same version name cannot open it.
-    const other = keyringModule.Keyring.fromKeySet({ current: '1', keys: { '1': crypto.randomBytes(32).toString('base64') } });
+    const other = keyringModule.Keyring.fromKeySet({
+      current: '1',
+      keys: { '1': crypto.randomBytes(32).toString('base64') },
+    });
     expect(() => other.open(sealed, binding)).toThrow(/failed authentication/);
   });
 
   test('old versions stay decryptable after a new current version; an unknown version is named', () => {
     const v1 = keyringModule.Keyring.fromKeySet(keySet);
     const sealed = v1.seal('value', binding);
-    const v2 = keyringModule.Keyring.fromKeySet({ current: '2', keys: { ...keySet.keys, '2': crypto.randomBytes(32).toString('base64') } });
+    const v2 = keyringModule.Keyring.fromKeySet({
+      current: '2',
+      keys: { ...keySet.keys, '2': crypto.randomBytes(32).toString('base64') },
+    });
     expect(v2.open(sealed, binding)).toBe('value');
     expect(keyringModule.Keyring.versionOf(v2.seal('value', binding))).toBe('2');
-    const only2 = keyringModule.Keyring.fromKeySet({ current: '2', keys: { '2': crypto.randomBytes(32).toString('base64') } });
+    const only2 = keyringModule.Keyring.fromKeySet({
+      current: '2',
+      keys: { '2': crypto.randomBytes(32).toString('base64') },
+    });
     expect(() => only2.open(sealed, binding)).toThrow(/key version 1, which is not configured/);
   });
 
@@ -149,7 +192,10 @@ describe('the keyring (compiled module)', () => {
     expect(keyring.fingerprint('abc', binding)).toBe(fp);
     expect(keyring.fingerprint('abd', binding)).not.toBe(fp);
     expect(crypto.createHash('sha256').update('abc').digest('hex')).not.toContain(fp);
-    const otherKey = keyringModule.Keyring.fromKeySet({ current: '1', keys: { '1': crypto.randomBytes(32).toString('base64') } });
+    const otherKey = keyringModule.Keyring.fromKeySet({
+      current: '1',
+      keys: { '1': crypto.randomBytes(32).toString('base64') },
+    });
     expect(otherKey.fingerprint('abc', binding)).not.toBe(fp);
     // The same secret in another row or another organization does not show the same fingerprint, so
     // fingerprints cannot be compared across rows to confirm guesses.
@@ -171,15 +217,27 @@ describe('the keyring (compiled module)', () => {
       expect((error as Error).message).not.toContain(short);
     }
     const two = { '1': crypto.randomBytes(32).toString('base64'), '2': crypto.randomBytes(32).toString('base64') };
-    expect(() => loadConfig({ ...base, ENCRYPTION_KEYS: JSON.stringify(two) })).toThrow(/ENCRYPTION_KEY_CURRENT must name/);
-    expect(() => loadConfig({ ...base, ENCRYPTION_KEYS: JSON.stringify(two), ENCRYPTION_KEY_CURRENT: '3' })).toThrow(/"3" is not among the keys/);
-    expect(loadConfig({ ...base, ENCRYPTION_KEYS: JSON.stringify(two), ENCRYPTION_KEY_CURRENT: '2' }).encryption).toEqual({ current: '2', keys: two });
+    expect(() => loadConfig({ ...base, ENCRYPTION_KEYS: JSON.stringify(two) })).toThrow(
+      /ENCRYPTION_KEY_CURRENT must name/,
+    );
+    expect(() => loadConfig({ ...base, ENCRYPTION_KEYS: JSON.stringify(two), ENCRYPTION_KEY_CURRENT: '3' })).toThrow(
+      /"3" is not among the keys/,
+    );
+    expect(
+      loadConfig({ ...base, ENCRYPTION_KEYS: JSON.stringify(two), ENCRYPTION_KEY_CURRENT: '2' }).encryption,
+    ).toEqual({ current: '2', keys: two });
     expect(loadConfig({ NODE_ENV: 'development' }).encryption).toBeUndefined();
   });
 
   test('the gateway refuses to start in production without ENCRYPTION_KEYS', async () => {
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-      env: { ...process.env, NODE_ENV: 'production', JWT_PRIVATE_KEY: gw.key.privatePem, ENCRYPTION_KEYS: '', DATA_DIR: gw.dataDir },
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        JWT_PRIVATE_KEY: gw.key.privatePem,
+        ENCRYPTION_KEYS: '',
+        DATA_DIR: gw.dataDir,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -205,39 +263,62 @@ describe('environment cloud credentials', () => {
   let localhost: string;
   beforeAll(async () => {
     ws = await newWorkspace();
-    [cloudrun, aws, localhost] = [await newEnvironment(ws, 'cloudrun'), await newEnvironment(ws, 'aws'), await newEnvironment(ws, 'localhost')];
+    [cloudrun, aws, localhost] = [
+      await newEnvironment(ws, 'cloudrun'),
+      await newEnvironment(ws, 'aws'),
+      await newEnvironment(ws, 'localhost'),
+    ];
   });
 
   test('set, read back as a status only, replace and clear', async () => {
     expect(ok<any>(await gql(ENV_CREDS, { id: cloudrun })).environment.credentials).toEqual({
-      isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true,
+      isSet: false,
+      provider: null,
+      updatedAt: null,
+      fingerprint: null,
+      readable: true,
     });
     const first = cloudRunCredentials();
-    const set = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: first } })).setEnvironmentCredentials.credentials;
+    const set = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: first } })).setEnvironmentCredentials
+      .credentials;
     expect(set).toMatchObject({ isSet: true, provider: 'CLOUDRUN', readable: true });
     expect(set.fingerprint).toMatch(/^[0-9a-f]{12}$/);
     expect(Date.parse(set.updatedAt)).not.toBeNaN();
     expect(ok<any>(await gql(ENV_CREDS, { id: cloudrun })).environment.credentials).toEqual(set);
 
     // The same value again: the same fingerprint (under the same key), a new ciphertext.
-    const sealedBefore = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [uuidOf(cloudrun)])).rows[0].credentials_sealed;
-    const again = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: first } })).setEnvironmentCredentials.credentials;
+    const sealedBefore = (
+      await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [uuidOf(cloudrun)])
+    ).rows[0].credentials_sealed;
+    const again = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: first } })).setEnvironmentCredentials
+      .credentials;
     expect(again.fingerprint).toBe(set.fingerprint);
-    const sealedAfter = (await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [uuidOf(cloudrun)])).rows[0].credentials_sealed;
+    const sealedAfter = (
+      await db.admin.query('SELECT credentials_sealed FROM environments WHERE id = $1', [uuidOf(cloudrun)])
+    ).rows[0].credentials_sealed;
     expect(sealedAfter).not.toBe(sealedBefore);
     expect(sealedAfter).toMatch(/^v1\.1\./);
 
-    const replaced = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: cloudRunCredentials() } })).setEnvironmentCredentials.credentials;
+    const replaced = ok<any>(await gql(SET_CREDS, { id: cloudrun, i: { cloudrun: cloudRunCredentials() } }))
+      .setEnvironmentCredentials.credentials;
     expect(replaced.fingerprint).not.toBe(set.fingerprint);
 
     const awsSet = ok<any>(
-      await gql(SET_CREDS, { id: aws, i: { aws: { ...awsCredentials(), roleArn: 'arn:aws:iam::123456789012:role/deployer' } } }),
+      await gql(SET_CREDS, {
+        id: aws,
+        i: { aws: { ...awsCredentials(), roleArn: 'arn:aws:iam::123456789012:role/deployer' } },
+      }),
     ).setEnvironmentCredentials.credentials;
     expect(awsSet).toMatchObject({ isSet: true, provider: 'AWS', readable: true });
 
     const cleared = ok<any>(await gql(CLEAR_CREDS, { id: aws })).clearEnvironmentCredentials.credentials;
     expect(cleared).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
-    const row = (await db.admin.query('SELECT credentials_provider, credentials_sealed, credentials_updated_at FROM environments WHERE id = $1', [uuidOf(aws)])).rows[0];
+    const row = (
+      await db.admin.query(
+        'SELECT credentials_provider, credentials_sealed, credentials_updated_at FROM environments WHERE id = $1',
+        [uuidOf(aws)],
+      )
+    ).rows[0];
     expect(row).toEqual({ credentials_provider: null, credentials_sealed: null, credentials_updated_at: null });
     // Clearing twice is fine; put them back for the later checks.
     ok(await gql(CLEAR_CREDS, { id: aws }));
@@ -250,26 +331,60 @@ describe('environment cloud credentials', () => {
     await refused(SET_CREDS, { id: cloudrun, i: { aws: awsCredentials() } }, 'BAD_USER_INPUT', ['aws', 'cloudrun']);
     await refused(SET_CREDS, { id: cloudrun, i: {} }, 'BAD_USER_INPUT', ['cloudrun']);
     await refused(SET_CREDS, { id: cloudrun, i: { cloudrun: null } }, 'BAD_USER_INPUT', ['cloudrun']);
-    await refused(SET_CREDS, { id: aws, i: { aws: awsCredentials(), cloudrun: cloudRunCredentials() } }, 'BAD_USER_INPUT', ['cloudrun']);
+    await refused(
+      SET_CREDS,
+      { id: aws, i: { aws: awsCredentials(), cloudrun: cloudRunCredentials() } },
+      'BAD_USER_INPUT',
+      ['cloudrun'],
+    );
   });
 
   test('provider shapes are validated, naming each bad field and never echoing a value', async () => {
     const good = cloudRunCredentials();
     const cases: Array<[Record<string, unknown>, string[]]> = [
       [{ ...good, serviceAccountJson: secret(`not json ${rand()}`) }, ['cloudrun.serviceAccountJson']],
-      [{ ...good, serviceAccountJson: JSON.stringify({ type: 'authorized_user', client_email: 'a@b.co', private_key: `-----BEGIN PRIVATE KEY-----${secret(rand())}` }) }, ['cloudrun.serviceAccountJson']],
-      [{ ...good, serviceAccountJson: JSON.stringify({ type: 'service_account', client_email: 'a@b.co' }) }, ['cloudrun.serviceAccountJson']],
+      [
+        {
+          ...good,
+          serviceAccountJson: JSON.stringify({
+            type: 'authorized_user',
+            client_email: 'a@b.co',
+            private_key: `-----BEGIN PRIVATE KEY-----${secret(rand())}`,
+          }),
+        },
+        ['cloudrun.serviceAccountJson'],
+      ],
+      [
+        { ...good, serviceAccountJson: JSON.stringify({ type: 'service_account', client_email: 'a@b.co' }) },
+        ['cloudrun.serviceAccountJson'],
+      ],
       [{ ...good, serviceAccountJson: JSON.stringify([1]) }, ['cloudrun.serviceAccountJson']],
       [{ ...good, projectId: 'Bad_Project', region: 'nowhere' }, ['cloudrun.projectId', 'cloudrun.region']],
     ];
     for (const [cloudrunInput, fields] of cases) {
-      const response = await refused(SET_CREDS, { id: cloudrun, i: { cloudrun: cloudrunInput } }, 'BAD_USER_INPUT', fields);
+      const response = await refused(
+        SET_CREDS,
+        { id: cloudrun, i: { cloudrun: cloudrunInput } },
+        'BAD_USER_INPUT',
+        fields,
+      );
       expect(JSON.stringify(response.body)).not.toContain(String(cloudrunInput.serviceAccountJson).slice(0, 20));
     }
     const awsGood = awsCredentials();
     await refused(
       SET_CREDS,
-      { id: aws, i: { aws: { ...awsGood, accessKeyId: 'XKIA0000', secretAccessKey: secret(`short-${rand(4)}`), region: 'mars-1', roleArn: 'arn:aws:s3:::bucket' } } },
+      {
+        id: aws,
+        i: {
+          aws: {
+            ...awsGood,
+            accessKeyId: 'XKIA0000',
+            secretAccessKey: secret(`short-${rand(4)}`),
+            region: 'mars-1',
+            roleArn: 'arn:aws:s3:::bucket',
+          },
+        },
+      },
       'BAD_USER_INPUT',
       ['aws.accessKeyId', 'aws.secretAccessKey', 'aws.region', 'aws.roleArn'],
     );
@@ -285,7 +400,12 @@ describe('environment cloud credentials', () => {
       'BAD_USER_INPUT',
       ['deploymentHost'],
     );
-    ok(await gql(`mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: CLOUDRUN, name: "renamed" }) { id } }`, { id: cloudrun }));
+    ok(
+      await gql(
+        `mutation($id: ID!) { updateEnvironment(id: $id, input: { deploymentHost: CLOUDRUN, name: "renamed" }) { id } }`,
+        { id: cloudrun },
+      ),
+    );
   });
 });
 
@@ -297,38 +417,76 @@ describe('connectors', () => {
 
   test('create, read (by id and in the workspace), update, clear the secret, delete', async () => {
     const created = await newConnector(ws, { name: 'orders-db' });
-    expect(created).toMatchObject({ workspaceId: ws, kind: 'DATABASE', name: 'orders-db', config: { host: 'db.internal', port: 5432, database: 'app' }, workspace: { id: ws } });
+    expect(created).toMatchObject({
+      workspaceId: ws,
+      kind: 'DATABASE',
+      name: 'orders-db',
+      config: { host: 'db.internal', port: 5432, database: 'app' },
+      workspace: { id: ws },
+    });
     expect(created.secret).toMatchObject({ isSet: true, provider: null, readable: true });
     expect(created.secret.fingerprint).toMatch(/^[0-9a-f]{12}$/);
     expect(ok<any>(await gql(GET_CONN, { id: created.id })).connector).toEqual(created);
 
-    const api = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'stripe', config: { baseUrl: 'https://api.stripe.com' } } })).createConnector;
+    const api = ok<any>(
+      await gql(CREATE_CONN, {
+        i: { workspaceId: ws, kind: 'API', name: 'stripe', config: { baseUrl: 'https://api.stripe.com' } },
+      }),
+    ).createConnector;
     expect(api.secret).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
     expect(api.config).toEqual({ baseUrl: 'https://api.stripe.com' });
 
     const list = ok<any>(
-      await gql(`query($id: ID!) { workspace(id: $id) { connectors(first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { id name secret { isSet } } } } } }`, { id: ws }),
+      await gql(
+        `query($id: ID!) { workspace(id: $id) { connectors(first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { id name secret { isSet } } } } } }`,
+        { id: ws },
+      ),
     ).workspace.connectors;
-    expect(list).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true }, edges: [{ node: { id: created.id, name: 'orders-db', secret: { isSet: true } } }] });
+    expect(list).toMatchObject({
+      totalCount: 2,
+      pageInfo: { hasNextPage: true },
+      edges: [{ node: { id: created.id, name: 'orders-db', secret: { isSet: true } } }],
+    });
     const next = ok<any>(
-      await gql(`query($id: ID!, $after: String) { workspace(id: $id) { connectors(first: 5, after: $after) { edges { node { id } } } } }`, { id: ws, after: list.pageInfo.endCursor }),
+      await gql(
+        `query($id: ID!, $after: String) { workspace(id: $id) { connectors(first: 5, after: $after) { edges { node { id } } } } }`,
+        { id: ws, after: list.pageInfo.endCursor },
+      ),
     ).workspace.connectors;
     expect(next.edges.map((e: any) => e.node.id)).toEqual([api.id]);
 
-    const renamed = ok<any>(await gql(UPDATE_CONN, { id: created.id, i: { name: 'orders', config: { host: 'db2.internal' } } })).updateConnector;
+    const renamed = ok<any>(
+      await gql(UPDATE_CONN, { id: created.id, i: { name: 'orders', config: { host: 'db2.internal' } } }),
+    ).updateConnector;
     expect(renamed).toMatchObject({ name: 'orders', config: { host: 'db2.internal' } });
     expect(renamed.secret).toEqual(created.secret); // untouched
 
-    const rotated = ok<any>(await gql(UPDATE_CONN, { id: created.id, i: { secret: secret(`new-${rand()}`) } })).updateConnector;
+    const rotated = ok<any>(
+      await gql(UPDATE_CONN, { id: created.id, i: { secret: secret(`new-${rand()}`) } }),
+    ).updateConnector;
     expect(rotated.secret.isSet).toBe(true);
     expect(rotated.secret.fingerprint).not.toBe(created.secret.fingerprint);
 
-    const withToken = ok<any>(await gql(UPDATE_CONN, { id: api.id, i: { secret: secret(`sk_live_${rand()}`) } })).updateConnector;
+    const withToken = ok<any>(
+      await gql(UPDATE_CONN, { id: api.id, i: { secret: secret(`sk_live_${rand()}`) } }),
+    ).updateConnector;
     expect(withToken.secret).toMatchObject({ isSet: true, readable: true });
 
     const cleared = ok<any>(await gql(CLEAR_CONN, { id: created.id })).clearConnectorSecret;
-    expect(cleared.secret).toEqual({ isSet: false, provider: null, updatedAt: null, fingerprint: null, readable: true });
-    expect((await db.admin.query('SELECT secret_sealed, secret_updated_at FROM connectors WHERE id = $1', [uuidOf(created.id)])).rows[0]).toEqual({ secret_sealed: null, secret_updated_at: null });
+    expect(cleared.secret).toEqual({
+      isSet: false,
+      provider: null,
+      updatedAt: null,
+      fingerprint: null,
+      readable: true,
+    });
+    expect(
+      (
+        await db.admin.query('SELECT secret_sealed, secret_updated_at FROM connectors WHERE id = $1', [
+          uuidOf(created.id),
+        ])
+      ).rows[0],
+    ).toEqual({ secret_sealed: null, secret_updated_at: null });
 
     expect(ok<any>(await gql(DELETE_CONN, { id: created.id })).deleteConnector).toBe(created.id);
     await refused(GET_CONN, { id: created.id }, 'NOT_FOUND');
@@ -339,16 +497,40 @@ describe('connectors', () => {
     const existing = await newConnector(ws, { name: 'taken' });
     const base = { workspaceId: ws, kind: 'DATABASE', name: 'x' };
     const cases: Array<[Record<string, unknown>, string[], RegExp?]> = [
-      [{ ...base, config: { host: 'h', password: secret(`pw-${rand()}`) } }, ['config'], /config\.password looks like a secret.*`secret`/],
-      [{ ...base, config: { options: { ssl: true, apiKey: secret(`k-${rand()}`) } } }, ['config'], /config\.options\.apiKey/],
+      [
+        { ...base, config: { host: 'h', password: secret(`pw-${rand()}`) } },
+        ['config'],
+        /config\.password looks like a secret.*`secret`/,
+      ],
+      [
+        { ...base, config: { options: { ssl: true, apiKey: secret(`k-${rand()}`) } } },
+        ['config'],
+        /config\.options\.apiKey/,
+      ],
       [{ ...base, config: { auth_token: secret(`t-${rand()}`) } }, ['config']],
       [{ ...base, config: { key: secret(`k-${rand()}`) } }, ['config']],
-      [{ ...base, config: { url: `postgres://app:${secret(`pw${rand()}`)}@db:5432/app` } }, ['config'], /config\.url looks like a secret/],
+      [
+        { ...base, config: { url: `postgres://app:${secret(`pw${rand()}`)}@db:5432/app` } },
+        ['config'],
+        /config\.url looks like a secret/,
+      ],
       // Credentials hidden in strings and name/value pairs, not only in key names.
       [{ ...base, config: { url: `postgres://db/app?password=${secret(`pw${rand()}`)}` } }, ['config'], /config\.url/],
       [{ ...base, config: { dsn: `host=db user=app password=${secret(`pw${rand()}`)}` } }, ['config'], /config\.dsn/],
-      [{ ...base, kind: 'API', config: { baseUrl: `https://api.example.test/v1?api_key=${secret(`k${rand()}`)}` } }, ['config'], /config\.baseUrl/],
-      [{ ...base, kind: 'API', config: { headers: [{ name: 'Authorization', value: `Bearer ${secret(`b${rand()}`)}` }] } }, ['config'], /config\.headers\[0\]\.name/],
+      [
+        { ...base, kind: 'API', config: { baseUrl: `https://api.example.test/v1?api_key=${secret(`k${rand()}`)}` } },
+        ['config'],
+        /config\.baseUrl/,
+      ],
+      [
+        {
+          ...base,
+          kind: 'API',
+          config: { headers: [{ name: 'Authorization', value: `Bearer ${secret(`b${rand()}`)}` }] },
+        },
+        ['config'],
+        /config\.headers\[0\]\.name/,
+      ],
       [{ ...base, config: { blob: 'x'.repeat(17 * 1024) } }, ['config']],
       [{ ...base, config: [1, 2] }, []], // refused by the JSONObject scalar while coercing variables
       [{ ...base, secret: '' }, ['secret']],
@@ -366,7 +548,9 @@ describe('connectors', () => {
     await refused(CREATE_CONN, { i: { ...base, workspaceId: gid('Workspace', crypto.randomUUID()) } }, 'NOT_FOUND');
     await refused(UPDATE_CONN, { id: existing.id, i: { name: null } }, 'BAD_USER_INPUT', ['name']);
     await refused(UPDATE_CONN, { id: existing.id, i: { secret: null } }, 'BAD_USER_INPUT', ['secret']);
-    await refused(UPDATE_CONN, { id: existing.id, i: { config: { token: secret(`t-${rand()}`) } } }, 'BAD_USER_INPUT', ['config']);
+    await refused(UPDATE_CONN, { id: existing.id, i: { config: { token: secret(`t-${rand()}`) } } }, 'BAD_USER_INPUT', [
+      'config',
+    ]);
     const other = await newConnector(ws);
     await refused(UPDATE_CONN, { id: other.id, i: { name: 'taken' } }, 'BAD_USER_INPUT', ['name']);
     await refused(UPDATE_CONN, { id: gid('Connector', crypto.randomUUID()), i: { name: 'y' } }, 'NOT_FOUND');
@@ -386,10 +570,23 @@ describe('who may do what', () => {
     ws = await newWorkspace();
     env = await newEnvironment(ws, 'aws');
     connector = await newConnector(ws);
-    for (const [sub, wsRole] of [['dev-1', 'developer'], ['viewer-1', 'viewer'], ['outsider-1', null]] as const) {
-      ok(await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, { i: { userId: sub, email: `${sub}@example.test`, role: 'MEMBER' } }));
+    for (const [sub, wsRole] of [
+      ['dev-1', 'developer'],
+      ['viewer-1', 'viewer'],
+      ['outsider-1', null],
+    ] as const) {
+      ok(
+        await gql(`mutation($i: AddMemberInput!) { addMember(input: $i) { userId } }`, {
+          i: { userId: sub, email: `${sub}@example.test`, role: 'MEMBER' },
+        }),
+      );
       if (wsRole) {
-        ok(await gql(`mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`, { w: ws, u: sub, r: wsRole.toUpperCase() }));
+        ok(
+          await gql(
+            `mutation($w: ID!, $u: ID!, $r: WorkspaceRole!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: $r) { role } }`,
+            { w: ws, u: sub, r: wsRole.toUpperCase() },
+          ),
+        );
       }
     }
   });
@@ -398,21 +595,49 @@ describe('who may do what', () => {
     await refused(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, 'FORBIDDEN', undefined, user('dev-1'));
     await refused(CLEAR_CREDS, { id: env }, 'FORBIDDEN', undefined, user('dev-1'));
     await refused(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, 'NOT_FOUND', undefined, user('outsider-1'));
-    await refused(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, 'FORBIDDEN', undefined, gw.token(orgA.id, ['workspaces:read']));
-    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: ADMIN) { role } }`, { w: ws, u: 'dev-1' }));
+    await refused(
+      SET_CREDS,
+      { id: env, i: { aws: awsCredentials() } },
+      'FORBIDDEN',
+      undefined,
+      gw.token(orgA.id, ['workspaces:read']),
+    );
+    ok(
+      await gql(
+        `mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: ADMIN) { role } }`,
+        { w: ws, u: 'dev-1' },
+      ),
+    );
     ok(await gql(SET_CREDS, { id: env, i: { aws: awsCredentials() } }, user('dev-1')));
-    ok(await gql(`mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: DEVELOPER) { role } }`, { w: ws, u: 'dev-1' }));
+    ok(
+      await gql(
+        `mutation($w: ID!, $u: ID!) { setWorkspaceMember(workspaceId: $w, userId: $u, role: DEVELOPER) { role } }`,
+        { w: ws, u: 'dev-1' },
+      ),
+    );
     // A workspace viewer reads the status, never the value.
     expect(ok<any>(await gql(ENV_CREDS, { id: env }, user('viewer-1'))).environment.credentials.isSet).toBe(true);
   });
 
   test('connector changes need the developer role and connectors:write; reads need workspace visibility', async () => {
-    const created = ok<any>(await gql(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: `by-dev-${rand(3)}`, secret: secret(`t-${rand()}`) } }, user('dev-1'))).createConnector;
+    const created = ok<any>(
+      await gql(
+        CREATE_CONN,
+        { i: { workspaceId: ws, kind: 'API', name: `by-dev-${rand(3)}`, secret: secret(`t-${rand()}`) } },
+        user('dev-1'),
+      ),
+    ).createConnector;
     ok(await gql(UPDATE_CONN, { id: created.id, i: { secret: secret(`t-${rand()}`) } }, user('dev-1')));
     ok(await gql(CLEAR_CONN, { id: created.id }, user('dev-1')));
     ok(await gql(DELETE_CONN, { id: created.id }, user('dev-1')));
 
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'v', secret: 's' } }, 'FORBIDDEN', undefined, user('viewer-1'));
+    await refused(
+      CREATE_CONN,
+      { i: { workspaceId: ws, kind: 'API', name: 'v', secret: 's' } },
+      'FORBIDDEN',
+      undefined,
+      user('viewer-1'),
+    );
     await refused(UPDATE_CONN, { id: connector.id, i: { secret: 's' } }, 'FORBIDDEN', undefined, user('viewer-1'));
     await refused(CLEAR_CONN, { id: connector.id }, 'FORBIDDEN', undefined, user('viewer-1'));
     await refused(DELETE_CONN, { id: connector.id }, 'FORBIDDEN', undefined, user('viewer-1'));
@@ -420,10 +645,22 @@ describe('who may do what', () => {
 
     await refused(GET_CONN, { id: connector.id }, 'NOT_FOUND', undefined, user('outsider-1'));
     await refused(DELETE_CONN, { id: connector.id }, 'NOT_FOUND', undefined, user('outsider-1'));
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'o' } }, 'NOT_FOUND', undefined, user('outsider-1'));
+    await refused(
+      CREATE_CONN,
+      { i: { workspaceId: ws, kind: 'API', name: 'o' } },
+      'NOT_FOUND',
+      undefined,
+      user('outsider-1'),
+    );
 
     const noScope = ALL_SCOPES.filter((s) => s !== 'connectors:write');
-    await refused(CREATE_CONN, { i: { workspaceId: ws, kind: 'API', name: 'n' } }, 'FORBIDDEN', undefined, user('dev-1', noScope));
+    await refused(
+      CREATE_CONN,
+      { i: { workspaceId: ws, kind: 'API', name: 'n' } },
+      'FORBIDDEN',
+      undefined,
+      user('dev-1', noScope),
+    );
     await refused(DELETE_CONN, { id: connector.id }, 'FORBIDDEN', undefined, gw.token(orgA.id, noScope));
     await refused(GET_CONN, { id: connector.id }, 'FORBIDDEN', undefined, gw.token(orgA.id, ['org:read']));
   });
@@ -455,7 +692,13 @@ describe("org B reaches nothing of org A's", () => {
       const response = await refused(query, variables as Record<string, unknown>, 'NOT_FOUND', undefined, tokenB);
       expect(response.body.data ? Object.values(response.body.data)[0] : null).toBeNull();
     }
-    const listB = ok<any>(await gql(`query($id: ID!) { workspace(id: $id) { connectors { totalCount edges { node { id } } } } }`, { id: wsB }, tokenB)).workspace.connectors;
+    const listB = ok<any>(
+      await gql(
+        `query($id: ID!) { workspace(id: $id) { connectors { totalCount edges { node { id } } } } }`,
+        { id: wsB },
+        tokenB,
+      ),
+    ).workspace.connectors;
     expect(listB).toEqual({ totalCount: 1, edges: [{ node: { id: connectorB.id } }] });
   });
 });
@@ -468,7 +711,12 @@ describe('key rotation', () => {
 
     const rotated = await cli(['keys', 'rotate', '--json'], cliEnv());
     expect(rotated.code).toBe(0);
-    expect(rotated.json).toMatchObject({ source: 'development key file', previousVersion: '1', newVersion: '2', versions: ['1', '2'] });
+    expect(rotated.json).toMatchObject({
+      source: 'development key file',
+      previousVersion: '1',
+      newVersion: '2',
+      versions: ['1', '2'],
+    });
     expect(fs.statSync(path.join(gw.dataDir, 'keys', 'encryption-keys.json')).mode & 0o777).toBe(0o600);
 
     const sealedCount = async () => {
@@ -505,28 +753,49 @@ describe('key rotation', () => {
     earlierLogs.push(...gw.logs);
     await restartGateway(); // same database, DATA_DIR, signing key and env ({ LOG_LEVEL: 'trace' })
     const statuses = ok<any>(
-      await gql(`query($id: ID!) { workspace(id: $id) { connectors { edges { node { secret { isSet readable fingerprint } } } } } }`, { id: ws }),
+      await gql(
+        `query($id: ID!) { workspace(id: $id) { connectors { edges { node { secret { isSet readable fingerprint } } } } } }`,
+        { id: ws },
+      ),
     ).workspace.connectors.edges;
     expect(statuses).toEqual([{ node: { secret: { isSet: true, readable: true, fingerprint: now.fingerprint } } }]);
     const envs = await db.admin.query(`SELECT id FROM environments WHERE credentials_sealed IS NOT NULL`);
     for (const { id } of envs.rows) {
-      expect(ok<any>(await gql(ENV_CREDS, { id: gid('Environment', id) })).environment.credentials).toMatchObject({ isSet: true, readable: true });
+      expect(ok<any>(await gql(ENV_CREDS, { id: gid('Environment', id) })).environment.credentials).toMatchObject({
+        isSet: true,
+        readable: true,
+      });
     }
     const fresh = await newConnector(ws);
-    expect((await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [uuidOf(fresh.id)])).rows[0].secret_sealed).toMatch(/^v1\.2\./);
+    expect(
+      (await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [uuidOf(fresh.id)])).rows[0]
+        .secret_sealed,
+    ).toMatch(/^v1\.2\./);
   });
 
   test('with ENCRYPTION_KEYS, keys rotate prints the new key set for the operator to install', async () => {
     const old = crypto.randomBytes(32).toString('base64');
-    const result = await cli(['keys', 'rotate', '--json'], { NODE_ENV: 'test', ENCRYPTION_KEYS: JSON.stringify({ '7': old }), DATA_DIR: gw.dataDir });
+    const result = await cli(['keys', 'rotate', '--json'], {
+      NODE_ENV: 'test',
+      ENCRYPTION_KEYS: JSON.stringify({ '7': old }),
+      DATA_DIR: gw.dataDir,
+    });
     expect(result.code).toBe(0);
-    expect(result.json).toMatchObject({ source: 'ENCRYPTION_KEYS', previousVersion: '7', newVersion: '8', versions: ['7', '8'] });
+    expect(result.json).toMatchObject({
+      source: 'ENCRYPTION_KEYS',
+      previousVersion: '7',
+      newVersion: '8',
+      versions: ['7', '8'],
+    });
     const installed = JSON.parse(result.json.install.ENCRYPTION_KEYS);
     expect(installed['7']).toBe(old);
     expect(Buffer.from(installed['8'], 'base64')).toHaveLength(32);
     expect(result.json.install.ENCRYPTION_KEY_CURRENT).toBe('8');
     // The printed set is a valid configuration.
-    expect(configModule.loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', ...result.json.install }).encryption.current).toBe('8');
+    expect(
+      configModule.loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'x', ...result.json.install }).encryption
+        .current,
+    ).toBe('8');
   });
 });
 
@@ -542,16 +811,42 @@ describe('a ciphertext moved to another row does not open', () => {
     ok(await gql(SET_CREDS, { id: envA, i: { aws: awsCredentials() } }));
     ok(await gql(SET_CREDS, { id: envB, i: { aws: awsCredentials() } }));
 
-    const sealed = (await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [uuidOf(source.id)])).rows[0].secret_sealed;
-    await db.admin.query('UPDATE connectors SET secret_sealed = $1 WHERE id = ANY($2::uuid[])', [sealed, [uuidOf(sameOrg.id), uuidOf(otherOrg.id)]]);
-    await db.admin.query(`UPDATE environments SET credentials_sealed = (SELECT credentials_sealed FROM environments WHERE id = $1) WHERE id = $2`, [uuidOf(envA), uuidOf(envB)]);
+    const sealed = (await db.admin.query('SELECT secret_sealed FROM connectors WHERE id = $1', [uuidOf(source.id)]))
+      .rows[0].secret_sealed;
+    await db.admin.query('UPDATE connectors SET secret_sealed = $1 WHERE id = ANY($2::uuid[])', [
+      sealed,
+      [uuidOf(sameOrg.id), uuidOf(otherOrg.id)],
+    ]);
+    await db.admin.query(
+      `UPDATE environments SET credentials_sealed = (SELECT credentials_sealed FROM environments WHERE id = $1) WHERE id = $2`,
+      [uuidOf(envA), uuidOf(envB)],
+    );
     const logsBefore = gw.logs.length;
 
-    expect(ok<any>(await gql(GET_CONN, { id: source.id })).connector.secret).toMatchObject({ isSet: true, readable: true });
-    expect(ok<any>(await gql(GET_CONN, { id: sameOrg.id })).connector.secret).toMatchObject({ isSet: true, readable: false, fingerprint: null });
-    expect(ok<any>(await gql(GET_CONN, { id: otherOrg.id }, tokenB)).connector.secret).toMatchObject({ isSet: true, readable: false, fingerprint: null });
-    expect(ok<any>(await gql(ENV_CREDS, { id: envB })).environment.credentials).toMatchObject({ isSet: true, provider: 'AWS', readable: false, fingerprint: null });
-    expect(ok<any>(await gql(ENV_CREDS, { id: envA })).environment.credentials).toMatchObject({ isSet: true, readable: true });
+    expect(ok<any>(await gql(GET_CONN, { id: source.id })).connector.secret).toMatchObject({
+      isSet: true,
+      readable: true,
+    });
+    expect(ok<any>(await gql(GET_CONN, { id: sameOrg.id })).connector.secret).toMatchObject({
+      isSet: true,
+      readable: false,
+      fingerprint: null,
+    });
+    expect(ok<any>(await gql(GET_CONN, { id: otherOrg.id }, tokenB)).connector.secret).toMatchObject({
+      isSet: true,
+      readable: false,
+      fingerprint: null,
+    });
+    expect(ok<any>(await gql(ENV_CREDS, { id: envB })).environment.credentials).toMatchObject({
+      isSet: true,
+      provider: 'AWS',
+      readable: false,
+      fingerprint: null,
+    });
+    expect(ok<any>(await gql(ENV_CREDS, { id: envA })).environment.credentials).toMatchObject({
+      isSet: true,
+      readable: true,
+    });
 
     const warnings = gw.logs.slice(logsBefore).filter((l) => l.includes('sealed secret cannot be opened'));
     expect(warnings.length).toBe(3);
@@ -562,7 +857,11 @@ describe('a ciphertext moved to another row does not open', () => {
     const reencrypted = await cli(['keys', 'reencrypt', '--json'], cliEnv());
     expect(reencrypted.code).toBe(3);
     expect(reencrypted.stdout).toContain(uuidOf(sameOrg.id));
-    expect(JSON.parse(reencrypted.stdout).unreadable.map((u: any) => u.id).sort()).toEqual([sameOrg.id, otherOrg.id, envB].map(uuidOf).sort()); // the CLI names stored ids
+    expect(
+      JSON.parse(reencrypted.stdout)
+        .unreadable.map((u: any) => u.id)
+        .sort(),
+    ).toEqual([sameOrg.id, otherOrg.id, envB].map(uuidOf).sort()); // the CLI names stored ids
 
     // Setting the secret again repairs the row.
     ok(await gql(UPDATE_CONN, { id: sameOrg.id, i: { secret: secret(`pw-${rand()}`) } }));

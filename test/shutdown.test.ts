@@ -64,10 +64,19 @@ function loadUntilGone(url: string, token: string, clients: number, signalled: (
       const write = n % 2 === 1;
       const name = write ? `drain-${client}-${n}-${crypto.randomBytes(3).toString('hex')}` : undefined;
       const query = write
-        ? { query: `mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id name } }`, variables: { i: { name } } }
+        ? {
+            query: `mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id name } }`,
+            variables: { i: { name } },
+          }
         : { query: `{ organization { slug workspaces(first: 3) { totalCount edges { node { id } } } } }` };
       const sentAfterSignal = signalled();
-      const outcome: Outcome = { kind: write ? 'write' : 'read', name, result: 'unexpected', sentAfterSignal, answeredAfterSignal: false };
+      const outcome: Outcome = {
+        kind: write ? 'write' : 'read',
+        name,
+        result: 'unexpected',
+        sentAfterSignal,
+        answeredAfterSignal: false,
+      };
       outcomes.push(outcome);
       try {
         const response = await fetch(`${url}/graphql`, {
@@ -77,7 +86,12 @@ function loadUntilGone(url: string, token: string, clients: number, signalled: (
         });
         const body = (await response.json()) as any;
         outcome.answeredAfterSignal = signalled();
-        if (response.status === 200 && body.data && !body.errors && (!write || body.data.createWorkspace?.name === name)) {
+        if (
+          response.status === 200 &&
+          body.data &&
+          !body.errors &&
+          (!write || body.data.createWorkspace?.name === name)
+        ) {
           outcome.result = 'ok';
           // (Whether it says Connection: close is checked in the raw-socket test below: from here a response
           // sent just before the gateway handled the signal cannot be told from one sent after.)
@@ -148,7 +162,9 @@ test('SIGTERM under read/write load, external database: every request answered o
   const org = await createOrg(db, 'drain');
   const gw = await startGateway({ databaseUrl: db.url });
   await shutdownUnderLoad(gw, gw.token(org.id), async () =>
-    (await db.admin.query(`SELECT name FROM workspaces WHERE org_id = $1 AND name LIKE 'drain-%'`, [org.id])).rows.map((r) => r.name),
+    (await db.admin.query(`SELECT name FROM workspaces WHERE org_id = $1 AND name LIKE 'drain-%'`, [org.id])).rows.map(
+      (r) => r.name,
+    ),
   );
 });
 
@@ -156,20 +172,46 @@ test('SIGTERM under read/write load, embedded database: the gateway, not the pac
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-drain-'));
   const env = { EMBEDDED_PG_PORT: String(await freePort()), DATABASE_URL: '', DATA_DIR: dataDir, NODE_ENV: 'test' };
   try {
-    const created = await cli(['org', 'create', '--name', 'Drain', '--slug', 'drain', '--owner-email', 'o@example.test', '--owner-id', 'user-1', '--json'], env);
+    const created = await cli(
+      [
+        'org',
+        'create',
+        '--name',
+        'Drain',
+        '--slug',
+        'drain',
+        '--owner-email',
+        'o@example.test',
+        '--owner-id',
+        'user-1',
+        '--json',
+      ],
+      env,
+    );
     expect(created.code).toBe(0);
     const orgId = created.json.id as string;
-    const gw = await startGateway({ dataDir, env: { EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT, DATABASE_URL: '', LOG_LEVEL: 'info' } });
+    const gw = await startGateway({
+      dataDir,
+      env: { EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT, DATABASE_URL: '', LOG_LEVEL: 'info' },
+    });
     const postmasterPid = Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
 
     await shutdownUnderLoad(gw, gw.token(orgId), async () => {
       // The gateway stopped its PostgreSQL; read what was committed through a new gateway on the directory.
-      const again = await startGateway({ dataDir, key: gw.key, env: { EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT, DATABASE_URL: '' } });
+      const again = await startGateway({
+        dataDir,
+        key: gw.key,
+        env: { EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT, DATABASE_URL: '' },
+      });
       try {
         const names: string[] = [];
-        for (let after: string | null = null; ; ) {
+        for (let after: string | null = null; ;) {
           const page: any = ok<any>(
-            await again.graphql(`query($after: String) { organization { workspaces(first: 100, after: $after) { edges { node { name } } pageInfo { hasNextPage endCursor } } } }`, { after }, again.token(orgId)),
+            await again.graphql(
+              `query($after: String) { organization { workspaces(first: 100, after: $after) { edges { node { name } } pageInfo { hasNextPage endCursor } } } }`,
+              { after },
+              again.token(orgId),
+            ),
           ).organization.workspaces;
           names.push(...page.edges.map((e: any) => e.node.name).filter((n: string) => n.startsWith('drain-')));
           if (!page.pageInfo.hasNextPage) return names;
@@ -207,7 +249,9 @@ function responseOf(socket: net.Socket): Promise<RawResponse | undefined> {
       if (!data) return resolve(undefined);
       const [head, ...rest] = data.split('\r\n\r\n');
       const [statusLine, ...headerLines] = head.split('\r\n');
-      const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
     });
   });
@@ -226,9 +270,15 @@ function responsesOf(socket: net.Socket): Promise<RawResponse[]> {
         const end = rest.indexOf('\r\n\r\n');
         if (end < 0) break;
         const [statusLine, ...headerLines] = rest.slice(0, end).split('\r\n');
-        const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const headers = Object.fromEntries(
+          headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+        );
         const length = Number(headers['content-length'] ?? 0);
-        responses.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
+        responses.push({
+          status: Number(statusLine.split(' ')[1]),
+          headers,
+          body: rest.slice(end + 4, end + 4 + length),
+        });
         rest = rest.slice(end + 4 + length);
       }
       resolve(responses);
@@ -248,7 +298,8 @@ test('in flight at SIGTERM: completes with Connection: close; read after SIGTERM
   const org = await createOrg(db, 'raw');
   const gw = await startGateway({ databaseUrl: db.url });
   const token = gw.token(org.id);
-  const mutation = (name: string) => JSON.stringify({ query: `mutation { createWorkspace(input: { name: "${name}" }) { name } }` });
+  const mutation = (name: string) =>
+    JSON.stringify({ query: `mutation { createWorkspace(input: { name: "${name}" }) { name } }` });
   const head = (body: string) =>
     `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
 
@@ -285,10 +336,18 @@ test('in flight at SIGTERM: completes with Connection: close; read after SIGTERM
 
   const [aAnswer, bAnswer, code] = await Promise.all([aResponse, bResponse, exit]);
   expect(aAnswer).toMatchObject({ status: 200, headers: { connection: 'close' } });
-  expect(JSON.parse(aAnswer!.body)).toEqual({ data: { createWorkspace: { name: inFlightName } }, extensions: expect.anything() });
+  expect(JSON.parse(aAnswer!.body)).toEqual({
+    data: { createWorkspace: { name: inFlightName } },
+    extensions: expect.anything(),
+  });
   expect(bAnswer).toMatchObject({ status: 503, headers: { connection: 'close', 'retry-after': '1' } });
   expect(JSON.parse(bAnswer!.body)).toEqual({
-    errors: [{ message: expect.stringMatching(/shutting down/), extensions: { code: 'SHUTTING_DOWN', requestId: expect.any(String) } }],
+    errors: [
+      {
+        message: expect.stringMatching(/shutting down/),
+        extensions: { code: 'SHUTTING_DOWN', requestId: expect.any(String) },
+      },
+    ],
   });
   expect(code).toBe(0);
   const rows = await db.admin.query(`SELECT name FROM workspaces WHERE name = ANY($1)`, [[inFlightName, refusedName]]);
@@ -323,7 +382,9 @@ test('a second signal while draining keeps draining; past SHUTDOWN_GRACE_MS open
   // A request that never completes (its body never arrives) holds the drain open.
   const socket = await connect(gw.url);
   const closed = responseOf(socket);
-  socket.write(`POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"qu`);
+  socket.write(
+    `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"qu`,
+  );
   await new Promise((r) => setTimeout(r, 200));
   const exit = gw.stop('SIGTERM');
   await waitForLog(gw, 'shutting down: draining');
@@ -352,7 +413,8 @@ test('pipelined requests read before SIGTERM are all answered before the connect
     const socket = await connect(gw.url);
     const answers = responsesOf(socket);
     socket.write(
-      request(`mutation { updateOrganization(input: { industry: "waited" }) { industry } }`) + request(`mutation { createWorkspace(input: { name: "${name}" }) { name } }`),
+      request(`mutation { updateOrganization(input: { industry: "waited" }) { industry } }`) +
+        request(`mutation { createWorkspace(input: { name: "${name}" }) { name } }`),
     );
     for (let i = 0; (await db.admin.query(`SELECT 1 FROM workspaces WHERE name = $1`, [name])).rowCount === 0; i++) {
       if (i > 100) throw new Error('B did not run');

@@ -4,7 +4,17 @@ import { createTestDatabase, type TestDatabase } from './support/database';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
 import { createOrg, gid, ok, type Org } from './support/fixtures';
 import { ALL_SCOPES } from './support/scopes';
-import { AUDIENCE, ISSUER, claimsFor, generateKeyPair, now, signEs256, signHs256, signRs256, unsigned } from './support/tokens';
+import {
+  AUDIENCE,
+  ISSUER,
+  claimsFor,
+  generateKeyPair,
+  now,
+  signEs256,
+  signHs256,
+  signRs256,
+  unsigned,
+} from './support/tokens';
 
 let db: TestDatabase;
 let gw: RunningGateway;
@@ -24,7 +34,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
   const idpUrl = `http://127.0.0.1:${(idp.address() as { port: number }).port}/.well-known/jwks.json`;
-  gw = await startGateway({ databaseUrl: db.url, env: { AUTH_JWKS_URL: idpUrl, AUTH_ISSUER: IDP_ISSUER, AUTH_AUDIENCE: IDP_AUDIENCE } });
+  gw = await startGateway({
+    databaseUrl: db.url,
+    env: { AUTH_JWKS_URL: idpUrl, AUTH_ISSUER: IDP_ISSUER, AUTH_AUDIENCE: IDP_AUDIENCE },
+  });
   org = await createOrg(db, 'tok');
 });
 afterAll(async () => {
@@ -61,23 +74,38 @@ describe('tokens the gateway refuses, with UNAUTHENTICATED and no data', () => {
     await expectRefused('Bearer abc', /malformed/);
   });
   test('an expired token (beyond the 5 s clock tolerance)', async () => {
-    await expectRefused(`Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { exp: now() - 30 }))}`, /expired/);
+    await expectRefused(
+      `Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { exp: now() - 30 }))}`,
+      /expired/,
+    );
   });
   test('a token that is not yet valid', async () => {
-    await expectRefused(`Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { nbf: now() + 600 }))}`, /not yet valid/);
+    await expectRefused(
+      `Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { nbf: now() + 600 }))}`,
+      /not yet valid/,
+    );
   });
   test('a wrong issuer', async () => {
-    await expectRefused(`Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { iss: 'someone-else' }))}`, /issuer/);
+    await expectRefused(
+      `Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { iss: 'someone-else' }))}`,
+      /issuer/,
+    );
   });
   test('a wrong audience', async () => {
-    await expectRefused(`Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { aud: 'other-api' }))}`, /aud/);
+    await expectRefused(
+      `Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { aud: 'other-api' }))}`,
+      /aud/,
+    );
   });
   test('alg: none', async () => {
     await expectRefused(`Bearer ${unsigned(claimsFor(org.id, ALL_SCOPES))}`);
   });
   test('HS256 signed with the public key as secret (algorithm confusion)', async () => {
     const jwks = (await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as any;
-    await expectRefused(`Bearer ${signHs256(JSON.stringify(jwks.keys[0]), claimsFor(org.id, ALL_SCOPES))}`, /algorithm|signature/);
+    await expectRefused(
+      `Bearer ${signHs256(JSON.stringify(jwks.keys[0]), claimsFor(org.id, ALL_SCOPES))}`,
+      /algorithm|signature/,
+    );
   });
   test('signed with another key', async () => {
     const jwks = (await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as any;
@@ -86,7 +114,9 @@ describe('tokens the gateway refuses, with UNAUTHENTICATED and no data', () => {
   });
   test('a tampered payload', async () => {
     const [head, , sig] = gw.token(org.id).split('.');
-    const body = Buffer.from(JSON.stringify(claimsFor('01900000-0000-7000-8000-000000000000', ALL_SCOPES))).toString('base64url');
+    const body = Buffer.from(JSON.stringify(claimsFor('01900000-0000-7000-8000-000000000000', ALL_SCOPES))).toString(
+      'base64url',
+    );
     await expectRefused(`Bearer ${head}.${body}.${sig}`, /signature/);
   });
   test('the org claim missing, or not an organization id', async () => {
@@ -102,7 +132,10 @@ describe('tokens the gateway refuses, with UNAUTHENTICATED and no data', () => {
     await expectRefused(`Bearer ${signEs256(gw.key.privateKey, withoutSub)}`, /sub/);
   });
   test('a valid token for a user who is not a member of the organization', async () => {
-    await expectRefused(`Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { sub: 'stranger' }))}`, /not a member/);
+    await expectRefused(
+      `Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { sub: 'stranger' }))}`,
+      /not a member/,
+    );
   });
   test('an organization that does not exist', async () => {
     await expectRefused(`Bearer ${gw.token('01900000-0000-7000-8000-0000000000ff')}`, /does not exist/);
@@ -133,7 +166,14 @@ describe('tokens the gateway accepts', () => {
     expect(jwks.keys[0].d).toBeUndefined();
     const publicKey = crypto.createPublicKey({ key: jwks.keys[0], format: 'jwk' });
     const [head, body, sig] = gw.token(org.id).split('.');
-    expect(crypto.verify('sha256', Buffer.from(`${head}.${body}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64url'))).toBe(true);
+    expect(
+      crypto.verify(
+        'sha256',
+        Buffer.from(`${head}.${body}`),
+        { key: publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(sig, 'base64url'),
+      ),
+    ).toBe(true);
   });
 
   test('a token minted by the CLI works against the running gateway', async () => {
@@ -143,16 +183,28 @@ describe('tokens the gateway accepts', () => {
     });
     expect(minted.code).toBe(0);
     // Without --sub the token is for the organization's first owner.
-    expect(minted.json).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'org:read workspaces:read', org: org.id, sub: 'user-1' });
+    expect(minted.json).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 900,
+      scope: 'org:read workspaces:read',
+      org: org.id,
+      sub: 'user-1',
+    });
     const data = ok<any>(await gw.graphql(`{ viewer { subject scopes } }`, {}, minted.json.access_token));
     expect(data.viewer).toEqual({ subject: 'user-1', scopes: ['org:read', 'workspaces:read'] });
   });
 
   test('the CLI refuses unknown scopes and unknown organizations', async () => {
-    const badScope = await cli(['token', '--org', org.slug, '--scopes', 'root', '--json'], { DATABASE_URL: db.url, JWT_PRIVATE_KEY: gw.key.privatePem });
+    const badScope = await cli(['token', '--org', org.slug, '--scopes', 'root', '--json'], {
+      DATABASE_URL: db.url,
+      JWT_PRIVATE_KEY: gw.key.privatePem,
+    });
     expect(badScope.code).toBe(1);
     expect(badScope.stderr).toMatch(/unknown scope/);
-    const badOrg = await cli(['token', '--org', 'no-such-org', '--json'], { DATABASE_URL: db.url, JWT_PRIVATE_KEY: gw.key.privatePem });
+    const badOrg = await cli(['token', '--org', 'no-such-org', '--json'], {
+      DATABASE_URL: db.url,
+      JWT_PRIVATE_KEY: gw.key.privatePem,
+    });
     expect(badOrg.code).toBe(1);
     expect(badOrg.stderr).toMatch(/no organization/);
   });
@@ -165,10 +217,18 @@ describe('tokens the gateway accepts', () => {
   });
 
   test('but not an identity provider token for another audience, or signed by another key', async () => {
-    const wrongAud = signRs256(idpKey.privateKey, { ...claimsFor(org.id, ['org:read']), iss: IDP_ISSUER, aud: AUDIENCE }, { kid: 'idp-1' });
+    const wrongAud = signRs256(
+      idpKey.privateKey,
+      { ...claimsFor(org.id, ['org:read']), iss: IDP_ISSUER, aud: AUDIENCE },
+      { kid: 'idp-1' },
+    );
     await expectRefused(`Bearer ${wrongAud}`, /aud/);
     const other = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const forged = signRs256(other.privateKey, { ...claimsFor(org.id, ['org:read']), iss: IDP_ISSUER, aud: IDP_AUDIENCE }, { kid: 'idp-1' });
+    const forged = signRs256(
+      other.privateKey,
+      { ...claimsFor(org.id, ['org:read']), iss: IDP_ISSUER, aud: IDP_AUDIENCE },
+      { kid: 'idp-1' },
+    );
     await expectRefused(`Bearer ${forged}`, /signature/);
     // An ES256 token claiming the IdP as issuer: the IdP's algorithm list is pinned to RS256.
     const es = signEs256(gw.key.privateKey, { ...claimsFor(org.id, ['org:read']), iss: IDP_ISSUER, aud: IDP_AUDIENCE });

@@ -1,6 +1,6 @@
 import { ForbiddenError, NotFoundError } from '../errors';
 import type { RequestContext } from '../context/request-context';
-import { CROSS_WORKSPACE_ORG_ROLES, OrgRole, WorkspaceRole, atLeast, strongest } from './roles';
+import { CROSS_WORKSPACE_ORG_ROLES, type OrgRole, WorkspaceRole, atLeast, strongest } from './roles';
 
 /** What the database says about the caller, loaded once per request with the organization row. */
 export interface Access {
@@ -26,7 +26,11 @@ export async function workspaceRoleOf(ctx: RequestContext, workspaceId: string):
  * Workspace-level authorization for changes. A workspace the caller cannot see is NOT_FOUND (row-level
  * security hides it); one they can see but lack the role for is FORBIDDEN.
  */
-export async function requireWorkspaceRole(ctx: RequestContext, workspaceId: string, needed: WorkspaceRole): Promise<void> {
+export async function requireWorkspaceRole(
+  ctx: RequestContext,
+  workspaceId: string,
+  needed: WorkspaceRole,
+): Promise<void> {
   const workspace = await ctx.loaders.workspace.byId.load(workspaceId);
   if (!workspace) throw new NotFoundError('Workspace', workspaceId);
   const role = await workspaceRoleOf(ctx, workspaceId);

@@ -52,7 +52,8 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
   // exist" (PgBouncer before 1.21, or without max_prepared_statements). This store hands its queries to the
   // owner pool as unnamed statements, like every other query of the gateway.
   const unnamedStatements = {
-    query: ({ text, values }: { text: string; values?: unknown[] }) => (owner.driver as PostgresDriver).master.query(text, values),
+    query: ({ text, values }: { text: string; values?: unknown[] }) =>
+      (owner.driver as PostgresDriver).master.query(text, values),
   };
   const limiter = (keyPrefix: string, points: number) =>
     new RateLimiterPostgres({
@@ -73,85 +74,130 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
       await rateLimiter.consume(key);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
-        throw new ExchangeError(429, 'rate_limited', `too many token requests for this ${what}; retry later`, Math.ceil(rejection.msBeforeNext / 1000));
+        throw new ExchangeError(
+          429,
+          'rate_limited',
+          `too many token requests for this ${what}; retry later`,
+          Math.ceil(rejection.msBeforeNext / 1000),
+        );
       }
       throw rejection;
     }
   };
 
   const router = express.Router();
-  router.post('/token', express.json({ limit: '4kb' }), express.urlencoded({ extended: false, limit: '4kb' }), async (req: Request, res: Response) => {
-    res.set('cache-control', 'no-store');
-    try {
-      await consume(perAddress, req.ip ?? 'unknown', 'client address');
-      const parsed = parseApiKey((req.body as Record<string, unknown> | undefined)?.api_key);
-      if (!parsed.ok) {
-        throw new ExchangeError(400, 'invalid_request', parsed.reason === 'checksum' ? 'api_key checksum does not match: the key is mistyped or truncated' : 'api_key must be an fl_… key');
-      }
-      const candidates: KeyRow[] = await asPlatformAdmin(owner, (manager) =>
-        manager.query(
-          `SELECT k.org_id, k.id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at, o.status AS org_status,
+  router.post(
+    '/token',
+    express.json({ limit: '4kb' }),
+    express.urlencoded({ extended: false, limit: '4kb' }),
+    async (req: Request, res: Response) => {
+      res.set('cache-control', 'no-store');
+      try {
+        await consume(perAddress, req.ip ?? 'unknown', 'client address');
+        const parsed = parseApiKey((req.body as Record<string, unknown> | undefined)?.api_key);
+        if (!parsed.ok) {
+          throw new ExchangeError(
+            400,
+            'invalid_request',
+            parsed.reason === 'checksum'
+              ? 'api_key checksum does not match: the key is mistyped or truncated'
+              : 'api_key must be an fl_… key',
+          );
+        }
+        const candidates: KeyRow[] = await asPlatformAdmin(owner, (manager) =>
+          manager.query(
+            `SELECT k.org_id, k.id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at, o.status AS org_status,
                   k.owner_user_id, m.role AS owner_role
              FROM api_keys k JOIN organizations o ON o.id = k.org_id
              LEFT JOIN org_members m ON m.org_id = k.org_id AND m.user_id = k.owner_user_id
             WHERE k.key_id = $1`,
-          [parsed.keyId],
-        ),
-      );
-      const key = candidates.find((row) => secretMatches(parsed.secret, row.secret_hash));
-      if (!key) {
-        // Failed guesses count against (address, key id), never against the key itself: knowing a key's
-        // public id must not be enough to lock its holder out.
-        await consume(failures, `${req.ip ?? 'unknown'}:${parsed.keyId}`, 'key from this address');
-        throw new ExchangeError(401, 'invalid_client', 'unknown API key');
-      }
-      await consume(perKey, parsed.keyId, 'key');
-      if (key.revoked_at) throw new ExchangeError(401, 'invalid_client', 'this API key has been revoked');
-      const now = Date.now();
-      if (key.expires_at && key.expires_at.getTime() <= now) throw new ExchangeError(401, 'invalid_client', 'this API key has expired');
-      if (key.org_status === 'suspended') throw new ExchangeError(403, 'org_suspended', 'the organization is suspended');
-      if (key.org_status === 'archived') throw new ExchangeError(403, 'org_archived', 'the organization is archived');
-      if (key.owner_user_id && !key.owner_role) throw new ExchangeError(401, 'invalid_client', 'the member this API key answers to has left the organization');
-      // Never more than the owner's current role allows.
-      const allowed = key.owner_role ? new Set<string>(ORG_ROLE_SCOPES[key.owner_role]) : null;
-      const scopes = allowed ? key.scopes.filter((s) => allowed.has(s)) : key.scopes;
+            [parsed.keyId],
+          ),
+        );
+        const key = candidates.find((row) => secretMatches(parsed.secret, row.secret_hash));
+        if (!key) {
+          // Failed guesses count against (address, key id), never against the key itself: knowing a key's
+          // public id must not be enough to lock its holder out.
+          await consume(failures, `${req.ip ?? 'unknown'}:${parsed.keyId}`, 'key from this address');
+          throw new ExchangeError(401, 'invalid_client', 'unknown API key');
+        }
+        await consume(perKey, parsed.keyId, 'key');
+        if (key.revoked_at) throw new ExchangeError(401, 'invalid_client', 'this API key has been revoked');
+        const now = Date.now();
+        if (key.expires_at && key.expires_at.getTime() <= now)
+          throw new ExchangeError(401, 'invalid_client', 'this API key has expired');
+        if (key.org_status === 'suspended')
+          throw new ExchangeError(403, 'org_suspended', 'the organization is suspended');
+        if (key.org_status === 'archived') throw new ExchangeError(403, 'org_archived', 'the organization is archived');
+        if (key.owner_user_id && !key.owner_role)
+          throw new ExchangeError(
+            401,
+            'invalid_client',
+            'the member this API key answers to has left the organization',
+          );
+        // Never more than the owner's current role allows.
+        const allowed = key.owner_role ? new Set<string>(ORG_ROLE_SCOPES[key.owner_role]) : null;
+        const scopes = allowed ? key.scopes.filter((s) => allowed.has(s)) : key.scopes;
 
-      const untilKeyExpiry = key.expires_at ? Math.floor((key.expires_at.getTime() - now) / 1000) : Infinity;
-      const minted = await tokens.mint({
-        orgId: key.org_id,
-        subject: `apikey:${key.id}`,
-        scopes,
-        keyOwner: key.owner_user_id,
-        ttlSeconds: Math.max(1, Math.min(limits.tokenTtlSeconds, untilKeyExpiry)),
-      });
-      res.json({ access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: scopes.join(' ') });
-      // After the response: never on the hot path, and at most one write a minute per key.
-      void asPlatformAdmin(owner, (manager) =>
-        manager.query(
+        const untilKeyExpiry = key.expires_at ? Math.floor((key.expires_at.getTime() - now) / 1000) : Infinity;
+        const minted = await tokens.mint({
+          orgId: key.org_id,
+          subject: `apikey:${key.id}`,
+          scopes,
+          keyOwner: key.owner_user_id,
+          ttlSeconds: Math.max(1, Math.min(limits.tokenTtlSeconds, untilKeyExpiry)),
+        });
+        res.json({
+          access_token: minted.token,
+          token_type: 'Bearer',
+          expires_in: minted.expiresIn,
+          scope: scopes.join(' '),
+        });
+        // After the response: never on the hot path, and at most one write a minute per key.
+        void asPlatformAdmin(owner, (manager) =>
+          manager.query(
             `UPDATE api_keys SET last_used_at = now() WHERE org_id = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-          [key.org_id, key.id],
-        ),
-      ).catch((error) => log.warn({ err: { message: (error as Error).message } }, 'could not record API key use'));
-    } catch (error) {
-      if (error instanceof ExchangeError) {
-        if (error.retryAfterSeconds !== undefined) res.set('retry-after', String(error.retryAfterSeconds));
-        // RFC 6750 §3 (and RFC 6749 §5.2 for invalid_client): every 401 names its scheme; a key was presented.
-        if (error.status === 401) res.set('www-authenticate', bearerChallenge({ description: error.message }));
-        res.status(error.status).json({ error: error.code, error_description: error.message });
-        return;
+            [key.org_id, key.id],
+          ),
+        ).catch((error) => log.warn({ err: { message: (error as Error).message } }, 'could not record API key use'));
+      } catch (error) {
+        if (error instanceof ExchangeError) {
+          if (error.retryAfterSeconds !== undefined) res.set('retry-after', String(error.retryAfterSeconds));
+          // RFC 6750 §3 (and RFC 6749 §5.2 for invalid_client): every 401 names its scheme; a key was presented.
+          if (error.status === 401) res.set('www-authenticate', bearerChallenge({ description: error.message }));
+          res.status(error.status).json({ error: error.code, error_description: error.message });
+          return;
+        }
+        const outage = outageOf(error);
+        if (outage) {
+          // The same classification as GraphQL (graphql/errors.ts): 503, Retry-After, and the same code.
+          // `temporarily_unavailable` is OAuth 2.0's registered error for this (RFC 6749 §4.1.2.1).
+          log.warn(
+            {
+              err: { code: (error as { code?: string }).code, message: (error as Error).message },
+              code: outage.code,
+              requestId: res.locals.requestId,
+            },
+            'token exchange: database outage',
+          );
+          res.set('retry-after', String(RETRY_AFTER_SECONDS));
+          res.status(503).json({
+            error: 'temporarily_unavailable',
+            code: outage.code,
+            error_description: outage.message,
+            requestId: res.locals.requestId,
+          });
+          return;
+        }
+        log.error(
+          { err: { message: (error as Error).message }, requestId: res.locals.requestId },
+          'token exchange failed',
+        );
+        res
+          .status(500)
+          .json({ error: 'server_error', error_description: 'Internal server error', requestId: res.locals.requestId });
       }
-      const outage = outageOf(error);
-      if (outage) {
-        // The same classification as GraphQL (graphql/errors.ts): 503, Retry-After, and the same code.
-        // `temporarily_unavailable` is OAuth 2.0's registered error for this (RFC 6749 §4.1.2.1).
-        log.warn({ err: { code: (error as { code?: string }).code, message: (error as Error).message }, code: outage.code, requestId: res.locals.requestId }, 'token exchange: database outage');
-        res.set('retry-after', String(RETRY_AFTER_SECONDS));
-        res.status(503).json({ error: 'temporarily_unavailable', code: outage.code, error_description: outage.message, requestId: res.locals.requestId });
-        return;
-      }
-      log.error({ err: { message: (error as Error).message }, requestId: res.locals.requestId }, 'token exchange failed');
-      res.status(500).json({ error: 'server_error', error_description: 'Internal server error', requestId: res.locals.requestId });
-    }
-  });
+    },
+  );
   return router;
 }

@@ -14,11 +14,15 @@ export async function authenticate(headers: IncomingHttpHeaders, tokens: TokenSe
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim());
   // Another scheme (Basic, …) presented no bearer token: the bare challenge (RFC 6750 §3.1); a Bearer
   // header with a malformed token is an invalid token.
-  if (!match) throw unauthenticated('Authorization header must be "Bearer <token>"', { tokenSent: /^bearer\b/i.test(header.trim()) });
+  if (!match)
+    throw unauthenticated('Authorization header must be "Bearer <token>"', {
+      tokenSent: /^bearer\b/i.test(header.trim()),
+    });
   try {
     return await tokens.verify(match[1]);
   } catch (error) {
-    if (error instanceof InvalidTokenError) throw unauthenticated(`Invalid token: ${error.message}`, { tokenSent: true });
+    if (error instanceof InvalidTokenError)
+      throw unauthenticated(`Invalid token: ${error.message}`, { tokenSent: true });
     throw error;
   }
 }

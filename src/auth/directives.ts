@@ -95,11 +95,7 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
   return mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (fieldConfig: GraphQLFieldConfig<unknown, GatewayContext>, fieldName, typeName) => {
       const parent = schema.getType(typeName)!;
-      const rule = merge(
-        rulesOf(schema, fieldConfig),
-        typeRule(parent),
-        typeRule(getNamedType(fieldConfig.type)),
-      );
+      const rule = merge(rulesOf(schema, fieldConfig), typeRule(parent), typeRule(getNamedType(fieldConfig.type)));
       if (rootTypes.has(typeName) && !rule.authenticated) {
         throw new Error(`${typeName}.${fieldName} has neither @authenticated nor @requiresScopes`);
       }

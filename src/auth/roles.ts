@@ -40,5 +40,8 @@ export function atLeast(role: WorkspaceRole | null | undefined, needed: Workspac
 }
 
 export function strongest(...roles: Array<WorkspaceRole | null | undefined>): WorkspaceRole | null {
-  return roles.reduce<WorkspaceRole | null>((best, role) => (role && (!best || RANK[role] > RANK[best]) ? role : best), null);
+  return roles.reduce<WorkspaceRole | null>(
+    (best, role) => (role && (!best || RANK[role] > RANK[best]) ? role : best),
+    null,
+  );
 }

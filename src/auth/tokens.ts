@@ -113,7 +113,8 @@ export class TokenService {
     // external identity provider's subjects are always users.
     const ownIssuer = trusted.issuer === this.config.jwt.issuer;
     const kind = ownIssuer && subject.startsWith('apikey:') ? 'api_key' : 'user';
-    if (kind === 'api_key' && !isUuid(subject.slice('apikey:'.length))) throw new InvalidTokenError('token "sub" claim is invalid');
+    if (kind === 'api_key' && !isUuid(subject.slice('apikey:'.length)))
+      throw new InvalidTokenError('token "sub" claim is invalid');
     return {
       orgId: claims.org,
       subject,
@@ -135,7 +136,13 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 const MAX_SCOPES = 100;
 
 function isSubject(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_SUBJECT_LENGTH && !CONTROL.test(value) && isSafeText(value);
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= MAX_SUBJECT_LENGTH &&
+    !CONTROL.test(value) &&
+    isSafeText(value)
+  );
 }
 
 function finiteOrAbsent(value: unknown): boolean {
@@ -151,21 +158,39 @@ function finiteOrAbsent(value: unknown): boolean {
  * providers send, the same or an array of such tokens); `key_owner` absent or a subject; `jti` absent or
  * a string; `exp`/`nbf`/`iat` finite numbers (jose checks the type, not that 1e999 is not Infinity).
  */
-function checkClaims(payload: JWTPayload): { sub: string; org: string; scopes: string[]; keyOwner: string | null; jti?: string } {
+function checkClaims(payload: JWTPayload): {
+  sub: string;
+  org: string;
+  scopes: string[];
+  keyOwner: string | null;
+  jti?: string;
+} {
   if (!isSubject(payload.sub)) throw new InvalidTokenError('token "sub" claim is invalid');
   if (!isUuid(payload.org)) throw new InvalidTokenError('token "org" claim is not an organization id');
   for (const claim of ['exp', 'nbf', 'iat'] as const) {
     if (!finiteOrAbsent(payload[claim])) throw new InvalidTokenError(`token claim "${claim}" is missing or invalid`);
   }
-  const scopes = payload.scope !== undefined ? (typeof payload.scope === 'string' ? parseScopes(payload.scope) : null) : parseScopes(payload.scp);
+  const scopes =
+    payload.scope !== undefined
+      ? typeof payload.scope === 'string'
+        ? parseScopes(payload.scope)
+        : null
+      : parseScopes(payload.scp);
   if (!scopes) throw new InvalidTokenError('token "scope" claim is invalid');
   const keyOwner = payload.key_owner;
-  if (keyOwner !== undefined && keyOwner !== null && !isSubject(keyOwner)) throw new InvalidTokenError('token "key_owner" claim is invalid');
+  if (keyOwner !== undefined && keyOwner !== null && !isSubject(keyOwner))
+    throw new InvalidTokenError('token "key_owner" claim is invalid');
   const jti = payload.jti;
   if (jti !== undefined && (typeof jti !== 'string' || jti.length > MAX_SUBJECT_LENGTH || !isSafeText(jti))) {
     throw new InvalidTokenError('token "jti" claim is invalid');
   }
-  return { sub: payload.sub, org: payload.org.toLowerCase(), scopes, keyOwner: (keyOwner as string | undefined) ?? null, jti };
+  return {
+    sub: payload.sub,
+    org: payload.org.toLowerCase(),
+    scopes,
+    keyOwner: (keyOwner as string | undefined) ?? null,
+    jti,
+  };
 }
 
 /** The scope claim as a list, or null when it is malformed. Absent = no scopes. */
@@ -185,7 +210,10 @@ function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'token algorithm is not allowed';
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature is invalid';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'token was not signed by a known key';
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JOSEError && error.code === 'ERR_JWKS_INVALID') {
+  if (
+    error instanceof joseErrors.JWKSTimeout ||
+    (error instanceof joseErrors.JOSEError && error.code === 'ERR_JWKS_INVALID')
+  ) {
     return 'identity provider keys are unavailable';
   }
   if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'malformed token';

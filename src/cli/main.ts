@@ -8,7 +8,11 @@ import { loadSigningKey } from '../auth/keys';
 import { TokenService } from '../auth/tokens';
 import { SCOPES, isScope } from '../auth/scopes';
 import { OrganizationStatus, SupportTier } from '../modules/organization/organization.entity';
-import { PlatformError, auditPlatformOperation, organizationPlatform } from '../modules/organization/organization.platform';
+import {
+  PlatformError,
+  auditPlatformOperation,
+  organizationPlatform,
+} from '../modules/organization/organization.platform';
 import { seedDemo } from './seed';
 import { asPlatformAdmin } from '../db/platform';
 import { insertApiKey } from '../modules/api-key/api-key.service';
@@ -64,7 +68,9 @@ org
   .requiredOption('--owner-email <email>', "the first owner's e-mail")
   .option('--owner-id <userId>', "the first owner's user id (their tokens' sub; default: the e-mail)")
   .option('--domain <domain>', 'primary domain')
-  .addOption(new Option('--support-tier <tier>', 'support tier').choices(Object.values(SupportTier)).default('community'))
+  .addOption(
+    new Option('--support-tier <tier>', 'support tier').choices(Object.values(SupportTier)).default('community'),
+  )
   .option('--owner-api-key', "also create an API key answering to the owner, with the owner's scopes (printed once)")
   .option('--json', 'print JSON')
   .action(async (options) =>
@@ -107,7 +113,11 @@ org
   .action(async (options) =>
     withDatabases(async ({ owner }) => {
       const all = await organizationPlatform.list(owner);
-      print(options.json, all, all.map((o) => `${o.slug}\t${o.id}\t${o.status}\t${o.name}`).join('\n') || '(no organizations)');
+      print(
+        options.json,
+        all,
+        all.map((o) => `${o.slug}\t${o.id}\t${o.status}\t${o.name}`).join('\n') || '(no organizations)',
+      );
     }),
   );
 org
@@ -138,7 +148,9 @@ org
 const describeSubscription = (s: ProductSubscription) =>
   `${s.id}\t${s.productName}\t${s.status}\t${s.billingCycle}\tauto-renew ${s.autoRenew ? 'on' : 'off'}${s.trialEndDate ? `\ttrial ends ${s.trialEndDate}` : ''}`;
 
-const billing = program.command('billing').description('platform operations on subscriptions and credits (the billing system)');
+const billing = program
+  .command('billing')
+  .description('platform operations on subscriptions and credits (the billing system)');
 billing
   .command('subscribe')
   .description('add a product subscription to an organization')
@@ -172,7 +184,12 @@ billing
   .option('--json', 'print JSON')
   .action(async (options) =>
     withDatabases(async ({ owner }) => {
-      const updated = await billingPlatform.setSubscriptionStatus(owner, { org: options.org, id: options.id, status: options.status, trialEndDate: options.trialEnd });
+      const updated = await billingPlatform.setSubscriptionStatus(owner, {
+        org: options.org,
+        id: options.id,
+        status: options.status,
+        trialEndDate: options.trialEnd,
+      });
       print(options.json, updated, describeSubscription(updated));
     }),
   );
@@ -185,8 +202,16 @@ billing
   .option('--json', 'print JSON')
   .action(async (options) =>
     withDatabases(async ({ owner }) => {
-      const result = await billingPlatform.grant(owner, { org: options.org, amount: options.amount, reason: options.reason });
-      print(options.json, result, `granted ${result.entry.amount} credits; balance ${result.balance} (entry ${result.entry.id})`);
+      const result = await billingPlatform.grant(owner, {
+        org: options.org,
+        amount: options.amount,
+        reason: options.reason,
+      });
+      print(
+        options.json,
+        result,
+        `granted ${result.entry.amount} credits; balance ${result.balance} (entry ${result.entry.id})`,
+      );
     }),
   );
 billing
@@ -198,8 +223,16 @@ billing
   .option('--json', 'print JSON')
   .action(async (options) =>
     withDatabases(async ({ owner }) => {
-      const result = await billingPlatform.adjust(owner, { org: options.org, amount: options.amount, reason: options.reason });
-      print(options.json, result, `adjusted by ${result.entry.amount}; balance ${result.balance} (entry ${result.entry.id})`);
+      const result = await billingPlatform.adjust(owner, {
+        org: options.org,
+        amount: options.amount,
+        reason: options.reason,
+      });
+      print(
+        options.json,
+        result,
+        `adjusted by ${result.entry.amount}; balance ${result.balance} (entry ${result.entry.id})`,
+      );
     }),
   );
 billing
@@ -227,21 +260,35 @@ program
   .option('--ttl <seconds>', 'lifetime in seconds', String(config.jwt.defaultTtlSeconds))
   .option('--json', 'print JSON')
   .action(async (options) => {
-    const scopes = options.scopes ? String(options.scopes).split(/[\s,]+/).filter(Boolean) : [...SCOPES];
+    const scopes = options.scopes
+      ? String(options.scopes)
+          .split(/[\s,]+/)
+          .filter(Boolean)
+      : [...SCOPES];
     const unknown = scopes.filter((s) => !isScope(s));
     if (unknown.length) fail(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
     const ttl = Number(options.ttl);
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 86400) fail('--ttl must be between 1 and 604800 seconds');
     const { organization, subject } = await withDatabases(async ({ owner }) => {
       const found = await organizationPlatform.find(owner, options.org);
-      return { organization: found, subject: (options.sub as string | undefined) ?? (await organizationPlatform.firstOwner(owner, found.id)) };
+      return {
+        organization: found,
+        subject: (options.sub as string | undefined) ?? (await organizationPlatform.firstOwner(owner, found.id)),
+      };
     });
     if (!subject) fail(`organization ${organization.slug} has no owner; pass --sub`);
     const tokens = new TokenService(config, await loadSigningKey(config.jwt.privateKey, config.dataDir));
     const minted = await tokens.mint({ orgId: organization.id, subject, scopes, ttlSeconds: ttl });
     print(
       options.json,
-      { access_token: minted.token, token_type: 'Bearer', expires_in: minted.expiresIn, scope: scopes.join(' '), org: organization.id, sub: subject },
+      {
+        access_token: minted.token,
+        token_type: 'Bearer',
+        expires_in: minted.expiresIn,
+        scope: scopes.join(' '),
+        org: organization.id,
+        sub: subject,
+      },
       minted.token,
     );
   });
@@ -253,11 +300,15 @@ program
   .action(async (options) =>
     withDatabases(async ({ owner }) => {
       const migrations = await owner.query(`SELECT name FROM migrations ORDER BY id`);
-      print(options.json, { applied: migrations.map((m: { name: string }) => m.name) }, `schema is up to date (${migrations.length} migrations)`);
+      print(
+        options.json,
+        { applied: migrations.map((m: { name: string }) => m.name) },
+        `schema is up to date (${migrations.length} migrations)`,
+      );
     }),
   );
 
-const apikey = program.command('apikey').description('API keys (platform path: for an organization\'s first key)');
+const apikey = program.command('apikey').description("API keys (platform path: for an organization's first key)");
 apikey
   .command('create')
   .description('create an API key for an organization; its value is printed once')
@@ -267,7 +318,11 @@ apikey
   .option('--scopes <scopes>', `comma- or space-separated scopes (default: all of ${SCOPES.join(', ')})`)
   .option('--json', 'print JSON')
   .action(async (options) => {
-    const scopes = options.scopes ? String(options.scopes).split(/[\s,]+/).filter(Boolean) : [...SCOPES];
+    const scopes = options.scopes
+      ? String(options.scopes)
+          .split(/[\s,]+/)
+          .filter(Boolean)
+      : [...SCOPES];
     const unknown = scopes.filter((s) => !isScope(s));
     if (unknown.length) fail(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
     const name = String(options.name).trim();
@@ -288,7 +343,13 @@ apikey
       });
       print(
         options.json,
-        { key: created.key, id: created.apiKey.id, prefix: created.apiKey.prefix, scopes: created.apiKey.scopes, org: organization.id },
+        {
+          key: created.key,
+          id: created.apiKey.id,
+          prefix: created.apiKey.prefix,
+          scopes: created.apiKey.scopes,
+          org: organization.id,
+        },
         `${created.key}\n(store it now: it is never shown again; exchange it with POST /auth/token)`,
       );
     });
@@ -302,14 +363,19 @@ db.command('url')
     const urls = config.databaseUrl
       ? { database_url: config.databaseUrl, app_database_url: config.appDatabaseUrl ?? null }
       : await (async () => {
-          const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, { reuseRunning: true, kind: 'cli' });
+          const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, log, {
+            reuseRunning: true,
+            kind: 'cli',
+          });
           await embedded.stop();
           return { database_url: embedded.url, app_database_url: embedded.servingLogin.url };
         })();
     print(options.json, urls, `DATABASE_URL=${urls.database_url}\nAPP_DATABASE_URL=${urls.app_database_url ?? ''}`);
   });
 db.command('create-serving-login')
-  .description('create (or reset the password of) a LOGIN role that can only act as the tenant role; use it as APP_DATABASE_URL')
+  .description(
+    'create (or reset the password of) a LOGIN role that can only act as the tenant role; use it as APP_DATABASE_URL',
+  )
   .option('--name <name>', 'role name', DEFAULT_SERVING_LOGIN)
   .option('--password <password>', 'password (default: generated and printed once)')
   .option('--json', 'print JSON')
@@ -320,11 +386,17 @@ db.command('create-serving-login')
       const url = new URL(config.databaseUrl ?? (owner.options as { url: string }).url);
       url.username = options.name;
       url.password = password;
-      print(options.json, { name: options.name, app_database_url: url.toString() }, `APP_DATABASE_URL=${url.toString()}`);
+      print(
+        options.json,
+        { name: options.name, app_database_url: url.toString() },
+        `APP_DATABASE_URL=${url.toString()}`,
+      );
     }),
   );
 
-const keys = program.command('keys').description('encryption keys of secrets at rest (cloud credentials, connector secrets)');
+const keys = program
+  .command('keys')
+  .description('encryption keys of secrets at rest (cloud credentials, connector secrets)');
 keys
   .command('rotate')
   .description('add a new key version and make it current (then run `keys reencrypt`); old versions stay decryptable')
@@ -348,11 +420,14 @@ keys
     const keyring = Keyring.load(config.encryption, config.dataDir);
     const result = await withDatabases(({ owner }) => reencryptAll(owner, keyring));
     const lines = Object.entries(result.tables).map(
-      ([table, c]) => `${table}: ${c.sealed} sealed, ${c.reencrypted} re-encrypted, ${c.alreadyCurrent} already current, ${c.unreadable} unreadable`,
+      ([table, c]) =>
+        `${table}: ${c.sealed} sealed, ${c.reencrypted} re-encrypted, ${c.alreadyCurrent} already current, ${c.unreadable} unreadable`,
     );
     print(options.json, result, [`current key version ${result.currentVersion}`, ...lines].join('\n'));
     if (result.unreadable.length) {
-      process.stderr.write(`error: ${result.unreadable.length} sealed value(s) could not be opened (left unchanged): ${result.unreadable.map((u) => `${u.table} ${u.id}`).join(', ')}\n`);
+      process.stderr.write(
+        `error: ${result.unreadable.length} sealed value(s) could not be opened (left unchanged): ${result.unreadable.map((u) => `${u.table} ${u.id}`).join(', ')}\n`,
+      );
       process.exitCode = 3;
     }
   });
@@ -365,11 +440,16 @@ program
   .action(async (options) =>
     withDatabases(async ({ owner }) => {
       const result = await seedDemo(owner, options.slug);
-      print(options.json, result, `seeded ${result.slug} (${result.orgId}): ${result.workspaces} workspaces\nnext: npm run cli -- token --org ${result.slug}`);
+      print(
+        options.json,
+        result,
+        `seeded ${result.slug} (${result.orgId}): ${result.workspaces} workspaces\nnext: npm run cli -- token --org ${result.slug}`,
+      );
     }),
   );
 
 program.parseAsync().then(
   () => process.exit(process.exitCode ?? 0),
-  (error: unknown) => fail(error instanceof PlatformError ? error.message : error instanceof Error ? error.message : String(error)),
+  (error: unknown) =>
+    fail(error instanceof PlatformError ? error.message : error instanceof Error ? error.message : String(error)),
 );

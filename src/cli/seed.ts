@@ -4,7 +4,10 @@ import { asPlatformAdmin } from '../db/platform';
 import { organizationPlatform } from '../modules/organization/organization.platform';
 
 /** Demo data for trying the gateway: two workspaces, each with three environments and some components. */
-export async function seedDemo(owner: DataSource, slug: string): Promise<{ orgId: string; slug: string; workspaces: number }> {
+export async function seedDemo(
+  owner: DataSource,
+  slug: string,
+): Promise<{ orgId: string; slug: string; workspaces: number }> {
   const organization = await organizationPlatform.create(owner, {
     name: `Demo (${slug})`,
     slug,
@@ -24,22 +27,36 @@ export async function seedDemo(owner: DataSource, slug: string): Promise<{ orgId
         workspace.name,
         workspace.description,
       ]);
-      for (const [tier, host] of [['dev', 'localhost'], ['stage', 'cloudrun'], ['prod', 'aws']]) {
+      for (const [tier, host] of [
+        ['dev', 'localhost'],
+        ['stage', 'cloudrun'],
+        ['prod', 'aws'],
+      ]) {
         await manager.query(
           `INSERT INTO environments (org_id, id, workspace_id, name, slug, tier, deployment_host, execution_backend)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [organization.id, uuidv7(), workspaceId, tier.toUpperCase(), tier, tier, host, { runtime: 'node20', replicas: tier === 'prod' ? 3 : 1 }],
+          [
+            organization.id,
+            uuidv7(),
+            workspaceId,
+            tier.toUpperCase(),
+            tier,
+            tier,
+            host,
+            { runtime: 'node20', replicas: tier === 'prod' ? 3 : 1 },
+          ],
         );
       }
-      for (const [type, name] of [['agent', 'Support agent'], ['workflow', 'Order sync'], ['code_block', 'Price formatter'], ['hosted_service', 'Webhook relay']]) {
-        await manager.query(`INSERT INTO components (org_id, id, workspace_id, type, name, configuration) VALUES ($1, $2, $3, $4, $5, $6)`, [
-          organization.id,
-          uuidv7(),
-          workspaceId,
-          type,
-          name,
-          { version: '1.0.0' },
-        ]);
+      for (const [type, name] of [
+        ['agent', 'Support agent'],
+        ['workflow', 'Order sync'],
+        ['code_block', 'Price formatter'],
+        ['hosted_service', 'Webhook relay'],
+      ]) {
+        await manager.query(
+          `INSERT INTO components (org_id, id, workspace_id, type, name, configuration) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [organization.id, uuidv7(), workspaceId, type, name, { version: '1.0.0' }],
+        );
       }
     }
   });

@@ -55,7 +55,10 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
   if (principal.kind === 'api_key' && !caller.apiKeyActive) {
     // Checked on every request in the request's first statement: a revoked key's tokens stop at once,
     // on every replica (the database is the shared state).
-    throw new UnauthenticatedError('The API key of this token has been revoked or has expired, or its owner has left the organization', tokenSent);
+    throw new UnauthenticatedError(
+      'The API key of this token has been revoked or has expired, or its owner has left the organization',
+      tokenSent,
+    );
   }
   if (principal.kind === 'user' && !caller.orgRole) {
     // Membership in the database decides: a removed user's unexpired token is worthless.

@@ -92,7 +92,13 @@ function writeAtomically(file: string, record: OwnerRecord, replace: boolean): v
  */
 export function acquireDataDirLock(dataDir: string, facts: { kind: OwnerRecord['kind']; pgPort: number }): Acquired {
   const file = path.join(dataDir, FILE);
-  const record: OwnerRecord = { pid: process.pid, processStart: processStart(process.pid), kind: facts.kind, pgPort: facts.pgPort, startedAt: new Date().toISOString() };
+  const record: OwnerRecord = {
+    pid: process.pid,
+    processStart: processStart(process.pid),
+    kind: facts.kind,
+    pgPort: facts.pgPort,
+    startedAt: new Date().toISOString(),
+  };
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       writeAtomically(file, record, false);
@@ -122,7 +128,9 @@ export function acquireDataDirLock(dataDir: string, facts: { kind: OwnerRecord['
     }
     fs.rmSync(aside, { force: true });
   }
-  throw new Error(`could not take ownership of ${file} (several processes are starting on DATA_DIR ${dataDir} at once?)`);
+  throw new Error(
+    `could not take ownership of ${file} (several processes are starting on DATA_DIR ${dataDir} at once?)`,
+  );
 }
 
 /** The live owner of dataDir's embedded PostgreSQL, if any (read-only). */
@@ -154,7 +162,13 @@ function lockHandle(file: string, record: OwnerRecord): DataDirLock {
 }
 
 export function describeOwner(owner: OwnerRecord): string {
-  const who = owner.kind === 'gateway' ? 'manifest-gateway' : owner.kind === 'cli' ? 'manifest-gateway CLI command' : 'process';
-  const where = [owner.httpPort ? `serving on port ${owner.httpPort}` : undefined, `embedded PostgreSQL on port ${owner.pgPort}`].filter(Boolean).join(', ');
+  const who =
+    owner.kind === 'gateway' ? 'manifest-gateway' : owner.kind === 'cli' ? 'manifest-gateway CLI command' : 'process';
+  const where = [
+    owner.httpPort ? `serving on port ${owner.httpPort}` : undefined,
+    `embedded PostgreSQL on port ${owner.pgPort}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `a running ${who} (pid ${owner.pid}; ${where}; since ${owner.startedAt})`;
 }

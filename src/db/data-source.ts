@@ -49,7 +49,10 @@ class GatewayTypeOrmLogger implements TypeOrmLogger {
   logQueryError(error: string | Error, query: string, _parameters?: unknown[], queryRunner?: QueryRunner): void {
     const data = queryRunner?.data as QueryRunnerData | undefined;
     if (data && data.failedStatements !== undefined) data.failedStatements++;
-    this.pinoLog?.debug({ err: { message: typeof error === 'string' ? error : error.message }, sql: query }, 'sql error');
+    this.pinoLog?.debug(
+      { err: { message: typeof error === 'string' ? error : error.message }, sql: query },
+      'sql error',
+    );
   }
   logQuerySlow(time: number, query: string): void {
     this.pinoLog?.warn({ ms: time, sql: query }, 'slow sql');
@@ -91,7 +94,8 @@ const TIMEOUTS = new WeakMap<DataSource, { statementMs: number; idleInTransactio
  */
 export function transactionTimeouts(dataSource: DataSource): string {
   const timeouts = TIMEOUTS.get(dataSource);
-  if (!timeouts) return `set_config('statement_timeout', '15000', true), set_config('idle_in_transaction_session_timeout', '30000', true)`;
+  if (!timeouts)
+    return `set_config('statement_timeout', '15000', true), set_config('idle_in_transaction_session_timeout', '30000', true)`;
   return (
     `set_config('statement_timeout', '${Math.trunc(timeouts.statementMs)}', true), ` +
     `set_config('idle_in_transaction_session_timeout', '${Math.trunc(timeouts.idleInTransactionMs)}', true)`

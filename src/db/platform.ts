@@ -8,7 +8,10 @@ import { transactionTimeouts } from './data-source';
  * `platform_admin` policies admit the owning role only under that setting. Never reachable from GraphQL
  * resolvers, which only ever see a TenantScope.
  */
-export async function asPlatformAdmin<T>(ownerDataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+export async function asPlatformAdmin<T>(
+  ownerDataSource: DataSource,
+  work: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
   return ownerDataSource.transaction(async (manager) => {
     await manager.query(`SELECT set_config('app.platform_admin', 'on', true), ${transactionTimeouts(ownerDataSource)}`);
     return work(manager);

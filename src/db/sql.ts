@@ -17,7 +17,8 @@ export function hydrate<E extends ObjectLiteral>(metadata: EntityMetadata, raw: 
   return raw.map((row) => {
     const entity = metadata.create() as E;
     for (const column of metadata.columns) {
-      if (column.databaseName in row) (entity as Record<string, unknown>)[column.propertyName] = row[column.databaseName];
+      if (column.databaseName in row)
+        (entity as Record<string, unknown>)[column.propertyName] = row[column.databaseName];
     }
     return entity;
   });
@@ -28,24 +29,42 @@ async function managerOf(target: SqlTarget): Promise<EntityManager> {
 }
 
 /** Rows already read (a join, a RETURNING) as entities. */
-export async function entities<E extends ObjectLiteral>(target: SqlTarget, entity: EntityClass<E>, raw: Record<string, unknown>[]): Promise<E[]> {
+export async function entities<E extends ObjectLiteral>(
+  target: SqlTarget,
+  entity: EntityClass<E>,
+  raw: Record<string, unknown>[],
+): Promise<E[]> {
   return hydrate<E>((await managerOf(target)).connection.getMetadata(entity), raw);
 }
 
 /** The rows of one statement as entities. */
-export async function rows<E extends ObjectLiteral>(target: SqlTarget, entity: EntityClass<E>, sql: string, parameters: unknown[] = []): Promise<E[]> {
-  const raw = target instanceof EntityManager ? await queryRows(target, sql, parameters) : await target.query(sql, parameters);
+export async function rows<E extends ObjectLiteral>(
+  target: SqlTarget,
+  entity: EntityClass<E>,
+  sql: string,
+  parameters: unknown[] = [],
+): Promise<E[]> {
+  const raw =
+    target instanceof EntityManager ? await queryRows(target, sql, parameters) : await target.query(sql, parameters);
   return entities(target, entity, raw);
 }
 
 /** The first row of one statement as an entity, or null. */
-export async function one<E extends ObjectLiteral>(target: SqlTarget, entity: EntityClass<E>, sql: string, parameters: unknown[] = []): Promise<E | null> {
+export async function one<E extends ObjectLiteral>(
+  target: SqlTarget,
+  entity: EntityClass<E>,
+  sql: string,
+  parameters: unknown[] = [],
+): Promise<E | null> {
   return (await rows(target, entity, sql, parameters))[0] ?? null;
 }
 
 /** `SELECT count(*)` → number. */
 export async function count(target: SqlTarget, sql: string, parameters: unknown[] = []): Promise<number> {
-  const raw = target instanceof EntityManager ? await queryRows<{ count: string }>(target, sql, parameters) : await target.query<{ count: string }>(sql, parameters);
+  const raw =
+    target instanceof EntityManager
+      ? await queryRows<{ count: string }>(target, sql, parameters)
+      : await target.query<{ count: string }>(sql, parameters);
   return Number(raw[0]?.count ?? 0);
 }
 
@@ -62,10 +81,13 @@ export async function orgListPage<E extends ObjectLiteral & { id: string }>(
 ): Promise<Connection<E>> {
   const table = (await scope.manager()).connection.getMetadata(entity).tableName;
   const { where, order } = keyset(page, 'id', '$2::uuid', options.newestFirst);
-  const items = await rows(scope, entity, `SELECT ${options.columns ?? '*'} FROM ${table} WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
-    scope.orgId,
-    page.cursor,
-    page.limit + 1,
-  ]);
-  return toConnection(options.map ? items.map(options.map) : items, page, () => count(scope, `SELECT count(*) FROM ${table} WHERE org_id = $1`, [scope.orgId]));
+  const items = await rows(
+    scope,
+    entity,
+    `SELECT ${options.columns ?? '*'} FROM ${table} WHERE org_id = $1 AND ${where} ${order} LIMIT $3`,
+    [scope.orgId, page.cursor, page.limit + 1],
+  );
+  return toConnection(options.map ? items.map(options.map) : items, page, () =>
+    count(scope, `SELECT count(*) FROM ${table} WHERE org_id = $1`, [scope.orgId]),
+  );
 }

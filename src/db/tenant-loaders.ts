@@ -30,10 +30,10 @@ export function byIdLoader<E extends { id: string }>(
   return new DataLoader(async (ids) => {
     const manager = await scope.manager();
     const metadata = metadataOf(manager, entity);
-    const rows = await scope.query(`SELECT ${options.columns ?? '*'} FROM ${metadata.tableName} WHERE org_id = $1 AND id = ANY($2::uuid[])`, [
-      scope.orgId,
-      ids,
-    ]);
+    const rows = await scope.query(
+      `SELECT ${options.columns ?? '*'} FROM ${metadata.tableName} WHERE org_id = $1 AND id = ANY($2::uuid[])`,
+      [scope.orgId, ids],
+    );
     const items = hydrate<E>(metadata, rows);
     const byId = new Map((options.map ? items.map(options.map) : items).map((e) => [e.id, e]));
     return ids.map((id) => byId.get(id) ?? null);
@@ -119,7 +119,13 @@ export class WorkspaceChildLoaders<E extends { id: string }> {
     const key = `${filter ?? ''}:${pageKey(page)}`;
     let loader = this.pages.get(key);
     if (!loader) {
-      loader = childPageLoader(this.scope, this.entity, 'workspace_id', page, filter ? { column: this.filterColumn, value: filter } : undefined);
+      loader = childPageLoader(
+        this.scope,
+        this.entity,
+        'workspace_id',
+        page,
+        filter ? { column: this.filterColumn, value: filter } : undefined,
+      );
       this.pages.set(key, loader);
     }
     return loader;
@@ -130,7 +136,12 @@ export class WorkspaceChildLoaders<E extends { id: string }> {
     const key = filter ?? '';
     let loader = this.counts.get(key);
     if (!loader) {
-      loader = childCountLoader(this.scope, this.entity, 'workspace_id', filter ? { column: this.filterColumn, value: filter } : undefined);
+      loader = childCountLoader(
+        this.scope,
+        this.entity,
+        'workspace_id',
+        filter ? { column: this.filterColumn, value: filter } : undefined,
+      );
       this.counts.set(key, loader);
     }
     return loader;

@@ -136,8 +136,10 @@ export class TenantScope {
 
   private whyRefused(): ScopeRefusal | undefined {
     if (this.aborted) return new ScopeRefusal('aborted', 'the client closed the request');
-    if (this.closing) return new ScopeRefusal('ended', 'the request has ended; its database connection is closed to it');
-    if (this.runner?.isReleased && !this.releasedByUs) return new ScopeRefusal('connection_lost', 'the database connection was lost');
+    if (this.closing)
+      return new ScopeRefusal('ended', 'the request has ended; its database connection is closed to it');
+    if (this.runner?.isReleased && !this.releasedByUs)
+      return new ScopeRefusal('connection_lost', 'the database connection was lost');
     if (this.options.deadline !== undefined && Date.now() > this.options.deadline) {
       return new ScopeRefusal('deadline', 'the request ran past its deadline (REQUEST_TIMEOUT_MS)');
     }
@@ -308,13 +310,17 @@ export class TenantScope {
       // it, it is destroyed below (the server rolls the transaction back when the connection closes).
       if (!timedOut) await this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK');
       const after = client.getTransactionStatus?.() ?? 'I';
-      if (after !== 'I') inDoubt ??= new Error(`transaction status after ${commit ? 'COMMIT' : 'ROLLBACK'} is '${after}', not idle`);
+      if (after !== 'I')
+        inDoubt ??= new Error(`transaction status after ${commit ? 'COMMIT' : 'ROLLBACK'} is '${after}', not idle`);
     } catch (error) {
       endError = error as Error;
       inDoubt ??= endError;
     }
     // TypeORM's own bookkeeping no longer describes this connection: reset it before release.
-    Object.assign(runner as unknown as { isTransactionActive: boolean; transactionDepth: number }, { isTransactionActive: false, transactionDepth: 0 });
+    Object.assign(runner as unknown as { isTransactionActive: boolean; transactionDepth: number }, {
+      isTransactionActive: false,
+      transactionDepth: 0,
+    });
     this.releasedByUs = true;
     if (inDoubt) {
       // Destroy, never pool: pg-pool removes a released client that is ending (client._ending).

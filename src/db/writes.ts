@@ -33,7 +33,12 @@ export async function updateReturning<E extends ObjectLiteral>(
   return hydrate<E>(manager.connection.getMetadata(entity), result.raw)[0] ?? null;
 }
 
-export async function deleteById(manager: EntityManager, entity: EntityClass<unknown>, orgId: string, id: string): Promise<boolean> {
+export async function deleteById(
+  manager: EntityManager,
+  entity: EntityClass<unknown>,
+  orgId: string,
+  id: string,
+): Promise<boolean> {
   const result = await manager
     .createQueryBuilder()
     .delete()
@@ -47,8 +52,13 @@ export async function deleteById(manager: EntityManager, entity: EntityClass<unk
  * Rows of a raw statement. Finding: TypeORM's PostgresQueryRunner.query returns `[rows, rowCount]` for
  * UPDATE and DELETE (even with RETURNING) but plain `rows` for everything else; this evens that out.
  */
-export async function queryRows<T = Record<string, unknown>>(manager: EntityManager, sql: string, parameters: unknown[] = []): Promise<T[]> {
+export async function queryRows<T = Record<string, unknown>>(
+  manager: EntityManager,
+  sql: string,
+  parameters: unknown[] = [],
+): Promise<T[]> {
   const result = await manager.query(sql, parameters);
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number')
+    return result[0] as T[];
   return result as T[];
 }

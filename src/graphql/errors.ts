@@ -2,7 +2,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import type { GraphQLSchema } from 'graphql';
-import { BadInputError, DomainError, ErrorCode, ForbiddenError, NotFoundError, OrgArchivedError, OrgSuspendedError, UnauthenticatedError, type FieldError } from '../errors';
+import {
+  BadInputError,
+  DomainError,
+  ErrorCode,
+  ForbiddenError,
+  NotFoundError,
+  OrgArchivedError,
+  OrgSuspendedError,
+  UnauthenticatedError,
+  type FieldError,
+} from '../errors';
 import { PgError } from '../db/pg-errors';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ScopeRefusal } from '../db/tenant-scope';
@@ -49,7 +59,8 @@ export function toGraphQLError(error: DomainError, path?: GraphQLError['path']):
       extensions: { code: error.code, http: { status: 401, headers: new Map([['www-authenticate', challenge]]) } },
     });
   }
-  if (error instanceof BadInputError) return new GraphQLError(error.message, { ...options, extensions: { code: error.code, fields: error.fields } });
+  if (error instanceof BadInputError)
+    return new GraphQLError(error.message, { ...options, extensions: { code: error.code, fields: error.fields } });
   if (error instanceof OrgArchivedError || error instanceof OrgSuspendedError) {
     return new GraphQLError(error.message, { ...options, extensions: { code: error.code, http: { status: 403 } } });
   }
@@ -208,12 +219,33 @@ const UNAVAILABLE_PG_CODES = new Set<string>([
   '53200', // out_of_memory
 ]);
 /** Socket-level failures (Node errno codes) reaching the database. */
-const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const UNREACHABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
-const UNAVAILABLE: Outage = { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'The database is unavailable; retry later' };
-const POOL_EXHAUSTED: Outage = { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'All database connections are busy (DB_POOL_WAIT_MS elapsed); retry later' };
-const STATEMENT_TIMEOUT: Outage = { code: ErrorCode.TIMEOUT, message: 'A database statement ran past its time limit; retry later' };
-const REQUEST_DEADLINE: Outage = { code: ErrorCode.TIMEOUT, message: 'The request ran past its time limit; retry later' };
+const UNAVAILABLE: Outage = {
+  code: ErrorCode.SERVICE_UNAVAILABLE,
+  message: 'The database is unavailable; retry later',
+};
+const POOL_EXHAUSTED: Outage = {
+  code: ErrorCode.SERVICE_UNAVAILABLE,
+  message: 'All database connections are busy (DB_POOL_WAIT_MS elapsed); retry later',
+};
+const STATEMENT_TIMEOUT: Outage = {
+  code: ErrorCode.TIMEOUT,
+  message: 'A database statement ran past its time limit; retry later',
+};
+const REQUEST_DEADLINE: Outage = {
+  code: ErrorCode.TIMEOUT,
+  message: 'The request ran past its time limit; retry later',
+};
 
 /**
  * The one table from database trouble to what clients see: an unreachable or restarting database, a
@@ -229,10 +261,19 @@ export function outageOf(error: unknown, depth = 0): Outage | undefined {
     if (error.reason === 'connection_lost') return UNAVAILABLE;
     return undefined;
   }
-  const e = error as { code?: unknown; message?: unknown; driverError?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown; name?: unknown };
+  const e = error as {
+    code?: unknown;
+    message?: unknown;
+    driverError?: unknown;
+    originalError?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    name?: unknown;
+  };
   const code = typeof e.code === 'string' ? e.code : undefined;
   if (code === PgError.QUERY_CANCELED) return STATEMENT_TIMEOUT;
-  if (code && (UNAVAILABLE_PG_CODES.has(code) || code.startsWith('08') || UNREACHABLE_ERRNO.has(code))) return UNAVAILABLE;
+  if (code && (UNAVAILABLE_PG_CODES.has(code) || code.startsWith('08') || UNREACHABLE_ERRNO.has(code)))
+    return UNAVAILABLE;
   const message = typeof e.message === 'string' ? e.message : '';
   // pg-pool: waiting for a free client exceeded connectionTimeoutMillis (DB_POOL_WAIT_MS).
   if (message === 'timeout exceeded when trying to connect') return POOL_EXHAUSTED;

@@ -41,7 +41,9 @@ function packageDir(name: string): string {
   try {
     return path.dirname(require.resolve(`${name}/package.json`));
   } catch {
-    throw new Error(`GraphiQL is on but the npm package "${name}" is not installed: run npm install (or set GRAPHIQL=off)`);
+    throw new Error(
+      `GraphiQL is on but the npm package "${name}" is not installed: run npm install (or set GRAPHIQL=off)`,
+    );
   }
 }
 
@@ -57,10 +59,22 @@ function sources(): AssetSource[] {
   const own = path.join(projectRoot(__dirname), 'src', 'graphql', 'graphiql');
   const js = 'text/javascript; charset=utf-8';
   return [
-    { name: 'react.production.min.js', type: js, file: path.join(packageDir('react'), 'umd', 'react.production.min.js') },
-    { name: 'react-dom.production.min.js', type: js, file: path.join(packageDir('react-dom'), 'umd', 'react-dom.production.min.js') },
+    {
+      name: 'react.production.min.js',
+      type: js,
+      file: path.join(packageDir('react'), 'umd', 'react.production.min.js'),
+    },
+    {
+      name: 'react-dom.production.min.js',
+      type: js,
+      file: path.join(packageDir('react-dom'), 'umd', 'react-dom.production.min.js'),
+    },
     { name: 'graphiql.min.js', type: js, file: path.join(packageDir('graphiql'), 'graphiql.min.js') },
-    { name: 'graphiql.min.css', type: 'text/css; charset=utf-8', file: path.join(packageDir('graphiql'), 'graphiql.min.css') },
+    {
+      name: 'graphiql.min.css',
+      type: 'text/css; charset=utf-8',
+      file: path.join(packageDir('graphiql'), 'graphiql.min.css'),
+    },
     { name: 'page.js', type: js, file: path.join(own, 'page.js') },
     { name: 'page.css', type: 'text/css; charset=utf-8', file: path.join(own, 'page.css') },
   ];

@@ -20,7 +20,10 @@ import { ErrorCode, requestScope } from './errors';
 const MEDIA_TYPES = ['application/json', 'application/graphql-response+json'];
 
 /** The handlers of /graphql: checks, JSON body, Apollo's middleware, body-parser errors. */
-export function graphqlHttp(apollo: RequestHandler, options: { bodyLimit: string }): Array<RequestHandler | express.ErrorRequestHandler> {
+export function graphqlHttp(
+  apollo: RequestHandler,
+  options: { bodyLimit: string },
+): Array<RequestHandler | express.ErrorRequestHandler> {
   return [checkRequest, express.json({ limit: options.bodyLimit }), apollo, bodyErrors];
 }
 
@@ -28,7 +31,12 @@ function checkRequest(req: Request, res: Response, next: NextFunction): void {
   // Same preference order as Apollo's own negotiation: with `*/*` or no Accept, application/json.
   const mediaType = req.accepts(MEDIA_TYPES);
   if (!mediaType) {
-    sendRequestError(req, res, 406, 'The Accept header must allow application/graphql-response+json or application/json');
+    sendRequestError(
+      req,
+      res,
+      406,
+      'The Accept header must allow application/graphql-response+json or application/json',
+    );
     return;
   }
   const scope = requestScope.getStore();
@@ -58,7 +66,12 @@ export const BODY_ERRORS: Record<string, string> = {
   'request.aborted': 'The request was aborted',
 };
 
-function bodyErrors(error: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction): void {
+function bodyErrors(
+  error: Error & { status?: number; type?: string },
+  req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
   if (typeof error.type !== 'string' || !error.status || error.status < 400 || error.status >= 500) {
     next(error);
     return;
@@ -72,7 +85,11 @@ function sendRequestError(req: Request, res: Response, status: number, message: 
   res
     .status(status)
     .set('content-type', `${mediaType}; charset=utf-8`)
-    .send(JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.BAD_REQUEST, requestId: res.locals.requestId } }] }));
+    .send(
+      JSON.stringify({
+        errors: [{ message, extensions: { code: ErrorCode.BAD_REQUEST, requestId: res.locals.requestId } }],
+      }),
+    );
 }
 
 /**
@@ -136,7 +153,9 @@ export const noSubscriptionsRule: ValidationRule = (context: ValidationContext) 
 export function limitRejection(limit: string, maximum: number) {
   return (context: ValidationContext | null, error: GraphQLError): void => {
     context?.reportError(
-      new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit, maximum } }),
+      new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
+        extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit, maximum },
+      }),
     );
   };
 }

@@ -60,7 +60,9 @@ function checkJson(value: unknown, field: string, depth: number, errors: FieldEr
     errors.push({ field, message: `${field} must not nest deeper than ${MAX_JSON_DEPTH} levels` });
     return;
   }
-  const entries: Array<[string | null, unknown]> = Array.isArray(value) ? value.map((v) => [null, v]) : Object.entries(value);
+  const entries: Array<[string | null, unknown]> = Array.isArray(value)
+    ? value.map((v) => [null, v])
+    : Object.entries(value);
   for (const [key, inner] of entries) {
     if (key !== null) {
       const reason = unsafeTextReason(key);
@@ -93,7 +95,8 @@ function checkValue(type: GraphQLInputType, value: unknown, field: string, depth
     if (typeof value !== 'string') return;
     const reason = unsafeTextReason(value);
     if (reason) errors.push({ field, message: `${field} ${reason}` });
-    else if (nullable.name === GraphQLID.name && value.length > MAX_ID_LENGTH) errors.push({ field, message: `${field} must be an id returned by this API` });
+    else if (nullable.name === GraphQLID.name && value.length > MAX_ID_LENGTH)
+      errors.push({ field, message: `${field} must be an id returned by this API` });
     return;
   }
   // Any other scalar (JSONObject, dates, numbers): its strings and keys, wherever they are.
@@ -105,7 +108,10 @@ function checkValue(type: GraphQLInputType, value: unknown, field: string, depth
  * argument is named as such (`userId`), fields of an input-object argument without the argument's name
  * (`name`, `routes.0.task`), so every BAD_USER_INPUT names fields the same way.
  */
-export function argumentProblems(args: Record<string, GraphQLArgumentConfig>, values: Record<string, unknown>): FieldError[] {
+export function argumentProblems(
+  args: Record<string, GraphQLArgumentConfig>,
+  values: Record<string, unknown>,
+): FieldError[] {
   const errors: FieldError[] = [];
   for (const [name, config] of Object.entries(args)) {
     const value = values[name];

@@ -29,10 +29,20 @@ export function nodeLimitRule(maxNodes: number): ValidationRule {
         if (selection.kind === Kind.FIELD) {
           // `first` or `last` (backward pages are as large); both given is refused later, count the larger.
           const sizes = (selection.arguments ?? []).filter((a) => a.name.value === 'first' || a.name.value === 'last');
-          const isConnection = sizes.length > 0 || selection.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'edges');
+          const isConnection =
+            sizes.length > 0 ||
+            selection.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'edges');
           if (isConnection) {
             const size = sizes.length
-              ? Math.max(...sizes.map((a) => (a.value.kind === Kind.INT ? Number(a.value.value) : a.value.kind === Kind.NULL ? DEFAULT_PAGE_SIZE : MAX_PAGE_SIZE)))
+              ? Math.max(
+                  ...sizes.map((a) =>
+                    a.value.kind === Kind.INT
+                      ? Number(a.value.value)
+                      : a.value.kind === Kind.NULL
+                        ? DEFAULT_PAGE_SIZE
+                        : MAX_PAGE_SIZE,
+                  ),
+                )
               : DEFAULT_PAGE_SIZE;
             const nodes = multiplier * Math.max(size, 0);
             total += nodes + count(selection.selectionSet, nodes, seen);
@@ -55,10 +65,13 @@ export function nodeLimitRule(maxNodes: number): ValidationRule {
         const nodes = count(operation.selectionSet, 1, new Set());
         if (nodes > maxNodes) {
           context.reportError(
-            new GraphQLError(`This query could return up to ${nodes} nodes; the limit is ${maxNodes}. Ask for smaller pages.`, {
-              nodes: [operation],
-              extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit: 'nodes', maximum: maxNodes },
-            }),
+            new GraphQLError(
+              `This query could return up to ${nodes} nodes; the limit is ${maxNodes}. Ask for smaller pages.`,
+              {
+                nodes: [operation],
+                extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit: 'nodes', maximum: maxNodes },
+              },
+            ),
           );
         }
       },

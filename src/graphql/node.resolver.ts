@@ -76,8 +76,15 @@ export class NodeResolver {
     @RequestCtx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Array<object | null | Error>> {
-    if (ids.length > MAX_NODES_PER_REQUEST) throw badInput([{ field: 'ids', message: `at most ${MAX_NODES_PER_REQUEST} ids per request` }]);
+    if (ids.length > MAX_NODES_PER_REQUEST)
+      throw badInput([{ field: 'ids', message: `at most ${MAX_NODES_PER_REQUEST} ids per request` }]);
     // One failed entry (FORBIDDEN) does not void the others: graphql-js reports an Error at its position.
-    return Promise.all(ids.map((id) => loadNode(ctx, info.schema, id).catch((error: Error) => (error instanceof DomainError ? toGraphQLError(error) : error))));
+    return Promise.all(
+      ids.map((id) =>
+        loadNode(ctx, info.schema, id).catch((error: Error) =>
+          error instanceof DomainError ? toGraphQLError(error) : error,
+        ),
+      ),
+    );
   }
 }

@@ -80,7 +80,8 @@ export function fromGlobalId(globalId: unknown): { type: NodeTypeName; id: strin
 })
 export abstract class Node {
   @Field(() => ID, {
-    description: 'Opaque global id: unique across all types, stable for the life of the object. Pass it to `node(id:)` or any id argument.',
+    description:
+      'Opaque global id: unique across all types, stable for the life of the object. Pass it to `node(id:)` or any id argument.',
   })
   id: string;
 }
@@ -137,11 +138,20 @@ function overList(type: GraphQLInputType, decode: Decoder): Decoder {
   const inner = getNullableType(type);
   if (!isListType(inner)) return decode;
   const item = overList(inner.ofType as GraphQLInputType, decode);
-  return (value, sent) => (Array.isArray(value) ? value.map((v) => item(v, sent)) : value === null || value === undefined ? value : item(value, sent));
+  return (value, sent) =>
+    Array.isArray(value)
+      ? value.map((v) => item(v, sent))
+      : value === null || value === undefined
+        ? value
+        : item(value, sent);
 }
 
 /** Replaces global ids by UUIDs in the arguments and input objects the resolver receives. */
-function argumentDecoders(where: string, args: Record<string, GraphQLArgumentConfig>, ownerType: string | null): Map<string, Decoder> {
+function argumentDecoders(
+  where: string,
+  args: Record<string, GraphQLArgumentConfig>,
+  ownerType: string | null,
+): Map<string, Decoder> {
   const inputDecoders = new Map<string, Decoder | null>();
   const forInput = (type: GraphQLInputType, path: string): Decoder | null => {
     const named = getNamedType(type);
@@ -206,7 +216,9 @@ export function applyGlobalIds(schema: GraphQLSchema): GraphQLSchema {
       // Arguments: the id arguments of a root field refer to the type it returns (workspace(id:) → Workspace).
       if (fieldConfig.args && !SELF_DECODING.has(where)) {
         const returned = getNamedType(fieldConfig.type).name;
-        const owner = ID_ARGUMENT_TYPE[where] ?? (typeName === mutationType && deletedType(fieldName) ? deletedType(fieldName) : returned);
+        const owner =
+          ID_ARGUMENT_TYPE[where] ??
+          (typeName === mutationType && deletedType(fieldName) ? deletedType(fieldName) : returned);
         const decoders = argumentDecoders(where, fieldConfig.args, owner);
         if (decoders.size) {
           const inner = resolve;
@@ -223,7 +235,14 @@ export function applyGlobalIds(schema: GraphQLSchema): GraphQLSchema {
                 let message = error.message;
                 for (const [uuid, globalId] of sent) message = message.split(uuid).join(globalId);
                 if (message !== error.message) {
-                  throw new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions });
+                  throw new GraphQLError(message, {
+                    nodes: error.nodes,
+                    source: error.source,
+                    positions: error.positions,
+                    path: error.path,
+                    originalError: error.originalError,
+                    extensions: error.extensions,
+                  });
                 }
               }
               throw error;

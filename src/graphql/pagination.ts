@@ -7,7 +7,16 @@ import { isSafeText } from './input-safety';
 
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page } from '../pagination';
 
-export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encodeCursor, keyset, pageKey, toConnection, type Connection, type Page } from '../pagination';
+export {
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  encodeCursor,
+  keyset,
+  pageKey,
+  toConnection,
+  type Connection,
+  type Page,
+} from '../pagination';
 
 /**
  * Relay cursor connections, both directions: `first`/`after` pages forward, `last`/`before` backward
@@ -17,24 +26,36 @@ export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encodeCursor, keyset, pageKey, toConn
  */
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: `Page forward: at most this many items after \`after\` (1 to ${MAX_PAGE_SIZE}; ${DEFAULT_PAGE_SIZE} when neither first nor last is given).` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Page forward: at most this many items after \`after\` (1 to ${MAX_PAGE_SIZE}; ${DEFAULT_PAGE_SIZE} when neither first nor last is given).`,
+  })
   @IsOptional()
   @Min(1)
   @Max(MAX_PAGE_SIZE)
   first?: number | null;
 
-  @Field(() => String, { nullable: true, description: 'Page forward from this cursor (an `endCursor` or edge `cursor` of a previous page), exclusive.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Page forward from this cursor (an `endCursor` or edge `cursor` of a previous page), exclusive.',
+  })
   @IsOptional()
   @IsString()
   after?: string | null;
 
-  @Field(() => Int, { nullable: true, description: `Page backward: at most this many items before \`before\` (1 to ${MAX_PAGE_SIZE}); without \`before\`, the last items of the list.` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Page backward: at most this many items before \`before\` (1 to ${MAX_PAGE_SIZE}); without \`before\`, the last items of the list.`,
+  })
   @IsOptional()
   @Min(1)
   @Max(MAX_PAGE_SIZE)
   last?: number | null;
 
-  @Field(() => String, { nullable: true, description: 'Page backward from this cursor (a `startCursor` or edge `cursor` of a previous page), exclusive.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Page backward from this cursor (a `startCursor` or edge `cursor` of a previous page), exclusive.',
+  })
   @IsOptional()
   @IsString()
   before?: string | null;
@@ -45,7 +66,8 @@ export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid)
   const hasFirst = args.first !== undefined && args.first !== null;
   const hasLast = args.last !== undefined && args.last !== null;
   const mixed: FieldError[] = [];
-  if (hasFirst && hasLast) mixed.push({ field: 'last', message: 'give first (with after) or last (with before), not both' });
+  if (hasFirst && hasLast)
+    mixed.push({ field: 'last', message: 'give first (with after) or last (with before), not both' });
   if (hasFirst && args.before) mixed.push({ field: 'before', message: 'before pages backward: use it with last' });
   if (hasLast && args.after) mixed.push({ field: 'after', message: 'after pages forward: use it with first' });
   if (args.after && args.before) mixed.push({ field: 'before', message: 'give after or before, not both' });
@@ -58,29 +80,45 @@ export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid)
   const id = decoded.startsWith('v1:') ? decoded.slice(3) : '';
   const field = backward ? 'before' : 'after';
   // A decoded cursor is client input too: never let NUL or broken Unicode reach SQL (graphql/input-safety.ts).
-  if (!id || !isSafeText(id) || !isKey(id)) throw badInput([{ field, message: `${field} is not a cursor returned by this API` }]);
+  if (!id || !isSafeText(id) || !isKey(id))
+    throw badInput([{ field, message: `${field} is not a cursor returned by this API` }]);
   return { limit, cursor: id, backward };
 }
 
 @ObjectType({ description: 'Where a page sits in its list (Relay cursor connections).' })
 export class PageInfo implements PageInfoShape {
-  @Field(() => Boolean, { description: 'Paging forward (first/after): whether more items follow this page. Always false when paging backward.' })
+  @Field(() => Boolean, {
+    description:
+      'Paging forward (first/after): whether more items follow this page. Always false when paging backward.',
+  })
   hasNextPage: boolean;
 
-  @Field(() => Boolean, { description: 'Paging backward (last/before): whether more items precede this page. Always false when paging forward.' })
+  @Field(() => Boolean, {
+    description:
+      'Paging backward (last/before): whether more items precede this page. Always false when paging forward.',
+  })
   hasPreviousPage: boolean;
 
-  @Field(() => String, { nullable: true, description: 'Cursor of the first item of the page (pass as `before` for the previous page); null for an empty page.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Cursor of the first item of the page (pass as `before` for the previous page); null for an empty page.',
+  })
   startCursor: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Cursor of the last item of the page (pass as `after` for the next page); null for an empty page.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Cursor of the last item of the page (pass as `after` for the next page); null for an empty page.',
+  })
   endCursor: string | null;
 }
 
 export function ConnectionType<T extends object>(node: ClassType<T>) {
   @ObjectType(`${node.name}Edge`, { description: `One ${node.name} of a page, with its cursor.` })
   class Edge {
-    @Field(() => String, { description: 'Opaque cursor of this item: pass it as `after` or `before` to page from here.' })
+    @Field(() => String, {
+      description: 'Opaque cursor of this item: pass it as `after` or `before` to page from here.',
+    })
     cursor: string;
 
     @Field(() => node, { description: `The ${node.name}.` })

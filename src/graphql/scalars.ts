@@ -9,7 +9,11 @@ import { GraphQLDateTimeISO, GraphQLJSONObject, GraphQLLocalDate, GraphQLSafeInt
  * on the type; printSchemaWithDirectives and introspection both show it).
  */
 function withSpec(scalar: GraphQLScalarType, specifiedByURL: string, description?: string): GraphQLScalarType {
-  return new GraphQLScalarType({ ...scalar.toConfig(), specifiedByURL, description: description ?? scalar.description });
+  return new GraphQLScalarType({
+    ...scalar.toConfig(),
+    specifiedByURL,
+    description: description ?? scalar.description,
+  });
 }
 
 export const DateTimeISO = withSpec(

@@ -1,4 +1,11 @@
-import { Kind, lexicographicSortSchema, print, specifiedDirectives, type DefinitionNode, type GraphQLSchema } from 'graphql';
+import {
+  Kind,
+  lexicographicSortSchema,
+  print,
+  specifiedDirectives,
+  type DefinitionNode,
+  type GraphQLSchema,
+} from 'graphql';
 import { astFromDirective, getDocumentNodeFromSchema } from '@graphql-tools/utils';
 import { buildSchema } from 'type-graphql';
 import { validateInput } from './validation';
@@ -18,8 +25,16 @@ import { auditMutations } from '../modules/audit/audit.transform';
 import { OrganizationSettingsResolver } from '../modules/organization-settings/settings.resolver';
 import { EnvironmentCredentialsResolver } from '../modules/environment/credentials.resolver';
 import { ConnectorResolver, WorkspaceConnectorsResolver } from '../modules/connector/connector.resolver';
-import { MemberResolver, OrganizationMembersResolver, WorkspaceMembersResolver } from '../modules/member/member.resolver';
-import { CreditAccountResolver, CreditUsageResolver, OrganizationBillingResolver } from '../modules/billing/billing.resolver';
+import {
+  MemberResolver,
+  OrganizationMembersResolver,
+  WorkspaceMembersResolver,
+} from '../modules/member/member.resolver';
+import {
+  CreditAccountResolver,
+  CreditUsageResolver,
+  OrganizationBillingResolver,
+} from '../modules/billing/billing.resolver';
 import {
   ComponentDeploymentsResolver,
   DeploymentPromotionResolver,
@@ -71,7 +86,8 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
     validateFn: validateInput,
   });
   // type-graphql offers no description for the root types; they are plain GraphQLObjectTypes here.
-  schema.getQueryType()!.description = 'Reads. Every field needs a token (see @authenticated / @requiresScopes); ids are global ids (Node).';
+  schema.getQueryType()!.description =
+    'Reads. Every field needs a token (see @authenticated / @requiresScopes); ids are global ids (Node).';
   schema.getMutationType()!.description =
     'Changes. Each mutation runs in its own savepoint and is audited; a refused one answers null with an error and changes nothing.';
   // Outermost first at execution: auth (a refused field runs nothing) → the hostile-input guard on the
@@ -91,9 +107,10 @@ export function printGatewaySchema(schema: GraphQLSchema): string {
   const header = '# Generated from the code by `npm run schema`. Do not edit: a test fails when this drifts.\n\n';
   const document = getDocumentNodeFromSchema(lexicographicSortSchema(schema));
   const isDirective = (d: DefinitionNode) => d.kind === Kind.DIRECTIVE_DEFINITION;
-  const directives = [...specifiedDirectives.map((d) => astFromDirective(d)), ...document.definitions.filter(isDirective)].sort((a, b) =>
-    a.name.value.localeCompare(b.name.value),
-  );
+  const directives = [
+    ...specifiedDirectives.map((d) => astFromDirective(d)),
+    ...document.definitions.filter(isDirective),
+  ].sort((a, b) => a.name.value.localeCompare(b.name.value));
   const [schemaDefinitions, types] = [Kind.SCHEMA_DEFINITION, null].map((kind) =>
     document.definitions.filter((d) => !isDirective(d) && (kind ? d.kind === kind : d.kind !== Kind.SCHEMA_DEFINITION)),
   );

@@ -67,9 +67,15 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
             if (context.lifecycle.clientGone) continue; // nobody is listening; the scope rolls back
             const outage = outageOf(error.originalError ?? error);
             if (outage) {
-              context.log.warn({ requestId: context.requestId, code: outage.code, err: errorForLog(error.originalError ?? error) }, 'database outage');
+              context.log.warn(
+                { requestId: context.requestId, code: outage.code, err: errorForLog(error.originalError ?? error) },
+                'database outage',
+              );
             } else if (!code || code === ErrorCode.INTERNAL_SERVER_ERROR) {
-              context.log.error({ requestId: context.requestId, err: errorForLog(error.originalError ?? error), path: error.path }, 'graphql error');
+              context.log.error(
+                { requestId: context.requestId, err: errorForLog(error.originalError ?? error), path: error.path },
+                'graphql error',
+              );
             }
           }
         },
@@ -77,7 +83,8 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
         async willSendResponse({ response }) {
           const scope = context.lifecycle.scope;
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          const isOutage = (e: { extensions?: Record<string, unknown> }) => OUTAGE_CODES.has(e.extensions?.code as string);
+          const isOutage = (e: { extensions?: Record<string, unknown> }) =>
+            OUTAGE_CODES.has(e.extensions?.code as string);
           if (scope) {
             const outage = Boolean(body?.errors?.some(isOutage));
             try {
@@ -86,7 +93,11 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               if (outage && !scope.readOnly && body) body.data = null;
             } catch (error) {
               const endOutage = outageOf(error);
-              if (endOutage) context.log.warn({ requestId: context.requestId, code: endOutage.code, err: errorForLog(error) }, 'database outage at commit');
+              if (endOutage)
+                context.log.warn(
+                  { requestId: context.requestId, code: endOutage.code, err: errorForLog(error) },
+                  'database outage at commit',
+                );
               else context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'commit failed');
               if (body) {
                 body.data = null;
@@ -98,7 +109,11 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               }
             }
             options.metrics.sqlStatements.observe(scope.statements);
-            if (scope.retries > 0) context.log.warn({ requestId: context.requestId, retries: scope.retries }, 'mutation retried after a deadlock or serialization failure');
+            if (scope.retries > 0)
+              context.log.warn(
+                { requestId: context.requestId, retries: scope.retries },
+                'mutation retried after a deadlock or serialization failure',
+              );
             if (options.exposeSqlStatementCount && body) {
               body.extensions = { ...body.extensions, sql: { statements: scope.statements, retries: scope.retries } };
             }
@@ -109,10 +124,16 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
             response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
           }
           if (body?.errors) {
-            body.errors = body.errors.map((e) => ({ ...e, extensions: { ...e.extensions, requestId: context.requestId } }));
+            body.errors = body.errors.map((e) => ({
+              ...e,
+              extensions: { ...e.extensions, requestId: context.requestId },
+            }));
           }
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          options.metrics.graphqlOperations.observe({ type: operationType, outcome: body?.errors ? 'error' : 'ok' }, seconds);
+          options.metrics.graphqlOperations.observe(
+            { type: operationType, outcome: body?.errors ? 'error' : 'ok' },
+            seconds,
+          );
         },
       };
     },

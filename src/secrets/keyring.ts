@@ -63,11 +63,13 @@ export function parseKeySet(keySet: KeySet, source: string): Map<string, Buffer>
       throw new Error(`${source}: key version "${version}" must be 1-32 letters, digits, _ or -`);
     }
     const key = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
-    if (key.length !== KEY_BYTES) throw new Error(`${source}: key version ${version} must be ${KEY_BYTES} bytes, base64-encoded`);
+    if (key.length !== KEY_BYTES)
+      throw new Error(`${source}: key version ${version} must be ${KEY_BYTES} bytes, base64-encoded`);
     keys.set(version, key);
   }
   if (keys.size === 0) throw new Error(`${source}: no keys`);
-  if (!keys.has(keySet.current)) throw new Error(`${source}: the current key version "${keySet.current}" is not among the keys`);
+  if (!keys.has(keySet.current))
+    throw new Error(`${source}: the current key version "${keySet.current}" is not among the keys`);
   return keys;
 }
 
@@ -103,7 +105,17 @@ export function writeKeyFile(file: string, keySet: KeySet): void {
 
 function associatedData(binding: SecretBinding, version: string): Buffer {
   // NUL-separated: none of the parts can contain NUL (identifiers, uuids, the version pattern).
-  return Buffer.from(['manifest-gateway/secret', SEALED_FORMAT, version, binding.table, binding.orgId.toLowerCase(), binding.rowId.toLowerCase(), binding.field].join('\0'));
+  return Buffer.from(
+    [
+      'manifest-gateway/secret',
+      SEALED_FORMAT,
+      version,
+      binding.table,
+      binding.orgId.toLowerCase(),
+      binding.rowId.toLowerCase(),
+      binding.field,
+    ].join('\0'),
+  );
 }
 
 export class Keyring {
@@ -180,7 +192,13 @@ export class Keyring {
     cipher.setAAD(associatedData(binding, version));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const tag = cipher.getAuthTag();
-    return [SEALED_FORMAT, version, nonce.toString('base64url'), ciphertext.toString('base64url'), tag.toString('base64url')].join('.');
+    return [
+      SEALED_FORMAT,
+      version,
+      nonce.toString('base64url'),
+      ciphertext.toString('base64url'),
+      tag.toString('base64url'),
+    ].join('.');
   }
 
   /** The key version a sealed value was made with (without opening it); null when malformed. */
@@ -204,7 +222,9 @@ export class Keyring {
       const decipher = crypto.createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
       decipher.setAAD(associatedData(binding, version));
       decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(Buffer.from(ciphertextText, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(Buffer.from(ciphertextText, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      );
     } catch {
       throw new SecretUnreadableError('authentication_failed', version);
     }

@@ -1,6 +1,15 @@
 import type { DataSource } from 'typeorm';
 import { asPlatformAdmin } from '../db/platform';
-import { Keyring, SecretUnreadableError, generateKey, keyFilePath, nextVersion, readOrCreateKeyFile, writeKeyFile, type KeySet } from './keyring';
+import {
+  Keyring,
+  SecretUnreadableError,
+  generateKey,
+  keyFilePath,
+  nextVersion,
+  readOrCreateKeyFile,
+  writeKeyFile,
+  type KeySet,
+} from './keyring';
 
 /**
  * Every column that holds sealed values: table, the sealed column, and the binding's field name. The
@@ -45,7 +54,13 @@ export function rotateKeys(configured: KeySet | undefined, dataDir: string): Rot
   const version = nextVersion(Object.keys(keySet.keys));
   const next: KeySet = { current: version, keys: { ...keySet.keys, [version]: generateKey() } };
   writeKeyFile(file, next);
-  return { source: 'development key file', previousVersion: keySet.current, newVersion: version, versions: Object.keys(next.keys), file };
+  return {
+    source: 'development key file',
+    previousVersion: keySet.current,
+    newVersion: version,
+    versions: Object.keys(next.keys),
+    file,
+  };
 }
 
 export interface ReencryptResult {
@@ -96,7 +111,11 @@ export async function reencryptAll(owner: DataSource, keyring: Keyring): Promise
             continue;
           }
           // The value is unchanged: its *_updated_at stays as it is.
-          await manager.query(`UPDATE ${table} SET ${column} = $3 WHERE org_id = $1 AND id = $2`, [row.org_id, row.id, keyring.seal(plaintext, binding)]);
+          await manager.query(`UPDATE ${table} SET ${column} = $3 WHERE org_id = $1 AND id = $2`, [
+            row.org_id,
+            row.id,
+            keyring.seal(plaintext, binding),
+          ]);
           counts.reencrypted++;
         }
         return batch;

@@ -16,7 +16,11 @@ export class SecretStatus {
   @Field(() => Boolean, { description: 'Whether a secret is stored (its value is never returned).' })
   isSet: boolean;
 
-  @Field(() => DeploymentHost, { nullable: true, description: 'For cloud credentials: the deployment host they are for (CLOUDRUN or AWS); null for connector secrets and when none is set.' })
+  @Field(() => DeploymentHost, {
+    nullable: true,
+    description:
+      'For cloud credentials: the deployment host they are for (CLOUDRUN or AWS); null for connector secrets and when none is set.',
+  })
   provider: string | null;
 
   @Field(() => Date, { nullable: true, description: 'When the secret was last set; null when none is set.' })
@@ -24,12 +28,14 @@ export class SecretStatus {
 
   @Field(() => String, {
     nullable: true,
-    description: 'First 12 hex characters of a keyed HMAC of the value: equal values show equal fingerprints until the encryption key rotates.',
+    description:
+      'First 12 hex characters of a keyed HMAC of the value: equal values show equal fingerprints until the encryption key rotates.',
   })
   fingerprint: string | null;
 
   @Field(() => Boolean, {
-    description: 'False when a secret is set but cannot be decrypted here (moved from another row, tampered with, or its key was removed): set it again.',
+    description:
+      'False when a secret is set but cannot be decrypted here (moved from another row, tampered with, or its key was removed): set it again.',
   })
   readable: boolean;
 }
@@ -54,7 +60,14 @@ export function secretStatus(
     if (!(error instanceof SecretUnreadableError)) throw error;
     status.readable = false;
     log.warn(
-      { table: binding.table, orgId: binding.orgId, rowId: binding.rowId, field: binding.field, reason: error.reason, keyVersion: error.keyVersion },
+      {
+        table: binding.table,
+        orgId: binding.orgId,
+        rowId: binding.rowId,
+        field: binding.field,
+        reason: error.reason,
+        keyVersion: error.keyVersion,
+      },
       'sealed secret cannot be opened at its row',
     );
   }

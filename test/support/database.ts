@@ -13,7 +13,9 @@ export interface TestDatabase {
 }
 
 /** Port of the run's PgBouncer (transaction mode, see support/pgbouncer.mjs), when the run uses one. */
-export const PGBOUNCER_PORT = process.env.GATEWAY_TEST_PGBOUNCER_PORT ? Number(process.env.GATEWAY_TEST_PGBOUNCER_PORT) : undefined;
+export const PGBOUNCER_PORT = process.env.GATEWAY_TEST_PGBOUNCER_PORT
+  ? Number(process.env.GATEWAY_TEST_PGBOUNCER_PORT)
+  : undefined;
 /** Server connections PgBouncer keeps per (database, user) in that run (its default_pool_size). */
 export const PGBOUNCER_POOL_SIZE = Number(process.env.GATEWAY_TEST_PGBOUNCER_POOL_SIZE ?? 0);
 
@@ -30,7 +32,9 @@ export function throughPgBouncer(connectionString: string): string {
  * PgBouncer's admin console (SHOW POOLS, SHOW STATS): connect to the virtual database `pgbouncer` as the
  * run's superuser. Only in a PgBouncer run.
  */
-export async function pgBouncerShow(what: 'POOLS' | 'STATS' | 'SERVERS' | 'CLIENTS'): Promise<Record<string, unknown>[]> {
+export async function pgBouncerShow(
+  what: 'POOLS' | 'STATS' | 'SERVERS' | 'CLIENTS',
+): Promise<Record<string, unknown>[]> {
   const adminUrl = process.env.GATEWAY_TEST_ADMIN_URL;
   if (!PGBOUNCER_PORT || !adminUrl) throw new Error('not a PgBouncer run');
   const url = new URL(throughPgBouncer(adminUrl));

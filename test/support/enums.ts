@@ -16,7 +16,10 @@ export async function enumValues(gw: RunningGateway, token: string): Promise<Enu
       t.name,
       (meaning: string) => {
         const found = t.enumValues.find((v: any) => norm(v.name) === norm(meaning));
-        if (!found) throw new Error(`enum ${t.name} has no value meaning "${meaning}" (${t.enumValues.map((v: any) => v.name).join(', ')})`);
+        if (!found)
+          throw new Error(
+            `enum ${t.name} has no value meaning "${meaning}" (${t.enumValues.map((v: any) => v.name).join(', ')})`,
+          );
         return found.name as string;
       },
     ]),

@@ -12,10 +12,25 @@ export interface Org {
 /** Organizations are created the way an operator does it: through the platform CLI, owned by `user-1`. */
 export async function createOrg(db: TestDatabase, prefix = 'org'): Promise<Org> {
   const slug = `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
-  const result = await cli(['org', 'create', '--name', `Org ${slug}`, '--slug', slug, '--owner-email', 'owner@example.test', '--owner-id', 'user-1', '--json'], {
-    DATABASE_URL: db.url,
-    NODE_ENV: 'test',
-  });
+  const result = await cli(
+    [
+      'org',
+      'create',
+      '--name',
+      `Org ${slug}`,
+      '--slug',
+      slug,
+      '--owner-email',
+      'owner@example.test',
+      '--owner-id',
+      'user-1',
+      '--json',
+    ],
+    {
+      DATABASE_URL: db.url,
+      NODE_ENV: 'test',
+    },
+  );
   if (result.code !== 0) throw new Error(`org create failed: ${result.stderr}`);
   return { id: result.json.id, slug };
 }
@@ -30,31 +45,44 @@ export function ok<T>(response: { body: { data?: T | null; errors?: unknown[] } 
 }
 
 /** Builds workspaces with environments and components through the public GraphQL API. */
-export async function createTree(gw: RunningGateway, token: string, shape: { workspaces: number; environments: number; components: number }): Promise<Tree> {
+export async function createTree(
+  gw: RunningGateway,
+  token: string,
+  shape: { workspaces: number; environments: number; components: number },
+): Promise<Tree> {
   const tree: Tree = { workspaces: [] };
   for (let w = 0; w < shape.workspaces; w++) {
-    const ws = ok<any>(await gw.graphql(`mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`, { i: { name: `Workspace ${w}` } }, token))
-      .createWorkspace.id as string;
+    const ws = ok<any>(
+      await gw.graphql(
+        `mutation($i: CreateWorkspaceInput!) { createWorkspace(input: $i) { id } }`,
+        { i: { name: `Workspace ${w}` } },
+        token,
+      ),
+    ).createWorkspace.id as string;
     const environments = await Promise.all(
-      Array.from({ length: shape.environments }, async (_, e) =>
-        ok<any>(
-          await gw.graphql(
-            `mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`,
-            { i: { workspaceId: ws, name: `Env ${e}`, slug: `env-${e}`, tier: ['DEV', 'STAGE', 'PROD'][e % 3] } },
-            token,
-          ),
-        ).createEnvironment.id as string,
+      Array.from(
+        { length: shape.environments },
+        async (_, e) =>
+          ok<any>(
+            await gw.graphql(
+              `mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`,
+              { i: { workspaceId: ws, name: `Env ${e}`, slug: `env-${e}`, tier: ['DEV', 'STAGE', 'PROD'][e % 3] } },
+              token,
+            ),
+          ).createEnvironment.id as string,
       ),
     );
     const components = await Promise.all(
-      Array.from({ length: shape.components }, async (_, c) =>
-        ok<any>(
-          await gw.graphql(
-            `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`,
-            { i: { workspaceId: ws, name: `Component ${c}`, type: 'AGENT', configuration: { n: c } } },
-            token,
-          ),
-        ).createComponent.id as string,
+      Array.from(
+        { length: shape.components },
+        async (_, c) =>
+          ok<any>(
+            await gw.graphql(
+              `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`,
+              { i: { workspaceId: ws, name: `Component ${c}`, type: 'AGENT', configuration: { n: c } } },
+              token,
+            ),
+          ).createComponent.id as string,
       ),
     );
     tree.workspaces.push({ id: ws, environments, components });

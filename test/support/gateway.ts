@@ -15,7 +15,11 @@ export const ROOT = projectRoot(__dirname);
 export interface GraphQLResponse<T = any> {
   status: number;
   headers: Headers;
-  body: { data?: T | null; errors?: Array<{ message: string; path?: string[]; extensions: Record<string, any> }>; extensions?: any };
+  body: {
+    data?: T | null;
+    errors?: Array<{ message: string; path?: string[]; extensions: Record<string, any> }>;
+    extensions?: any;
+  };
 }
 
 export interface RunningGateway {
@@ -59,7 +63,10 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     ...options.env,
   };
   if (!options.databaseUrl && !options.env?.DATABASE_URL) delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${logs.join('\n')}`)), 45000);
@@ -87,7 +94,13 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
   return gatewayHandle(child, url, key, dataDir, logs);
 }
 
-function gatewayHandle(child: ChildProcess, url: string, key: KeyPair, dataDir: string, logs: string[]): RunningGateway {
+function gatewayHandle(
+  child: ChildProcess,
+  url: string,
+  key: KeyPair,
+  dataDir: string,
+  logs: string[],
+): RunningGateway {
   return {
     url,
     pid: child.pid!,
@@ -101,7 +114,11 @@ function gatewayHandle(child: ChildProcess, url: string, key: KeyPair, dataDir: 
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: (await response.json()) as GraphQLResponse['body'],
+      };
     },
     async exchangeApiKey(apiKey) {
       const response = await fetch(`${url}/auth/token`, {
@@ -124,7 +141,10 @@ function gatewayHandle(child: ChildProcess, url: string, key: KeyPair, dataDir: 
 }
 
 /** Runs the operator CLI (`node dist/src/cli/main.js …`) and parses its --json output. */
-export async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; json?: any }> {
+export async function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string; json?: any }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/cli/main.js'), ...args], {
     env: { ...(process.env as Record<string, string>), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

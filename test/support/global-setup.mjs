@@ -33,7 +33,11 @@ async function startCluster() {
 export default async function globalSetup() {
   process.env.GATEWAY_TEST_ADMIN_URL = await startCluster();
   if (process.env.GATEWAY_TEST_PGBOUNCER) {
-    const bouncer = await startPgBouncer(process.env.GATEWAY_TEST_ADMIN_URL, path.resolve('.test-data', 'pgbouncer'), await freePort());
+    const bouncer = await startPgBouncer(
+      process.env.GATEWAY_TEST_ADMIN_URL,
+      path.resolve('.test-data', 'pgbouncer'),
+      await freePort(),
+    );
     globalThis.__gatewayTestPgBouncer = bouncer;
     process.env.GATEWAY_TEST_PGBOUNCER_PORT = String(bouncer.port);
     process.env.GATEWAY_TEST_PGBOUNCER_POOL_SIZE = String(PGBOUNCER_POOL_SIZE);

@@ -19,7 +19,12 @@ import path from 'node:path';
 export const PGBOUNCER_POOL_SIZE = 2;
 
 function findBinary() {
-  const candidates = [process.env.PGBOUNCER_BIN, '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'].filter(Boolean);
+  const candidates = [
+    process.env.PGBOUNCER_BIN,
+    '/usr/sbin/pgbouncer',
+    '/usr/bin/pgbouncer',
+    '/usr/local/bin/pgbouncer',
+  ].filter(Boolean);
   try {
     candidates.push(execFileSync('sh', ['-c', 'command -v pgbouncer'], { encoding: 'utf8' }).trim());
   } catch {
@@ -28,7 +33,9 @@ function findBinary() {
   const found = candidates.find((file) => file && fs.existsSync(file));
   if (!found) {
     // Asked for explicitly (npm run test:pgbouncer, CI): a missing PgBouncer is a failure, never a silent pass.
-    throw new Error('GATEWAY_TEST_PGBOUNCER is set but pgbouncer is not installed (apt-get install -y pgbouncer, or set PGBOUNCER_BIN)');
+    throw new Error(
+      'GATEWAY_TEST_PGBOUNCER is set but pgbouncer is not installed (apt-get install -y pgbouncer, or set PGBOUNCER_BIN)',
+    );
   }
   return found;
 }
@@ -37,14 +44,16 @@ function waitForPort(port, child, logFile) {
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 15000;
     const attempt = () => {
-      if (child.exitCode !== null) return reject(new Error(`pgbouncer exited with ${child.exitCode}:\n${fs.readFileSync(logFile, 'utf8')}`));
+      if (child.exitCode !== null)
+        return reject(new Error(`pgbouncer exited with ${child.exitCode}:\n${fs.readFileSync(logFile, 'utf8')}`));
       const socket = net.connect({ port, host: '127.0.0.1' });
       socket.once('connect', () => {
         socket.destroy();
         resolve();
       });
       socket.once('error', () => {
-        if (Date.now() > deadline) reject(new Error(`pgbouncer did not listen on ${port}:\n${fs.readFileSync(logFile, 'utf8')}`));
+        if (Date.now() > deadline)
+          reject(new Error(`pgbouncer did not listen on ${port}:\n${fs.readFileSync(logFile, 'utf8')}`));
         else setTimeout(attempt, 100);
       });
     };
@@ -57,7 +66,8 @@ function stopLeftover(pidFile) {
   const pid = Number(fs.readFileSync(pidFile, 'utf8'));
   try {
     // Only if that process is still a pgbouncer (the pid may have been reused).
-    if (Number.isInteger(pid) && pid > 0 && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pgbouncer') process.kill(pid, 'SIGTERM');
+    if (Number.isInteger(pid) && pid > 0 && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pgbouncer')
+      process.kill(pid, 'SIGTERM');
   } catch {
     /* gone already, or no /proc */
   }

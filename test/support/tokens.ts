@@ -33,7 +33,16 @@ export const AUDIENCE = 'manifest-gateway';
 export const now = () => Math.floor(Date.now() / 1000);
 
 export function claimsFor(orgId: string, scopes: string[], extra: Claims = {}): Claims {
-  return { iss: ISSUER, aud: AUDIENCE, sub: 'user-1', org: orgId, scope: scopes.join(' '), iat: now(), exp: now() + 600, ...extra };
+  return {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'user-1',
+    org: orgId,
+    scope: scopes.join(' '),
+    iat: now(),
+    exp: now() + 600,
+    ...extra,
+  };
 }
 
 export function signEs256(key: crypto.KeyObject, claims: Claims, header: Record<string, unknown> = {}): string {

@@ -28,7 +28,9 @@ async function run(s: GraphQLSchema, query: string, scopes: string[] | null) {
     source: query,
     rootValue: root,
     // As the gateway builds it: the verified principal, and the request context with the effective scopes.
-    contextValue: scopes ? { principal: { scopes: new Set(scopes) }, request: { scopes: new Set(scopes) } } : { principal: null },
+    contextValue: scopes
+      ? { principal: { scopes: new Set(scopes) }, request: { scopes: new Set(scopes) } }
+      : { principal: null },
   });
   return { data: result.data, codes: (result.errors ?? []).map((e) => e.extensions.code) };
 }

@@ -39,10 +39,17 @@ export class GatewayError extends Error {
 const url = process.env.GATEWAY_URL ?? 'http://localhost:4000/graphql';
 const token = process.env.TOKEN ?? '';
 
-async function request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, variables: TVariables): Promise<TResult> {
+async function request<TResult, TVariables>(
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+): Promise<TResult> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${token}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      authorization: `Bearer ${token}`,
+    },
     body: JSON.stringify({ query: print(document), variables }),
   });
   const body = (await response.json()) as { data?: TResult | null; errors?: GraphQLErrorShape[] };
@@ -53,7 +60,9 @@ async function request<TResult, TVariables>(document: TypedDocumentNode<TResult,
 
 async function main(): Promise<void> {
   // Mutations: a workspace with an environment and a component.
-  const { createWorkspace } = await request(CreateWorkspaceDocument, { input: { name: 'Client example', description: 'made by examples/client' } });
+  const { createWorkspace } = await request(CreateWorkspaceDocument, {
+    input: { name: 'Client example', description: 'made by examples/client' },
+  });
   if (!createWorkspace) throw new Error('createWorkspace returned null');
   console.log(`created workspace ${createWorkspace.name} ${createWorkspace.id}`);
   const { createEnvironment } = await request(CreateEnvironmentDocument, {
@@ -61,22 +70,33 @@ async function main(): Promise<void> {
   });
   const environment = unmask(EnvironmentSummaryFragmentDoc, createEnvironment);
   console.log(`created environment ${environment?.slug} ${environment?.tier} ${environment?.deploymentHost}`);
-  const { createComponent } = await request(CreateComponentDocument, { input: { workspaceId: createWorkspace.id, name: 'Support agent', type: 'AGENT' } });
+  const { createComponent } = await request(CreateComponentDocument, {
+    input: { workspaceId: createWorkspace.id, name: 'Support agent', type: 'AGENT' },
+  });
   console.log(`created component ${unmask(ComponentSummaryFragmentDoc, createComponent)?.name}`);
 
   // BAD_USER_INPUT: the gateway names every bad field at once.
   try {
-    await request(CreateEnvironmentDocument, { input: { workspaceId: createWorkspace.id, name: ' ', slug: 'Not A Slug', tier: 'DEV' } });
+    await request(CreateEnvironmentDocument, {
+      input: { workspaceId: createWorkspace.id, name: ' ', slug: 'Not A Slug', tier: 'DEV' },
+    });
     console.log('bad input accepted?!');
   } catch (error) {
     if (!(error instanceof GatewayError) || error.code !== 'BAD_USER_INPUT') throw error;
     const fields = error.errors[0].extensions?.fields ?? [];
-    console.log(`BAD_USER_INPUT fields=${fields.map((f) => f.field).sort().join(',')}`);
+    console.log(
+      `BAD_USER_INPUT fields=${fields
+        .map((f) => f.field)
+        .sort()
+        .join(',')}`,
+    );
   }
 
   // NOT_FOUND: an id that does not exist (or belongs to another organization) answers the same.
   try {
-    await request(WorkspaceByIdDocument, { id: Buffer.from('Workspace:01900000-0000-7000-8000-000000000000').toString('base64url') });
+    await request(WorkspaceByIdDocument, {
+      id: Buffer.from('Workspace:01900000-0000-7000-8000-000000000000').toString('base64url'),
+    });
     console.log('unknown workspace found?!');
   } catch (error) {
     if (!(error instanceof GatewayError) || error.code !== 'NOT_FOUND') throw error;

@@ -31,13 +31,17 @@ export class ApiKey {
   orgId: string;
 
   @PrimaryColumn('uuid')
-  @Field(() => ID, { description: 'Global id of the key (Node); the key\'s value is a different thing, shown only once.' })
+  @Field(() => ID, {
+    description: "Global id of the key (Node); the key's value is a different thing, shown only once.",
+  })
   id: string;
 
   @Column('text', { name: 'key_id' })
   keyId: string;
 
-  @Field(() => String, { description: 'The public start of the key, fl_<key id>: enough to recognise it, useless to use it.' })
+  @Field(() => String, {
+    description: 'The public start of the key, fl_<key id>: enough to recognise it, useless to use it.',
+  })
   get prefix(): string {
     return `fl_${this.keyId}`;
   }
@@ -55,7 +59,10 @@ export class ApiKey {
   scopes: string[];
 
   @Column('text', { name: 'owner_user_id', nullable: true })
-  @Field(() => String, { nullable: true, description: 'The member the key answers to: it works only while they are a member, within their role.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The member the key answers to: it works only while they are a member, within their role.',
+  })
   ownerUserId: string | null;
 
   @Column('text', { name: 'created_by' })
@@ -97,10 +104,12 @@ export class ApiKey {
 @ObjectType({ description: 'A new key. `key` is its value: store it now, it is never shown again.' })
 @RequiresScopes('api_keys:manage')
 export class CreatedApiKey {
-  @Field(() => String, { description: 'The key\'s value (fl_…): shown only in this response; exchange it at POST /auth/token.' })
+  @Field(() => String, {
+    description: "The key's value (fl_…): shown only in this response; exchange it at POST /auth/token.",
+  })
   key: string;
 
-  @Field(() => ApiKey, { description: 'The key\'s metadata, as `apiKeys` lists it.' })
+  @Field(() => ApiKey, { description: "The key's metadata, as `apiKeys` lists it." })
   apiKey: ApiKey;
 }
 

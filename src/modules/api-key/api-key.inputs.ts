@@ -2,7 +2,7 @@ import { Field, InputType } from 'type-graphql';
 import { ArrayMaxSize, ArrayMinSize, IsDate, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { NOT_BLANK } from '../../graphql/validation';
 
-@InputType({ description: "A new API key: what it is called and what it may do." })
+@InputType({ description: 'A new API key: what it is called and what it may do.' })
 export class CreateApiKeyInput {
   @Field(() => String, { description: 'Display name, 1 to 100 characters.' })
   @Matches(NOT_BLANK, { message: 'name must not be blank' })

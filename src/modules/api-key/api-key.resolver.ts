@@ -10,23 +10,43 @@ import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
-  @Mutation(() => CreatedApiKey, { nullable: true, description: 'The value is in the result, once. Exchange it at POST /auth/token.' })
+  @Mutation(() => CreatedApiKey, {
+    nullable: true,
+    description: 'The value is in the result, once. Exchange it at POST /auth/token.',
+  })
   @RequiresScopes('api_keys:manage')
-  createApiKey(@Arg('input', () => CreateApiKeyInput, { description: 'Name, scopes and optional expiry of the new key.' }) input: CreateApiKeyInput, @RequestCtx() ctx: RequestContext): Promise<CreatedApiKey> {
+  createApiKey(
+    @Arg('input', () => CreateApiKeyInput, { description: 'Name, scopes and optional expiry of the new key.' })
+    input: CreateApiKeyInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<CreatedApiKey> {
     return apiKeyService.create(ctx, input);
   }
 
-  @Mutation(() => ApiKey, { nullable: true, description: 'Immediate: tokens already exchanged from the key stop working too.' })
+  @Mutation(() => ApiKey, {
+    nullable: true,
+    description: 'Immediate: tokens already exchanged from the key stop working too.',
+  })
   @RequiresScopes('api_keys:manage')
-  revokeApiKey(@Arg('id', () => ID, { description: 'Global id of the ApiKey to revoke.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<ApiKey> {
+  revokeApiKey(
+    @Arg('id', () => ID, { description: 'Global id of the ApiKey to revoke.' }) id: string,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<ApiKey> {
     return apiKeyService.revoke(ctx, id);
   }
 
-  @Mutation(() => CreatedApiKey, { nullable: true, description: 'A new value with the same grant; the old one keeps working for the grace period (0 = revoked now).' })
+  @Mutation(() => CreatedApiKey, {
+    nullable: true,
+    description: 'A new value with the same grant; the old one keeps working for the grace period (0 = revoked now).',
+  })
   @RequiresScopes('api_keys:manage')
   rotateApiKey(
     @Arg('id', () => ID, { description: 'Global id of the ApiKey to rotate.' }) id: string,
-    @Arg('gracePeriodSeconds', () => Int, { description: 'Seconds the old value keeps working after rotation (0: stops at once).', defaultValue: 0 }) gracePeriodSeconds: number,
+    @Arg('gracePeriodSeconds', () => Int, {
+      description: 'Seconds the old value keeps working after rotation (0: stops at once).',
+      defaultValue: 0,
+    })
+    gracePeriodSeconds: number,
     @RequestCtx() ctx: RequestContext,
   ): Promise<CreatedApiKey> {
     return apiKeyService.rotate(ctx, id, gracePeriodSeconds);
@@ -35,9 +55,15 @@ export class ApiKeyResolver {
 
 @Resolver(() => Organization)
 export class OrganizationApiKeysResolver {
-  @FieldResolver(() => ApiKeyConnection, { description: 'The organization\'s API keys (never their values), oldest first.' })
+  @FieldResolver(() => ApiKeyConnection, {
+    description: "The organization's API keys (never their values), oldest first.",
+  })
   @RequiresScopes('api_keys:manage')
-  apiKeys(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<ApiKey>> {
+  apiKeys(
+    @Root() _org: Organization,
+    @Args(() => PageArgs) args: PageArgs,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Connection<ApiKey>> {
     return apiKeyService.page(ctx, toPage(args));
   }
 }

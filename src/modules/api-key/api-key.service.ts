@@ -22,13 +22,31 @@ function toKeys(manager: EntityManager, rows: Record<string, unknown>[]): Promis
 export async function insertApiKey(
   manager: EntityManager,
   orgId: string,
-  fields: { name: string; description: string | null; scopes: string[]; expiresAt: Date | null; createdBy: string; ownerUserId: string | null },
+  fields: {
+    name: string;
+    description: string | null;
+    scopes: string[];
+    expiresAt: Date | null;
+    createdBy: string;
+    ownerUserId: string | null;
+  },
 ): Promise<CreatedApiKey> {
   const generated = generateApiKey();
   const rows = await manager.query(
     `INSERT INTO api_keys (org_id, id, key_id, name, description, scopes, secret_hash, created_by, owner_user_id, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${API_KEY_COLUMNS}`,
-    [orgId, uuidv7(), generated.keyId, fields.name, fields.description, fields.scopes, generated.secretHash, fields.createdBy, fields.ownerUserId, fields.expiresAt],
+    [
+      orgId,
+      uuidv7(),
+      generated.keyId,
+      fields.name,
+      fields.description,
+      fields.scopes,
+      generated.secretHash,
+      fields.createdBy,
+      fields.ownerUserId,
+      fields.expiresAt,
+    ],
   );
   return { key: generated.value, apiKey: (await toKeys(manager, rows))[0] };
 }
@@ -45,11 +63,13 @@ export const apiKeyService = {
     if (unknown.length) errors.push({ field: 'scopes', message: `unknown scope(s): ${unknown.join(', ')}` });
     const held = ctx.scopes;
     const beyond = input.scopes.filter((s) => isScope(s) && !held.has(s));
-    if (beyond.length) errors.push({ field: 'scopes', message: `you cannot grant scope(s) you do not hold: ${beyond.join(', ')}` });
+    if (beyond.length)
+      errors.push({ field: 'scopes', message: `you cannot grant scope(s) you do not hold: ${beyond.join(', ')}` });
     if (input.expiresAt) {
       const at = input.expiresAt.getTime();
       if (at <= Date.now()) errors.push({ field: 'expiresAt', message: 'expiresAt must be in the future' });
-      else if (at > Date.now() + TWO_YEARS_MS) errors.push({ field: 'expiresAt', message: 'expiresAt must be at most two years ahead' });
+      else if (at > Date.now() + TWO_YEARS_MS)
+        errors.push({ field: 'expiresAt', message: 'expiresAt must be at most two years ahead' });
     }
     if (errors.length) throw new BadInputError(errors);
     return ctx.scope.mutation((manager) =>
@@ -88,16 +108,30 @@ export const apiKeyService = {
   async rotate(ctx: RequestContext, id: string, graceSeconds: number): Promise<CreatedApiKey> {
     id = checkId(id);
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
-      throw new BadInputError([{ field: 'gracePeriodSeconds', message: `gracePeriodSeconds must be 0 to ${MAX_ROTATION_GRACE_SECONDS}` }]);
+      throw new BadInputError([
+        { field: 'gracePeriodSeconds', message: `gracePeriodSeconds must be 0 to ${MAX_ROTATION_GRACE_SECONDS}` },
+      ]);
     }
     return ctx.scope.mutation(async (manager) => {
-      const [old] = await toKeys(manager, await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [ctx.orgId, id]));
+      const [old] = await toKeys(
+        manager,
+        await manager.query(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2 FOR UPDATE`, [
+          ctx.orgId,
+          id,
+        ]),
+      );
       if (!old) throw new NotFoundError('API key', id);
       // Rotating hands out a new value of the same grant: only to someone who holds all of it.
       const beyond = old.scopes.filter((s) => !ctx.scopes.has(s));
-      if (beyond.length) throw new ForbiddenError(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
+      if (beyond.length)
+        throw new ForbiddenError(`Rotating this key would hand you scopes you do not hold: ${beyond.join(', ')}`);
       if (old.status !== ApiKeyStatus.ACTIVE || old.rotatedTo) {
-        throw new BadInputError([{ field: 'id', message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})` }]);
+        throw new BadInputError([
+          {
+            field: 'id',
+            message: `only an active key that was not rotated already can be rotated (this one is ${old.rotatedTo ? 'rotated' : old.status})`,
+          },
+        ]);
       }
       const created = await insertApiKey(manager, ctx.orgId, {
         name: old.name,
@@ -108,12 +142,11 @@ export const apiKeyService = {
         ownerUserId: old.ownerUserId,
       });
       if (graceSeconds === 0) {
-        await queryRows(manager, `UPDATE api_keys SET rotated_to = $3, revoked_at = now(), revoked_by = $4 WHERE org_id = $1 AND id = $2`, [
-          ctx.orgId,
-          id,
-          created.apiKey.id,
-          ctx.principal.subject,
-        ]);
+        await queryRows(
+          manager,
+          `UPDATE api_keys SET rotated_to = $3, revoked_at = now(), revoked_by = $4 WHERE org_id = $1 AND id = $2`,
+          [ctx.orgId, id, created.apiKey.id, ctx.principal.subject],
+        );
       } else {
         await queryRows(
           manager,

@@ -5,7 +5,10 @@ import { ConnectionType } from '../../graphql/pagination';
 import { RequiresScopes } from '../../auth/decorators';
 
 @Entity({ name: 'audit_log' })
-@ObjectType({ implements: Node, description: 'One change made in the organization: who, what, target, when, request id.' })
+@ObjectType({
+  implements: Node,
+  description: 'One change made in the organization: who, what, target, when, request id.',
+})
 @RequiresScopes('audit:read')
 export class AuditEntry {
   @PrimaryColumn('uuid', { name: 'org_id' })
@@ -32,15 +35,24 @@ export class AuditEntry {
   operation: string;
 
   @Column('text', { name: 'target_type', nullable: true })
-  @Field(() => String, { description: 'GraphQL type of the changed object (e.g. Workspace), or null when the mutation returns only an id.', nullable: true })
+  @Field(() => String, {
+    description: 'GraphQL type of the changed object (e.g. Workspace), or null when the mutation returns only an id.',
+    nullable: true,
+  })
   targetType: string | null;
 
   @Column('text', { name: 'target_id', nullable: true })
-  @Field(() => String, { description: 'Id of the changed object: a global id when targetType names a Node type, otherwise as stored.', nullable: true })
+  @Field(() => String, {
+    description: 'Id of the changed object: a global id when targetType names a Node type, otherwise as stored.',
+    nullable: true,
+  })
   targetId: string | null;
 
   @Column('text', { name: 'request_id', nullable: true })
-  @Field(() => String, { description: 'The request id of the change (the x-request-id response header), to correlate with logs.', nullable: true })
+  @Field(() => String, {
+    description: 'The request id of the change (the x-request-id response header), to correlate with logs.',
+    nullable: true,
+  })
   requestId: string | null;
 }
 

@@ -9,9 +9,16 @@ import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Organization)
 export class AuditResolver {
-  @FieldResolver(() => AuditEntryConnection, { description: 'Every successful change in the organization (who, what, when, request id), newest first. Owners and admins (audit:read).' })
+  @FieldResolver(() => AuditEntryConnection, {
+    description:
+      'Every successful change in the organization (who, what, when, request id), newest first. Owners and admins (audit:read).',
+  })
   @RequiresScopes('audit:read')
-  auditLog(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<AuditEntry>> {
+  auditLog(
+    @Root() _org: Organization,
+    @Args(() => PageArgs) args: PageArgs,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Connection<AuditEntry>> {
     return auditService.page(ctx, toPage(args));
   }
 }

@@ -11,7 +11,8 @@ function targetOf(args: Record<string, unknown>, result: unknown): string | null
     if (typeof args[name] === 'string') return args[name] as string;
   }
   const input = args.input as Record<string, unknown> | undefined;
-  if (result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'string') return (result as { id: string }).id;
+  if (result && typeof result === 'object' && typeof (result as { id?: unknown }).id === 'string')
+    return (result as { id: string }).id;
   if (typeof result === 'string') return result;
   if (input && typeof input.workspaceId === 'string') return input.workspaceId;
   return null;

@@ -54,14 +54,20 @@ registerEnumType(CreditEntryKind, {
 });
 
 /** Statuses after which a subscription is history: it cannot be changed again (subscribe anew instead). */
-export const FINAL_SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED];
+export const FINAL_SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [
+  SubscriptionStatus.CANCELLED,
+  SubscriptionStatus.EXPIRED,
+];
 
 /**
  * A product the organization subscribes to. Managed by the billing system / platform admin (CLI);
  * named ProductSubscription in GraphQL because `Subscription` is GraphQL's root type name.
  */
 @Entity({ name: 'subscriptions' })
-@ObjectType('ProductSubscription', { implements: Node, description: 'A product subscription of the organization (managed by the platform).' })
+@ObjectType('ProductSubscription', {
+  implements: Node,
+  description: 'A product subscription of the organization (managed by the platform).',
+})
 @RequiresScopes('billing:read')
 export class ProductSubscription extends TenantEntity {
   @Column('text', { name: 'product_name' })
@@ -82,7 +88,10 @@ export class ProductSubscription extends TenantEntity {
 
   /** Read as text (YYYY-MM-DD): a JS Date would shift the day with the server's time zone. */
   @Column('date', { name: 'trial_end_date', nullable: true })
-  @Field(() => LocalDate, { nullable: true, description: 'End of the trial period (YYYY-MM-DD); always set while status is trial.' })
+  @Field(() => LocalDate, {
+    nullable: true,
+    description: 'End of the trial period (YYYY-MM-DD); always set while status is trial.',
+  })
   trialEndDate: string | null;
 }
 
@@ -105,7 +114,9 @@ export class CreditBalance {
 @ObjectType({ description: "The organization's credit account. The sum of the ledger always equals the balance." })
 @RequiresScopes('billing:read')
 export class CreditAccount {
-  @Field(() => SafeInt, { description: 'Credits available now; never negative (usage that would overdraw it is refused).' })
+  @Field(() => SafeInt, {
+    description: 'Credits available now; never negative (usage that would overdraw it is refused).',
+  })
   balance: number;
 
   @Field(() => Date, { nullable: true, description: 'When the balance last changed (null: never).' })
@@ -114,7 +125,10 @@ export class CreditAccount {
 
 /** An append-only record of one change to the balance. */
 @Entity({ name: 'credit_ledger' })
-@ObjectType({ implements: Node, description: 'One change to the credit balance. Entries are never changed or deleted.' })
+@ObjectType({
+  implements: Node,
+  description: 'One change to the credit balance. Entries are never changed or deleted.',
+})
 @RequiresScopes('billing:read')
 export class CreditLedgerEntry {
   @PrimaryColumn('uuid', { name: 'org_id' })
@@ -146,7 +160,10 @@ export class CreditLedgerEntry {
   actor: string;
 
   @Column('uuid', { name: 'workspace_id', nullable: true })
-  @Field(() => ID, { nullable: true, description: 'The workspace the usage was for (null once that workspace is deleted).' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The workspace the usage was for (null once that workspace is deleted).',
+  })
   workspaceId: string | null;
 
   @Column('text', { name: 'request_id', nullable: true })

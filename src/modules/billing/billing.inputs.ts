@@ -7,7 +7,9 @@ export const MAX_REASON_LENGTH = 500;
 
 @InputType({ description: 'Credits consumed by the caller (refused if it would overdraw the balance).' })
 export class RecordUsageInput {
-  @Field(() => Int, { description: `Credits consumed, 1 to ${MAX_USAGE_AMOUNT}; refused (BAD_USER_INPUT) if it would overdraw the balance.` })
+  @Field(() => Int, {
+    description: `Credits consumed, 1 to ${MAX_USAGE_AMOUNT}; refused (BAD_USER_INPUT) if it would overdraw the balance.`,
+  })
   @IsInt()
   @Min(1)
   @Max(MAX_USAGE_AMOUNT)

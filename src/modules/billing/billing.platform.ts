@@ -61,7 +61,8 @@ export interface CreditChangeResult {
 
 function oneOf<T extends string>(values: Record<string, T>, value: string, what: string, problems: string[]): T {
   const allowed = Object.values(values);
-  if (!allowed.includes(value as T)) problems.push(`${what} must be one of ${allowed.join(', ')} (got "${value ?? ''}")`);
+  if (!allowed.includes(value as T))
+    problems.push(`${what} must be one of ${allowed.join(', ')} (got "${value ?? ''}")`);
   return value as T;
 }
 
@@ -69,20 +70,24 @@ function oneOf<T extends string>(values: Record<string, T>, value: string, what:
 function checkDate(value: string, what: string, problems: string[]): void {
   const match = DATE.exec(value);
   const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
-  if (!date || date.toISOString().slice(0, 10) !== value) problems.push(`${what} must be a calendar date YYYY-MM-DD (got "${value}")`);
-  else if (value < new Date().toISOString().slice(0, 10)) problems.push(`${what} must not be in the past (got ${value})`);
+  if (!date || date.toISOString().slice(0, 10) !== value)
+    problems.push(`${what} must be a calendar date YYYY-MM-DD (got "${value}")`);
+  else if (value < new Date().toISOString().slice(0, 10))
+    problems.push(`${what} must not be in the past (got ${value})`);
 }
 
 function checkReason(reason: string | undefined, problems: string[]): string {
   const trimmed = (reason ?? '').trim();
-  if (!trimmed || trimmed.length > MAX_REASON_LENGTH) problems.push(`reason must be 1 to ${MAX_REASON_LENGTH} characters`);
+  if (!trimmed || trimmed.length > MAX_REASON_LENGTH)
+    problems.push(`reason must be 1 to ${MAX_REASON_LENGTH} characters`);
   return trimmed;
 }
 
 function checkAmount(amount: string | number, allowNegative: boolean, problems: string[]): number {
   const text = String(amount ?? '').trim();
   const value = /^[+-]?\d{1,15}$/.test(text) ? Number(text) : NaN;
-  const ok = Number.isSafeInteger(value) && value !== 0 && Math.abs(value) <= MAX_GRANT_AMOUNT && (allowNegative || value > 0);
+  const ok =
+    Number.isSafeInteger(value) && value !== 0 && Math.abs(value) <= MAX_GRANT_AMOUNT && (allowNegative || value > 0);
   if (!ok) {
     problems.push(
       allowNegative
@@ -97,23 +102,36 @@ function refuse(problems: string[]): void {
   if (problems.length) throw new PlatformError(problems.join('; '));
 }
 
-async function subscriptionById(manager: EntityManager, orgId: string, id: string, lock: boolean): Promise<ProductSubscription | null> {
-  const rows = await manager.query(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE org_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`, [
-    orgId,
-    id,
-  ]);
+async function subscriptionById(
+  manager: EntityManager,
+  orgId: string,
+  id: string,
+  lock: boolean,
+): Promise<ProductSubscription | null> {
+  const rows = await manager.query(
+    `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE org_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+    [orgId, id],
+  );
   return subscriptionsFrom(manager, rows)[0] ?? null;
 }
 
 /** Changes the balance by `amount` (never below 0) and appends the ledger entry, in one transaction. */
-async function changeCredits(owner: DataSource, kind: CreditEntryKind, change: CreditChange, allowNegative: boolean): Promise<CreditChangeResult> {
+async function changeCredits(
+  owner: DataSource,
+  kind: CreditEntryKind,
+  change: CreditChange,
+  allowNegative: boolean,
+): Promise<CreditChangeResult> {
   const problems: string[] = [];
   const amount = checkAmount(change.amount, allowNegative, problems);
   const reason = checkReason(change.reason, problems);
   refuse(problems);
   const organization = await organizationPlatform.find(owner, change.org);
   return asPlatformAdmin(owner, async (manager) => {
-    await manager.query(`INSERT INTO credit_balances (org_id, balance) VALUES ($1, 0) ON CONFLICT (org_id) DO NOTHING`, [organization.id]);
+    await manager.query(
+      `INSERT INTO credit_balances (org_id, balance) VALUES ($1, 0) ON CONFLICT (org_id) DO NOTHING`,
+      [organization.id],
+    );
     let updated: Record<string, unknown> | undefined;
     try {
       [updated] = await queryRows(
@@ -122,12 +140,15 @@ async function changeCredits(owner: DataSource, kind: CreditEntryKind, change: C
         [organization.id, String(amount)],
       );
     } catch (error) {
-      if (pgErrorCode(error) === PgError.CHECK_VIOLATION) throw new PlatformError(`the balance of ${organization.slug} would exceed ${Number.MAX_SAFE_INTEGER}`);
+      if (pgErrorCode(error) === PgError.CHECK_VIOLATION)
+        throw new PlatformError(`the balance of ${organization.slug} would exceed ${Number.MAX_SAFE_INTEGER}`);
       throw error;
     }
     if (!updated) {
       const [current] = await manager.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [organization.id]);
-      throw new PlatformError(`insufficient credits (balance ${current.balance}): ${organization.slug} cannot go below 0`);
+      throw new PlatformError(
+        `insufficient credits (balance ${current.balance}): ${organization.slug} cannot go below 0`,
+      );
     }
     const entry = await appendLedgerEntry(manager, {
       orgId: organization.id,
@@ -140,7 +161,12 @@ async function changeCredits(owner: DataSource, kind: CreditEntryKind, change: C
       workspaceId: null,
       requestId: change.requestId ?? `cli-${uuidv7()}`,
     });
-    await auditPlatformOperation(manager, organization.id, kind === CreditEntryKind.GRANT ? 'grantCredits' : 'adjustCredits', { type: 'CreditLedgerEntry', id: entry.id });
+    await auditPlatformOperation(
+      manager,
+      organization.id,
+      kind === CreditEntryKind.GRANT ? 'grantCredits' : 'adjustCredits',
+      { type: 'CreditLedgerEntry', id: entry.id },
+    );
     return { entry, balance: entry.balanceAfter };
   });
 }
@@ -166,14 +192,27 @@ export const billingPlatform = {
         const rows = await manager.query(
           `INSERT INTO subscriptions (org_id, id, product_name, status, billing_cycle, auto_renew, trial_end_date)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${SUBSCRIPTION_COLUMNS}`,
-          [organization.id, uuidv7(), productName, status, billingCycle, input.autoRenew ?? false, input.trialEndDate ?? null],
+          [
+            organization.id,
+            uuidv7(),
+            productName,
+            status,
+            billingCycle,
+            input.autoRenew ?? false,
+            input.trialEndDate ?? null,
+          ],
         );
         const created = subscriptionsFrom(manager, rows)[0];
-        await auditPlatformOperation(manager, organization.id, 'subscribe', { type: 'ProductSubscription', id: created.id });
+        await auditPlatformOperation(manager, organization.id, 'subscribe', {
+          type: 'ProductSubscription',
+          id: created.id,
+        });
         return created;
       } catch (error) {
         if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
-          throw new PlatformError(`${organization.slug} already has a live (active, trial or suspended) subscription to "${productName}"`);
+          throw new PlatformError(
+            `${organization.slug} already has a live (active, trial or suspended) subscription to "${productName}"`,
+          );
         }
         throw error;
       }
@@ -186,7 +225,8 @@ export const billingPlatform = {
    */
   async setSubscriptionStatus(owner: DataSource, input: SubscriptionStatusChange): Promise<ProductSubscription> {
     const problems: string[] = [];
-    if (!isUuid(input.id)) problems.push(`subscription id must be an id printed by "billing subscribe" (got "${input.id ?? ''}")`);
+    if (!isUuid(input.id))
+      problems.push(`subscription id must be an id printed by "billing subscribe" (got "${input.id ?? ''}")`);
     const status = oneOf(SubscriptionStatus, input.status, 'status', problems);
     if (input.trialEndDate !== undefined) {
       if (status !== SubscriptionStatus.TRIAL) problems.push('a trial end date applies only to status trial');
@@ -205,7 +245,8 @@ export const billingPlatform = {
       // (an old date carried over from an earlier trial is checked like a new one).
       const trialEndDate = status === SubscriptionStatus.TRIAL ? (input.trialEndDate ?? current.trialEndDate) : null;
       if (status === SubscriptionStatus.TRIAL) {
-        if (!trialEndDate) throw new PlatformError('a trial subscription needs a trial end date: pass --trial-end YYYY-MM-DD');
+        if (!trialEndDate)
+          throw new PlatformError('a trial subscription needs a trial end date: pass --trial-end YYYY-MM-DD');
         const dateProblems: string[] = [];
         checkDate(trialEndDate, 'trial end date', dateProblems);
         refuse(dateProblems);
@@ -218,11 +259,16 @@ export const billingPlatform = {
             WHERE org_id = $1 AND id = $2 RETURNING ${SUBSCRIPTION_COLUMNS}`,
           [organization.id, id, status, trialEndDate, FINAL_SUBSCRIPTION_STATUSES],
         );
-        await auditPlatformOperation(manager, organization.id, `setSubscriptionStatus:${status}`, { type: 'ProductSubscription', id });
+        await auditPlatformOperation(manager, organization.id, `setSubscriptionStatus:${status}`, {
+          type: 'ProductSubscription',
+          id,
+        });
         return subscriptionsFrom(manager, [row])[0];
       } catch (error) {
         if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
-          throw new PlatformError(`${organization.slug} already has another live subscription to "${current.productName}"`);
+          throw new PlatformError(
+            `${organization.slug} already has another live subscription to "${current.productName}"`,
+          );
         }
         throw error;
       }
@@ -240,11 +286,19 @@ export const billingPlatform = {
   },
 
   /** Subscriptions and balance of one organization, for operators. */
-  async show(owner: DataSource, org: string): Promise<{ subscriptions: ProductSubscription[]; credits: CreditAccount }> {
+  async show(
+    owner: DataSource,
+    org: string,
+  ): Promise<{ subscriptions: ProductSubscription[]; credits: CreditAccount }> {
     const organization = await organizationPlatform.find(owner, org);
     return asPlatformAdmin(owner, async (manager) => {
-      const rows = await manager.query(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE org_id = $1 ORDER BY id`, [organization.id]);
-      const [balance] = await manager.query(`SELECT balance, updated_at FROM credit_balances WHERE org_id = $1`, [organization.id]);
+      const rows = await manager.query(
+        `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE org_id = $1 ORDER BY id`,
+        [organization.id],
+      );
+      const [balance] = await manager.query(`SELECT balance, updated_at FROM credit_balances WHERE org_id = $1`, [
+        organization.id,
+      ]);
       return { subscriptions: subscriptionsFrom(manager, rows), credits: accountFrom(balance) };
     });
   },

@@ -6,7 +6,13 @@ import type { Connection, Page } from '../../pagination';
 import { checkId } from '../../errors';
 import { CreditEntryKind, CreditLedgerEntry, ProductSubscription, type CreditAccount } from './billing.entity';
 import type { RecordUsageInput } from './billing.inputs';
-import { SUBSCRIPTION_COLUMNS, accountFrom, appendLedgerEntry, ledgerEntriesFrom, numericLedgerEntry } from './billing.sql';
+import {
+  SUBSCRIPTION_COLUMNS,
+  accountFrom,
+  appendLedgerEntry,
+  ledgerEntriesFrom,
+  numericLedgerEntry,
+} from './billing.sql';
 import { orgListPage } from '../../db/sql';
 import { queryRows } from '../../db/writes';
 
@@ -18,9 +24,10 @@ export const billingService = {
   },
 
   async account(ctx: RequestContext): Promise<CreditAccount> {
-    const [row] = await ctx.scope.query<{ balance: string; updated_at: Date }>(`SELECT balance, updated_at FROM credit_balances WHERE org_id = $1`, [
-      ctx.orgId,
-    ]);
+    const [row] = await ctx.scope.query<{ balance: string; updated_at: Date }>(
+      `SELECT balance, updated_at FROM credit_balances WHERE org_id = $1`,
+      [ctx.orgId],
+    );
     return accountFrom(row);
   },
 
@@ -47,12 +54,17 @@ export const billingService = {
     const idempotencyKey = input.idempotencyKey ?? null;
     const replay = async (): Promise<CreditLedgerEntry | null> => {
       if (!idempotencyKey) return null;
-      const rows = await ctx.scope.query(`SELECT * FROM credit_ledger WHERE org_id = $1 AND idempotency_key = $2`, [ctx.orgId, idempotencyKey]);
+      const rows = await ctx.scope.query(`SELECT * FROM credit_ledger WHERE org_id = $1 AND idempotency_key = $2`, [
+        ctx.orgId,
+        idempotencyKey,
+      ]);
       if (rows.length === 0) return null;
       const [first] = ledgerEntriesFrom(await ctx.scope.manager(), rows);
       // The same key for a different request is a client bug: refuse it rather than guess.
       if (first.amount !== -input.amount || first.reason !== reason || first.workspaceId !== workspaceId) {
-        throw new BadInputError([{ field: 'idempotencyKey', message: 'idempotencyKey was already used for a different usage record' }]);
+        throw new BadInputError([
+          { field: 'idempotencyKey', message: 'idempotencyKey was already used for a different usage record' },
+        ]);
       }
       return first;
     };
@@ -67,7 +79,9 @@ export const billingService = {
         );
         if (!updated) {
           const [current] = await manager.query(`SELECT balance FROM credit_balances WHERE org_id = $1`, [ctx.orgId]);
-          throw new BadInputError([{ field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` }]);
+          throw new BadInputError([
+            { field: 'amount', message: `insufficient credits (balance ${current?.balance ?? 0})` },
+          ]);
         }
         return appendLedgerEntry(manager, {
           orgId: ctx.orgId,

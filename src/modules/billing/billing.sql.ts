@@ -43,7 +43,18 @@ export async function appendLedgerEntry(manager: EntityManager, entry: NewLedger
   const rows = await manager.query(
     `INSERT INTO credit_ledger (org_id, id, kind, amount, balance_after, reason, actor, workspace_id, request_id, idempotency_key)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-    [entry.orgId, entry.id, entry.kind, entry.amount, entry.balanceAfter, entry.reason, entry.actor, entry.workspaceId, entry.requestId, entry.idempotencyKey ?? null],
+    [
+      entry.orgId,
+      entry.id,
+      entry.kind,
+      entry.amount,
+      entry.balanceAfter,
+      entry.reason,
+      entry.actor,
+      entry.workspaceId,
+      entry.requestId,
+      entry.idempotencyKey ?? null,
+    ],
   );
   return ledgerEntriesFrom(manager, rows)[0];
 }

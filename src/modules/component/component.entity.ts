@@ -14,7 +14,7 @@ export enum ComponentType {
 }
 registerEnumType(ComponentType, {
   name: 'ComponentType',
-  description: 'The kind of a component, as in the platform\'s `/components/{type}` paths.',
+  description: "The kind of a component, as in the platform's `/components/{type}` paths.",
   valuesConfig: {
     AGENT: { description: 'An AI agent.' },
     WORKFLOW: { description: 'A workflow of steps.' },

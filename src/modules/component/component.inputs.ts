@@ -6,7 +6,7 @@ import { ComponentType } from './component.entity';
 
 const MAX_CONFIGURATION_BYTES = 64 * 1024;
 
-@InputType({ description: "A new component of a workspace." })
+@InputType({ description: 'A new component of a workspace.' })
 export class CreateComponentInput {
   @Field(() => ID, { description: 'Global id of the Workspace to create the component in.' })
   @IsUUID('all', { message: 'workspaceId must be an id returned by this API' })

@@ -10,7 +10,6 @@ import { checkId } from '../../errors';
 import { Component } from './component.entity';
 import type { CreateComponentInput, UpdateComponentInput } from './component.inputs';
 
-
 export const componentService = {
   async get(ctx: RequestContext, id: string): Promise<Component> {
     const component = await ctx.loaders.component.byId.load(checkId(id));
@@ -19,7 +18,12 @@ export const componentService = {
   },
 
   /** A workspace's components, oldest first; `type` (a stored value) filters them, totalCount included. */
-  page(ctx: RequestContext, workspaceId: string, page: Page, type: string | null = null): Promise<Connection<Component>> {
+  page(
+    ctx: RequestContext,
+    workspaceId: string,
+    page: Page,
+    type: string | null = null,
+  ): Promise<Connection<Component>> {
     return ctx.loaders.component.connection(workspaceId, page, type);
   },
 

@@ -20,7 +20,11 @@ registerEnumType(ConnectorKind, {
 });
 
 @Entity({ name: 'connectors' })
-@ObjectType({ implements: Node, description: 'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).' })
+@ObjectType({
+  implements: Node,
+  description:
+    'A connection a workspace uses: non-secret settings in config, the credential sealed in secret (write-only).',
+})
 @RequiresScopes('workspaces:read')
 export class Connector extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })

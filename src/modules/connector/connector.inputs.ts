@@ -8,8 +8,19 @@ export const MAX_CONFIG_BYTES = 16 * 1024;
 export const MAX_SECRET_LENGTH = 8192;
 
 /** Key names that hold credentials; compared lowercased with separators removed (api_key → apikey). */
-const SECRET_WORDS = /(password|passwd|passphrase|secret|token|credential|apikey|accesskey|privatekey|clientsecret|authorization|bearer|cookie|session)/;
-const SECRET_NAMES = new Set(['pwd', 'pass', 'key', 'auth', 'sig', 'signature', 'secretkey', 'signingkey', 'sharedkey']);
+const SECRET_WORDS =
+  /(password|passwd|passphrase|secret|token|credential|apikey|accesskey|privatekey|clientsecret|authorization|bearer|cookie|session)/;
+const SECRET_NAMES = new Set([
+  'pwd',
+  'pass',
+  'key',
+  'auth',
+  'sig',
+  'signature',
+  'secretkey',
+  'signingkey',
+  'sharedkey',
+]);
 /** A URL with a password in it (scheme://user:password@host). */
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s@:]*:[^/\s@]+@/i;
 /** Credentials inside a string: `password=…` (libpq DSNs, query strings), `Bearer …`/`Basic …`. */
@@ -79,7 +90,7 @@ function HasNoSecrets() {
     });
 }
 
-@InputType({ description: "A new connector of a workspace; config holds non-secret settings, secret the credential." })
+@InputType({ description: 'A new connector of a workspace; config holds non-secret settings, secret the credential.' })
 export class CreateConnectorInput {
   @Field(() => ID, { description: 'Global id of the Workspace to create the connector in.' })
   @IsUUID('all', { message: 'workspaceId must be an id returned by this API' })
@@ -94,19 +105,27 @@ export class CreateConnectorInput {
   @MaxLength(200)
   name: string;
 
-  @Field(() => JSONObject, { nullable: true, description: `Non-secret settings, a JSON object of at most ${MAX_CONFIG_BYTES} bytes.` })
+  @Field(() => JSONObject, {
+    nullable: true,
+    description: `Non-secret settings, a JSON object of at most ${MAX_CONFIG_BYTES} bytes.`,
+  })
   @IsOptional()
   @IsJsonObject(MAX_CONFIG_BYTES)
   @HasNoSecrets()
   config?: Record<string, unknown> | null;
 
-  @Field(() => String, { nullable: true, description: 'The credential (password, API token): encrypted at rest, never readable back.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The credential (password, API token): encrypted at rest, never readable back.',
+  })
   @IsOptional()
   @Length(1, MAX_SECRET_LENGTH, { message: `secret must be 1 to ${MAX_SECRET_LENGTH} characters` })
   secret?: string | null;
 }
 
-@InputType({ description: 'Omitted fields keep their value; null is refused (clearConnectorSecret removes the secret).' })
+@InputType({
+  description: 'Omitted fields keep their value; null is refused (clearConnectorSecret removes the secret).',
+})
 export class UpdateConnectorInput {
   @Field(() => String, { description: 'New name, unique in the workspace; null is refused.', nullable: true })
   @ValidateIf((o: UpdateConnectorInput) => o.name !== undefined)
@@ -120,7 +139,11 @@ export class UpdateConnectorInput {
   @HasNoSecrets()
   config?: Record<string, unknown>;
 
-  @Field(() => String, { nullable: true, description: 'A new credential, sealed and never returned; replaces the current one. Use clearConnectorSecret to remove it.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A new credential, sealed and never returned; replaces the current one. Use clearConnectorSecret to remove it.',
+  })
   @ValidateIf((o: UpdateConnectorInput) => o.secret !== undefined)
   @Length(1, MAX_SECRET_LENGTH, { message: `secret must be 1 to ${MAX_SECRET_LENGTH} characters` })
   secret?: string;

@@ -12,9 +12,15 @@ import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Connector)
 export class ConnectorResolver {
-  @Query(() => Connector, { nullable: true, description: "A connector of a workspace the caller sees; NOT_FOUND otherwise." })
+  @Query(() => Connector, {
+    nullable: true,
+    description: 'A connector of a workspace the caller sees; NOT_FOUND otherwise.',
+  })
   @RequiresScopes('workspaces:read')
-  connector(@Arg('id', () => ID, { description: 'Global id of a Connector.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<Connector> {
+  connector(
+    @Arg('id', () => ID, { description: 'Global id of a Connector.' }) id: string,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Connector> {
     return connectorService.get(ctx, id);
   }
 
@@ -25,12 +31,20 @@ export class ConnectorResolver {
 
   @FieldResolver(() => SecretStatus, { description: 'Whether a secret is set (write-only: never the value).' })
   secret(@Root() connector: Connector, @RequestCtx() ctx: RequestContext): SecretStatus {
-    return secretStatus(ctx.keyring, ctx.log, connector.secretSealed, connectorSecretBinding(connector), { updatedAt: connector.secretUpdatedAt });
+    return secretStatus(ctx.keyring, ctx.log, connector.secretSealed, connectorSecretBinding(connector), {
+      updatedAt: connector.secretUpdatedAt,
+    });
   }
 
   @Mutation(() => Connector, { nullable: true, description: 'Workspace developers and admins.' })
   @RequiresScopes('connectors:write')
-  createConnector(@Arg('input', () => CreateConnectorInput, { description: 'The new connector; its secret is sealed and never returned.' }) input: CreateConnectorInput, @RequestCtx() ctx: RequestContext): Promise<Connector> {
+  createConnector(
+    @Arg('input', () => CreateConnectorInput, {
+      description: 'The new connector; its secret is sealed and never returned.',
+    })
+    input: CreateConnectorInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Connector> {
     return connectorService.create(ctx, input);
   }
 
@@ -38,33 +52,51 @@ export class ConnectorResolver {
   @RequiresScopes('connectors:write')
   updateConnector(
     @Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string,
-    @Arg('input', () => UpdateConnectorInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateConnectorInput,
+    @Arg('input', () => UpdateConnectorInput, { description: 'The fields to change; omitted fields are kept.' })
+    input: UpdateConnectorInput,
     @RequestCtx() ctx: RequestContext,
   ): Promise<Connector> {
     return connectorService.update(ctx, id, input);
   }
 
-  @Mutation(() => Connector, { nullable: true, description: "Removes the connector's secret. Workspace developers and admins." })
+  @Mutation(() => Connector, {
+    nullable: true,
+    description: "Removes the connector's secret. Workspace developers and admins.",
+  })
   @RequiresScopes('connectors:write')
-  clearConnectorSecret(@Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<Connector> {
+  clearConnectorSecret(
+    @Arg('id', () => ID, { description: 'Global id of the Connector.' }) id: string,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Connector> {
     return connectorService.clearSecret(ctx, id);
   }
 
-  @Mutation(() => ID, { nullable: true, description: 'Returns the id of the deleted connector. Workspace developers and admins.' })
+  @Mutation(() => ID, {
+    nullable: true,
+    description: 'Returns the id of the deleted connector. Workspace developers and admins.',
+  })
   @RequiresScopes('connectors:write')
-  deleteConnector(@Arg('id', () => ID, { description: 'Global id of the Connector to delete.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<string> {
+  deleteConnector(
+    @Arg('id', () => ID, { description: 'Global id of the Connector to delete.' }) id: string,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<string> {
     return connectorService.delete(ctx, id);
   }
 }
 
 @Resolver(() => Workspace)
 export class WorkspaceConnectorsResolver {
-  @FieldResolver(() => ConnectorConnection, { description: 'The workspace\'s connectors, oldest first; `kind` filters them.' })
+  @FieldResolver(() => ConnectorConnection, {
+    description: "The workspace's connectors, oldest first; `kind` filters them.",
+  })
   @RequiresScopes('workspaces:read')
   connectors(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
-    @Arg('kind', () => ConnectorKind, { nullable: true, description: 'Only connectors of this kind (totalCount counts them only). Omitted: all kinds.' })
+    @Arg('kind', () => ConnectorKind, {
+      nullable: true,
+      description: 'Only connectors of this kind (totalCount counts them only). Omitted: all kinds.',
+    })
     kind: ConnectorKind | null | undefined,
     @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Connector>> {

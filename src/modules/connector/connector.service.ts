@@ -11,7 +11,6 @@ import type { SecretBinding } from '../../secrets/keyring';
 import { Connector } from './connector.entity';
 import type { CreateConnectorInput, UpdateConnectorInput } from './connector.inputs';
 
-
 /** A connector's secret opens only on its own row. */
 export function connectorSecretBinding(connector: Pick<Connector, 'orgId' | 'id'>): SecretBinding {
   return { table: 'connectors', orgId: connector.orgId, rowId: connector.id, field: 'secret' };
@@ -19,7 +18,10 @@ export function connectorSecretBinding(connector: Pick<Connector, 'orgId' | 'id'
 
 function explain(error: unknown, workspaceId: string | undefined, name: string | undefined): never {
   const code = pgErrorCode(error);
-  if (code === PgError.UNIQUE_VIOLATION) throw new BadInputError([{ field: 'name', message: `name "${name}" is already used by a connector in this workspace` }]);
+  if (code === PgError.UNIQUE_VIOLATION)
+    throw new BadInputError([
+      { field: 'name', message: `name "${name}" is already used by a connector in this workspace` },
+    ]);
   if (code === PgError.FOREIGN_KEY_VIOLATION && workspaceId) throw new NotFoundError('Workspace', workspaceId);
   throw error;
 }
@@ -35,7 +37,12 @@ export const connectorService = {
     return connector;
   },
 
-  async page(ctx: RequestContext, workspaceId: string, page: Page, kind: string | null = null): Promise<Connection<Connector>> {
+  async page(
+    ctx: RequestContext,
+    workspaceId: string,
+    page: Page,
+    kind: string | null = null,
+  ): Promise<Connection<Connector>> {
     return ctx.loaders.connector.connection(workspaceId, page, kind);
   },
 
@@ -53,7 +60,9 @@ export const connectorService = {
         kind: input.kind,
         name,
         config: input.config ?? {},
-        secretSealed: hasSecret ? ctx.keyring.seal(input.secret!, connectorSecretBinding({ orgId: ctx.orgId, id })) : null,
+        secretSealed: hasSecret
+          ? ctx.keyring.seal(input.secret!, connectorSecretBinding({ orgId: ctx.orgId, id }))
+          : null,
         secretUpdatedAt: hasSecret ? ((() => 'now()') as never) : null,
       }).catch((error) => explain(error, workspaceId, name)),
     );
@@ -71,8 +80,8 @@ export const connectorService = {
     }
     return ctx.scope.mutation(async (manager) => {
       if (Object.keys(values).length === 0) return existing;
-      const updated = await updateReturning(manager, Connector, { orgId: ctx.orgId, id: existing.id }, values).catch((error) =>
-        explain(error, undefined, values.name),
+      const updated = await updateReturning(manager, Connector, { orgId: ctx.orgId, id: existing.id }, values).catch(
+        (error) => explain(error, undefined, values.name),
       );
       if (!updated) throw new NotFoundError('Connector', existing.id);
       return updated;
@@ -83,7 +92,12 @@ export const connectorService = {
     const existing = await connectorService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     return ctx.scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Connector, { orgId: ctx.orgId, id: existing.id }, { secretSealed: null, secretUpdatedAt: null });
+      const updated = await updateReturning(
+        manager,
+        Connector,
+        { orgId: ctx.orgId, id: existing.id },
+        { secretSealed: null, secretUpdatedAt: null },
+      );
       if (!updated) throw new NotFoundError('Connector', existing.id);
       return updated;
     });
@@ -93,7 +107,8 @@ export const connectorService = {
     const existing = await connectorService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     return ctx.scope.mutation(async (manager) => {
-      if (!(await deleteById(manager, Connector, ctx.orgId, existing.id))) throw new NotFoundError('Connector', existing.id);
+      if (!(await deleteById(manager, Connector, ctx.orgId, existing.id)))
+        throw new NotFoundError('Connector', existing.id);
       return existing.id;
     });
   },

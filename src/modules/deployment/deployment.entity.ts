@@ -7,7 +7,11 @@ import { RequiresScopes } from '../../auth/decorators';
 
 /** A stage of a workspace's release pipeline, deploying to one of the workspace's environments. */
 @Entity({ name: 'deployment_rings' })
-@ObjectType({ implements: Node, description: 'A stage of the release pipeline of a workspace (position 0 first), bound to an environment of the same workspace.' })
+@ObjectType({
+  implements: Node,
+  description:
+    'A stage of the release pipeline of a workspace (position 0 first), bound to an environment of the same workspace.',
+})
 @RequiresScopes('workspaces:read')
 export class DeploymentRing extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })
@@ -19,7 +23,10 @@ export class DeploymentRing extends TenantEntity {
   name: string;
 
   @Column('integer')
-  @Field(() => Int, { description: 'Order in the pipeline: 0, 1, 2… without gaps. A version enters at 0 and is promoted one ring at a time.' })
+  @Field(() => Int, {
+    description:
+      'Order in the pipeline: 0, 1, 2… without gaps. A version enters at 0 and is promoted one ring at a time.',
+  })
   position: number;
 
   @Column('uuid', { name: 'environment_id' })
@@ -29,7 +36,11 @@ export class DeploymentRing extends TenantEntity {
 
 /** One step of a component version through the rings. Append-only. */
 @Entity({ name: 'deployment_promotions' })
-@ObjectType({ implements: Node, description: 'A version of a component entering a ring: deployed into the first ring, or promoted from the ring before. Append-only.' })
+@ObjectType({
+  implements: Node,
+  description:
+    'A version of a component entering a ring: deployed into the first ring, or promoted from the ring before. Append-only.',
+})
 @RequiresScopes('workspaces:read')
 export class DeploymentPromotion {
   @PrimaryColumn('uuid', { name: 'org_id' })

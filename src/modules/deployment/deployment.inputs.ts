@@ -10,7 +10,7 @@ const ID_MESSAGE = (field: string) => `${field} must be an id returned by this A
 /** At most this many rings per workspace: ring lists stay bounded. */
 export const MAX_RINGS_PER_WORKSPACE = 20;
 
-@InputType({ description: "A new deployment ring of a workspace, bound to one of its environments." })
+@InputType({ description: 'A new deployment ring of a workspace, bound to one of its environments.' })
 export class CreateDeploymentRingInput {
   @Field(() => ID, { description: 'Global id of the Workspace the ring belongs to.' })
   @IsUUID('all', { message: ID_MESSAGE('workspaceId') })
@@ -27,7 +27,8 @@ export class CreateDeploymentRingInput {
 
   @Field(() => Int, {
     nullable: true,
-    description: 'Where to insert the ring (0 = first); rings at this position and after move one down. Omitted: appended at the end.',
+    description:
+      'Where to insert the ring (0 = first); rings at this position and after move one down. Omitted: appended at the end.',
   })
   @IsOptional()
   @IsInt()
@@ -50,13 +51,15 @@ export class UpdateDeploymentRingInput {
   environmentId?: string;
 }
 
-@InputType({ description: 'Puts a version of a component into the first ring (position 0): how a version enters the pipeline.' })
+@InputType({
+  description: 'Puts a version of a component into the first ring (position 0): how a version enters the pipeline.',
+})
 export class DeployComponentInput {
   @Field(() => ID, { description: 'Global id of the Component to deploy.' })
   @IsUUID('all', { message: ID_MESSAGE('componentId') })
   componentId: string;
 
-  @Field(() => ID, { description: 'The first ring (position 0) of the component\'s workspace.' })
+  @Field(() => ID, { description: "The first ring (position 0) of the component's workspace." })
   @IsUUID('all', { message: ID_MESSAGE('ringId') })
   ringId: string;
 

@@ -8,8 +8,18 @@ import { Environment } from '../environment/environment.entity';
 import { environmentService } from '../environment/environment.service';
 import { Component } from '../component/component.entity';
 import { componentService } from '../component/component.service';
-import { DeploymentPromotion, DeploymentPromotionConnection, DeploymentRing, RingDeployment } from './deployment.entity';
-import { CreateDeploymentRingInput, DeployComponentInput, PromoteComponentInput, UpdateDeploymentRingInput } from './deployment.inputs';
+import {
+  DeploymentPromotion,
+  DeploymentPromotionConnection,
+  DeploymentRing,
+  RingDeployment,
+} from './deployment.entity';
+import {
+  CreateDeploymentRingInput,
+  DeployComponentInput,
+  PromoteComponentInput,
+  UpdateDeploymentRingInput,
+} from './deployment.inputs';
 import { deploymentService } from './deployment.service';
 import { RequiresScopes } from '../../auth/decorators';
 
@@ -25,22 +35,41 @@ export class DeploymentRingResolver {
     return environmentService.get(ctx, ring.environmentId);
   }
 
-  @FieldResolver(() => DeploymentPromotionConnection, { description: 'Versions that entered this ring (deploys and promotions into it), newest first.' })
-  promotions(@Root() ring: DeploymentRing, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<DeploymentPromotion>> {
+  @FieldResolver(() => DeploymentPromotionConnection, {
+    description: 'Versions that entered this ring (deploys and promotions into it), newest first.',
+  })
+  promotions(
+    @Root() ring: DeploymentRing,
+    @Args(() => PageArgs) args: PageArgs,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Connection<DeploymentPromotion>> {
     return deploymentService.promotionsIntoRing(ctx, ring.id, toPage(args));
   }
 
-  @Mutation(() => DeploymentRing, { nullable: true, description: 'Workspace admins. Without position, the ring is appended at the end of the pipeline.' })
+  @Mutation(() => DeploymentRing, {
+    nullable: true,
+    description: 'Workspace admins. Without position, the ring is appended at the end of the pipeline.',
+  })
   @RequiresScopes('deployments:write')
-  createDeploymentRing(@Arg('input', () => CreateDeploymentRingInput, { description: 'The new ring; appended last unless a position is given.' }) input: CreateDeploymentRingInput, @RequestCtx() ctx: RequestContext): Promise<DeploymentRing> {
+  createDeploymentRing(
+    @Arg('input', () => CreateDeploymentRingInput, {
+      description: 'The new ring; appended last unless a position is given.',
+    })
+    input: CreateDeploymentRingInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<DeploymentRing> {
     return deploymentService.create(ctx, input);
   }
 
-  @Mutation(() => DeploymentRing, { nullable: true, description: 'Workspace admins. Renames the ring or points it at another environment of its workspace.' })
+  @Mutation(() => DeploymentRing, {
+    nullable: true,
+    description: 'Workspace admins. Renames the ring or points it at another environment of its workspace.',
+  })
   @RequiresScopes('deployments:write')
   updateDeploymentRing(
     @Arg('id', () => ID, { description: 'Global id of the DeploymentRing.' }) id: string,
-    @Arg('input', () => UpdateDeploymentRingInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateDeploymentRingInput,
+    @Arg('input', () => UpdateDeploymentRingInput, { description: 'The fields to change; omitted fields are kept.' })
+    input: UpdateDeploymentRingInput,
     @RequestCtx() ctx: RequestContext,
   ): Promise<DeploymentRing> {
     return deploymentService.update(ctx, id, input);
@@ -48,16 +77,28 @@ export class DeploymentRingResolver {
 
   @Mutation(() => ID, {
     nullable: true,
-    description: 'Workspace admins. Refused (BAD_USER_INPUT) for a ring with promotion history; the rings after it move up. Returns the id.',
+    description:
+      'Workspace admins. Refused (BAD_USER_INPUT) for a ring with promotion history; the rings after it move up. Returns the id.',
   })
   @RequiresScopes('deployments:write')
-  deleteDeploymentRing(@Arg('id', () => ID, { description: 'Global id of the DeploymentRing (refused while it has promotion history).' }) id: string, @RequestCtx() ctx: RequestContext): Promise<string> {
+  deleteDeploymentRing(
+    @Arg('id', () => ID, { description: 'Global id of the DeploymentRing (refused while it has promotion history).' })
+    id: string,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<string> {
     return deploymentService.delete(ctx, id);
   }
 
-  @Mutation(() => DeploymentPromotion, { nullable: true, description: 'Workspace developers. Puts any version of a component into the first ring (position 0).' })
+  @Mutation(() => DeploymentPromotion, {
+    nullable: true,
+    description: 'Workspace developers. Puts any version of a component into the first ring (position 0).',
+  })
   @RequiresScopes('deployments:write')
-  deployComponent(@Arg('input', () => DeployComponentInput, { description: 'Component, first ring and version to deploy.' }) input: DeployComponentInput, @RequestCtx() ctx: RequestContext): Promise<DeploymentPromotion> {
+  deployComponent(
+    @Arg('input', () => DeployComponentInput, { description: 'Component, first ring and version to deploy.' })
+    input: DeployComponentInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<DeploymentPromotion> {
     return deploymentService.deploy(ctx, input);
   }
 
@@ -66,7 +107,11 @@ export class DeploymentRingResolver {
     description: 'Workspace developers. Promotes the version currently in fromRing into the ring immediately after it.',
   })
   @RequiresScopes('deployments:write')
-  promoteComponent(@Arg('input', () => PromoteComponentInput, { description: 'Component, rings and version to promote.' }) input: PromoteComponentInput, @RequestCtx() ctx: RequestContext): Promise<DeploymentPromotion> {
+  promoteComponent(
+    @Arg('input', () => PromoteComponentInput, { description: 'Component, rings and version to promote.' })
+    input: PromoteComponentInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<DeploymentPromotion> {
     return deploymentService.promote(ctx, input);
   }
 }
@@ -118,7 +163,9 @@ export class WorkspaceDeploymentRingsResolver {
 
 @Resolver(() => Component)
 export class ComponentDeploymentsResolver {
-  @FieldResolver(() => [RingDeployment], { description: 'Which version of this component is in which ring, in ring order.' })
+  @FieldResolver(() => [RingDeployment], {
+    description: 'Which version of this component is in which ring, in ring order.',
+  })
   @RequiresScopes('workspaces:read')
   deployments(@Root() component: Component, @RequestCtx() ctx: RequestContext): Promise<RingDeployment[]> {
     return deploymentService.deploymentsOfComponent(ctx, component.id);

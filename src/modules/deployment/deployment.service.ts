@@ -11,7 +11,7 @@ import { toConnection, type Connection, type Page } from '../../pagination';
 import { checkId } from '../../errors';
 import { componentService } from '../component/component.service';
 import type { Component } from '../component/component.entity';
-import { DeploymentPromotion, DeploymentRing, RingDeployment } from './deployment.entity';
+import { DeploymentPromotion, DeploymentRing, type RingDeployment } from './deployment.entity';
 import {
   MAX_RINGS_PER_WORKSPACE,
   type CreateDeploymentRingInput,
@@ -33,8 +33,16 @@ import {
  * - before all of these, the component row FOR KEY SHARE (a component deletion locks it, then its
  *   ring_deployments rows: the same order).
  */
-async function lockWorkspace(manager: EntityManager, orgId: string, workspaceId: string, mode: 'FOR SHARE' | 'FOR NO KEY UPDATE'): Promise<void> {
-  const rows = await manager.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = $2 ${mode}`, [orgId, workspaceId]);
+async function lockWorkspace(
+  manager: EntityManager,
+  orgId: string,
+  workspaceId: string,
+  mode: 'FOR SHARE' | 'FOR NO KEY UPDATE',
+): Promise<void> {
+  const rows = await manager.query(`SELECT id FROM workspaces WHERE org_id = $1 AND id = $2 ${mode}`, [
+    orgId,
+    workspaceId,
+  ]);
   if (rows.length === 0) throw new NotFoundError('Workspace', workspaceId);
 }
 
@@ -43,16 +51,26 @@ function ringsOf(manager: EntityManager, rows: Record<string, unknown>[]): Promi
 }
 
 /** Names of the ring constraints → what the client should fix. */
-function explainRingError(error: unknown, input: { name?: string; environmentId?: string; workspaceId?: string }): never {
+function explainRingError(
+  error: unknown,
+  input: { name?: string; environmentId?: string; workspaceId?: string },
+): never {
   const code = pgErrorCode(error);
   const constraint = pgConstraint(error);
   if (code === PgError.UNIQUE_VIOLATION && constraint === 'deployment_rings_name_key') {
-    throw new BadInputError([{ field: 'name', message: `a ring named "${input.name}" already exists in this workspace` }]);
+    throw new BadInputError([
+      { field: 'name', message: `a ring named "${input.name}" already exists in this workspace` },
+    ]);
   }
-  if (code === PgError.FOREIGN_KEY_VIOLATION && constraint === 'deployment_rings_environment_fkey' && input.environmentId) {
+  if (
+    code === PgError.FOREIGN_KEY_VIOLATION &&
+    constraint === 'deployment_rings_environment_fkey' &&
+    input.environmentId
+  ) {
     throw new NotFoundError('Environment', input.environmentId); // deleted meanwhile
   }
-  if (code === PgError.FOREIGN_KEY_VIOLATION && input.workspaceId) throw new NotFoundError('Workspace', input.workspaceId);
+  if (code === PgError.FOREIGN_KEY_VIOLATION && input.workspaceId)
+    throw new NotFoundError('Workspace', input.workspaceId);
   throw error;
 }
 
@@ -88,7 +106,9 @@ export const deploymentService = {
     const environment = await ctx.loaders.environment.byId.load(checkId(environmentId, 'environmentId'));
     if (!environment) throw new NotFoundError('Environment', environmentId);
     if (environment.workspaceId !== workspaceId) {
-      throw new BadInputError([{ field: 'environmentId', message: `environmentId must be an environment of workspace ${workspaceId}` }]);
+      throw new BadInputError([
+        { field: 'environmentId', message: `environmentId must be an environment of workspace ${workspaceId}` },
+      ]);
     }
     return environment.id;
   },
@@ -101,16 +121,23 @@ export const deploymentService = {
     const name = input.name.trim();
     const ring = await ctx.scope.mutation(async (manager) => {
       await lockWorkspace(manager, ctx.orgId, workspaceId, 'FOR NO KEY UPDATE');
-      const [{ count }] = await manager.query(`SELECT count(*)::int AS count FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2`, [
-        ctx.orgId,
-        workspaceId,
-      ]);
+      const [{ count }] = await manager.query(
+        `SELECT count(*)::int AS count FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2`,
+        [ctx.orgId, workspaceId],
+      );
       if (count >= MAX_RINGS_PER_WORKSPACE) {
-        throw new BadInputError([{ field: 'workspaceId', message: `a workspace has at most ${MAX_RINGS_PER_WORKSPACE} deployment rings` }]);
+        throw new BadInputError([
+          { field: 'workspaceId', message: `a workspace has at most ${MAX_RINGS_PER_WORKSPACE} deployment rings` },
+        ]);
       }
       const position = input.position ?? count;
       if (position > count) {
-        throw new BadInputError([{ field: 'position', message: `position must be between 0 and ${count} (the number of rings in the workspace)` }]);
+        throw new BadInputError([
+          {
+            field: 'position',
+            message: `position must be between 0 and ${count} (the number of rings in the workspace)`,
+          },
+        ]);
       }
       if (position < count) {
         await manager.query(
@@ -118,9 +145,14 @@ export const deploymentService = {
           [ctx.orgId, workspaceId, position],
         );
       }
-      return insertReturning(manager, DeploymentRing, { orgId: ctx.orgId, id: uuidv7(), workspaceId, name, position, environmentId }).catch((error) =>
-        explainRingError(error, { name, environmentId, workspaceId }),
-      );
+      return insertReturning(manager, DeploymentRing, {
+        orgId: ctx.orgId,
+        id: uuidv7(),
+        workspaceId,
+        name,
+        position,
+        environmentId,
+      }).catch((error) => explainRingError(error, { name, environmentId, workspaceId }));
     });
     ctx.loaders.deployments.clear();
     return ring;
@@ -135,9 +167,12 @@ export const deploymentService = {
       values.environmentId = await deploymentService.checkEnvironment(ctx, existing.workspaceId, input.environmentId);
     }
     const ring = await ctx.scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, DeploymentRing, { orgId: ctx.orgId, id: existing.id }, values).catch((error) =>
-        explainRingError(error, { name: values.name, environmentId: values.environmentId }),
-      );
+      const updated = await updateReturning(
+        manager,
+        DeploymentRing,
+        { orgId: ctx.orgId, id: existing.id },
+        values,
+      ).catch((error) => explainRingError(error, { name: values.name, environmentId: values.environmentId }));
       if (!updated) throw new NotFoundError('DeploymentRing', id);
       return updated;
     });
@@ -154,14 +189,19 @@ export const deploymentService = {
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     await ctx.scope.mutation(async (manager) => {
       await lockWorkspace(manager, ctx.orgId, existing.workspaceId, 'FOR NO KEY UPDATE');
-      const [ring] = await ringsOf(manager, await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND id = $2`, [ctx.orgId, existing.id]));
+      const [ring] = await ringsOf(
+        manager,
+        await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND id = $2`, [ctx.orgId, existing.id]),
+      );
       if (!ring) throw new NotFoundError('DeploymentRing', id);
       const history = await manager.query(
         `SELECT 1 FROM deployment_promotions WHERE org_id = $1 AND (to_ring_id = $2 OR from_ring_id = $2) LIMIT 1`,
         [ctx.orgId, ring.id],
       );
       if (history.length > 0) {
-        throw new BadInputError([{ field: 'id', message: 'this ring has promotion history, which is kept: it cannot be deleted' }]);
+        throw new BadInputError([
+          { field: 'id', message: 'this ring has promotion history, which is kept: it cannot be deleted' },
+        ]);
       }
       await manager.query(`DELETE FROM deployment_rings WHERE org_id = $1 AND id = $2`, [ctx.orgId, ring.id]);
       await manager.query(
@@ -179,7 +219,9 @@ export const deploymentService = {
     const ring = await deploymentService.ring(ctx, input.ringId, 'ringId');
     await requireWorkspaceRole(ctx, component.workspaceId, WorkspaceRole.DEVELOPER);
     if (ring.workspaceId !== component.workspaceId) {
-      throw new BadInputError([{ field: 'ringId', message: `ringId must be a ring of the component's workspace ${component.workspaceId}` }]);
+      throw new BadInputError([
+        { field: 'ringId', message: `ringId must be a ring of the component's workspace ${component.workspaceId}` },
+      ]);
     }
     return deploymentService.record(ctx, component, null, ring.id, input.version);
   },
@@ -191,8 +233,22 @@ export const deploymentService = {
     const to = await deploymentService.ring(ctx, input.toRingId, 'toRingId');
     await requireWorkspaceRole(ctx, component.workspaceId, WorkspaceRole.DEVELOPER);
     const elsewhere = [
-      ...(from.workspaceId !== component.workspaceId ? [{ field: 'fromRingId', message: `fromRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
-      ...(to.workspaceId !== component.workspaceId ? [{ field: 'toRingId', message: `toRingId must be a ring of the component's workspace ${component.workspaceId}` }] : []),
+      ...(from.workspaceId !== component.workspaceId
+        ? [
+            {
+              field: 'fromRingId',
+              message: `fromRingId must be a ring of the component's workspace ${component.workspaceId}`,
+            },
+          ]
+        : []),
+      ...(to.workspaceId !== component.workspaceId
+        ? [
+            {
+              field: 'toRingId',
+              message: `toRingId must be a ring of the component's workspace ${component.workspaceId}`,
+            },
+          ]
+        : []),
     ];
     if (elsewhere.length > 0) throw new BadInputError(elsewhere);
     return deploymentService.record(ctx, component, from.id, to.id, input.version);
@@ -202,22 +258,30 @@ export const deploymentService = {
    * Checks the pipeline rules under locks (see lockWorkspace) and records the step: one history row,
    * and the target ring's current version. fromRingId null = deploy into the first ring.
    */
-  async record(ctx: RequestContext, component: Component, fromRingId: string | null, toRingId: string, version: string): Promise<DeploymentPromotion> {
+  async record(
+    ctx: RequestContext,
+    component: Component,
+    fromRingId: string | null,
+    toRingId: string,
+    version: string,
+  ): Promise<DeploymentPromotion> {
     const orgId = ctx.orgId;
     const promotion = await ctx.scope.mutation(async (manager) => {
       await lockWorkspace(manager, orgId, component.workspaceId, 'FOR SHARE');
       // The component next, before any ring_deployments row: deleting a component locks its row, then
       // cascades into its ring_deployments rows, so taking them in the other order (our insert's
       // foreign-key check came last) deadlocked with a concurrent deleteComponent.
-      const live = await manager.query(`SELECT 1 FROM components WHERE org_id = $1 AND id = $2 FOR KEY SHARE`, [orgId, component.id]);
+      const live = await manager.query(`SELECT 1 FROM components WHERE org_id = $1 AND id = $2 FOR KEY SHARE`, [
+        orgId,
+        component.id,
+      ]);
       if (live.length === 0) throw new NotFoundError('Component', component.id); // deleted meanwhile
       const rings = await ringsOf(
         manager,
-        await manager.query(`SELECT * FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2 AND id = ANY($3::uuid[])`, [
-          orgId,
-          component.workspaceId,
-          fromRingId ? [fromRingId, toRingId] : [toRingId],
-        ]),
+        await manager.query(
+          `SELECT * FROM deployment_rings WHERE org_id = $1 AND workspace_id = $2 AND id = ANY($3::uuid[])`,
+          [orgId, component.workspaceId, fromRingId ? [fromRingId, toRingId] : [toRingId]],
+        ),
       );
       const to = rings.find((r) => r.id === toRingId);
       const from = fromRingId ? rings.find((r) => r.id === fromRingId) : null;
@@ -225,7 +289,10 @@ export const deploymentService = {
       if (!to) throw new NotFoundError('DeploymentRing', toRingId);
       if (!from && to.position !== 0) {
         throw new BadInputError([
-          { field: 'ringId', message: `a version enters the pipeline at the first ring (position 0); ring "${to.name}" is at position ${to.position}: use promoteComponent` },
+          {
+            field: 'ringId',
+            message: `a version enters the pipeline at the first ring (position 0); ring "${to.name}" is at position ${to.position}: use promoteComponent`,
+          },
         ]);
       }
       if (from && to.position !== from.position + 1) {
@@ -237,7 +304,10 @@ export const deploymentService = {
         ]);
       }
       // Serializes writes into the target ring (for every component), before the history id is made.
-      await manager.query(`SELECT id FROM deployment_rings WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE`, [orgId, to.id]);
+      await manager.query(`SELECT id FROM deployment_rings WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE`, [
+        orgId,
+        to.id,
+      ]);
       if (from) {
         const [current] = await manager.query(
           `SELECT version FROM ring_deployments WHERE org_id = $1 AND ring_id = $2 AND component_id = $3 FOR SHARE`,
@@ -245,16 +315,17 @@ export const deploymentService = {
         );
         if (!current || current.version !== version) {
           const has = current ? `it has ${current.version}` : 'it has no version of this component';
-          throw new BadInputError([{ field: 'version', message: `version ${version} is not deployed in ring "${from.name}" (${has})` }]);
+          throw new BadInputError([
+            { field: 'version', message: `version ${version} is not deployed in ring "${from.name}" (${has})` },
+          ]);
         }
       }
       // Waits for promotions still reading the target's current version (FOR SHARE above, in theirs):
       // the history id is made after them, so history order is the order the state changed in.
-      await manager.query(`SELECT 1 FROM ring_deployments WHERE org_id = $1 AND ring_id = $2 AND component_id = $3 FOR NO KEY UPDATE`, [
-        orgId,
-        to.id,
-        component.id,
-      ]);
+      await manager.query(
+        `SELECT 1 FROM ring_deployments WHERE org_id = $1 AND ring_id = $2 AND component_id = $3 FOR NO KEY UPDATE`,
+        [orgId, to.id, component.id],
+      );
       const recorded = await insertReturning(manager, DeploymentPromotion, {
         orgId,
         id: uuidv7(),

@@ -43,7 +43,9 @@ function IsServiceAccountJson() {
 @InputType({ description: 'Google Cloud Run: the project, region and a service-account key file.' })
 export class CloudRunCredentialsInput {
   @Field(() => String, { description: 'Google Cloud project id (6 to 30 lower-case letters, digits, hyphens).' })
-  @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'projectId must be a Google Cloud project id (6-30 lowercase letters, digits, hyphens)' })
+  @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, {
+    message: 'projectId must be a Google Cloud project id (6-30 lowercase letters, digits, hyphens)',
+  })
   projectId: string;
 
   @Field(() => String, { description: 'Google Cloud region the environment deploys to, e.g. us-central1.' })
@@ -58,7 +60,9 @@ export class CloudRunCredentialsInput {
 @InputType({ description: 'AWS: an access key pair, the region, and optionally a role to assume.' })
 export class AwsCredentialsInput {
   @Field(() => String, { description: 'AWS access key id (AKIA… or ASIA…).' })
-  @Matches(/^(AKIA|ASIA)[A-Z0-9]{16}$/, { message: 'accessKeyId must be an AWS access key id (AKIA… or ASIA…, 20 characters)' })
+  @Matches(/^(AKIA|ASIA)[A-Z0-9]{16}$/, {
+    message: 'accessKeyId must be an AWS access key id (AKIA… or ASIA…, 20 characters)',
+  })
   accessKeyId: string;
 
   @Field(() => String, { description: 'AWS secret access key (40 characters); sealed, never returned.' })
@@ -66,19 +70,26 @@ export class AwsCredentialsInput {
   secretAccessKey: string;
 
   @Field(() => String, { description: 'AWS region the environment deploys to, e.g. eu-west-1.' })
-  @Matches(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$/, { message: 'region must be an AWS region such as eu-west-1' })
+  @Matches(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$/, {
+    message: 'region must be an AWS region such as eu-west-1',
+  })
   region: string;
 
   @Field(() => String, { nullable: true, description: 'arn:aws:iam::<account>:role/<name>' })
   @IsOptional()
   @MaxLength(2048)
-  @Matches(/^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/, { message: 'roleArn must be an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)' })
+  @Matches(/^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/, {
+    message: 'roleArn must be an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)',
+  })
   roleArn?: string | null;
 }
 
 @InputType({ description: "Exactly one, matching the environment's deploymentHost." })
 export class EnvironmentCredentialsInput {
-  @Field(() => CloudRunCredentialsInput, { description: 'Google Cloud Run credentials (for deploymentHost CLOUDRUN).', nullable: true })
+  @Field(() => CloudRunCredentialsInput, {
+    description: 'Google Cloud Run credentials (for deploymentHost CLOUDRUN).',
+    nullable: true,
+  })
   @IsOptional()
   @ValidateNested()
   cloudrun?: CloudRunCredentialsInput | null;

@@ -22,14 +22,25 @@ function chooseCredentials(host: DeploymentHost, input: EnvironmentCredentialsIn
   const given = PROVIDERS.filter((p) => input[p] !== undefined && input[p] !== null);
   if (host === DeploymentHost.LOCALHOST) {
     const fields = given.length ? given : ['input'];
-    throw new BadInputError(fields.map((field) => ({ field, message: 'this environment deploys to localhost, which takes no cloud credentials' })));
+    throw new BadInputError(
+      fields.map((field) => ({
+        field,
+        message: 'this environment deploys to localhost, which takes no cloud credentials',
+      })),
+    );
   }
   const errors: FieldError[] = given
     .filter((p) => p !== host)
     // Messages name the host as GraphQL spells it (CLOUDRUN); fields are the input's field names (cloudrun).
-    .map((field) => ({ field, message: `${field} credentials do not fit this environment: its deploymentHost is ${host.toUpperCase()}; give ${host} only` }));
+    .map((field) => ({
+      field,
+      message: `${field} credentials do not fit this environment: its deploymentHost is ${host.toUpperCase()}; give ${host} only`,
+    }));
   if (!given.includes(host as (typeof PROVIDERS)[number])) {
-    errors.push({ field: host, message: `${host} credentials are required: the environment's deploymentHost is ${host.toUpperCase()}` });
+    errors.push({
+      field: host,
+      message: `${host} credentials are required: the environment's deploymentHost is ${host.toUpperCase()}`,
+    });
   }
   if (errors.length) throw new BadInputError(errors);
   const credentials = input[host as (typeof PROVIDERS)[number]]!;
@@ -48,14 +59,27 @@ export const credentialsService = {
     const credentials = chooseCredentials(existing.deploymentHost, input);
     const sealed = ctx.keyring.seal(JSON.stringify(credentials), credentialsBinding(existing));
     return ctx.scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Environment, { orgId: ctx.orgId, id: existing.id }, {
-        credentialsProvider: existing.deploymentHost,
-        credentialsSealed: sealed,
-        credentialsUpdatedAt: (() => 'now()') as never,
-      }).catch((error) => {
+      const updated = await updateReturning(
+        manager,
+        Environment,
+        { orgId: ctx.orgId, id: existing.id },
+        {
+          credentialsProvider: existing.deploymentHost,
+          credentialsSealed: sealed,
+          credentialsUpdatedAt: (() => 'now()') as never,
+        },
+      ).catch((error) => {
         // The deployment host changed concurrently: the row's CHECK refuses mismatched credentials.
-        if (pgErrorCode(error) === PgError.CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
-          throw new BadInputError([{ field: existing.deploymentHost, message: "the environment's deploymentHost changed meanwhile; read it again" }]);
+        if (
+          pgErrorCode(error) === PgError.CHECK_VIOLATION &&
+          pgConstraint(error) === 'environments_credentials_match_host'
+        ) {
+          throw new BadInputError([
+            {
+              field: existing.deploymentHost,
+              message: "the environment's deploymentHost changed meanwhile; read it again",
+            },
+          ]);
         }
         throw error;
       });
@@ -68,11 +92,16 @@ export const credentialsService = {
     const existing = await environmentService.get(ctx, checkId(environmentId, 'environmentId'));
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.ADMIN);
     return ctx.scope.mutation(async (manager) => {
-      const updated = await updateReturning(manager, Environment, { orgId: ctx.orgId, id: existing.id }, {
-        credentialsProvider: null,
-        credentialsSealed: null,
-        credentialsUpdatedAt: null,
-      });
+      const updated = await updateReturning(
+        manager,
+        Environment,
+        { orgId: ctx.orgId, id: existing.id },
+        {
+          credentialsProvider: null,
+          credentialsSealed: null,
+          credentialsUpdatedAt: null,
+        },
+      );
       if (!updated) throw new NotFoundError('Environment', existing.id);
       return updated;
     });

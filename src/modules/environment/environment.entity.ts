@@ -29,14 +29,17 @@ registerEnumType(DeploymentHost, {
   name: 'DeploymentHost',
   description: 'Where an environment runs its components.',
   valuesConfig: {
-    LOCALHOST: { description: 'On the developer\'s own machine; takes no cloud credentials.' },
+    LOCALHOST: { description: "On the developer's own machine; takes no cloud credentials." },
     CLOUDRUN: { description: 'Google Cloud Run; needs `cloudrun` credentials.' },
     AWS: { description: 'Amazon Web Services; needs `aws` credentials.' },
   },
 });
 
 @Entity({ name: 'environments' })
-@ObjectType({ implements: Node, description: 'A deployment target inside a workspace (a stage of the release pipeline).' })
+@ObjectType({
+  implements: Node,
+  description: 'A deployment target inside a workspace (a stage of the release pipeline).',
+})
 @RequiresScopes('workspaces:read')
 export class Environment extends TenantEntity {
   @Column('uuid', { name: 'workspace_id' })

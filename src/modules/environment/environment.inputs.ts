@@ -6,7 +6,7 @@ import { DeploymentHost, EnvironmentTier } from './environment.entity';
 
 const MAX_BACKEND_BYTES = 16 * 1024;
 
-@InputType({ description: "A new environment of a workspace." })
+@InputType({ description: 'A new environment of a workspace.' })
 export class CreateEnvironmentInput {
   @Field(() => ID, { description: 'Global id of the Workspace to create the environment in.' })
   @IsUUID('all', { message: 'workspaceId must be an id returned by this API' })
@@ -25,11 +25,18 @@ export class CreateEnvironmentInput {
   @IsEnum(EnvironmentTier)
   tier: EnvironmentTier;
 
-  @Field(() => DeploymentHost, { description: 'Where it runs; LOCALHOST when omitted.', nullable: true, defaultValue: DeploymentHost.LOCALHOST })
+  @Field(() => DeploymentHost, {
+    description: 'Where it runs; LOCALHOST when omitted.',
+    nullable: true,
+    defaultValue: DeploymentHost.LOCALHOST,
+  })
   @IsEnum(DeploymentHost)
   deploymentHost: DeploymentHost;
 
-  @Field(() => JSONObject, { description: 'Runtime settings as a JSON object (at most 16 KiB); {} when omitted. Never put secrets here.', nullable: true })
+  @Field(() => JSONObject, {
+    description: 'Runtime settings as a JSON object (at most 16 KiB); {} when omitted. Never put secrets here.',
+    nullable: true,
+  })
   @IsOptional()
   @IsJsonObject(MAX_BACKEND_BYTES)
   executionBackend?: Record<string, unknown> | null;
@@ -53,12 +60,18 @@ export class UpdateEnvironmentInput {
   @IsEnum(EnvironmentTier)
   tier?: EnvironmentTier;
 
-  @Field(() => DeploymentHost, { description: 'New host; refused while credentials for another provider are stored.', nullable: true })
+  @Field(() => DeploymentHost, {
+    description: 'New host; refused while credentials for another provider are stored.',
+    nullable: true,
+  })
   @ValidateIf((o: UpdateEnvironmentInput) => o.deploymentHost !== undefined)
   @IsEnum(DeploymentHost)
   deploymentHost?: DeploymentHost;
 
-  @Field(() => JSONObject, { description: 'Replaces the runtime settings (JSON object, at most 16 KiB).', nullable: true })
+  @Field(() => JSONObject, {
+    description: 'Replaces the runtime settings (JSON object, at most 16 KiB).',
+    nullable: true,
+  })
   @ValidateIf((o: UpdateEnvironmentInput) => o.executionBackend !== undefined)
   @IsJsonObject(MAX_BACKEND_BYTES)
   executionBackend?: Record<string, unknown>;

@@ -10,12 +10,13 @@ import { checkId } from '../../errors';
 import { Environment } from './environment.entity';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from './environment.inputs';
 
-
 /** Turns constraint violations into the answers a client can act on. */
 function explain(error: unknown, workspaceId: string | undefined, slug: string | undefined): never {
   const code = pgErrorCode(error);
   if (code === PgError.CHECK_VIOLATION && pgConstraint(error) === 'environments_credentials_match_host') {
-    throw new BadInputError([{ field: 'deploymentHost', message: 'clear the environment\'s credentials before changing deploymentHost' }]);
+    throw new BadInputError([
+      { field: 'deploymentHost', message: "clear the environment's credentials before changing deploymentHost" },
+    ]);
   }
   if (code === PgError.UNIQUE_VIOLATION) {
     throw new BadInputError([{ field: 'slug', message: `slug "${slug}" is already used in this workspace` }]);
@@ -33,7 +34,12 @@ export const environmentService = {
   },
 
   /** A workspace's environments, oldest first; `tier` (a stored value) filters them, totalCount included. */
-  page(ctx: RequestContext, workspaceId: string, page: Page, tier: string | null = null): Promise<Connection<Environment>> {
+  page(
+    ctx: RequestContext,
+    workspaceId: string,
+    page: Page,
+    tier: string | null = null,
+  ): Promise<Connection<Environment>> {
     return ctx.loaders.environment.connection(workspaceId, page, tier);
   },
 
@@ -58,10 +64,17 @@ export const environmentService = {
     const existing = await environmentService.get(ctx, id);
     await requireWorkspaceRole(ctx, existing.workspaceId, WorkspaceRole.DEVELOPER);
     id = existing.id;
-    if (input.deploymentHost !== undefined && input.deploymentHost !== existing.deploymentHost && existing.credentialsProvider) {
+    if (
+      input.deploymentHost !== undefined &&
+      input.deploymentHost !== existing.deploymentHost &&
+      existing.credentialsProvider
+    ) {
       // Credentials are provider-specific: never leave cloudrun credentials on an aws environment.
       throw new BadInputError([
-        { field: 'deploymentHost', message: `this environment has ${existing.credentialsProvider} credentials: clear them (clearEnvironmentCredentials) before changing deploymentHost` },
+        {
+          field: 'deploymentHost',
+          message: `this environment has ${existing.credentialsProvider} credentials: clear them (clearEnvironmentCredentials) before changing deploymentHost`,
+        },
       ]);
     }
     return ctx.scope.mutation(async (manager) => {
@@ -85,8 +98,17 @@ export const environmentService = {
     id = existing.id;
     return ctx.scope.mutation(async (manager) => {
       const deleted = await deleteById(manager, Environment, ctx.orgId, id).catch((error) => {
-        if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION && pgConstraint(error) === 'deployment_rings_environment_fkey') {
-          throw new BadInputError([{ field: 'id', message: 'a deployment ring deploys to this environment: point the ring at another environment or delete it first' }]);
+        if (
+          pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION &&
+          pgConstraint(error) === 'deployment_rings_environment_fkey'
+        ) {
+          throw new BadInputError([
+            {
+              field: 'id',
+              message:
+                'a deployment ring deploys to this environment: point the ring at another environment or delete it first',
+            },
+          ]);
         }
         throw error;
       });

@@ -25,7 +25,9 @@ registerEnumType(LlmProvider, {
 @ObjectType({ description: 'Requests for this task or feature go to this model.' })
 @RequiresScopes('workspaces:read')
 export class LlmRoute {
-  @Field(() => String, { description: 'The task or feature name the proxy matches (exact; unique within the settings, ignoring case).' })
+  @Field(() => String, {
+    description: 'The task or feature name the proxy matches (exact; unique within the settings, ignoring case).',
+  })
   match: string;
 
   @Field(() => LlmProvider, { description: 'Provider for requests matching this route.' })
@@ -34,7 +36,10 @@ export class LlmRoute {
   @Field(() => String, { description: 'Model name as the provider spells it (e.g. gpt-4o).' })
   model: string;
 
-  @Field(() => Int, { description: 'Upper bound on tokens per request for this route, or null for the model default.', nullable: true })
+  @Field(() => Int, {
+    description: 'Upper bound on tokens per request for this route, or null for the model default.',
+    nullable: true,
+  })
   maxTokens: number | null;
 
   @Field(() => Float, { description: 'Sampling temperature 0 to 2, or null for the model default.', nullable: true })
@@ -62,7 +67,10 @@ export class WorkspaceLlmSettings {
   defaultModel: string;
 
   @Column('text', { name: 'fallback_provider', nullable: true })
-  @Field(() => LlmProvider, { description: 'Provider used when the default one fails, or null for no fallback.', nullable: true })
+  @Field(() => LlmProvider, {
+    description: 'Provider used when the default one fails, or null for no fallback.',
+    nullable: true,
+  })
   fallbackProvider: LlmProvider | null;
 
   @Column('text', { name: 'fallback_model', nullable: true })

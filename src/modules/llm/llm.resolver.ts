@@ -10,7 +10,8 @@ import { RequiresScopes } from '../../auth/decorators';
 @Resolver(() => WorkspaceLlmSettings)
 export class LlmSettingsResolver {
   @FieldResolver(() => Boolean, {
-    description: 'False while the organization does not permit workspace LLM overrides: the proxy then ignores these settings.',
+    description:
+      'False while the organization does not permit workspace LLM overrides: the proxy then ignores these settings.',
   })
   active(@Root() _settings: WorkspaceLlmSettings, @RequestCtx() ctx: RequestContext): Promise<boolean> {
     return llmService.overridesAllowed(ctx);
@@ -18,27 +19,40 @@ export class LlmSettingsResolver {
 
   @Mutation(() => WorkspaceLlmSettings, {
     nullable: true,
-    description: "Workspace admins; replaces the workspace's LLM settings. FORBIDDEN unless the organization permits workspace overrides.",
+    description:
+      "Workspace admins; replaces the workspace's LLM settings. FORBIDDEN unless the organization permits workspace overrides.",
   })
   @RequiresScopes('workspaces:write')
   setWorkspaceLlmSettings(
     @Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string,
-    @Arg('input', () => WorkspaceLlmSettingsInput, { description: 'The complete new settings (replaces the current ones).' }) input: WorkspaceLlmSettingsInput,
+    @Arg('input', () => WorkspaceLlmSettingsInput, {
+      description: 'The complete new settings (replaces the current ones).',
+    })
+    input: WorkspaceLlmSettingsInput,
     @RequestCtx() ctx: RequestContext,
   ): Promise<WorkspaceLlmSettings> {
     return llmService.set(ctx, workspaceId, input);
   }
 
-  @Mutation(() => Workspace, { nullable: true, description: "Workspace admins; removes the workspace's LLM settings (allowed whatever the organization permits)." })
+  @Mutation(() => Workspace, {
+    nullable: true,
+    description: "Workspace admins; removes the workspace's LLM settings (allowed whatever the organization permits).",
+  })
   @RequiresScopes('workspaces:write')
-  clearWorkspaceLlmSettings(@Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string, @RequestCtx() ctx: RequestContext): Promise<Workspace> {
+  clearWorkspaceLlmSettings(
+    @Arg('workspaceId', () => ID, { description: 'Global id of the Workspace.' }) workspaceId: string,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Workspace> {
     return llmService.clear(ctx, workspaceId);
   }
 }
 
 @Resolver(() => Workspace)
 export class WorkspaceLlmSettingsResolver {
-  @FieldResolver(() => WorkspaceLlmSettings, { nullable: true, description: "The workspace's LLM proxy model routing; null when none is set." })
+  @FieldResolver(() => WorkspaceLlmSettings, {
+    nullable: true,
+    description: "The workspace's LLM proxy model routing; null when none is set.",
+  })
   @RequiresScopes('workspaces:read')
   llmSettings(@Root() workspace: Workspace, @RequestCtx() ctx: RequestContext): Promise<WorkspaceLlmSettings | null> {
     return llmService.get(ctx, workspace.id);

@@ -42,7 +42,10 @@ export const llmService = {
     const settings = await ctx.scope.mutation(async (manager) => {
       // Read the permission again under a share lock: an admin switching overrides off at this moment
       // either commits first (and we refuse) or waits for this change.
-      const [org] = await manager.query(`SELECT allow_workspace_llm_overrides FROM organizations WHERE id = $1 FOR SHARE`, [ctx.orgId]);
+      const [org] = await manager.query(
+        `SELECT allow_workspace_llm_overrides FROM organizations WHERE id = $1 FOR SHARE`,
+        [ctx.orgId],
+      );
       if (!org?.allow_workspace_llm_overrides) throw new ForbiddenError(LLM_OVERRIDES_DISABLED_MESSAGE);
       const rows = await manager.query(
         `INSERT INTO workspace_llm_settings (org_id, workspace_id, default_provider, default_model, fallback_provider, fallback_model, routes, updated_by)
@@ -77,7 +80,10 @@ export const llmService = {
     workspaceId = checkId(workspaceId, 'workspaceId');
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
     await ctx.scope.mutation((manager) =>
-      manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [ctx.orgId, workspaceId]),
+      manager.query(`DELETE FROM workspace_llm_settings WHERE org_id = $1 AND workspace_id = $2`, [
+        ctx.orgId,
+        workspaceId,
+      ]),
     );
     ctx.loaders.llm.settings.clear(workspaceId).prime(workspaceId, null);
     return workspaceService.get(ctx, workspaceId);

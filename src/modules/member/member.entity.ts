@@ -6,22 +6,37 @@ import { RequiresScopes } from '../../auth/decorators';
 
 registerEnumType(OrgRole, {
   name: 'OrgRole',
-  description: 'A member\'s role in the organization. It caps the scopes of the member\'s tokens and decides which workspaces they see.',
+  description:
+    "A member's role in the organization. It caps the scopes of the member's tokens and decides which workspaces they see.",
   valuesConfig: {
-    OWNER: { description: 'Everything, including granting and removing the owner role; sees every workspace as its admin. An organization always keeps at least one owner.' },
+    OWNER: {
+      description:
+        'Everything, including granting and removing the owner role; sees every workspace as its admin. An organization always keeps at least one owner.',
+    },
     ADMIN: { description: 'Everything except owner changes; sees every workspace as its admin.' },
-    MEMBER: { description: 'Works inside the workspaces they belong to (or all, with a cross-workspace grant); their workspace role decides what they may change there.' },
+    MEMBER: {
+      description:
+        'Works inside the workspaces they belong to (or all, with a cross-workspace grant); their workspace role decides what they may change there.',
+    },
     VIEWER: { description: 'Reads the organization and the workspaces they belong to; changes nothing.' },
-    BILLING: { description: 'Reads and records billing (subscriptions, credits, usage) and reads the organization; sees no workspace.' },
+    BILLING: {
+      description:
+        'Reads and records billing (subscriptions, credits, usage) and reads the organization; sees no workspace.',
+    },
   },
 });
 registerEnumType(WorkspaceRole, {
   name: 'WorkspaceRole',
-  description: 'A member\'s role inside one workspace; ordered VIEWER < DEVELOPER < ADMIN.',
+  description: "A member's role inside one workspace; ordered VIEWER < DEVELOPER < ADMIN.",
   valuesConfig: {
     VIEWER: { description: 'Reads the workspace and everything in it.' },
-    DEVELOPER: { description: 'Also creates and changes environments, components and connectors, deploys and promotes.' },
-    ADMIN: { description: 'Also renames or deletes the workspace, manages its members, rings, LLM settings and environment credentials.' },
+    DEVELOPER: {
+      description: 'Also creates and changes environments, components and connectors, deploys and promotes.',
+    },
+    ADMIN: {
+      description:
+        'Also renames or deletes the workspace, manages its members, rings, LLM settings and environment credentials.',
+    },
   },
 });
 
@@ -38,7 +53,7 @@ export class OrgMember {
   userId: string;
 
   @Column('text')
-  @Field(() => String, { description: 'The member\'s e-mail address (lower-case).' })
+  @Field(() => String, { description: "The member's e-mail address (lower-case)." })
   email: string;
 
   @Column('text', { name: 'display_name', nullable: true })
@@ -46,7 +61,9 @@ export class OrgMember {
   displayName: string | null;
 
   @Column('text')
-  @Field(() => OrgRole, { description: 'Organization role: caps the scopes of the member\'s tokens and decides which workspaces they see.' })
+  @Field(() => OrgRole, {
+    description: "Organization role: caps the scopes of the member's tokens and decides which workspaces they see.",
+  })
   role: OrgRole;
 
   @Column('text', { name: 'all_workspaces_role', nullable: true })
@@ -58,7 +75,7 @@ export class OrgMember {
   createdAt: Date;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  @Field(() => Date, { description: 'When the member\'s role or name last changed.' })
+  @Field(() => Date, { description: "When the member's role or name last changed." })
   updatedAt: Date;
 }
 
@@ -74,7 +91,7 @@ export class WorkspaceMember {
   workspaceId: string;
 
   @PrimaryColumn('text', { name: 'user_id' })
-  @Field(() => ID, { description: 'The member\'s user id (the `sub` of their tokens).' })
+  @Field(() => ID, { description: "The member's user id (the `sub` of their tokens)." })
   userId: string;
 
   @Column('text')

@@ -8,7 +8,7 @@ export class AddMemberInput {
   @Matches(/^[^\s]{1,200}$/, { message: 'userId must be 1-200 characters without spaces' })
   userId: string;
 
-  @Field(() => String, { description: 'The user\'s e-mail address (unique in the organization).' })
+  @Field(() => String, { description: "The user's e-mail address (unique in the organization)." })
   @IsEmail({}, { message: 'email must be an e-mail address' })
   @MaxLength(254)
   email: string;

@@ -11,7 +11,6 @@ import { checkId } from '../../errors';
 import { OrgMember, WorkspaceMember } from './member.entity';
 import type { AddMemberInput, UpdateMemberInput } from './member.inputs';
 
-
 async function memberOf(manager: EntityManager, rows: Record<string, unknown>[]): Promise<OrgMember | null> {
   return (await entities(manager, OrgMember, rows))[0] ?? null;
 }
@@ -24,7 +23,8 @@ function requireOwnerFor(ctx: RequestContext, touchesOwner: boolean, owners: str
   if (!touchesOwner) return;
   // Never through an API key: whoever could create a key with members:write could otherwise crown themselves.
   if (ctx.access.kind !== 'user') throw new ForbiddenError('Owner changes need an owner signed in, not an API key');
-  if (!owners.includes(ctx.access.userId ?? '')) throw new ForbiddenError('Only an owner can grant, change or remove the owner role');
+  if (!owners.includes(ctx.access.userId ?? ''))
+    throw new ForbiddenError('Only an owner can grant, change or remove the owner role');
 }
 
 /**
@@ -50,7 +50,10 @@ async function lockMembership(manager: EntityManager, orgId: string): Promise<vo
  */
 async function ownersLocked(manager: EntityManager, orgId: string): Promise<string[]> {
   await lockMembership(manager, orgId);
-  const rows = await manager.query(`SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY user_id FOR UPDATE`, [orgId]);
+  const rows = await manager.query(
+    `SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY user_id FOR UPDATE`,
+    [orgId],
+  );
   return rows.map((r: { user_id: string }) => r.user_id);
 }
 
@@ -58,14 +61,16 @@ export const memberService = {
   async page(ctx: RequestContext, page: Page): Promise<Connection<OrgMember & { id: string }>> {
     // Members are paged by user id (their natural key); the cursor encodes it like any other id.
     const { where, order } = keyset(page, 'user_id', '$2::text');
-    const rows = await ctx.scope.query(`SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ${where} ${order} LIMIT $3`, [
-      ctx.orgId,
-      page.cursor,
-      page.limit + 1,
-    ]);
+    const rows = await ctx.scope.query(
+      `SELECT *, user_id AS id FROM org_members WHERE org_id = $1 AND ${where} ${order} LIMIT $3`,
+      [ctx.orgId, page.cursor, page.limit + 1],
+    );
     const members = (await entities(ctx.scope, OrgMember, rows)).map((m) => Object.assign(m, { id: m.userId }));
     return toConnection(members, page, async () => {
-      const [{ count }] = await ctx.scope.query<{ count: string }>(`SELECT count(*) FROM org_members WHERE org_id = $1`, [ctx.orgId]);
+      const [{ count }] = await ctx.scope.query<{ count: string }>(
+        `SELECT count(*) FROM org_members WHERE org_id = $1`,
+        [ctx.orgId],
+      );
       return Number(count);
     });
   },
@@ -77,12 +82,21 @@ export const memberService = {
         const rows = await manager.query(
           `INSERT INTO org_members (org_id, user_id, email, display_name, role, all_workspaces_role)
            VALUES ($1, $2, lower($3), $4, $5, $6) RETURNING *`,
-          [ctx.orgId, input.userId, input.email, input.displayName ?? null, input.role, input.allWorkspacesRole ?? null],
+          [
+            ctx.orgId,
+            input.userId,
+            input.email,
+            input.displayName ?? null,
+            input.role,
+            input.allWorkspacesRole ?? null,
+          ],
         );
         return (await memberOf(manager, rows))!;
       } catch (error) {
         if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) {
-          throw new BadInputError([{ field: 'userId', message: 'this user or e-mail is already a member of the organization' }]);
+          throw new BadInputError([
+            { field: 'userId', message: 'this user or e-mail is already a member of the organization' },
+          ]);
         }
         throw error;
       }
@@ -92,12 +106,17 @@ export const memberService = {
   async update(ctx: RequestContext, userId: string, input: UpdateMemberInput): Promise<OrgMember> {
     return ctx.scope.mutation(async (manager) => {
       const owners = await ownersLocked(manager, ctx.orgId);
-      const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [ctx.orgId, userId]);
+      const [current] = await manager.query(`SELECT * FROM org_members WHERE org_id = $1 AND user_id = $2`, [
+        ctx.orgId,
+        userId,
+      ]);
       if (!current) throw new NotFoundError('Member', userId);
       const demotesOwner = current.role === OrgRole.OWNER && input.role !== undefined && input.role !== OrgRole.OWNER;
       requireOwnerFor(ctx, current.role === OrgRole.OWNER || input.role === OrgRole.OWNER, owners);
       if (demotesOwner && owners.length <= 1) {
-        throw new BadInputError([{ field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' }]);
+        throw new BadInputError([
+          { field: 'role', message: 'the last owner cannot be demoted: make someone else owner first' },
+        ]);
       }
       const rows = await queryRows(
         manager,
@@ -124,7 +143,10 @@ export const memberService = {
   async remove(ctx: RequestContext, userId: string): Promise<string> {
     return ctx.scope.mutation(async (manager) => {
       const owners = await ownersLocked(manager, ctx.orgId);
-      const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [ctx.orgId, userId]);
+      const [current] = await manager.query(`SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2`, [
+        ctx.orgId,
+        userId,
+      ]);
       if (!current) throw new NotFoundError('Member', userId);
       requireOwnerFor(ctx, current.role === OrgRole.OWNER, owners);
       if (current.role === OrgRole.OWNER && owners.length <= 1) {
@@ -139,12 +161,20 @@ export const memberService = {
     return ctx.loaders.member.ofWorkspace.load(workspaceId);
   },
 
-  async setWorkspaceMember(ctx: RequestContext, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
+  async setWorkspaceMember(
+    ctx: RequestContext,
+    workspaceId: string,
+    userId: string,
+    role: WorkspaceRole,
+  ): Promise<WorkspaceMember> {
     workspaceId = checkId(workspaceId, 'workspaceId');
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
     return ctx.scope.mutation(async (manager) => {
       await lockMembership(manager, ctx.orgId);
-      const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [ctx.orgId, userId]);
+      const [member] = await manager.query(`SELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2`, [
+        ctx.orgId,
+        userId,
+      ]);
       if (!member) throw new NotFoundError('Member', userId);
       const rows = await manager.query(
         `INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, $3, $4)
@@ -160,11 +190,11 @@ export const memberService = {
     await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.ADMIN);
     return ctx.scope.mutation(async (manager) => {
       await lockMembership(manager, ctx.orgId);
-      const rows = await queryRows(manager, `DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`, [
-        ctx.orgId,
-        workspaceId,
-        userId,
-      ]);
+      const rows = await queryRows(
+        manager,
+        `DELETE FROM workspace_members WHERE org_id = $1 AND workspace_id = $2 AND user_id = $3 RETURNING user_id`,
+        [ctx.orgId, workspaceId, userId],
+      );
       if (rows.length === 0) throw new NotFoundError('Workspace member', userId);
       return userId;
     });

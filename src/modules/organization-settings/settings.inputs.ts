@@ -1,5 +1,15 @@
 import { Field, Float, InputType, Int } from 'type-graphql';
-import { IsBoolean, IsEnum, IsOptional, Matches, Max, MaxLength, Min, ValidateIf, registerDecorator } from 'class-validator';
+import {
+  IsBoolean,
+  IsEnum,
+  IsOptional,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  registerDecorator,
+} from 'class-validator';
 import { NOT_BLANK } from '../../graphql/validation';
 import { BannerVariant, TraceMode } from './settings.types';
 
@@ -16,7 +26,10 @@ function HasAtMostTwoDecimals() {
       target: target.constructor,
       propertyName,
       options: { message: '$property must have at most two decimal places' },
-      validator: { validate: (value: unknown) => typeof value === 'number' && Math.abs(value * 100 - Math.round(value * 100)) < 1e-9 },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'number' && Math.abs(value * 100 - Math.round(value * 100)) < 1e-9,
+      },
     });
 }
 
@@ -61,18 +74,26 @@ export class UpdateSecuritySettingsInput {
   allowWorkspaceLlmOverrides?: boolean;
 }
 
-@InputType({ description: "The banner shown to every member of the organization." })
+@InputType({ description: 'The banner shown to every member of the organization.' })
 export class SetBannerInput {
   @Field(() => String, { description: 'Banner text, 1 to 500 characters (trimmed).' })
   @Matches(NOT_BLANK, { message: 'message must not be blank' })
   @MaxLength(500)
   message: string;
 
-  @Field(() => BannerVariant, { description: 'How prominently it is shown; INFO when omitted.', nullable: true, defaultValue: BannerVariant.INFO })
+  @Field(() => BannerVariant, {
+    description: 'How prominently it is shown; INFO when omitted.',
+    nullable: true,
+    defaultValue: BannerVariant.INFO,
+  })
   @IsEnum(BannerVariant)
   variant: BannerVariant;
 
-  @Field(() => Boolean, { description: 'Whether members may hide it; true when omitted.', nullable: true, defaultValue: true })
+  @Field(() => Boolean, {
+    description: 'Whether members may hide it; true when omitted.',
+    nullable: true,
+    defaultValue: true,
+  })
   @IsBoolean()
   dismissible: boolean;
 }

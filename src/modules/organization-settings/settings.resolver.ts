@@ -2,7 +2,12 @@ import { Arg, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { RequestCtx } from '../../graphql/context';
 import type { RequestContext } from '../../context/request-context';
 import { Organization } from '../organization/organization.entity';
-import { SetBannerInput, UpdateBrandingInput, UpdateSecuritySettingsInput, UpdateTraceConfigInput } from './settings.inputs';
+import {
+  SetBannerInput,
+  UpdateBrandingInput,
+  UpdateSecuritySettingsInput,
+  UpdateTraceConfigInput,
+} from './settings.inputs';
 import { settingsService, settingsView } from './settings.service';
 import { Banner, Branding, GatewayTraceConfig, SecuritySettings } from './settings.types';
 import { RequiresScopes } from '../../auth/decorators';
@@ -15,7 +20,9 @@ export class OrganizationSettingsResolver {
     return settingsView.branding(org);
   }
 
-  @FieldResolver(() => SecuritySettings, { description: 'Security policies: MFA, user key overrides, workspace LLM overrides.' })
+  @FieldResolver(() => SecuritySettings, {
+    description: 'Security policies: MFA, user key overrides, workspace LLM overrides.',
+  })
   security(@Root() org: Organization): SecuritySettings {
     return settingsView.security(org);
   }
@@ -30,21 +37,44 @@ export class OrganizationSettingsResolver {
     return settingsView.traceConfig(org);
   }
 
-  @Mutation(() => Organization, { description: 'Changes the organization\'s branding (owners and admins). null (with an error) when refused.', nullable: true })
+  @Mutation(() => Organization, {
+    description: "Changes the organization's branding (owners and admins). null (with an error) when refused.",
+    nullable: true,
+  })
   @RequiresScopes('org:write')
-  updateBranding(@Arg('input', () => UpdateBrandingInput, { description: 'The colours and font to change; null resets one to the platform default.' }) input: UpdateBrandingInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+  updateBranding(
+    @Arg('input', () => UpdateBrandingInput, {
+      description: 'The colours and font to change; null resets one to the platform default.',
+    })
+    input: UpdateBrandingInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Organization> {
     return settingsService.updateBranding(ctx, input);
   }
 
-  @Mutation(() => Organization, { description: 'Changes the organization\'s security policies (owners and admins). null (with an error) when refused.', nullable: true })
+  @Mutation(() => Organization, {
+    description: "Changes the organization's security policies (owners and admins). null (with an error) when refused.",
+    nullable: true,
+  })
   @RequiresScopes('org:write')
-  updateSecuritySettings(@Arg('input', () => UpdateSecuritySettingsInput, { description: 'The policies to change; omitted ones are kept.' }) input: UpdateSecuritySettingsInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+  updateSecuritySettings(
+    @Arg('input', () => UpdateSecuritySettingsInput, { description: 'The policies to change; omitted ones are kept.' })
+    input: UpdateSecuritySettingsInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Organization> {
     return settingsService.updateSecurity(ctx, input);
   }
 
-  @Mutation(() => Organization, { description: 'Shows a banner to every member, replacing any current one (owners and admins).', nullable: true })
+  @Mutation(() => Organization, {
+    description: 'Shows a banner to every member, replacing any current one (owners and admins).',
+    nullable: true,
+  })
   @RequiresScopes('org:write')
-  setBanner(@Arg('input', () => SetBannerInput, { description: 'The banner\'s text, variant and dismissibility.' }) input: SetBannerInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+  setBanner(
+    @Arg('input', () => SetBannerInput, { description: "The banner's text, variant and dismissibility." })
+    input: SetBannerInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Organization> {
     return settingsService.setBanner(ctx, input);
   }
 
@@ -54,9 +84,16 @@ export class OrganizationSettingsResolver {
     return settingsService.clearBanner(ctx);
   }
 
-  @Mutation(() => Organization, { description: 'Changes which requests are traced and for how long traces are kept (owners and admins).', nullable: true })
+  @Mutation(() => Organization, {
+    description: 'Changes which requests are traced and for how long traces are kept (owners and admins).',
+    nullable: true,
+  })
   @RequiresScopes('org:write')
-  updateTraceConfig(@Arg('input', () => UpdateTraceConfigInput, { description: 'The trace settings to change; omitted ones are kept.' }) input: UpdateTraceConfigInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+  updateTraceConfig(
+    @Arg('input', () => UpdateTraceConfigInput, { description: 'The trace settings to change; omitted ones are kept.' })
+    input: UpdateTraceConfigInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Organization> {
     return settingsService.updateTraceConfig(ctx, input);
   }
 }

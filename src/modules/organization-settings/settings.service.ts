@@ -3,8 +3,13 @@ import { UnauthenticatedError } from '../../errors';
 import { Organization } from '../organization/organization.entity';
 import { updateReturning } from '../../db/writes';
 import type { Banner, Branding, GatewayTraceConfig, SecuritySettings } from './settings.types';
-import { BannerVariant, TraceMode } from './settings.types';
-import type { SetBannerInput, UpdateBrandingInput, UpdateSecuritySettingsInput, UpdateTraceConfigInput } from './settings.inputs';
+import { type BannerVariant, type TraceMode } from './settings.types';
+import type {
+  SetBannerInput,
+  UpdateBrandingInput,
+  UpdateSecuritySettingsInput,
+  UpdateTraceConfigInput,
+} from './settings.inputs';
 
 /** Organization settings are columns of the organization row: reads cost nothing extra. */
 export const settingsView = {
@@ -20,7 +25,9 @@ export const settingsView = {
     allowWorkspaceLlmOverrides: o.allowWorkspaceLlmOverrides,
   }),
   banner: (o: Organization): Banner | null =>
-    o.bannerMessage ? { message: o.bannerMessage, variant: o.bannerVariant as BannerVariant, dismissible: o.bannerDismissible } : null,
+    o.bannerMessage
+      ? { message: o.bannerMessage, variant: o.bannerVariant as BannerVariant, dismissible: o.bannerDismissible }
+      : null,
   traceConfig: (o: Organization): GatewayTraceConfig => ({
     mode: o.traceMode as TraceMode,
     sampleRate: Number(o.traceSampleRate),
@@ -39,7 +46,12 @@ function patch<I extends object>(input: I, columns: { [K in keyof I]?: keyof Org
 
 async function updateOrganization(ctx: RequestContext, values: Partial<Organization>): Promise<Organization> {
   return ctx.scope.mutation(async (manager) => {
-    const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: ctx.orgId, id: ctx.orgId }, values);
+    const updated = await updateReturning(
+      manager,
+      Organization,
+      { orgColumn: 'id', orgId: ctx.orgId, id: ctx.orgId },
+      values,
+    );
     if (!updated) throw new UnauthenticatedError('The organization of this token does not exist');
     return updated;
   });
@@ -49,15 +61,28 @@ export const settingsService = {
   updateBranding: (ctx: RequestContext, input: UpdateBrandingInput) =>
     updateOrganization(
       ctx,
-      patch(input, { primaryColor: 'brandPrimaryColor', secondaryColor: 'brandSecondaryColor', accentColor: 'brandAccentColor', fontFamily: 'brandFontFamily' }),
+      patch(input, {
+        primaryColor: 'brandPrimaryColor',
+        secondaryColor: 'brandSecondaryColor',
+        accentColor: 'brandAccentColor',
+        fontFamily: 'brandFontFamily',
+      }),
     ),
   updateSecurity: (ctx: RequestContext, input: UpdateSecuritySettingsInput) =>
     updateOrganization(
       ctx,
-      patch(input, { requireMfa: 'requireMfa', allowUserKeyOverride: 'allowUserKeyOverride', allowWorkspaceLlmOverrides: 'allowWorkspaceLlmOverrides' }),
+      patch(input, {
+        requireMfa: 'requireMfa',
+        allowUserKeyOverride: 'allowUserKeyOverride',
+        allowWorkspaceLlmOverrides: 'allowWorkspaceLlmOverrides',
+      }),
     ),
   setBanner: (ctx: RequestContext, input: SetBannerInput) =>
-    updateOrganization(ctx, { bannerMessage: input.message.trim(), bannerVariant: input.variant, bannerDismissible: input.dismissible }),
+    updateOrganization(ctx, {
+      bannerMessage: input.message.trim(),
+      bannerVariant: input.variant,
+      bannerDismissible: input.dismissible,
+    }),
   clearBanner: (ctx: RequestContext) => updateOrganization(ctx, { bannerMessage: null }),
   updateTraceConfig: (ctx: RequestContext, input: UpdateTraceConfigInput) =>
     updateOrganization(ctx, {

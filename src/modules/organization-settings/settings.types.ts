@@ -23,7 +23,7 @@ registerEnumType(BannerVariant, {
 });
 registerEnumType(TraceMode, {
   name: 'TraceMode',
-  description: 'Which requests of the organization\'s components are traced.',
+  description: "Which requests of the organization's components are traced.",
   valuesConfig: {
     ALL: { description: 'Every request is traced.' },
     ERRORS_ONLY: { description: 'Only requests that fail are traced.' },
@@ -38,7 +38,10 @@ export class Branding {
   @Field(() => String, { nullable: true, description: 'Primary colour as #RRGGBB, or null for the platform default.' })
   primaryColor: string | null;
 
-  @Field(() => String, { description: 'Secondary colour as #RRGGBB, or null for the platform default.', nullable: true })
+  @Field(() => String, {
+    description: 'Secondary colour as #RRGGBB, or null for the platform default.',
+    nullable: true,
+  })
   secondaryColor: string | null;
 
   @Field(() => String, { description: 'Accent colour as #RRGGBB, or null for the platform default.', nullable: true })
@@ -57,7 +60,9 @@ export class SecuritySettings {
   @Field(() => Boolean, { description: 'Let users bring their own LLM provider API keys. Default false.' })
   allowUserKeyOverride: boolean;
 
-  @Field(() => Boolean, { description: 'Let workspaces set their own LLM proxy settings (model routing). Default false.' })
+  @Field(() => Boolean, {
+    description: 'Let workspaces set their own LLM proxy settings (model routing). Default false.',
+  })
   allowWorkspaceLlmOverrides: boolean;
 }
 

@@ -40,7 +40,9 @@ registerEnumType(SupportTier, {
 @RequiresScopes('org:read')
 export class Organization {
   @PrimaryColumn('uuid')
-  @Field(() => ID, { description: 'Global id of the organization (Node). The CLI and platform API print the stored UUID instead.' })
+  @Field(() => ID, {
+    description: 'Global id of the organization (Node). The CLI and platform API print the stored UUID instead.',
+  })
   id: string;
 
   @Column('text')
@@ -52,11 +54,14 @@ export class Organization {
   slug: string;
 
   @Column('text')
-  @Field(() => OrganizationStatus, { description: 'Lifecycle state: SUSPENDED refuses mutations, ARCHIVED refuses everything. Set by platform operations only.' })
+  @Field(() => OrganizationStatus, {
+    description:
+      'Lifecycle state: SUSPENDED refuses mutations, ARCHIVED refuses everything. Set by platform operations only.',
+  })
   status: OrganizationStatus;
 
   @Column('text', { name: 'primary_domain', nullable: true })
-  @Field(() => String, { description: 'The organization\'s main DNS domain (lower-case), or null.', nullable: true })
+  @Field(() => String, { description: "The organization's main DNS domain (lower-case), or null.", nullable: true })
   primaryDomain: string | null;
 
   @Column('text', { nullable: true })

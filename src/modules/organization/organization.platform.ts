@@ -54,7 +54,8 @@ export const organizationPlatform = {
     }
     if (!EMAIL.test(input.owner?.email ?? '')) throw new PlatformError('the first owner needs an e-mail address');
     const ownerId = input.owner.userId?.trim() || input.owner.email.toLowerCase();
-    if (ownerId.length > 200 || /\s/.test(ownerId)) throw new PlatformError('owner user id must be 1-200 characters without spaces');
+    if (ownerId.length > 200 || /\s/.test(ownerId))
+      throw new PlatformError('owner user id must be 1-200 characters without spaces');
     return asPlatformAdmin(owner, async (manager) => {
       try {
         const rows = await manager.query(
@@ -69,7 +70,8 @@ export const organizationPlatform = {
         await auditPlatformOperation(manager, organization.id, 'createOrganization');
         return organization;
       } catch (error) {
-        if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION) throw new PlatformError(`an organization with slug "${input.slug}" already exists`);
+        if (pgErrorCode(error) === PgError.UNIQUE_VIOLATION)
+          throw new PlatformError(`an organization with slug "${input.slug}" already exists`);
         throw error;
       }
     });
@@ -87,7 +89,10 @@ export const organizationPlatform = {
   /** The user id of the organization's first owner (for development tokens). */
   async firstOwner(owner: DataSource, orgId: string): Promise<string | null> {
     const rows = await asPlatformAdmin(owner, (manager) =>
-      manager.query(`SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY created_at LIMIT 1`, [orgId]),
+      manager.query(
+        `SELECT user_id FROM org_members WHERE org_id = $1 AND role = 'owner' ORDER BY created_at LIMIT 1`,
+        [orgId],
+      ),
     );
     return rows[0]?.user_id ?? null;
   },
@@ -102,7 +107,10 @@ export const organizationPlatform = {
     }
     const organization = await organizationPlatform.find(owner, slugOrId);
     await asPlatformAdmin(owner, async (manager) => {
-      await manager.query(`UPDATE organizations SET status = $2, updated_at = now() WHERE id = $1`, [organization.id, status]);
+      await manager.query(`UPDATE organizations SET status = $2, updated_at = now() WHERE id = $1`, [
+        organization.id,
+        status,
+      ]);
       await auditPlatformOperation(manager, organization.id, `setOrganizationStatus:${status}`);
     });
     return { ...organization, status };
@@ -114,7 +122,10 @@ export const organizationPlatform = {
     }
     const organization = await organizationPlatform.find(owner, slugOrId);
     await asPlatformAdmin(owner, async (manager) => {
-      await manager.query(`UPDATE organizations SET support_tier = $2, updated_at = now() WHERE id = $1`, [organization.id, tier]);
+      await manager.query(`UPDATE organizations SET support_tier = $2, updated_at = now() WHERE id = $1`, [
+        organization.id,
+        tier,
+      ]);
       await auditPlatformOperation(manager, organization.id, `setSupportTier:${tier}`);
     });
     return { ...organization, supportTier: tier };

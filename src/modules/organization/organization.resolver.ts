@@ -15,7 +15,9 @@ class Viewer {
   @Field(() => String, { description: 'The token subject: a user id, or apikey:<id>.' })
   subject: string;
 
-  @Field(() => [String], { description: "The effective scopes: the token's scopes narrowed to what the member's role allows, sorted." })
+  @Field(() => [String], {
+    description: "The effective scopes: the token's scopes narrowed to what the member's role allows, sorted.",
+  })
   scopes: string[];
 
   @Field(() => Organization, { description: 'The organization the token was issued for.' })
@@ -24,7 +26,9 @@ class Viewer {
 
 @Resolver(() => Organization)
 export class OrganizationResolver {
-  @Query(() => Viewer, { description: 'The caller as the verified token describes them: subject, effective scopes, organization.' })
+  @Query(() => Viewer, {
+    description: 'The caller as the verified token describes them: subject, effective scopes, organization.',
+  })
   @Authenticated()
   async viewer(@RequestCtx() ctx: RequestContext): Promise<Viewer> {
     return {
@@ -40,15 +44,26 @@ export class OrganizationResolver {
     return organizationService.current(ctx);
   }
 
-  @FieldResolver(() => WorkspaceConnection, { description: 'The workspaces the caller can see (all of them for owners, admins and cross-workspace grants), oldest first.' })
+  @FieldResolver(() => WorkspaceConnection, {
+    description:
+      'The workspaces the caller can see (all of them for owners, admins and cross-workspace grants), oldest first.',
+  })
   @RequiresScopes('workspaces:read')
-  workspaces(@Root() _org: Organization, @Args(() => PageArgs) args: PageArgs, @RequestCtx() ctx: RequestContext): Promise<Connection<Workspace>> {
+  workspaces(
+    @Root() _org: Organization,
+    @Args(() => PageArgs) args: PageArgs,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Connection<Workspace>> {
     return workspaceService.page(ctx, toPage(args));
   }
 
   @Mutation(() => Organization, { nullable: true, description: "Change the caller's organization's general settings." })
   @RequiresScopes('org:write')
-  updateOrganization(@Arg('input', () => UpdateOrganizationInput, { description: 'The settings to change; omitted fields are kept.' }) input: UpdateOrganizationInput, @RequestCtx() ctx: RequestContext): Promise<Organization> {
+  updateOrganization(
+    @Arg('input', () => UpdateOrganizationInput, { description: 'The settings to change; omitted fields are kept.' })
+    input: UpdateOrganizationInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Organization> {
     return organizationService.update(ctx, input);
   }
 }

@@ -20,7 +20,12 @@ export const organizationService = {
       if (input.contactEmail !== undefined) values.contactEmail = input.contactEmail;
       if (input.billingEmail !== undefined) values.billingEmail = input.billingEmail;
       if (input.primaryDomain !== undefined) values.primaryDomain = input.primaryDomain?.toLowerCase() ?? null;
-      const updated = await updateReturning(manager, Organization, { orgColumn: 'id', orgId: ctx.orgId, id: ctx.orgId }, values);
+      const updated = await updateReturning(
+        manager,
+        Organization,
+        { orgColumn: 'id', orgId: ctx.orgId, id: ctx.orgId },
+        values,
+      );
       if (!updated) throw new UnauthenticatedError('The organization of this token does not exist');
       return updated;
     });

@@ -6,7 +6,10 @@ import { Field, ObjectType } from 'type-graphql';
 import { RequiresScopes } from '../../auth/decorators';
 
 @Entity({ name: 'workspaces' })
-@ObjectType({ implements: Node, description: 'A partition of an organization: environments, components and their configuration.' })
+@ObjectType({
+  implements: Node,
+  description: 'A partition of an organization: environments, components and their configuration.',
+})
 @RequiresScopes('workspaces:read')
 export class Workspace extends TenantEntity {
   @Column('text')

@@ -13,32 +13,46 @@ import { RequiresScopes } from '../../auth/decorators';
 
 @Resolver(() => Workspace)
 export class WorkspaceResolver {
-  @Query(() => Workspace, { nullable: true, description: 'A workspace of the caller\'s organization; NOT_FOUND otherwise.' })
+  @Query(() => Workspace, {
+    nullable: true,
+    description: "A workspace of the caller's organization; NOT_FOUND otherwise.",
+  })
   @RequiresScopes('workspaces:read')
-  workspace(@Arg('id', () => ID, { description: 'Global id of a Workspace.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<Workspace> {
+  workspace(
+    @Arg('id', () => ID, { description: 'Global id of a Workspace.' }) id: string,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Workspace> {
     return workspaceService.get(ctx, id);
   }
 
-  @FieldResolver(() => EnvironmentConnection, { description: 'The workspace\'s environments, oldest first; `tier` filters them.' })
+  @FieldResolver(() => EnvironmentConnection, {
+    description: "The workspace's environments, oldest first; `tier` filters them.",
+  })
   @RequiresScopes('workspaces:read')
   environments(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
-    @Arg('tier', () => EnvironmentTier, { nullable: true, description: 'Only environments of this tier (totalCount counts them only). Omitted: all tiers.' })
+    @Arg('tier', () => EnvironmentTier, {
+      nullable: true,
+      description: 'Only environments of this tier (totalCount counts them only). Omitted: all tiers.',
+    })
     tier: EnvironmentTier | null | undefined,
     @RequestCtx() ctx: RequestContext,
   ): Promise<Connection<Environment>> {
     return environmentService.page(ctx, workspace.id, toPage(args), tier ?? null);
   }
 
-  @FieldResolver(() => ComponentConnection, { description: 'The workspace\'s components, oldest first; `type` filters them.' })
+  @FieldResolver(() => ComponentConnection, {
+    description: "The workspace's components, oldest first; `type` filters them.",
+  })
   @RequiresScopes('components:read')
   components(
     @Root() workspace: Workspace,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('type', () => ComponentType, {
       nullable: true,
-      description: "Only components of this type, as the platform's `/components/{type}` paths (totalCount counts them only). Omitted: all types.",
+      description:
+        "Only components of this type, as the platform's `/components/{type}` paths (totalCount counts them only). Omitted: all types.",
     })
     type: ComponentType | null | undefined,
     @RequestCtx() ctx: RequestContext,
@@ -46,25 +60,42 @@ export class WorkspaceResolver {
     return componentService.page(ctx, workspace.id, toPage(args), type ?? null);
   }
 
-  @Mutation(() => Workspace, { description: 'Creates a workspace; the creating user becomes its admin. null (with an error) when refused.', nullable: true })
+  @Mutation(() => Workspace, {
+    description: 'Creates a workspace; the creating user becomes its admin. null (with an error) when refused.',
+    nullable: true,
+  })
   @RequiresScopes('workspaces:write')
-  createWorkspace(@Arg('input', () => CreateWorkspaceInput, { description: 'Name and description of the new workspace.' }) input: CreateWorkspaceInput, @RequestCtx() ctx: RequestContext): Promise<Workspace> {
+  createWorkspace(
+    @Arg('input', () => CreateWorkspaceInput, { description: 'Name and description of the new workspace.' })
+    input: CreateWorkspaceInput,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<Workspace> {
     return workspaceService.create(ctx, input);
   }
 
-  @Mutation(() => Workspace, { description: 'Renames or re-describes a workspace (workspace admins). null (with an error) when refused.', nullable: true })
+  @Mutation(() => Workspace, {
+    description: 'Renames or re-describes a workspace (workspace admins). null (with an error) when refused.',
+    nullable: true,
+  })
   @RequiresScopes('workspaces:write')
   updateWorkspace(
     @Arg('id', () => ID, { description: 'Global id of the Workspace.' }) id: string,
-    @Arg('input', () => UpdateWorkspaceInput, { description: 'The fields to change; omitted fields are kept.' }) input: UpdateWorkspaceInput,
+    @Arg('input', () => UpdateWorkspaceInput, { description: 'The fields to change; omitted fields are kept.' })
+    input: UpdateWorkspaceInput,
     @RequestCtx() ctx: RequestContext,
   ): Promise<Workspace> {
     return workspaceService.update(ctx, id, input);
   }
 
-  @Mutation(() => ID, { nullable: true, description: 'Deletes the workspace with its environments and components; returns its id.' })
+  @Mutation(() => ID, {
+    nullable: true,
+    description: 'Deletes the workspace with its environments and components; returns its id.',
+  })
   @RequiresScopes('workspaces:write')
-  deleteWorkspace(@Arg('id', () => ID, { description: 'Global id of the Workspace to delete, with everything in it.' }) id: string, @RequestCtx() ctx: RequestContext): Promise<string> {
+  deleteWorkspace(
+    @Arg('id', () => ID, { description: 'Global id of the Workspace to delete, with everything in it.' }) id: string,
+    @RequestCtx() ctx: RequestContext,
+  ): Promise<string> {
     return workspaceService.delete(ctx, id);
   }
 }

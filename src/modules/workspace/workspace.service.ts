@@ -34,13 +34,15 @@ export const workspaceService = {
         input.description ?? null,
       ]);
       if (access.userId) {
-        await manager.query(`INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, $3, 'admin')`, [
-          ctx.orgId,
-          id,
-          access.userId,
-        ]);
+        await manager.query(
+          `INSERT INTO workspace_members (org_id, workspace_id, user_id, role) VALUES ($1, $2, $3, 'admin')`,
+          [ctx.orgId, id, access.userId],
+        );
       }
-      return (await one(manager, Workspace, `SELECT * FROM workspaces WHERE org_id = $1 AND id = $2`, [ctx.orgId, id]))!;
+      return (await one(manager, Workspace, `SELECT * FROM workspaces WHERE org_id = $1 AND id = $2`, [
+        ctx.orgId,
+        id,
+      ]))!;
     });
   },
 
