@@ -174,6 +174,15 @@ async function main() {
       const peers = servers.filter((s) => workload.peers[s.peer]);
       const targets = name === 'W3' ? writeTargets : name === 'W4' ? keyTargets : readTargets;
       await checkSameRows(name, workload, peers, targets, db.admin);
+      if (name === 'W4') {
+        // The exchanged token must work: a W2 read with it answers the same workspace.
+        const gateway = peers[0];
+        const exchanged = await once(gateway.url, workload.peers.gateway, targets[0]);
+        const read = await once(gateway.url, WORKLOADS.W2.peers.gateway, { ...targets[0], token: exchanged.body.access_token });
+        if (read.status !== 200 || read.body?.errors || read.body?.data?.workspace?.id !== targets[0].workspaceId) {
+          throw new BenchFailure(`W4: the exchanged token does not read the organization's workspace: ${JSON.stringify(read.body).slice(0, 300)}`);
+        }
+      }
       const result = (results[name] = { title: workload.title, peers: {} });
       for (const server of peers) {
         // Warm-up (discarded): JIT, pools, prepared statements.
