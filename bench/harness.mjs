@@ -16,7 +16,7 @@ import { SignJWT, exportJWK } from 'jose';
 import { createDatabase, createOrgs, firstWorkspaces, seedTrees, ROOT } from './lib/data.mjs';
 import { gatewayServer, limitServer, pinSelf, postgraphileServer, HAS_TASKSET } from './lib/servers.mjs';
 import { WORKLOADS, FANOUT } from './lib/workloads.mjs';
-import { BenchFailure, keepAliveAgent, load, once } from './lib/load.mjs';
+import { BenchFailure, fixedRate, keepAliveAgent, load, once } from './lib/load.mjs';
 import { writeReports } from './lib/report.mjs';
 
 const require = createRequire(import.meta.url);
@@ -161,7 +161,8 @@ async function main() {
     const results = {};
     const failures = [];
     const timed = async (server, spec, targets, options) => {
-      const r = await load(server.url, spec, targets, options);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // let the previous run's stragglers finish
+      const r = await (options.rate ? fixedRate : load)(server.url, spec, targets, options);
       if (r.failure) {
         failures.push(r.failure);
         log(`FAILURE ${r.failure}`);
@@ -207,7 +208,7 @@ async function main() {
       result.fixedRate = rate;
       for (const server of peers) {
         const r = await timed(server, workload.peers[server.peer], targets, { seconds: SECONDS, connections: CONNECTIONS, rate, label: `${name} ${server.name} at ${rate} req/s` });
-        Object.assign(result.peers[server.name], { p50AtFixedRate: r.p50, p99AtFixedRate: r.p99 });
+        Object.assign(result.peers[server.name], { p50AtFixedRate: r.p50, p99AtFixedRate: r.p99, fixedRateAchieved: r.achievedRate });
         log(`${name} at ${rate} req/s ${server.name}: p50 ${r.p50} ms, p99 ${r.p99} ms`);
       }
     }

@@ -79,4 +79,51 @@ export function once(url, spec, target, agent = false) {
   });
 }
 
+/**
+ * Latency at a fixed rate, open loop: request i is due at start + i/rate whether or not earlier ones have
+ * answered, over `connections` keep-alive sockets (requests wait for a free socket in the agent's queue), and
+ * its latency counts from when it was due, so a stall shows up in the percentiles instead of slowing the
+ * sender down (no coordinated omission). Sub-millisecond resolution (autocannon's histogram keeps whole ms).
+ */
+export async function fixedRate(url, spec, targets, { rate, seconds, connections, label }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const total = Math.max(1, Math.round(rate * seconds));
+  const latencies = [];
+  let bad = 0;
+  let example = '';
+  const started = performance.now();
+  const inFlight = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      once(url, spec, targets[i % targets.length], agent).then(
+        (r) => {
+          latencies.push(performance.now() - due);
+          if (r.status < 200 || r.status > 299 || (typeof r.body === 'object' && r.body?.errors)) {
+            bad++;
+            example ||= `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
+          }
+        },
+        (error) => {
+          bad++;
+          example ||= String(error);
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (p) => Number(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(2));
+  return {
+    requests: total,
+    achievedRate: Number((total / ((performance.now() - started) / 1000)).toFixed(1)),
+    p50: at(0.5),
+    p99: at(0.99),
+    ...(bad ? { failure: `${label}: ${bad} of ${total} answers were not 2xx or carried GraphQL errors (e.g. ${example})` } : {}),
+  };
+}
+
 export const keepAliveAgent = () => new http.Agent({ keepAlive: true, maxSockets: 1 });
