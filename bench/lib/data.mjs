@@ -5,11 +5,11 @@
  * 200 organizations × 20 workspaces × (10 + 10) take about a second.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 const require = createRequire(import.meta.url);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,11 +33,16 @@ export async function createDatabase() {
     process.env.GATEWAY_TEST_ADMIN_URL = process.env.TEST_DATABASE_URL;
   } else {
     const { startEmbeddedPostgres } = dist('src/db/embedded.js');
-    const dir = path.join(ROOT, '.bench-data', 'peers');
-    fs.rmSync(dir, { recursive: true, force: true });
-    const cluster = await startEmbeddedPostgres(dir, await freePort(), quiet);
+    // Kept between runs (no initdb each time); a postmaster left by a killed run is stopped by
+    // startEmbeddedPostgres, and databases a killed run left behind are dropped here (the cluster is the bench's).
+    const cluster = await startEmbeddedPostgres(path.join(ROOT, '.bench-data', 'peers'), await freePort(), quiet);
     process.env.GATEWAY_TEST_ADMIN_URL = cluster.url;
     stopCluster = cluster.stop;
+    const server = new pg.Client({ connectionString: cluster.url });
+    await server.connect();
+    const { rows } = await server.query(`SELECT datname FROM pg_database WHERE datname LIKE 'gw\\_test\\_%'`);
+    for (const { datname } of rows) await server.query(`DROP DATABASE ${datname} WITH (FORCE)`);
+    await server.end();
   }
   const { createTestDatabase } = dist('test/support/database.js');
   const { cli } = dist('test/support/gateway.js');
