@@ -130,10 +130,10 @@ async function main() {
   const servers = [];
   try {
     const keys = await makeKeys();
+    const t0 = performance.now();
     const main = await createOrgs(db.admin, 'bench', ORGS);
     const writers = await createOrgs(db.admin, 'writer', ORGS);
     const fans = await createOrgs(db.admin, 'fanout', FANOUTS.length);
-    const t0 = performance.now();
     await seedTrees(db.admin, main.map((o) => o.id), SHAPE);
     await seedTrees(db.admin, writers.map((o) => o.id), { workspaces: 1, environments: 0, components: 0 });
     for (const [i, n] of FANOUTS.entries()) await seedTrees(db.admin, [fans[i].id], { workspaces: n, environments: n, components: n });

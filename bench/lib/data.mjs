@@ -5,17 +5,28 @@
  * 200 organizations × 20 workspaces × (10 + 10) take about a second.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { BenchFailure } from './load.mjs';
 
 const require = createRequire(import.meta.url);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (file) => require(path.join(ROOT, 'dist', file));
 
 const quiet = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, child() { return quiet; } };
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function freePort() {
   return new Promise((resolve) => {
@@ -33,11 +44,21 @@ export async function createDatabase() {
     process.env.GATEWAY_TEST_ADMIN_URL = process.env.TEST_DATABASE_URL;
   } else {
     const { startEmbeddedPostgres } = dist('src/db/embedded.js');
-    // Kept between runs (no initdb each time); a postmaster left by a killed run is stopped by
-    // startEmbeddedPostgres, and databases a killed run left behind are dropped here (the cluster is the bench's).
-    const cluster = await startEmbeddedPostgres(path.join(ROOT, '.bench-data', 'peers'), await freePort(), quiet);
+    // Its own directory (`npm run bench:rls` wipes .bench-data/), kept between runs (no initdb each time). One run
+    // at a time: a second one would stop the first one's PostgreSQL (startEmbeddedPostgres stops a postmaster it
+    // finds on its directory: that is how a killed run's is cleaned up). Databases a killed run left are dropped.
+    const dir = path.join(ROOT, '.bench-peers');
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = path.join(dir, 'run.pid');
+    const holder = fs.existsSync(lock) ? Number(fs.readFileSync(lock, 'utf8')) : 0;
+    if (holder && holder !== process.pid && alive(holder)) throw new BenchFailure(`another benchmark run (pid ${holder}) is using ${dir}`);
+    fs.writeFileSync(lock, String(process.pid));
+    const cluster = await startEmbeddedPostgres(dir, await freePort(), quiet);
     process.env.GATEWAY_TEST_ADMIN_URL = cluster.url;
-    stopCluster = cluster.stop;
+    stopCluster = async () => {
+      await cluster.stop();
+      fs.rmSync(lock, { force: true });
+    };
     const server = new pg.Client({ connectionString: cluster.url });
     await server.connect();
     const { rows } = await server.query(`SELECT datname FROM pg_database WHERE datname LIKE 'gw\\_test\\_%'`);
@@ -47,6 +68,8 @@ export async function createDatabase() {
   const { createTestDatabase } = dist('test/support/database.js');
   const { cli } = dist('test/support/gateway.js');
   const db = await createTestDatabase();
+  // An idle pooled connection that PostgreSQL ends must not crash the run with an unhandled 'error' event.
+  db.admin.on('error', (error) => console.error(`[bench] admin connection: ${error.message}`));
   const run = async (args) => {
     const result = await cli([...args, '--json'], { DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'warn' });
     if (result.code !== 0) throw new Error(`cli ${args.join(' ')} failed: ${result.stderr}`);
