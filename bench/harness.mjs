@@ -53,12 +53,12 @@ async function makeKeys() {
 }
 
 /** A user token as the gateway's own issuer makes them (sub user-1 = each organization's owner, every scope). */
-function userToken(keys, orgId) {
+function userToken(keys, orgId, subject = 'user-1') {
   return new SignJWT({ org: orgId, scope: ALL_SCOPES.join(' ') })
     .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
     .setIssuer('manifest-gateway')
     .setAudience('manifest-gateway')
-    .setSubject('user-1')
+    .setSubject(subject)
     .setIssuedAt()
     .setExpirationTime('12h')
     .sign(keys.privateKey);
@@ -95,7 +95,7 @@ async function statementsPerRequest(server, spec, targets, n = 10) {
 const stable = (value) => JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v));
 
 /** Every peer's answer, reduced to rows, must be the same (for writes: the same row, and it must exist). */
-async function checkSameRows(name, workload, servers, targets, admin) {
+async function checkSameRows(name, workload, servers, targets, admin, expect = () => undefined) {
   const answers = {};
   for (const server of servers) {
     const spec = workload.peers[server.peer];
@@ -103,6 +103,7 @@ async function checkSameRows(name, workload, servers, targets, admin) {
       const r = await once(server.url, spec, target);
       if (r.status !== 200 || r.body?.errors) throw new BenchFailure(`${name} ${server.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
       let rows = spec.rows(r.body);
+      expect(rows);
       if (workload.writes) {
         const { rowCount } = await admin.query('SELECT 1 FROM components WHERE org_id = $1 AND id = $2 AND name = $3', [target.orgId, rows.id, rows.name]);
         if (rowCount !== 1) throw new BenchFailure(`${name} ${server.name}: the created component ${rows.id} is not in the database`);
@@ -147,6 +148,15 @@ async function main() {
     const readTargets = await targetsOf(main);
     const writeTargets = await targetsOf(writers);
     const fanTargets = await targetsOf(fans);
+    // A plain member who belongs to 2 of the 20 workspaces: row-level security (app.user_id, app.principal_kind)
+    // must show every server the same 2, which proves the peers run under the gateway's settings, not just its org.
+    await db.admin.query(`INSERT INTO org_members (org_id, user_id, email, role) VALUES ($1, 'user-2', 'member@example.test', 'member')`, [main[0].id]);
+    await db.admin.query(
+      `INSERT INTO workspace_members (org_id, workspace_id, user_id, role)
+       SELECT org_id, id, 'user-2', 'developer' FROM workspaces WHERE org_id = $1 ORDER BY id DESC LIMIT 2`,
+      [main[0].id],
+    );
+    const memberTarget = { ...readTargets[0], token: await userToken(keys, main[0].id, 'user-2') };
     const keyTargets = [];
     for (const [i, o] of main.slice(0, 3).entries()) keyTargets.push({ ...readTargets[i], apiKey: (await db.cli(['apikey', 'create', '--org', o.slug, '--name', 'bench'])).key });
 
@@ -157,6 +167,10 @@ async function main() {
     // Optional: the gateway as developers run it (NODE_ENV unset → development), as a fourth column.
     if (process.env.BENCH_GATEWAY_DEV === '1') servers.push(await gatewayServer({ ...options, production: false }));
     log(`servers: ${servers.map((s) => `${s.name} ${s.url} (pid ${s.pid})`).join(', ')}`);
+
+    await checkSameRows('W1 as a plain member', WORKLOADS.W1, servers, [memberTarget], db.admin, (rows) => {
+      if (rows.totalCount !== 2 || rows.items.length !== 2) throw new BenchFailure(`W1 as a plain member: expected 2 visible workspaces, got ${rows.totalCount}`);
+    });
 
     const results = {};
     const failures = [];
