@@ -83,7 +83,15 @@ export async function createDatabase() {
     admin: db.admin,
     cli: run,
     async close() {
-      await db.drop();
+      // Not db.drop(): pg-pool's end() resolves before the sockets are closed, so stopping the cluster right after
+      // can reach a connection that is still ending, and its 57P01 "terminating connection due to administrator
+      // command" becomes an unhandled 'error' event. A Client's end() waits for the socket.
+      await db.admin.end();
+      const server = new pg.Client({ connectionString: process.env.GATEWAY_TEST_ADMIN_URL });
+      server.on('error', () => undefined);
+      await server.connect();
+      await server.query(`DROP DATABASE IF EXISTS ${new URL(db.url).pathname.slice(1)} WITH (FORCE)`);
+      await server.end();
       await stopCluster();
     },
   };

@@ -96,7 +96,9 @@ export function gatewayServer({ db, keys, cpu, production = true }) {
     name: production ? 'gateway' : 'gateway-dev',
     peer: 'gateway',
     command: process.execPath,
-    args: [path.join(ROOT, 'dist/src/main.js')],
+    // BENCH_PROFILE=1: a V8 CPU profile of the gateway for the whole run, written when it stops (open it in
+    // Chrome DevTools or speedscope), as the issue asks: profile first, then change.
+    args: [...(process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.bench-peers/profiles')}`] : []), path.join(ROOT, 'dist/src/main.js')],
     cpu,
     env: {
       NODE_ENV: production ? 'production' : 'development',
