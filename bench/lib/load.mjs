@@ -17,7 +17,7 @@ function rotating(spec, targets) {
     {
       setupRequest(request) {
         const r = spec.request(targets[next++ % targets.length]);
-        return { ...request, method: r.method, path: r.path, headers: r.headers, body: r.body };
+        return { ...request, method: r.method, path: r.path, headers: { ...r.headers }, body: r.body };
       },
     },
   ];
@@ -53,8 +53,7 @@ export async function load(url, spec, targets, { seconds, connections, rate, lab
 
 /**
  * One request, outside the timed part: status and parsed body. node:http with an explicit agent: a fresh
- * connection by default (fetch's shared pool once handed a probe an idle keep-alive connection the server
- * answered with 408), or the caller's keep-alive agent for a sequence of requests.
+ * connection by default, or the caller's keep-alive agent for a sequence of requests.
  */
 export function once(url, spec, target, agent = false) {
   const r = spec.request(target);

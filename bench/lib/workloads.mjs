@@ -5,8 +5,11 @@
  * Each workload has, per peer, `request(target)` → {method, path, headers, body} for one target (an
  * organization's token, ids; many-organization runs rotate targets), and `rows(json)` → a canonical value.
  */
-const json = { 'content-type': 'application/json' };
-const bearer = (token) => ({ ...json, authorization: `Bearer ${token}` });
+// Fresh header objects every time: autocannon writes Content-Length into the headers object it is given, and a
+// shared object would carry one request's length into every later request (Node's server then answers 400, or
+// 408 while it waits for bytes that never come).
+const json = () => ({ 'content-type': 'application/json' });
+const bearer = (token) => ({ ...json(), authorization: `Bearer ${token}` });
 const gql = (token, query, variables) => ({ method: 'POST', path: '/graphql', headers: bearer(token), body: JSON.stringify({ query, variables }) });
 
 // The gateway's query: the same as bench/nested-query.ts (the RLS on/off benchmark).
@@ -110,7 +113,7 @@ export const WORKLOADS = {
     // the same thing: W4 is reported for the gateway alone, as an absolute figure.
     peers: {
       gateway: {
-        request: (t) => ({ method: 'POST', path: '/auth/token', headers: json, body: JSON.stringify({ api_key: t.apiKey }) }),
+        request: (t) => ({ method: 'POST', path: '/auth/token', headers: json(), body: JSON.stringify({ api_key: t.apiKey }) }),
         rows: (b) => ({ token_type: b.token_type, scope: b.scope.split(' ').sort().join(' '), expires_in: b.expires_in > 0 }),
       },
     },
