@@ -77,16 +77,22 @@ async function sqlCounter(server) {
   return { statements: body.statements, requests: null };
 }
 
-/** Round trips per request: N sequential requests between two readings of the counter. */
+/**
+ * Round trips per request: N sequential requests, each between two readings of the counter, after a pause that
+ * lets the previous load's stragglers finish; the median of the N (a late straggler cannot move it).
+ */
 async function statementsPerRequest(server, spec, targets, n = 10) {
-  const before = await sqlCounter(server);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const perRequest = [];
   for (let i = 0; i < n; i++) {
+    const before = await sqlCounter(server);
     const r = await once(server.url, spec, targets[i % targets.length]);
     if (r.status !== 200) throw new BenchFailure(`${server.name}: probe answered ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    const after = await sqlCounter(server);
+    const requests = after.requests === null ? 1 : after.requests - before.requests;
+    perRequest.push((after.statements - before.statements) / requests);
   }
-  const after = await sqlCounter(server);
-  const requests = after.requests === null ? n : after.requests - before.requests;
-  const value = (after.statements - before.statements) / requests;
+  const value = median(perRequest);
   return Number.isFinite(value) ? Number(value.toFixed(1)) : null;
 }
 
