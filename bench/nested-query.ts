@@ -5,9 +5,9 @@
  * tenant transaction, same data (20 workspaces × 10 environments × 10 components). Runs alternate
  * (on, off, on, off, …) so machine noise hits both. Reports throughput, latency and the on/off ratio.
  *
- *   npm run bench                      # embedded PostgreSQL under .bench-data/
- *   BENCH_SECONDS=10 BENCH_ROUNDS=5 npm run bench
- *   TEST_DATABASE_URL=postgres://… npm run bench
+ *   npm run bench:rls                  # embedded PostgreSQL under .bench-data/
+ *   BENCH_SECONDS=10 BENCH_ROUNDS=5 npm run bench:rls
+ *   TEST_DATABASE_URL=postgres://… npm run bench:rls
  */
 import fs from 'node:fs';
 import net from 'node:net';
