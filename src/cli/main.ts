@@ -193,48 +193,40 @@ billing
       print(options.json, updated, describeSubscription(updated));
     }),
   );
-billing
-  .command('grant')
-  .description("add credits to an organization's balance (ledger actor: platform)")
-  .requiredOption('--org <slug-or-id>', 'organization')
-  .requiredOption('--amount <n>', 'credits to add (a positive whole number)')
-  .requiredOption('--reason <text>', 'why (recorded in the ledger)')
-  .option('--json', 'print JSON')
-  .action(async (options) =>
-    withDatabases(async ({ owner }) => {
-      const result = await billingPlatform.grant(owner, {
-        org: options.org,
-        amount: options.amount,
-        reason: options.reason,
-      });
-      print(
-        options.json,
-        result,
-        `granted ${result.entry.amount} credits; balance ${result.balance} (entry ${result.entry.id})`,
-      );
-    }),
-  );
-billing
-  .command('adjust')
-  .description('correct the balance by a signed amount, e.g. --amount -50 (never below 0; ledger actor: platform)')
-  .requiredOption('--org <slug-or-id>', 'organization')
-  .requiredOption('--amount <n>', 'a non-zero whole number, negative to remove credits')
-  .requiredOption('--reason <text>', 'why (recorded in the ledger)')
-  .option('--json', 'print JSON')
-  .action(async (options) =>
-    withDatabases(async ({ owner }) => {
-      const result = await billingPlatform.adjust(owner, {
-        org: options.org,
-        amount: options.amount,
-        reason: options.reason,
-      });
-      print(
-        options.json,
-        result,
-        `adjusted by ${result.entry.amount}; balance ${result.balance} (entry ${result.entry.id})`,
-      );
-    }),
-  );
+/** `grant` and `adjust`: one ledger entry through the billing platform path, then the new balance. */
+for (const [name, description, amountHelp, done] of [
+  [
+    'grant',
+    "add credits to an organization's balance (ledger actor: platform)",
+    'credits to add (a positive whole number)',
+    'granted',
+  ],
+  [
+    'adjust',
+    'correct the balance by a signed amount, e.g. --amount -50 (never below 0; ledger actor: platform)',
+    'a non-zero whole number, negative to remove credits',
+    'adjusted by',
+  ],
+] as const) {
+  billing
+    .command(name)
+    .description(description)
+    .requiredOption('--org <slug-or-id>', 'organization')
+    .requiredOption('--amount <n>', amountHelp)
+    .requiredOption('--reason <text>', 'why (recorded in the ledger)')
+    .option('--json', 'print JSON')
+    .action(async (options) =>
+      withDatabases(async ({ owner }) => {
+        const input = { org: options.org, amount: options.amount, reason: options.reason };
+        const result = await billingPlatform[name](owner, input);
+        print(
+          options.json,
+          result,
+          `${done} ${result.entry.amount}${name === 'grant' ? ' credits' : ''}; balance ${result.balance} (entry ${result.entry.id})`,
+        );
+      }),
+    );
+}
 billing
   .command('show')
   .description("an organization's subscriptions and credit balance")

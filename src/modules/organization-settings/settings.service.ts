@@ -1,7 +1,6 @@
 import type { RequestContext } from '../../context/request-context';
-import { UnauthenticatedError } from '../../errors';
-import { Organization } from '../organization/organization.entity';
-import { updateReturning } from '../../db/writes';
+import type { Organization } from '../organization/organization.entity';
+import { organizationService } from '../organization/organization.service';
 import type { Banner, Branding, GatewayTraceConfig, SecuritySettings } from './settings.types';
 import { type BannerVariant, type TraceMode } from './settings.types';
 import type {
@@ -44,18 +43,8 @@ function patch<I extends object>(input: I, columns: { [K in keyof I]?: keyof Org
   return values as Partial<Organization>;
 }
 
-async function updateOrganization(ctx: RequestContext, values: Partial<Organization>): Promise<Organization> {
-  return ctx.scope.mutation(async (manager) => {
-    const updated = await updateReturning(
-      manager,
-      Organization,
-      { orgColumn: 'id', orgId: ctx.orgId, id: ctx.orgId },
-      values,
-    );
-    if (!updated) throw new UnauthenticatedError('The organization of this token does not exist');
-    return updated;
-  });
-}
+const updateOrganization = (ctx: RequestContext, values: Partial<Organization>) =>
+  organizationService.updateColumns(ctx, values);
 
 export const settingsService = {
   updateBranding: (ctx: RequestContext, input: UpdateBrandingInput) =>

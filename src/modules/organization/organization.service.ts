@@ -13,13 +13,18 @@ export const organizationService = {
   },
 
   async update(ctx: RequestContext, input: UpdateOrganizationInput): Promise<Organization> {
+    const values: Partial<Organization> = {};
+    if (input.name !== undefined) values.name = input.name!.trim();
+    if (input.industry !== undefined) values.industry = input.industry;
+    if (input.contactEmail !== undefined) values.contactEmail = input.contactEmail;
+    if (input.billingEmail !== undefined) values.billingEmail = input.billingEmail;
+    if (input.primaryDomain !== undefined) values.primaryDomain = input.primaryDomain?.toLowerCase() ?? null;
+    return organizationService.updateColumns(ctx, values);
+  },
+
+  /** Changes columns of the caller's own organization row (general settings, branding, security, banner, tracing). */
+  async updateColumns(ctx: RequestContext, values: Partial<Organization>): Promise<Organization> {
     return ctx.scope.mutation(async (manager) => {
-      const values: Partial<Organization> = {};
-      if (input.name !== undefined) values.name = input.name!.trim();
-      if (input.industry !== undefined) values.industry = input.industry;
-      if (input.contactEmail !== undefined) values.contactEmail = input.contactEmail;
-      if (input.billingEmail !== undefined) values.billingEmail = input.billingEmail;
-      if (input.primaryDomain !== undefined) values.primaryDomain = input.primaryDomain?.toLowerCase() ?? null;
       const updated = await updateReturning(
         manager,
         Organization,
