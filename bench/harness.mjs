@@ -8,13 +8,14 @@
  *   BENCH_ORGS=200 npm run bench                    # 200 organizations, tokens used round-robin
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { SignJWT, exportJWK } from 'jose';
 import { createDatabase, createOrgs, firstWorkspaces, seedTrees, ROOT } from './lib/data.mjs';
 import { gatewayServer, limitServer, pinSelf, postgraphileServer, HAS_TASKSET } from './lib/servers.mjs';
-import { WORKLOADS, FANOUT } from './lib/workloads.mjs';
+import { WORKLOADS, FANOUT, stored } from './lib/workloads.mjs';
 import { BenchFailure, fixedRate, keepAliveAgent, load, once } from './lib/load.mjs';
 import { writeReports } from './lib/report.mjs';
 
@@ -31,7 +32,8 @@ const ORGS = env('BENCH_ORGS', 1);
 const WARMUP = Math.min(SECONDS, 3);
 const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? (os.availableParallelism() > 1 ? '1' : '');
 const LOAD_CPU = process.env.BENCH_LOAD_CPU ?? (os.availableParallelism() > 1 ? '0' : '');
-const FANOUTS = [1, 10, 100];
+// BENCH_FANOUT=0 skips the fan-out table (a profiled run then holds only the timed workloads' requests).
+const FANOUTS = process.env.BENCH_FANOUT === '0' ? [] : [1, 10, 100];
 const ONLY = (process.env.BENCH_WORKLOADS ?? 'W1,W2,W3,W4').split(',');
 const SHAPE = { workspaces: 20, environments: Math.min(100, 10 * SCALE), components: Math.min(100, 10 * SCALE) };
 
@@ -108,6 +110,16 @@ const stable = (value) =>
   );
 
 /** Every peer's answer, reduced to rows, must be the same (for writes: the same row, and it must exist). */
+/** user + system CPU time of a process in ms (Linux /proc; null elsewhere). */
+function cpuMsOf(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return null;
+  }
+}
+
 async function checkSameRows(name, workload, servers, targets, admin, expect = () => undefined) {
   const answers = {};
   for (const server of servers) {
@@ -232,7 +244,13 @@ async function main() {
     const failures = [];
     const timed = async (server, spec, targets, options) => {
       await new Promise((resolve) => setTimeout(resolve, 500)); // let the previous run's stragglers finish
+      const cpuBefore = cpuMsOf(server.pid);
       const r = await (options.rate ? fixedRate : load)(server.url, spec, targets, options);
+      // CPU time the server's process was charged (user + system, /proc/<pid>/stat) per request answered: unlike
+      // throughput (and a sampling profile, which counts wall time), barely moved by other load on the machine.
+      const cpuAfter = cpuMsOf(server.pid);
+      if (cpuBefore !== null && cpuAfter !== null && r.requests)
+        r.cpuMsPerRequest = Number(((cpuAfter - cpuBefore) / r.requests).toFixed(3));
       if (r.failure) {
         failures.push(r.failure);
         log(`FAILURE ${r.failure}`);
@@ -253,7 +271,11 @@ async function main() {
           ...targets[0],
           token: exchanged.body.access_token,
         });
-        if (read.status !== 200 || read.body?.errors || read.body?.data?.workspace?.id !== targets[0].workspaceId) {
+        if (
+          read.status !== 200 ||
+          read.body?.errors ||
+          stored(read.body?.data?.workspace?.id) !== targets[0].workspaceId
+        ) {
           throw new BenchFailure(
             `W4: the exchanged token does not read the organization's workspace: ${JSON.stringify(read.body).slice(0, 300)}`,
           );
@@ -262,12 +284,14 @@ async function main() {
       const result = (results[name] = { title: workload.title, peers: {} });
       for (const server of peers) {
         // Warm-up (discarded): JIT, pools, prepared statements.
-        await timed(server, workload.peers[server.peer], targets, {
+        const warmup = await timed(server, workload.peers[server.peer], targets, {
           seconds: WARMUP,
           connections: CONNECTIONS,
           label: `${name} ${server.name} warm-up`,
         });
         result.peers[server.name] = {
+          // Kept so a CPU profile of the whole run can be divided by every request the server answered.
+          warmupRequests: warmup.requests,
           rounds: [],
           statementsPerRequest:
             name === 'W4' ? null : await statementsPerRequest(server, workload.peers[server.peer], targets),
@@ -283,7 +307,9 @@ async function main() {
             label: `${name} ${server.name} round ${round + 1}`,
           });
           result.peers[server.name].rounds.push(r);
-          log(`${name} round ${round + 1} ${server.name}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
+          log(
+            `${name} round ${round + 1} ${server.name}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, CPU ${r.cpuMsPerRequest} ms/request`,
+          );
         }
       }
       for (const peer of Object.values(result.peers)) {
@@ -304,6 +330,7 @@ async function main() {
           p50AtFixedRate: r.p50,
           p99AtFixedRate: r.p99,
           fixedRateAchieved: r.achievedRate,
+          fixedRateRequests: r.requests,
         });
         log(`${name} at ${rate} req/s ${server.name}: p50 ${r.p50} ms, p99 ${r.p99} ms`);
       }

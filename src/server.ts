@@ -3,7 +3,13 @@ import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
@@ -104,6 +110,16 @@ export async function createGateway({
       ...protection.plugins,
       httpStatusPlugin(),
       ApolloServerPluginLandingPageDisabled(),
+      // Apollo's implicit per-request work, off explicitly (bench/README.md "Profile and levers"). The default
+      // cache-control plugin has a willResolveField hook, which makes Apollo wrap every field resolver of the
+      // schema and call the hook per field (a closure and a cache-policy object per field); we use no
+      // @cacheControl hints, so all it did was answer `cache-control: no-store`, which httpStatusPlugin now
+      // sets. Usage reporting (only with APOLLO_KEY), schema reporting (APOLLO_SCHEMA_REPORTING) and the inline
+      // trace (subgraphs only) are not ours to switch on by an environment variable either.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
       tenantPlugin({
         dataSource,
         metrics,

@@ -195,6 +195,8 @@ describe('Apollo-Client-style operations', () => {
     const headers = { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' };
     const read = await send({ method: 'GET', search: `?${params}`, headers });
     expect(read).toMatchObject({ status: 200, body: { data: { organization: { slug: org.slug } } } });
+    // A tenant's answer is never stored by a shared cache (a GET is cacheable by default).
+    expect(read.headers.get('cache-control')).toBe('no-store');
 
     const mutation = new URLSearchParams({ query: `mutation { createWorkspace(input: { name: "over GET" }) { id } }` });
     const refused = await send({ method: 'GET', search: `?${mutation}`, headers });
@@ -454,6 +456,7 @@ describe('GraphQL over HTTP', () => {
       errors: [{ extensions: { code: 'UNAUTHENTICATED' } }],
     });
     expect(response.headers.get('www-authenticate')).toBe('Bearer realm="manifest-gateway"');
+    expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
   test('a subscription is refused without an internal error or a stack trace in the log', async () => {

@@ -79,6 +79,20 @@ describe('tokens the gateway refuses, with UNAUTHENTICATED and no data', () => {
       /expired/,
     );
   });
+  test('a token accepted once (and so remembered as verified) is refused as soon as it expires', async () => {
+    // Valid for at most 3 s: exp 2 s ago, plus the 5 s clock tolerance.
+    const exp = now() - 2;
+    const token = signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { exp }));
+    const first = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: QUERY }),
+    });
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as any).data.organization.slug).toBe(org.slug);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (exp + 5) * 1000 + 200 - Date.now())));
+    await expectRefused(`Bearer ${token}`, /expired/);
+  });
   test('a token that is not yet valid', async () => {
     await expectRefused(
       `Bearer ${signEs256(gw.key.privateKey, claimsFor(org.id, ALL_SCOPES, { nbf: now() + 600 }))}`,

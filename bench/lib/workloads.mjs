@@ -30,6 +30,22 @@ const POSTGRAPHILE_NESTED = `query($org: UUID!) { organization(rowId: $org) {
     environments: environmentsByOrgIdAndWorkspaceId(first: 100, orderBy: PRIMARY_KEY_ASC) { totalCount edges { node { id: rowId slug tier } } }
     components: componentsByOrgIdAndWorkspaceId(first: 100, orderBy: PRIMARY_KEY_ASC) { totalCount edges { node { id: rowId name type } } } } } } } }`;
 
+// The gateway answers Relay global ids (base64url of `Type:uuid`, src/graphql/node.ts) and GraphQL enum names
+// (AGENT); the peers answer the stored uuid and enum value. The gateway's answer is reduced to the stored form.
+const globalId = (type, id) => Buffer.from(`${type}:${id}`, 'utf8').toString('base64url');
+export function stored(value) {
+  if (Array.isArray(value)) return value.map(stored);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stored(v)]));
+  if (typeof value !== 'string') return value;
+  if (/^[A-Z][A-Z0-9_]*$/.test(value)) return value.toLowerCase();
+  if (/^[A-Za-z0-9_-]{40,}$/.test(value)) {
+    const m = /^[A-Z]\w*:([0-9a-f-]{36})$/.exec(Buffer.from(value, 'base64url').toString('utf8'));
+    if (m) return m[1];
+  }
+  return value;
+}
+
 const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 function connection(c, fields) {
   return {
@@ -57,7 +73,7 @@ export const WORKLOADS = {
   W1: {
     title: 'W1 nested (org → workspaces → environments + components, with totalCounts)',
     peers: {
-      gateway: { request: (t) => gql(t.token, GATEWAY_NESTED), rows: nestedRows },
+      gateway: { request: (t) => gql(t.token, GATEWAY_NESTED), rows: (b) => nestedRows(stored(b)) },
       postgraphile: { request: (t) => gql(t.token, POSTGRAPHILE_NESTED, { org: t.orgId }), rows: nestedRows },
       limit: { request: (t) => ({ method: 'GET', path: '/organization', headers: bearer(t.token) }), rows: nestedRows },
     },
@@ -67,8 +83,10 @@ export const WORKLOADS = {
     peers: {
       gateway: {
         request: (t) =>
-          gql(t.token, `query($id: ID!) { workspace(id: $id) { id name description } }`, { id: t.workspaceId }),
-        rows: (b) => b.data.workspace,
+          gql(t.token, `query($id: ID!) { workspace(id: $id) { id name description } }`, {
+            id: globalId('Workspace', t.workspaceId),
+          }),
+        rows: (b) => stored(b.data.workspace),
       },
       postgraphile: {
         request: (t) =>
@@ -98,10 +116,10 @@ export const WORKLOADS = {
             t.token,
             `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id name type workspaceId } }`,
             {
-              i: { workspaceId: t.workspaceId, name: 'Bench component', type: 'agent' },
+              i: { workspaceId: globalId('Workspace', t.workspaceId), name: 'Bench component', type: 'AGENT' },
             },
           ),
-        rows: (b) => b.data.createComponent,
+        rows: (b) => stored(b.data.createComponent),
       },
       postgraphile: {
         request: (t) =>

@@ -6,6 +6,7 @@ import {
   GraphQLString,
   defaultFieldResolver,
   getNamedType,
+  isAbstractType,
   isObjectType,
   type GraphQLFieldConfig,
   type GraphQLNamedType,
@@ -78,6 +79,15 @@ function describe(rule: ScopeRule): string {
   return rule.map((all) => all.join(' + ')).join(' or ');
 }
 
+const hasRule = (rule: FieldRule) => rule.authenticated || rule.scopeRules.length > 0;
+
+/**
+ * Fields returning an abstract type whose resolver itself checks the concrete type's rule before it returns
+ * an object of it (src/graphql/node.resolver.ts, requireReadScope: the type's @requiresScopes, before any
+ * lookup; both fields are @authenticated themselves).
+ */
+const CHECKS_CONCRETE_TYPE_RULE = new Set(['Query.node', 'Query.nodes']);
+
 export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
   const rootTypes = new Set(
     [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]
@@ -92,14 +102,37 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
     return typeRules.get(type.name)!;
   };
 
+  // Object types an abstract field (interface or union) can return without checking their rule: their fields
+  // keep their own check, since no field returning the type by name ran the type's rule before them.
+  const reachedAbstractly = new Set<string>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const returned = getNamedType(field.type);
+      if (!isAbstractType(returned) || CHECKS_CONCRETE_TYPE_RULE.has(`${type.name}.${field.name}`)) continue;
+      for (const possible of schema.getPossibleTypes(returned)) reachedAbstractly.add(possible.name);
+    }
+  }
+
   return mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (fieldConfig: GraphQLFieldConfig<unknown, GatewayContext>, fieldName, typeName) => {
       const parent = schema.getType(typeName)!;
-      const rule = merge(rulesOf(schema, fieldConfig), typeRule(parent), typeRule(getNamedType(fieldConfig.type)));
+      const own = rulesOf(schema, fieldConfig);
+      const returned = typeRule(getNamedType(fieldConfig.type));
+      const rule = merge(own, typeRule(parent), returned);
       if (rootTypes.has(typeName) && !rule.authenticated) {
         throw new Error(`${typeName}.${fieldName} has neither @authenticated nor @requiresScopes`);
       }
       if (!rule.authenticated) return fieldConfig;
+      // Only the parent type's rule applies (no rule on the field, none on the type it returns): it was
+      // already checked, with this request's same scopes, when the parent object was resolved, since every
+      // field returning the type by name carries the type's rule (merged above) and node/nodes check it
+      // (see above). Checking it again for every field of every object was ~5 % of W1's CPU and kept
+      // property fields off graphql-js's default-resolver path, so such fields are left unwrapped. The
+      // answer is the same: an object whose type's rule fails is never resolved, so its fields never run.
+      if (!rootTypes.has(typeName) && !hasRule(own) && !hasRule(returned) && !reachedAbstractly.has(typeName)) {
+        return fieldConfig;
+      }
       const resolve = fieldConfig.resolve ?? defaultFieldResolver;
       return {
         ...fieldConfig,

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import {
   SignJWT,
   createLocalJWKSet,
@@ -41,6 +42,22 @@ interface TrustedIssuer {
  */
 export class TokenService {
   private readonly issuers = new Map<string, TrustedIssuer>();
+  /**
+   * Principals of the gateway's own tokens, by token string, until the token expires. Verifying an ES256
+   * signature costs ~0.7 ms of main-thread CPU (WebCrypto's ECDSA job) and a client sends the same token with
+   * every request, so each token is verified once (bench/README.md "Profile and levers"). Only the principal
+   * (what the signed claims say) is kept: the organization, membership, API-key and revocation checks run
+   * against the database in every request (context/open-request.ts), and nothing of a tenant's data is
+   * cached. A hit is valid exactly as long as re-verifying would succeed: our key is fixed for the process,
+   * and jose accepts the token until `exp` + the clock tolerance (`nbf` and the claims were checked when it
+   * was stored). Tokens of the external identity provider are not kept: its keys rotate (remote JWKS) and a
+   * withdrawn key must stop its tokens at once. Failures are never kept. Bounded by size, not count, since a
+   * token's length is the client's choice (only tokens that verified are stored).
+   */
+  private readonly verified = new LRUCache<string, { principal: Principal; validUntilMs: number }>({
+    maxSize: 8 * 1024 * 1024,
+    sizeCalculation: (_value, token) => token.length + 512,
+  });
 
   constructor(
     private readonly config: Config,
@@ -87,6 +104,11 @@ export class TokenService {
 
   /** Returns the principal, or throws InvalidTokenError with a reason safe to show the caller. */
   async verify(token: string): Promise<Principal> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (Date.now() < hit.validUntilMs) return hit.principal;
+      this.verified.delete(token);
+    }
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
@@ -115,7 +137,7 @@ export class TokenService {
     const kind = ownIssuer && subject.startsWith('apikey:') ? 'api_key' : 'user';
     if (kind === 'api_key' && !isUuid(subject.slice('apikey:'.length)))
       throw new InvalidTokenError('token "sub" claim is invalid');
-    return {
+    const principal: Principal = Object.freeze({
       orgId: claims.org,
       subject,
       kind,
@@ -123,7 +145,11 @@ export class TokenService {
       scopes: new Set(claims.scopes),
       tokenId: claims.jti,
       issuer: trusted.issuer,
-    };
+    });
+    // jose: expired once exp <= now - tolerance (whole seconds), i.e. valid while now < (exp + tolerance) s.
+    const validUntilMs = ((payload.exp as number) + this.config.jwt.clockToleranceSeconds) * 1000;
+    if (ownIssuer && validUntilMs > Date.now()) this.verified.set(token, { principal, validUntilMs });
+    return principal;
   }
 }
 

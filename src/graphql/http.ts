@@ -110,6 +110,9 @@ export function httpStatusPlugin<T extends object>(): ApolloServerPlugin<T> {
     async requestDidStart() {
       return {
         async willSendResponse({ response }) {
+          // Answers are per caller and tenant: never stored by a shared cache. (What Apollo's default
+          // cache-control plugin answered for a schema without @cacheControl hints; it is off, see server.ts.)
+          if (!response.http.headers.has('cache-control')) response.http.headers.set('cache-control', 'no-store');
           if (response.body.kind !== 'single' || !response.http.status || response.http.status < 400) return;
           const { data, errors } = response.body.singleResult;
           if (data !== undefined && data !== null) {

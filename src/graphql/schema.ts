@@ -72,8 +72,40 @@ export const RESOLVERS = [
   WorkspaceLlmSettingsResolver,
 ] as const;
 
+interface TypeGraphQLFieldMetadata {
+  name: string;
+  schemaName: string;
+  simple?: boolean;
+  middlewares?: unknown[];
+  roles?: unknown[];
+}
+
+/**
+ * Property fields resolve with graphql-js's default resolver. type-graphql otherwise gives every plain
+ * `@Field()` property a resolver of its own (`(root, args, context, info) => applyMiddlewares(…, () =>
+ * root[name])`), so graphql-js cannot take its default-resolver path and every wrapping transform sees a
+ * resolver to wrap. type-graphql's documented switch is `simpleResolvers: true` per `@ObjectType` or
+ * `simple: true` per `@Field`; this sets the latter once for every field where the two are the same thing:
+ * no middlewares, no @Authorized roles (we use neither), and a schema name equal to the property name (the
+ * default resolver reads `source[fieldName]`, type-graphql's `root[propertyName]`). Fields with a resolver
+ * method (@FieldResolver, or @Field on a method) are not plain and keep theirs. type-graphql exports no
+ * accessor for its metadata storage; it keeps it on `global.TypeGraphQLMetadataStorage`
+ * (metadata/getMetadataStorage.js), read here, and the build fails if that ever moves.
+ */
+function preferDefaultResolvers(): void {
+  const storage = (globalThis as { TypeGraphQLMetadataStorage?: { fields?: TypeGraphQLFieldMetadata[] } })
+    .TypeGraphQLMetadataStorage;
+  if (!storage?.fields) throw new Error('type-graphql metadata storage not found (global.TypeGraphQLMetadataStorage)');
+  for (const field of storage.fields) {
+    if (field.simple !== undefined || field.name !== field.schemaName) continue;
+    if (field.middlewares?.length || field.roles?.length) continue;
+    field.simple = true;
+  }
+}
+
 /** The executable schema: type-graphql's build, then the auth directives turned into field guards. */
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
+  preferDefaultResolvers();
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     // type-graphql hands this list to GraphQLSchema as-is, which then *replaces* graphql-js's default

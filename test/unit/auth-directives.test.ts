@@ -71,6 +71,32 @@ describe('auth directives: OR of AND scope sets, merged from field, parent type 
     });
   });
 
+  test('a guarded type reached through an interface keeps the check on each of its fields', async () => {
+    // Scalar fields of a guarded type are not checked again when the type is reached by a field that returns it
+    // by name (that field already checked the type's rule); through an abstract field they still are.
+    const abstract = applyAuthDirectives(
+      buildSchema(`${DIRECTIVES}
+        type Query { thing: Thing @authenticated, secret: Secret @authenticated }
+        interface Thing { name: String }
+        type Secret implements Thing @requiresScopes(scopes: [["audit:read"]]) { name: String }
+      `),
+    );
+    const value = { __typename: 'Secret', name: 'x' };
+    const ask = (query: string, scopes: string[]) =>
+      graphql({
+        schema: abstract,
+        source: query,
+        rootValue: { thing: value, secret: value },
+        contextValue: { principal: { scopes: new Set(scopes) }, request: { scopes: new Set(scopes) } },
+      }).then((r) => ({ data: r.data, codes: (r.errors ?? []).map((e) => e.extensions.code) }));
+    expect(await ask('{ thing { name } }', [])).toEqual({ data: { thing: { name: null } }, codes: ['FORBIDDEN'] });
+    expect(await ask('{ secret { name } }', [])).toEqual({ data: { secret: null }, codes: ['FORBIDDEN'] });
+    expect(await ask('{ thing { name } secret { name } }', ['audit:read'])).toEqual({
+      data: { thing: { name: 'x' }, secret: { name: 'x' } },
+      codes: [],
+    });
+  });
+
   test('the build fails for an unguarded root field and for an unknown scope', () => {
     expect(() => applyAuthDirectives(buildSchema(`${DIRECTIVES} type Query { open: String }`))).toThrow(
       'Query.open has neither @authenticated nor @requiresScopes',
