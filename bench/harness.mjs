@@ -108,6 +108,21 @@ const stable = (value) =>
   );
 
 /** Every peer's answer, reduced to rows, must be the same (for writes: the same row, and it must exist). */
+/**
+ * The gateway's schema conventions: ids are global (base64url of `Type:uuid`) and enum values are upper case;
+ * the peers answer raw uuids and the stored lower-case values. Answers are compared in the peers' terms.
+ */
+const GLOBAL_ID = /^[A-Z][A-Za-z]*:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+function canonical(value, key) {
+  if (Array.isArray(value)) return value.map((v) => canonical(v, key));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, canonical(v, k)]));
+  if (typeof value !== 'string') return value;
+  if (key === 'tier' || key === 'type') return value.toLowerCase();
+  const decoded = /^[A-Za-z0-9_-]+$/.test(value) ? Buffer.from(value, 'base64url').toString('utf8') : '';
+  return GLOBAL_ID.exec(decoded)?.[1] ?? value;
+}
+
 async function checkSameRows(name, workload, servers, targets, admin, expect = () => undefined) {
   const answers = {};
   for (const server of servers) {
@@ -116,7 +131,7 @@ async function checkSameRows(name, workload, servers, targets, admin, expect = (
       const r = await once(server.url, spec, target);
       if (r.status !== 200 || r.body?.errors)
         throw new BenchFailure(`${name} ${server.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
-      let rows = spec.rows(r.body);
+      let rows = spec.rows(canonical(r.body));
       expect(rows);
       if (workload.writes) {
         const { rowCount } = await admin.query('SELECT 1 FROM components WHERE org_id = $1 AND id = $2 AND name = $3', [
@@ -253,7 +268,11 @@ async function main() {
           ...targets[0],
           token: exchanged.body.access_token,
         });
-        if (read.status !== 200 || read.body?.errors || read.body?.data?.workspace?.id !== targets[0].workspaceId) {
+        if (
+          read.status !== 200 ||
+          read.body?.errors ||
+          canonical(read.body?.data?.workspace?.id) !== targets[0].workspaceId
+        ) {
           throw new BenchFailure(
             `W4: the exchanged token does not read the organization's workspace: ${JSON.stringify(read.body).slice(0, 300)}`,
           );
