@@ -30,6 +30,10 @@ const POSTGRAPHILE_NESTED = `query($org: UUID!) { organization(rowId: $org) {
     environments: environmentsByOrgIdAndWorkspaceId(first: 100, orderBy: PRIMARY_KEY_ASC) { totalCount edges { node { id: rowId slug tier } } }
     components: componentsByOrgIdAndWorkspaceId(first: 100, orderBy: PRIMARY_KEY_ASC) { totalCount edges { node { id: rowId name type } } } } } } } }`;
 
+// The gateway's ids are global (Relay: base64url of `Type:uuid`, src/graphql/node.ts) and its enum values upper
+// case; the peers take raw uuids and stored values.
+const globalId = (type, id) => Buffer.from(`${type}:${id}`, 'utf8').toString('base64url');
+
 const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 function connection(c, fields) {
   return {
@@ -67,7 +71,9 @@ export const WORKLOADS = {
     peers: {
       gateway: {
         request: (t) =>
-          gql(t.token, `query($id: ID!) { workspace(id: $id) { id name description } }`, { id: t.workspaceId }),
+          gql(t.token, `query($id: ID!) { workspace(id: $id) { id name description } }`, {
+            id: globalId('Workspace', t.workspaceId),
+          }),
         rows: (b) => b.data.workspace,
       },
       postgraphile: {
@@ -98,7 +104,7 @@ export const WORKLOADS = {
             t.token,
             `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id name type workspaceId } }`,
             {
-              i: { workspaceId: t.workspaceId, name: 'Bench component', type: 'agent' },
+              i: { workspaceId: globalId('Workspace', t.workspaceId), name: 'Bench component', type: 'AGENT' },
             },
           ),
         rows: (b) => b.data.createComponent,
