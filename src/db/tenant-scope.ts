@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { escapeLiteral } from 'pg';
 import { TENANT_ROLE } from './tenant-role';
 import { transactionTimeouts, type QueryRunnerData } from './data-source';
@@ -72,7 +72,7 @@ interface PgClient {
  *
  * Ownership (issue 9 point 2): the connection belongs to this request from `open()` to `end()` and to
  * nothing else.
- * - Every statement the request sends (TypeORM's own START TRANSACTION / SAVEPOINT / ROLLBACK TO included)
+ * - Every statement the request sends (the opening round trip, TypeORM's SAVEPOINT / ROLLBACK TO included)
  *   passes one guard installed on the query runner: it is counted as in-flight while it runs, and it is
  *   refused once the request was aborted, is ending or ended, or ran past its deadline.
  * - `end()` is one memoised operation, whoever calls it first (the tenant plugin before the response, or
@@ -100,6 +100,8 @@ export class TenantScope {
   /** The first statement refused (a deadline, a lost connection): the reason a commit was impossible. */
   private firstRefusal?: ScopeRefusal;
   private openFailed = false;
+  /** The rows of openWith()'s read, handed over once. */
+  private firstReadRows?: Record<string, unknown>[];
   private idle?: { promise: Promise<void>; resolve: () => void };
   /** Savepoint levels of mutation() currently open (0: none); only the outermost level retries. */
   private mutationDepth = 0;
@@ -169,7 +171,41 @@ export class TenantScope {
     return this.idle.promise;
   }
 
-  private open(): Promise<QueryRunner> {
+  /**
+   * Sends the opening string on the runner's pg client. TypeORM's runner.query would drop the results of
+   * a multi-statement string (it reads `.rows` of one result), so the client is called directly; the
+   * statement is still counted and logged (one round trip) by the data source's logger, and a failure
+   * counts as a failed statement, exactly as through runner.query.
+   */
+  private async sendOpening(runner: QueryRunner, sql: string): Promise<Array<{ rows: Record<string, unknown>[] }>> {
+    const refusal = this.refusal();
+    if (refusal) throw refusal;
+    const logger = this.dataSource.logger;
+    logger.logQuery(sql, undefined, runner);
+    try {
+      const raw = await (this.client as unknown as { query(sql: string): Promise<unknown> }).query(sql);
+      return (Array.isArray(raw) ? raw : [raw]) as Array<{ rows: Record<string, unknown>[] }>;
+    } catch (error) {
+      logger.logQueryError(error as Error, sql, undefined, runner);
+      throw new QueryFailedError(sql, undefined, error as Error);
+    }
+  }
+
+  /**
+   * The request's first read, folded into the round trip that opens the transaction when the scope is
+   * not open yet (the caller row: openRequest reads it before anything else). `sql` must be one
+   * parameterless statement whose values are literals (uuids checked, text through escapeLiteral).
+   * On a scope already open it is an ordinary statement.
+   */
+  async openWith<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    if (this.opening) return this.query<T>(sql);
+    await this.open(sql);
+    const rows = this.firstReadRows ?? [];
+    this.firstReadRows = undefined;
+    return rows as T[];
+  }
+
+  private open(firstRead?: string): Promise<QueryRunner> {
     const refused = this.refusal();
     if (refused && !this.opening) return Promise.reject(refused);
     this.opening ??= this.track(async () => {
@@ -186,15 +222,25 @@ export class TenantScope {
         return this.track(() => raw(query, parameters, useStructuredResult));
       }) as QueryRunner['query'];
       this.client = (await runner.connect()) as PgClient;
-      await runner.startTransaction();
-      // One round trip, simple protocol (no parameters there): the org id is a checked uuid and the
-      // user id is quoted by pg's escapeLiteral.
+      // The whole opening in ONE round trip (issue 11): BEGIN [READ ONLY], the tenant role, the app.*
+      // settings and timeouts, and the request's first read (the caller row), as one simple-protocol
+      // query string. The simple protocol takes no parameters, so every value is a literal: the org id is
+      // a checked uuid and the other ids are quoted by pg's escapeLiteral. One string = one transaction
+      // opened by the first statement, so PgBouncer in transaction mode sees nothing but a transaction.
       const { orgId, userId, kind } = this.identity;
-      await runner.query(
-        `${this.readOnly ? 'SET TRANSACTION READ ONLY; ' : ''}SET LOCAL ROLE ${TENANT_ROLE}; ` +
-          `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
-          `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}`,
-      );
+      const opening =
+        `BEGIN${this.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${TENANT_ROLE}; ` +
+        `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
+        `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}` +
+        (firstRead ? `; ${firstRead}` : '');
+      const results = await this.track(() => this.sendOpening(runner, opening));
+      // TypeORM's bookkeeping as if its startTransaction() had run: mutation() nests savepoints
+      // (SAVEPOINT typeorm_1 …) on top, and finish() checks depth 1 before it commits.
+      Object.assign(runner as unknown as { isTransactionActive: boolean; transactionDepth: number }, {
+        isTransactionActive: true,
+        transactionDepth: 1,
+      });
+      if (firstRead) this.firstReadRows = results.at(-1)?.rows ?? [];
       return runner;
     });
     return this.opening;
