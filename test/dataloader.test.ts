@@ -42,7 +42,7 @@ test('organization → workspaces → environments + components costs the same n
   // component page, component count, COMMIT.
   expect(typeof a.statements).toBe('number');
   expect(b.statements).toBe(a.statements);
-  expect(a.statements).toBe(5);
+  expect(a.statements).toBe(4);
 });
 
 test('the batched loaders return each parent its own children, in order', async () => {
