@@ -13,6 +13,11 @@ export interface Page {
   cursor: string | null;
   /** last/before: rows are read from the far end and reversed into list order. */
   backward: boolean;
+  /**
+   * The query asks for totalCount (GraphQL lookahead): the page's statement counts the list as well, so
+   * the count costs no round trip of its own. Without it, totalCount stays lazy (a statement if read).
+   */
+  withCount?: boolean;
 }
 
 /**
@@ -24,7 +29,7 @@ export function encodeCursor(id: string): string {
 }
 
 export function pageKey(page: Page): string {
-  return `${page.backward ? 'b' : 'f'}:${page.limit}:${page.cursor ?? ''}`;
+  return `${page.backward ? 'b' : 'f'}${page.withCount ? 'c' : ''}:${page.limit}:${page.cursor ?? ''}`;
 }
 
 /**
@@ -63,12 +68,13 @@ export interface Connection<T> {
 
 /**
  * Builds a connection from up to `limit + 1` rows in reading order (the extra row only says there is
- * another page in the reading direction); backward pages are reversed into list order.
+ * another page in the reading direction); backward pages are reversed into list order. `count`: the
+ * list's total when the page's statement counted it (Page.withCount), or how to count it when asked.
  */
 export function toConnection<T extends { id: string }>(
   rows: T[],
   page: Page,
-  count: () => Promise<number>,
+  count: number | (() => Promise<number>),
 ): Connection<T> {
   const more = rows.length > page.limit;
   const nodes = rows.slice(0, page.limit);
@@ -84,7 +90,7 @@ export function toConnection<T extends { id: string }>(
       endCursor: edges.at(-1)?.cursor ?? null,
     },
     get totalCount() {
-      counted ??= count();
+      counted ??= typeof count === 'number' ? Promise.resolve(count) : count();
       return counted;
     },
   };

@@ -81,13 +81,33 @@ export async function orgListPage<E extends ObjectLiteral & { id: string }>(
 ): Promise<Connection<E>> {
   const table = (await scope.manager()).connection.getMetadata(entity).tableName;
   const { where, order } = keyset(page, 'id', '$2::uuid', options.newestFirst);
+  const parameters = [scope.orgId, page.cursor, page.limit + 1];
+  const fix = (items: E[]) => (options.map ? items.map(options.map) : items);
+  if (page.withCount) {
+    // The count and the page in one statement (issue 11): the count is one row that the page joins
+    // laterally, so an empty page still brings its count (its one row has only NULL page columns).
+    // Not `count(*) OVER ()` on the page: the keyset condition would make it count only past the cursor.
+    const raw = await scope.query(
+      `SELECT p.*, c.total AS __total FROM (SELECT count(*) AS total FROM ${table} WHERE org_id = $1) c
+       LEFT JOIN LATERAL (SELECT ${options.columns ?? '*'} FROM ${table} WHERE org_id = $1 AND ${where} ${order} LIMIT $3) p ON true
+       ${keyset(page, 'p.id', '$2::uuid', options.newestFirst).order}`,
+      parameters,
+    );
+    const total = Number(raw[0]?.__total ?? 0);
+    const items = await entities(
+      scope,
+      entity,
+      raw.filter((row) => row.id !== null),
+    );
+    return toConnection(fix(items), page, total);
+  }
   const items = await rows(
     scope,
     entity,
     `SELECT ${options.columns ?? '*'} FROM ${table} WHERE org_id = $1 AND ${where} ${order} LIMIT $3`,
-    [scope.orgId, page.cursor, page.limit + 1],
+    parameters,
   );
-  return toConnection(options.map ? items.map(options.map) : items, page, () =>
+  return toConnection(fix(items), page, () =>
     count(scope, `SELECT count(*) FROM ${table} WHERE org_id = $1`, [scope.orgId]),
   );
 }

@@ -40,7 +40,18 @@ export function byIdLoader<E extends { id: string }>(
   });
 }
 
-/** One page of children for many parents in one statement: a LATERAL index scan per parent. */
+/** One parent's page of children; `total`: the parent's whole (filtered) list, when the page counted it. */
+export interface ChildPage<E> {
+  items: E[];
+  total?: number;
+}
+
+/**
+ * One page of children for many parents in one statement: a LATERAL index scan per parent. With
+ * `page.withCount` the same statement counts each parent's (filtered) list too, a second LATERAL per
+ * parent (issue 11: the count costs no round trip of its own); the count row is joined first, so a
+ * parent with an empty page still brings its count (one row with NULL page columns).
+ */
 export function childPageLoader<E extends { id: string }>(
   scope: TenantScope,
   entity: EntityClass<E>,
@@ -48,26 +59,34 @@ export function childPageLoader<E extends { id: string }>(
   page: Page,
   /** An optional equality filter on one column (e.g. components by type). */
   filter?: { column: string; value: string },
-): DataLoader<string, E[]> {
+): DataLoader<string, ChildPage<E>> {
   return new DataLoader(async (parentIds) => {
     const manager = await scope.manager();
     const metadata = metadataOf(manager, entity);
     const { where, order } = keyset(page, 't.id', '$3::uuid');
+    const filtered = filter ? ` AND t.${filter.column} = $5` : '';
+    const pageOf = `SELECT * FROM ${metadata.tableName} t
+         WHERE t.org_id = $1 AND t.${parentColumn} = p.id AND ${where}${filtered}
+         ${order} LIMIT $4`;
     const rows = await scope.query(
-      `SELECT c.* FROM unnest($2::uuid[]) AS p(id)
+      page.withCount
+        ? `SELECT c.*, p.id AS __parent, n.total AS __total FROM unnest($2::uuid[]) AS p(id)
        CROSS JOIN LATERAL (
-         SELECT * FROM ${metadata.tableName} t
-         WHERE t.org_id = $1 AND t.${parentColumn} = p.id AND ${where}${filter ? ` AND t.${filter.column} = $5` : ''}
-         ${order} LIMIT $4
-       ) c`,
+         SELECT count(*) AS total FROM ${metadata.tableName} t WHERE t.org_id = $1 AND t.${parentColumn} = p.id${filtered}
+       ) n
+       LEFT JOIN LATERAL (${pageOf}) c ON true`
+        : `SELECT c.*, p.id AS __parent FROM unnest($2::uuid[]) AS p(id) CROSS JOIN LATERAL (${pageOf}) c`,
       [scope.orgId, parentIds, page.cursor, page.limit + 1, ...(filter ? [filter.value] : [])],
     );
-    const grouped = new Map<string, E[]>();
-    for (const item of hydrate<E>(metadata, rows)) {
-      const parentId = (item as Record<string, unknown>)[propertyOf(metadata, parentColumn)] as string;
-      grouped.set(parentId, [...(grouped.get(parentId) ?? []), item]);
+    const grouped = new Map<string, ChildPage<E>>();
+    for (const row of rows) {
+      const parentId = row.__parent as string;
+      let group = grouped.get(parentId);
+      if (!group) grouped.set(parentId, (group = { items: [] }));
+      if (row.__total !== undefined) group.total = Number(row.__total);
+      if (row.id !== null) group.items.push(hydrate<E>(metadata, [row])[0]);
     }
-    return parentIds.map((id) => grouped.get(id) ?? []);
+    return parentIds.map((id) => grouped.get(id) ?? { items: [], total: page.withCount ? 0 : undefined });
   });
 }
 
@@ -90,19 +109,13 @@ export function childCountLoader(
   });
 }
 
-function propertyOf(metadata: EntityMetadata, databaseName: string): string {
-  const column = metadata.columns.find((c) => c.databaseName === databaseName);
-  if (!column) throw new Error(`${metadata.tableName} has no column ${databaseName}`);
-  return column.propertyName;
-}
-
 /**
  * The loaders of a list that hangs off workspaces (environments, components, connectors): by id, one page
  * of a workspace's items (optionally filtered on one column), and the matching count. Per request.
  */
 export class WorkspaceChildLoaders<E extends { id: string }> {
   readonly byId: DataLoader<string, E | null>;
-  private readonly pages = new Map<string, DataLoader<string, E[]>>();
+  private readonly pages = new Map<string, DataLoader<string, ChildPage<E>>>();
   private readonly counts = new Map<string, DataLoader<string, number>>();
 
   constructor(
@@ -115,7 +128,7 @@ export class WorkspaceChildLoaders<E extends { id: string }> {
   }
 
   /** One page of each workspace's items; `filter`: a stored (lower-case) value of the filter column, or null for all. */
-  page(page: Page, filter: string | null = null): DataLoader<string, E[]> {
+  page(page: Page, filter: string | null = null): DataLoader<string, ChildPage<E>> {
     const key = `${filter ?? ''}:${pageKey(page)}`;
     let loader = this.pages.get(key);
     if (!loader) {
@@ -149,7 +162,7 @@ export class WorkspaceChildLoaders<E extends { id: string }> {
 
   /** A workspace's page as a connection (rows, cursors, lazy totalCount). */
   async connection(workspaceId: string, page: Page, filter: string | null = null): Promise<Connection<E>> {
-    const items = await this.page(page, filter).load(workspaceId);
-    return toConnection(items, page, () => this.count(filter).load(workspaceId));
+    const { items, total } = await this.page(page, filter).load(workspaceId);
+    return toConnection(items, page, total ?? (() => this.count(filter).load(workspaceId)));
   }
 }

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { escapeLiteral } from 'pg';
 import { TENANT_ROLE } from './tenant-role';
 import { transactionTimeouts, type QueryRunnerData } from './data-source';
@@ -57,6 +57,63 @@ export interface TenantScopeOptions {
   settleTimeoutMs?: number;
 }
 
+interface QueuedStatement {
+  sql: string;
+  parameters: unknown[];
+  /** The statement with its parameters as literals. */
+  inlined: string;
+  resolve(rows: unknown[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * `sql` with `$n` replaced by its parameter as a literal, for the simple protocol (which takes no
+ * parameters), or null when that is not certainly safe and the same: then the statement goes alone, with
+ * its parameters apart. Every value becomes a quoted literal of unknown type (`'…'`, by pg's
+ * escapeLiteral) or NULL — what the extended protocol sends as untyped text parameters, so PostgreSQL
+ * infers the same types — and arrays of strings or numbers an array literal (`'{"a","b"}'`).
+ * Refused: SQL with quotes, comments, dollar quoting or `;` (a `$n` could hide in a literal), strings
+ * with NUL (the simple protocol's query is a C string), and any other type (dates, buffers, objects).
+ */
+export function inlineParameters(sql: string, parameters: unknown[]): string | null {
+  if (/['";]|--|\/\*|\$\$/.test(sql)) return null;
+  const literals: string[] = [];
+  for (const value of parameters) {
+    const literal = literalOf(value);
+    if (literal === null) return null;
+    literals.push(literal);
+  }
+  let valid = true;
+  const inlined = sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const literal = literals[Number(n) - 1];
+    if (literal === undefined) valid = false;
+    return literal ?? '';
+  });
+  return valid ? inlined : null;
+}
+
+function textOf(value: unknown): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? null : value;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null;
+  if (typeof value === 'boolean') return String(value);
+  return null;
+}
+
+function literalOf(value: unknown): string | null {
+  if (value === null || value === undefined) return 'NULL';
+  if (Array.isArray(value)) {
+    const items: string[] = [];
+    for (const item of value) {
+      const text = item === null ? null : textOf(item);
+      if (text === null) return null;
+      items.push(`"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+    }
+    return escapeLiteral(`{${items.join(',')}}`);
+  }
+  const text = textOf(value);
+  return text === null ? null : escapeLiteral(text);
+}
+
 type RawQuery = (query: string, parameters?: unknown[], useStructuredResult?: boolean) => Promise<any>;
 
 /** The pg client under a TypeORM PostgresQueryRunner (`connect()` returns it once connected). */
@@ -72,7 +129,7 @@ interface PgClient {
  *
  * Ownership (issue 9 point 2): the connection belongs to this request from `open()` to `end()` and to
  * nothing else.
- * - Every statement the request sends (TypeORM's own START TRANSACTION / SAVEPOINT / ROLLBACK TO included)
+ * - Every statement the request sends (the opening round trip, TypeORM's SAVEPOINT / ROLLBACK TO included)
  *   passes one guard installed on the query runner: it is counted as in-flight while it runs, and it is
  *   refused once the request was aborted, is ending or ended, or ran past its deadline.
  * - `end()` is one memoised operation, whoever calls it first (the tenant plugin before the response, or
@@ -100,6 +157,10 @@ export class TenantScope {
   /** The first statement refused (a deadline, a lost connection): the reason a commit was impossible. */
   private firstRefusal?: ScopeRefusal;
   private openFailed = false;
+  /** Statements of the current tick waiting to be sent together (see query()). */
+  private batch?: QueuedStatement[];
+  /** The rows of openWith()'s read, handed over once. */
+  private firstReadRows?: Record<string, unknown>[];
   private idle?: { promise: Promise<void>; resolve: () => void };
   /** Savepoint levels of mutation() currently open (0: none); only the outermost level retries. */
   private mutationDepth = 0;
@@ -169,7 +230,42 @@ export class TenantScope {
     return this.idle.promise;
   }
 
-  private open(): Promise<QueryRunner> {
+  /**
+   * Sends a multi-statement string (the opening, a tick's batch) on the runner's pg client, through the
+   * same guard as every statement. TypeORM's runner.query would drop the results of a multi-statement
+   * string (it reads `.rows` of one result), so the client is called directly; the string is still
+   * counted and logged (one round trip) by the data source's logger, and a failure counts as a failed
+   * statement, exactly as through runner.query.
+   */
+  private async sendMany(runner: QueryRunner, sql: string): Promise<Array<{ rows: Record<string, unknown>[] }>> {
+    const refusal = this.refusal();
+    if (refusal) throw refusal;
+    const logger = this.dataSource.logger;
+    logger.logQuery(sql, undefined, runner);
+    try {
+      const raw = await (this.client as unknown as { query(sql: string): Promise<unknown> }).query(sql);
+      return (Array.isArray(raw) ? raw : [raw]) as Array<{ rows: Record<string, unknown>[] }>;
+    } catch (error) {
+      logger.logQueryError(error as Error, sql, undefined, runner);
+      throw new QueryFailedError(sql, undefined, error as Error);
+    }
+  }
+
+  /**
+   * The request's first read, folded into the round trip that opens the transaction when the scope is
+   * not open yet (the caller row: openRequest reads it before anything else). `sql` must be one
+   * parameterless statement whose values are literals (uuids checked, text through escapeLiteral).
+   * On a scope already open it is an ordinary statement.
+   */
+  async openWith<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    if (this.opening) return this.query<T>(sql);
+    await this.open(sql);
+    const rows = this.firstReadRows ?? [];
+    this.firstReadRows = undefined;
+    return rows as T[];
+  }
+
+  private open(firstRead?: string): Promise<QueryRunner> {
     const refused = this.refusal();
     if (refused && !this.opening) return Promise.reject(refused);
     this.opening ??= this.track(async () => {
@@ -186,15 +282,25 @@ export class TenantScope {
         return this.track(() => raw(query, parameters, useStructuredResult));
       }) as QueryRunner['query'];
       this.client = (await runner.connect()) as PgClient;
-      await runner.startTransaction();
-      // One round trip, simple protocol (no parameters there): the org id is a checked uuid and the
-      // user id is quoted by pg's escapeLiteral.
+      // The whole opening in ONE round trip (issue 11): BEGIN [READ ONLY], the tenant role, the app.*
+      // settings and timeouts, and the request's first read (the caller row), as one simple-protocol
+      // query string. The simple protocol takes no parameters, so every value is a literal: the org id is
+      // a checked uuid and the other ids are quoted by pg's escapeLiteral. One string = one transaction
+      // opened by the first statement, so PgBouncer in transaction mode sees nothing but a transaction.
       const { orgId, userId, kind } = this.identity;
-      await runner.query(
-        `${this.readOnly ? 'SET TRANSACTION READ ONLY; ' : ''}SET LOCAL ROLE ${TENANT_ROLE}; ` +
-          `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
-          `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}`,
-      );
+      const opening =
+        `BEGIN${this.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${TENANT_ROLE}; ` +
+        `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
+        `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}` +
+        (firstRead ? `; ${firstRead}` : '');
+      const results = await this.sendMany(runner, opening);
+      // TypeORM's bookkeeping as if its startTransaction() had run: mutation() nests savepoints
+      // (SAVEPOINT typeorm_1 …) on top, and finish() checks depth 1 before it commits.
+      Object.assign(runner as unknown as { isTransactionActive: boolean; transactionDepth: number }, {
+        isTransactionActive: true,
+        transactionDepth: 1,
+      });
+      if (firstRead) this.firstReadRows = results.at(-1)?.rows ?? [];
       return runner;
     });
     return this.opening;
@@ -204,8 +310,45 @@ export class TenantScope {
     return (await this.open()).manager;
   }
 
+  /**
+   * One statement of the request, in the request's transaction. Statements issued in the same tick (the
+   * DataLoaders of sibling lists, e.g. a workspace page's environments and components) share ONE round
+   * trip (issue 11): they are sent together as one simple-protocol string, their parameters inlined as
+   * literals (`inlineParameters`); a statement alone in its tick, or one that cannot be inlined, is sent
+   * as usual (extended protocol, parameters apart).
+   */
   async query<T = Record<string, unknown>>(sql: string, parameters: unknown[] = []): Promise<T[]> {
-    return (await this.open()).query(sql, parameters) as Promise<T[]>;
+    const runner = await this.open();
+    const inlined = inlineParameters(sql, parameters);
+    if (inlined === null) return runner.query(sql, parameters) as Promise<T[]>;
+    return this.track(
+      () =>
+        new Promise<T[]>((resolve, reject) => {
+          if (!this.batch) {
+            const batch: QueuedStatement[] = (this.batch = []);
+            // Loaders dispatch in process.nextTick and reach here through promise jobs only; a tick queued
+            // from here runs once those jobs have drained, so every sibling statement has joined by then.
+            process.nextTick(() => {
+              this.batch = undefined;
+              void this.flush(runner, batch);
+            });
+          }
+          this.batch.push({ sql, parameters, inlined, resolve: resolve as (rows: unknown[]) => void, reject });
+        }),
+    );
+  }
+
+  private async flush(runner: QueryRunner, batch: QueuedStatement[]): Promise<void> {
+    if (batch.length === 1) {
+      const [only] = batch;
+      return runner.query(only.sql, only.parameters).then(only.resolve, only.reject);
+    }
+    try {
+      const results = await this.sendMany(runner, batch.map((statement) => statement.inlined).join(';\n'));
+      batch.forEach((statement, i) => statement.resolve(results[i]?.rows ?? []));
+    } catch (error) {
+      for (const statement of batch) statement.reject(error);
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { IsOptional, IsString, Max, Min } from 'class-validator';
 import { badInput, type FieldError } from './errors';
 import type { PageInfo as PageInfoShape } from '../pagination';
@@ -61,8 +62,37 @@ export class PageArgs {
   before?: string | null;
 }
 
-/** `isKey` checks the decoded key: UUIDs for most lists, user ids for members. */
-export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid): Page {
+/**
+ * Lookahead: whether the connection field being resolved selects `totalCount` (directly, or through
+ * inline fragments and fragment spreads). @skip/@include are not evaluated: a skipped totalCount is
+ * counted anyway, which costs a little work and no extra round trip.
+ */
+export function selectsTotalCount(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): boolean {
+  const seen = new Set<string>();
+  const visit = (selectionSet: SelectionSetNode | undefined): boolean =>
+    selectionSet?.selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === 'totalCount';
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet);
+      const name = selection.name.value;
+      if (seen.has(name)) return false;
+      seen.add(name);
+      return visit(info.fragments[name]?.selectionSet);
+    }) ?? false;
+  return info.fieldNodes.some((node) => visit(node.selectionSet));
+}
+
+/**
+ * `isKey` checks the decoded key: UUIDs for most lists, user ids for members. `info`: the connection
+ * field's resolve info; when it selects totalCount, the page's statement counts the list too
+ * (Page.withCount), so the count costs no round trip of its own.
+ */
+export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid, info?: GraphQLResolveInfo): Page {
+  const withCount = info ? selectsTotalCount(info) : false;
+  const page = parsePage(args, isKey);
+  return withCount ? { ...page, withCount } : page;
+}
+
+function parsePage(args: PageArgs, isKey: (key: string) => boolean): Page {
   const hasFirst = args.first !== undefined && args.first !== null;
   const hasLast = args.last !== undefined && args.last !== null;
   const mixed: FieldError[] = [];

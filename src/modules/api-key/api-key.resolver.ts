@@ -1,4 +1,5 @@
-import { Arg, Args, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Args, FieldResolver, ID, Int, Mutation, Resolver, Root, Info } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { RequestCtx } from '../../graphql/context';
 import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
@@ -63,7 +64,8 @@ export class OrganizationApiKeysResolver {
     @Root() _org: Organization,
     @Args(() => PageArgs) args: PageArgs,
     @RequestCtx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<ApiKey>> {
-    return apiKeyService.page(ctx, toPage(args));
+    return apiKeyService.page(ctx, toPage(args, undefined, info));
   }
 }

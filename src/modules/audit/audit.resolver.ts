@@ -1,4 +1,5 @@
-import { Args, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Args, FieldResolver, Resolver, Root, Info } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { RequestCtx } from '../../graphql/context';
 import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
@@ -18,7 +19,8 @@ export class AuditResolver {
     @Root() _org: Organization,
     @Args(() => PageArgs) args: PageArgs,
     @RequestCtx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<AuditEntry>> {
-    return auditService.page(ctx, toPage(args));
+    return auditService.page(ctx, toPage(args, undefined, info));
   }
 }

@@ -1,4 +1,5 @@
-import { Arg, Args, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Args, FieldResolver, Mutation, Resolver, Root, Info } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { RequestCtx } from '../../graphql/context';
 import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
@@ -24,8 +25,9 @@ export class OrganizationBillingResolver {
     @Root() _org: Organization,
     @Args(() => PageArgs) args: PageArgs,
     @RequestCtx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<ProductSubscription>> {
-    return billingService.subscriptions(ctx, toPage(args));
+    return billingService.subscriptions(ctx, toPage(args, undefined, info));
   }
 
   @FieldResolver(() => CreditAccount, { description: "The organization's credit balance and ledger." })
@@ -42,8 +44,9 @@ export class CreditAccountResolver {
     @Root() _account: CreditAccount,
     @Args(() => PageArgs) args: PageArgs,
     @RequestCtx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<CreditLedgerEntry>> {
-    return billingService.ledger(ctx, toPage(args));
+    return billingService.ledger(ctx, toPage(args, undefined, info));
   }
 }
 

@@ -1,4 +1,5 @@
-import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root, Info } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { RequestCtx } from '../../graphql/context';
 import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
@@ -99,7 +100,8 @@ export class WorkspaceConnectorsResolver {
     })
     kind: ConnectorKind | null | undefined,
     @RequestCtx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<Connector>> {
-    return connectorService.page(ctx, workspace.id, toPage(args), kind ?? null);
+    return connectorService.page(ctx, workspace.id, toPage(args, undefined, info), kind ?? null);
   }
 }

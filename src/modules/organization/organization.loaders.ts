@@ -1,5 +1,6 @@
 import type { OrgRole, WorkspaceRole } from '../../auth/roles';
-import type { TenantScope } from '../../db/tenant-scope';
+import { escapeLiteral } from 'pg';
+import { isUuid, type TenantScope } from '../../db/tenant-scope';
 import { entities } from '../../db/sql';
 import { Organization } from './organization.entity';
 
@@ -23,26 +24,27 @@ export class OrganizationLoaders {
   caller(): Promise<Caller> {
     this.callerRow ??= (async () => {
       const { userId, kind, apiKeyId } = this.scope.identity;
+      // Literals, not parameters: this read rides in the round trip that opens the transaction (simple
+      // protocol, TenantScope.openWith). The org id is a checked uuid; the others go through escapeLiteral.
+      const org = `'${this.scope.orgId}'::uuid`;
       const rows =
         kind === 'api_key'
-          ? await this.scope.query(
+          ? await this.scope.openWith(
               // The key must be live, answer to the member the token names, and that member must still be one;
               // their roles are the key's roles (org role caps its scopes; workspace visibility is theirs).
               `SELECT o.*, km.role AS member_role, km.all_workspaces_role AS member_all_workspaces_role,
                       (k.id IS NOT NULL AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
-                       AND k.owner_user_id IS NOT DISTINCT FROM $3::text
+                       AND k.owner_user_id IS NOT DISTINCT FROM ${userId === null ? 'NULL' : escapeLiteral(userId)}::text
                        AND (k.owner_user_id IS NULL OR km.user_id IS NOT NULL)) AS key_active
                  FROM organizations o
-                 LEFT JOIN api_keys k ON k.org_id = o.id AND k.id = $2::uuid
+                 LEFT JOIN api_keys k ON k.org_id = o.id AND k.id = ${isUuid(apiKeyId) ? `'${apiKeyId}'` : 'NULL'}::uuid
                  LEFT JOIN org_members km ON km.org_id = o.id AND km.user_id = k.owner_user_id
-                WHERE o.id = $1`,
-              [this.scope.orgId, apiKeyId, userId],
+                WHERE o.id = ${org}`,
             )
-          : await this.scope.query(
+          : await this.scope.openWith(
               `SELECT o.*, m.role AS member_role, m.all_workspaces_role AS member_all_workspaces_role
-                 FROM organizations o LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = $2
-                WHERE o.id = $1`,
-              [this.scope.orgId, userId ?? ''],
+                 FROM organizations o LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = ${escapeLiteral(userId ?? '')}
+                WHERE o.id = ${org}`,
             );
       if (rows.length === 0) return { organization: null, orgRole: null, allWorkspacesRole: null, apiKeyActive: false };
       const [organization] = await entities(this.scope, Organization, rows);

@@ -1,4 +1,5 @@
-import { Arg, Args, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Field, FieldResolver, ObjectType, Mutation, Query, Resolver, Root, Info } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { RequestCtx } from '../../graphql/context';
 import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
@@ -53,8 +54,9 @@ export class OrganizationResolver {
     @Root() _org: Organization,
     @Args(() => PageArgs) args: PageArgs,
     @RequestCtx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<Workspace>> {
-    return workspaceService.page(ctx, toPage(args));
+    return workspaceService.page(ctx, toPage(args, undefined, info));
   }
 
   @Mutation(() => Organization, { nullable: true, description: "Change the caller's organization's general settings." })

@@ -1,4 +1,5 @@
-import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, FieldResolver, ID, Mutation, Query, Resolver, Root, Info } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { RequestCtx } from '../../graphql/context';
 import type { RequestContext } from '../../context/request-context';
 import { PageArgs, toPage, type Connection } from '../../graphql/pagination';
@@ -38,8 +39,9 @@ export class WorkspaceResolver {
     })
     tier: EnvironmentTier | null | undefined,
     @RequestCtx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<Environment>> {
-    return environmentService.page(ctx, workspace.id, toPage(args), tier ?? null);
+    return environmentService.page(ctx, workspace.id, toPage(args, undefined, info), tier ?? null);
   }
 
   @FieldResolver(() => ComponentConnection, {
@@ -56,8 +58,9 @@ export class WorkspaceResolver {
     })
     type: ComponentType | null | undefined,
     @RequestCtx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<Component>> {
-    return componentService.page(ctx, workspace.id, toPage(args), type ?? null);
+    return componentService.page(ctx, workspace.id, toPage(args, undefined, info), type ?? null);
   }
 
   @Mutation(() => Workspace, {
