@@ -300,6 +300,19 @@ describe('GraphQL over HTTP', () => {
         413,
         'BAD_REQUEST',
       ],
+      // body-parser's decompression failures carry no `type` (a zlib error wrapped in a 400).
+      [
+        'a corrupt gzip body',
+        { headers: { ...json, ...auth, 'content-encoding': 'gzip' }, body: JSON.stringify({ query: MUTATION }) },
+        400,
+        'BAD_REQUEST',
+      ],
+      [
+        'an unsupported content encoding',
+        { headers: { ...json, ...auth, 'content-encoding': 'compress' }, body: JSON.stringify({ query: MUTATION }) },
+        415,
+        'BAD_REQUEST',
+      ],
       [
         'syntax error',
         { headers: { ...json, ...auth }, body: JSON.stringify({ query: 'mutation { createWorkspace(' }) },
