@@ -302,6 +302,17 @@ describe('GraphQL over HTTP', () => {
       ],
       // body-parser's decompression failures carry no `type` (a zlib error wrapped in a 400).
       [
+        "graphql-js's overlapping-fields work budget",
+        {
+          headers: { ...json, ...auth },
+          body: JSON.stringify({
+            query: `mutation { createWorkspace(input: { name: "x" }) { ${'id '.repeat(1000)} } }`,
+          }),
+        },
+        400,
+        'QUERY_TOO_COMPLEX',
+      ],
+      [
         'a corrupt gzip body',
         { headers: { ...json, ...auth, 'content-encoding': 'gzip' }, body: JSON.stringify({ query: MUTATION }) },
         400,
