@@ -129,6 +129,45 @@ test("a SIGKILLed gateway's orphaned PostgreSQL is stopped by the next start, wh
   }
 });
 
+test('the embedded PostgreSQL stopped under a running gateway: 503 SERVICE_UNAVAILABLE with Retry-After, then the gateway starts it again and serves the same data', async () => {
+  const { dataDir, env, orgId, key } = await embeddedSetup('gw-pgstop-');
+  const gateway = await startGateway({ dataDir, env, key });
+  try {
+    const query = () => gateway.graphql(`{ organization { slug } }`, {}, gateway.token(orgId));
+    expect((await query()).status).toBe(200);
+    const first = postmasterPid(dataDir);
+    process.kill(first, 'SIGINT'); // what `pg_ctl stop -m fast` does; nothing but the gateway can start it again
+    while (alive(first)) await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const outage = await query();
+    if (outage.status !== 200) {
+      // Unless the restart already won the race: the outage is named.
+      expect(outage.status).toBe(503);
+      expect(outage.headers.get('retry-after')).toBe('1');
+      expect(outage.body.errors?.[0].extensions.code).toBe('SERVICE_UNAVAILABLE');
+    }
+    // Liveness, not speed: poll (bounded) until it serves again.
+    let answer = outage;
+    for (let i = 0; i < 100 && answer.status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      answer = await query();
+    }
+    expect(answer.status).toBe(200);
+    expect(answer.body.data).toEqual({ organization: { slug: 'dev' } });
+    const second = postmasterPid(dataDir);
+    expect(second).not.toBe(first);
+    expect(alive(second)).toBe(true);
+    expect(gateway.logs.join('\n')).toContain('embedded PostgreSQL exited unexpectedly; starting it again');
+
+    // The restarted database is still the gateway's: stopped by it, last, on SIGTERM (exit 0).
+    expect(await gateway.stop()).toBe(0);
+    expect(alive(second)).toBe(false);
+  } finally {
+    await gateway.stop('SIGKILL').catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('LOG_LEVEL=loud stops the gateway with exit code 2 and a message naming LOG_LEVEL', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-loud-'));
   const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {

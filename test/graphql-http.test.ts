@@ -302,6 +302,30 @@ describe('GraphQL over HTTP', () => {
         413,
         'BAD_REQUEST',
       ],
+      // body-parser's decompression failures carry no `type` (a zlib error wrapped in a 400).
+      [
+        "graphql-js's overlapping-fields work budget",
+        {
+          headers: { ...json, ...auth },
+          body: JSON.stringify({
+            query: `mutation { createWorkspace(input: { name: "x" }) { ${'id '.repeat(1000)} } }`,
+          }),
+        },
+        400,
+        'QUERY_TOO_COMPLEX',
+      ],
+      [
+        'a corrupt gzip body',
+        { headers: { ...json, ...auth, 'content-encoding': 'gzip' }, body: JSON.stringify({ query: MUTATION }) },
+        400,
+        'BAD_REQUEST',
+      ],
+      [
+        'an unsupported content encoding',
+        { headers: { ...json, ...auth, 'content-encoding': 'compress' }, body: JSON.stringify({ query: MUTATION }) },
+        415,
+        'BAD_REQUEST',
+      ],
       [
         'syntax error',
         { headers: { ...json, ...auth }, body: JSON.stringify({ query: 'mutation { createWorkspace(' }) },

@@ -235,8 +235,12 @@ async function startOwned(
   }
   const postmaster = () => (pg as unknown as { process?: ChildProcess }).process;
   let stopping: Promise<void> | undefined;
+  const restarts = ownSignals
+    ? superviseRestarts(pg, postmaster, pgDir, port, log, () => stopping !== undefined)
+    : undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await restarts?.settled(); // a restart in progress finishes (or fails) first, then is stopped below
       const child = postmaster();
       // The package's stop() waits for an 'exit' event that has already happened if the postmaster is gone.
       if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
@@ -244,4 +248,58 @@ async function startOwned(
       log.info({ dir: pgDir }, 'embedded PostgreSQL stopped');
     })());
   return connection(credentials, port, stop, lock);
+}
+
+/**
+ * The gateway is the embedded PostgreSQL's only supervisor: the postmaster is its child, so when it exits
+ * while the gateway serves (someone ran `pg_ctl stop` or `kill` on it, the OOM killer, a crash), nothing
+ * else would ever start it again and every request would get 503 SERVICE_UNAVAILABLE for good. So it is
+ * started again, as an external database that comes back would be reconnected to: after 250 ms, then with
+ * a logged back-off doubling up to 5 s, for as long as it takes (each failure is logged at error level;
+ * meanwhile GraphQL and /auth/token answer 503 with Retry-After and /readyz is 503). The pools reconnect by
+ * themselves. Never while the gateway is stopping: a termination signal to the gateway (Ctrl-C in a
+ * terminal reaches the postmaster too, in the same process group) ends supervision at once.
+ */
+function superviseRestarts(
+  pg: { start(): Promise<void> },
+  postmaster: () => ChildProcess | undefined,
+  pgDir: string,
+  port: number,
+  log: Logger,
+  stopRequested: () => boolean,
+): { settled(): Promise<void> } {
+  let signalled = false;
+  const onSignal = () => {
+    signalled = true;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  const over = () => signalled || stopRequested();
+  let current: Promise<void> = Promise.resolve();
+  const watch = (child: ChildProcess | undefined) => {
+    child?.once('exit', (code, signal) => {
+      if (over()) return;
+      log.error({ dir: pgDir, code, signal }, 'embedded PostgreSQL exited unexpectedly; starting it again');
+      current = restart();
+    });
+  };
+  const restart = async () => {
+    for (let attempt = 1, delayMs = 250; ; attempt++, delayMs = Math.min(delayMs * 2, 5000)) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      if (over()) return;
+      try {
+        await pg.start();
+        if (over()) return; // stop() runs next and stops what was just started
+        log.warn({ dir: pgDir, port, attempt }, 'embedded PostgreSQL started again');
+        watch(postmaster());
+        return;
+      } catch (error) {
+        log.error(
+          { dir: pgDir, port, attempt, err: String(error ?? 'exited early') },
+          'embedded PostgreSQL did not start; retrying',
+        );
+      }
+    }
+  };
+  watch(postmaster());
+  return { settled: () => current };
 }

@@ -172,6 +172,13 @@ export function createFormatError(options: { hideSuggestions: boolean }) {
       const own = ((error as GraphQLError | undefined)?.originalError as GraphQLError | undefined)?.extensions?.code;
       if (typeof own === 'string' && VALIDATION_CODES.has(own)) code = own;
     }
+    if (code === 'GRAPHQL_VALIDATION_FAILED' && message === 'Validation aborted.') {
+      // graphql-js 16.15's overlapping-fields rule stops at its own work budget (~1,000 copies of one field)
+      // with this bare message: a limit refusal like ours, so it gets their code and says which limit.
+      code = ErrorCode.QUERY_TOO_COMPLEX;
+      message = 'The query repeats fields too often to validate; ask for each field once.';
+      Object.assign(extensions, { limit: 'overlapping fields' });
+    }
     const tokens = code === 'GRAPHQL_PARSE_FAILED' ? TOKEN_LIMIT.exec(message) : null;
     if (tokens) {
       code = ErrorCode.QUERY_TOO_COMPLEX;

@@ -72,11 +72,18 @@ function bodyErrors(
   res: Response,
   next: NextFunction,
 ): void {
-  if (typeof error.type !== 'string' || !error.status || error.status < 400 || error.status >= 500) {
+  // Every 4xx of the body parser, typed or not: a corrupt compressed body is a zlib error wrapped in a 400
+  // without `type` (it used to reach the generic handler: not the GraphQL shape, zlib's message echoed).
+  if (!error.status || error.status < 400 || error.status >= 500) {
     next(error);
     return;
   }
-  sendRequestError(req, res, error.status, BODY_ERRORS[error.type] ?? 'Bad request');
+  sendRequestError(
+    req,
+    res,
+    error.status,
+    (typeof error.type === 'string' ? BODY_ERRORS[error.type] : undefined) ?? 'The request body could not be read',
+  );
 }
 
 /** A request refused before GraphQL: the GraphQL error shape, code BAD_REQUEST, in the negotiated media type. */

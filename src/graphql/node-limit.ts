@@ -22,7 +22,7 @@ export function nodeLimitRule(maxNodes: number): ValidationRule {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
     }
 
-    const count = (selectionSet: SelectionSetNode | undefined, multiplier: number, seen: Set<string>): number => {
+    const count = (selectionSet: SelectionSetNode | undefined, multiplier: number): number => {
       if (!selectionSet) return 0;
       let total = 0;
       for (const selection of selectionSet.selections) {
@@ -45,24 +45,38 @@ export function nodeLimitRule(maxNodes: number): ValidationRule {
                 )
               : DEFAULT_PAGE_SIZE;
             const nodes = multiplier * Math.max(size, 0);
-            total += nodes + count(selection.selectionSet, nodes, seen);
+            total += nodes + count(selection.selectionSet, nodes);
           } else {
-            total += count(selection.selectionSet, multiplier, seen);
+            total += count(selection.selectionSet, multiplier);
           }
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          total += count(selection.selectionSet, multiplier, seen);
+          total += count(selection.selectionSet, multiplier);
         } else {
-          const name = selection.name.value;
-          if (seen.has(name)) continue; // fragment cycles are reported by graphql's own rules
-          total += count(fragments.get(name)?.selectionSet, multiplier, new Set([...seen, name]));
+          total += multiplier * fragmentNodes(selection.name.value);
         }
       }
       return total;
     };
+    // count() is linear in its multiplier (every term is multiplier × something), so a fragment is counted
+    // once, at multiplier 1, and each spread multiplies that. Walking a fragment at every spread was
+    // exponential: 40 fragments that each spread the next twice (2^40 walks, a 2 KB query, no token needed)
+    // held the event loop, and so the whole gateway, for minutes.
+    const memo = new Map<string, number>();
+    const inProgress = new Set<string>();
+    const fragmentNodes = (name: string): number => {
+      const known = memo.get(name);
+      if (known !== undefined) return known;
+      if (inProgress.has(name)) return 0; // fragment cycles are reported by graphql's own rules
+      inProgress.add(name);
+      const nodes = count(fragments.get(name)?.selectionSet, 1);
+      inProgress.delete(name);
+      memo.set(name, nodes);
+      return nodes;
+    };
 
     return {
       OperationDefinition(operation) {
-        const nodes = count(operation.selectionSet, 1, new Set());
+        const nodes = count(operation.selectionSet, 1);
         if (nodes > maxNodes) {
           context.reportError(
             new GraphQLError(

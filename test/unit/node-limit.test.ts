@@ -85,3 +85,32 @@ describe('node limit (validation rule, run with graphql validate)', () => {
     expect(errors).toEqual([]);
   });
 });
+
+test('each fragment is walked once, however often it is spread (was exponential: a 2 KB query froze the gateway)', () => {
+  // F0 spreads F1 twice, F1 spreads F2 twice, …: 2^20 spreads of F20 in a query of 21 fragments.
+  const depth = 20;
+  const fragments = Array.from(
+    { length: depth },
+    (_, i) => `fragment F${i} on Workspace { ...F${i + 1} ...F${i + 1} }`,
+  ).join(' ');
+  const document = parse(
+    `{ workspaces(first: 2) { edges { node { ...F0 } } } } ${fragments} fragment F${depth} on Workspace { components(first: 3) { edges { node { id } } } }`,
+  );
+  // Count how often each fragment's selection set is read (graphql's own visitor reads it once too).
+  const reads = new Map<string, number>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== 'FragmentDefinition') continue;
+    const { selectionSet } = definition;
+    Object.defineProperty(definition, 'selectionSet', {
+      get: () => {
+        reads.set(definition.name.value, (reads.get(definition.name.value) ?? 0) + 1);
+        return selectionSet;
+      },
+    });
+  }
+  const errors = validate(schema, document, [nodeLimitRule(1_000_000_000)]);
+  expect(errors).toEqual([]);
+  expect(Math.max(...reads.values())).toBeLessThanOrEqual(3);
+  // The count is unchanged: 2 workspaces + 2 × 2^20 spreads × 3 components.
+  expect(nodesOf(document.loc!.source.body, 1)).toBe(2 + 2 * 2 ** depth * 3);
+});
