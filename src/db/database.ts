@@ -53,10 +53,7 @@ export async function openDatabases(
   });
   try {
     await owner.initialize();
-    if (options.migrate !== false) {
-      const applied = await owner.runMigrations({ transaction: 'all' });
-      for (const migration of applied) log.info({ migration: migration.name }, 'migration applied');
-    }
+    if (options.migrate !== false) await migrateExclusively(owner, ownerUrl, log);
     let appUrl = config.appDatabaseUrl;
     if (!appUrl && embedded) {
       await ensureServingLogin(owner, embedded.servingLogin.name, embedded.servingLogin.password);
@@ -136,5 +133,27 @@ export async function waitForDatabase(url: string, timeoutMs: number, log: Logge
     } finally {
       await client.end().catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Replicas of a deployment start together on an unmigrated database, and TypeORM takes no lock of its own:
+ * the slower ones failed on objects the first had just created ("already exists") and exited. A
+ * transaction-scoped advisory lock, held on a connection of its own while the migrations run, lets one
+ * replica migrate; the others wait for it and then find nothing pending. Transaction-scoped rather than a
+ * session lock, so it holds behind PgBouncer in transaction mode too.
+ */
+async function migrateExclusively(owner: DataSource, ownerUrl: string, log: Logger): Promise<void> {
+  const lock = new Client({ connectionString: ownerUrl, application_name: 'manifest-gateway migrations' });
+  lock.on('error', () => undefined); // a broken lock connection fails the query below; no unhandled event
+  await lock.connect();
+  try {
+    await lock.query('BEGIN');
+    await lock.query(`SELECT pg_advisory_xact_lock(hashtext('manifest-gateway:migrations'))`);
+    const applied = await owner.runMigrations({ transaction: 'all' });
+    for (const migration of applied) log.info({ migration: migration.name }, 'migration applied');
+  } finally {
+    await lock.query('COMMIT').catch(() => undefined);
+    await lock.end().catch(() => undefined);
   }
 }
