@@ -808,55 +808,26 @@ describe('isolation between organizations', () => {
         tokenB,
       );
     }
-    await refused(
-      DEPLOY,
-      { i: { componentId: a.components[0], ringId: b.rings[0], version: '6.6.6' } },
-      'NOT_FOUND',
-      undefined,
-      tokenB,
-    );
-    await refused(
-      PROMOTE,
-      { i: { componentId: b.components[0], fromRingId: a.rings[0], toRingId: a.rings[1], version: '1.0.0' } },
-      'NOT_FOUND',
-      undefined,
-      tokenB,
-    );
-    await refused(
-      PROMOTE,
-      { i: { componentId: a.components[0], fromRingId: b.rings[0], toRingId: b.rings[1], version: '1.0.0' } },
-      'NOT_FOUND',
-      undefined,
-      tokenB,
-    );
-    await refused(
-      PROMOTE,
-      { i: { componentId: b.components[0], fromRingId: b.rings[0], toRingId: a.rings[1], version: '1.0.0' } },
-      'NOT_FOUND',
-      undefined,
-      tokenB,
-    );
-    await refused(
-      CREATE_RING,
-      { i: { workspaceId: b.workspace, name: 'x', environmentId: a.environments[0] } },
-      'NOT_FOUND',
-      undefined,
-      tokenB,
-    );
-    await refused(
-      CREATE_RING,
-      { i: { workspaceId: a.workspace, name: 'x', environmentId: b.environments[0] } },
-      'NOT_FOUND',
-      undefined,
-      tokenB,
-    );
-    await refused(
-      UPDATE_RING,
-      { id: b.rings[0], i: { environmentId: a.environments[0] } },
-      'NOT_FOUND',
-      undefined,
-      tokenB,
-    );
+    // Every operation that joins two objects, with one of them A's: B's token gets NOT_FOUND for each.
+    const crossed: Array<[string, Record<string, unknown>]> = [
+      [DEPLOY, { i: { componentId: a.components[0], ringId: b.rings[0], version: '6.6.6' } }],
+      [
+        PROMOTE,
+        { i: { componentId: b.components[0], fromRingId: a.rings[0], toRingId: a.rings[1], version: '1.0.0' } },
+      ],
+      [
+        PROMOTE,
+        { i: { componentId: a.components[0], fromRingId: b.rings[0], toRingId: b.rings[1], version: '1.0.0' } },
+      ],
+      [
+        PROMOTE,
+        { i: { componentId: b.components[0], fromRingId: b.rings[0], toRingId: a.rings[1], version: '1.0.0' } },
+      ],
+      [CREATE_RING, { i: { workspaceId: b.workspace, name: 'x', environmentId: a.environments[0] } }],
+      [CREATE_RING, { i: { workspaceId: a.workspace, name: 'x', environmentId: b.environments[0] } }],
+      [UPDATE_RING, { id: b.rings[0], i: { environmentId: a.environments[0] } }],
+    ];
+    for (const [operation, variables] of crossed) await refused(operation, variables, 'NOT_FOUND', undefined, tokenB);
 
     // B's own view contains only B's rings, promotions and deployments.
     const everything = ok<any>(
