@@ -844,34 +844,14 @@ describe('idempotent usage', () => {
     await grant(org, 100);
     const token = gw.token(org.id);
     ok(await gw.graphql(RECORD, { i: { amount: 5, reason: 'Job', idempotencyKey: 'job-1' } }, token));
-    await refused(
-      RECORD,
-      { i: { amount: 6, reason: 'Job', idempotencyKey: 'job-1' } },
-      'BAD_USER_INPUT',
-      ['idempotencyKey'],
-      token,
-    );
-    await refused(
-      RECORD,
-      { i: { amount: 5, reason: 'Other job', idempotencyKey: 'job-1' } },
-      'BAD_USER_INPUT',
-      ['idempotencyKey'],
-      token,
-    );
-    await refused(
-      RECORD,
-      { i: { amount: 5, reason: 'Job', idempotencyKey: 'has space' } },
-      'BAD_USER_INPUT',
-      ['idempotencyKey'],
-      token,
-    );
-    await refused(
-      RECORD,
-      { i: { amount: 5, reason: 'Job', idempotencyKey: 'x'.repeat(201) } },
-      'BAD_USER_INPUT',
-      ['idempotencyKey'],
-      token,
-    );
+    for (const input of [
+      { amount: 6, reason: 'Job', idempotencyKey: 'job-1' }, // same key, another amount
+      { amount: 5, reason: 'Other job', idempotencyKey: 'job-1' }, // same key, another reason
+      { amount: 5, reason: 'Job', idempotencyKey: 'has space' },
+      { amount: 5, reason: 'Job', idempotencyKey: 'x'.repeat(201) },
+    ]) {
+      await refused(RECORD, { i: input }, 'BAD_USER_INPUT', ['idempotencyKey'], token);
+    }
     expect(await balanceOf(org.id)).toBe(95);
   });
 
