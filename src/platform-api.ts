@@ -5,6 +5,7 @@ import { OrganizationStatus, SupportTier, type Organization } from './modules/or
 import { PlatformError, organizationPlatform } from './modules/organization/organization.platform';
 import { bearerChallenge } from './graphql/errors';
 import { unsafeTextReason } from './graphql/input-safety';
+import { currentFacts } from './request-scope';
 
 /**
  * The platform-admin HTTP API: operations that are not tenant operations (create an organization with
@@ -40,6 +41,8 @@ export function platformApi(owner: DataSource, platformToken: string | undefined
         .json({ error: 'unauthorized', message: 'A platform-admin token is required' });
       return;
     }
+    const facts = currentFacts();
+    if (facts) facts.principal = { kind: 'platform_admin', id: null };
     next();
   });
   router.use(express.json({ limit: '64kb' }));

@@ -24,7 +24,9 @@ import { buildGatewaySchema } from './graphql/schema';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlRouter } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
-import { createMetrics } from './metrics';
+import { createMetrics, observePools } from './metrics';
+import { requestObserver } from './http-observability';
+import { noteCaller, type RequestFacts } from './request-scope';
 import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
@@ -80,7 +82,8 @@ export async function createGateway({
   );
   httpServer.keepAliveTimeout = config.http.keepAliveTimeoutMs;
   if (config.http.maxConnections > 0) httpServer.maxConnections = config.http.maxConnections;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ maxOperationNames: config.metrics.maxOperationNames });
+  observePools(metrics, { serving: dataSource, owner: ownerDataSource });
   const limit = (n: number, name: string) => ({ n, propagateOnRejection: false, onReject: [limitRejection(name, n)] });
   const drain = new HttpDrain(httpServer, log);
   const armor = new ApolloArmor({
@@ -131,19 +134,18 @@ export async function createGateway({
   });
   await apollo.start();
 
+  // HTTP metrics and the access log (README "Metrics and access log"), both written when the response ends.
+  const observe = requestObserver({ app, metrics, log, accessLog: config.accessLog });
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
-    res.on('finish', () =>
-      metrics.httpRequests.inc({
-        route: req.route?.path ?? req.path.split('/').slice(0, 2).join('/'),
-        status: res.statusCode,
-      }),
-    );
-    // Every error formatted while serving this request carries its id (src/graphql/errors.ts).
-    requestScope.run({ requestId }, next);
+    const facts: RequestFacts = {};
+    observe(req, res, requestId, facts);
+    // Every error formatted while serving this request carries its id (src/graphql/errors.ts), and every
+    // layer can add what the access log should know (src/request-scope.ts).
+    requestScope.run({ requestId, facts }, next);
   });
   // Before any route: while shutting down, requests are refused before anything runs.
   app.use(drain.middleware());
@@ -169,7 +171,7 @@ export async function createGateway({
     res.set('cache-control', 'public, max-age=300').json(tokens.jwks);
   });
   app.use('/platform/v1', platformApi(ownerDataSource, config.platformAdminToken));
-  app.use('/auth', apiKeyExchange(ownerDataSource, tokens, config, log));
+  app.use('/auth', apiKeyExchange(ownerDataSource, tokens, config, log, metrics));
   if (config.graphiql) app.use('/graphiql', graphiqlRouter({ endpoint: '/graphql', tokenEndpoint: '/auth/token' }));
 
   app.use(
@@ -179,6 +181,7 @@ export async function createGateway({
         context: async ({ req, res }): Promise<GatewayContext> => {
           const requestId = res.locals.requestId as string;
           const principal = await authenticate(req.headers, tokens);
+          if (principal) noteCaller(principal);
           const lifecycle = new RequestLifecycle();
           const context: GatewayContext = { requestId, log, principal, keyring, lifecycle };
           // However the response ends, the lifecycle hears of it. Before the answer was written: the client

@@ -9,6 +9,8 @@ import { parseApiKey, secretMatches } from './api-key-format';
 import type { TokenService } from './tokens';
 import { ORG_ROLE_SCOPES, type OrgRole } from './roles';
 import { bearerChallenge, outageOf, RETRY_AFTER_SECONDS } from '../graphql/errors';
+import type { Metrics } from '../metrics';
+import { noteCaller } from '../request-scope';
 
 interface KeyRow {
   org_id: string;
@@ -44,7 +46,13 @@ class ExchangeError extends Error {
  * (rate-limiter-flexible's Postgres store), so limits hold across every replica.
  * `last_used_at` is written after the response, at most once a minute per key.
  */
-export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: Config, log: Logger): Router {
+export function apiKeyExchange(
+  owner: DataSource,
+  tokens: TokenService,
+  config: Config,
+  log: Logger,
+  metrics?: Metrics,
+): Router {
   const limits = config.apiKeyExchange;
   // rate-limiter-flexible 11 names its prepared statements ("auth_rate_limits:rlflx-upsert"), and node-postgres
   // then parses each once per connection and afterwards sends only Bind with the name. Behind a
@@ -69,11 +77,13 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
   const perKey = limiter('exchange-key', limits.perKey);
   const failures = limiter('exchange-failures', limits.perKey);
 
-  const consume = async (rateLimiter: RateLimiterPostgres, key: string, what: string) => {
+  // `limiter`: the label of gateway_rate_limit_refusals_total (address, key, failed_attempts).
+  const consume = async (rateLimiter: RateLimiterPostgres, key: string, what: string, limiter: string) => {
     try {
       await rateLimiter.consume(key);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
+        metrics?.rateLimitRefusals.inc({ limiter });
         throw new ExchangeError(
           429,
           'rate_limited',
@@ -93,7 +103,7 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
     async (req: Request, res: Response) => {
       res.set('cache-control', 'no-store');
       try {
-        await consume(perAddress, req.ip ?? 'unknown', 'client address');
+        await consume(perAddress, req.ip ?? 'unknown', 'client address', 'address');
         const parsed = parseApiKey((req.body as Record<string, unknown> | undefined)?.api_key);
         if (!parsed.ok) {
           throw new ExchangeError(
@@ -118,10 +128,12 @@ export function apiKeyExchange(owner: DataSource, tokens: TokenService, config: 
         if (!key) {
           // Failed guesses count against (address, key id), never against the key itself: knowing a key's
           // public id must not be enough to lock its holder out.
-          await consume(failures, `${req.ip ?? 'unknown'}:${parsed.keyId}`, 'key from this address');
+          await consume(failures, `${req.ip ?? 'unknown'}:${parsed.keyId}`, 'key from this address', 'failed_attempts');
           throw new ExchangeError(401, 'invalid_client', 'unknown API key');
         }
-        await consume(perKey, parsed.keyId, 'key');
+        await consume(perKey, parsed.keyId, 'key', 'key');
+        // The access log names the key (its id) and its organization; never the secret.
+        noteCaller({ kind: 'api_key', subject: `apikey:${key.id}`, orgId: key.org_id });
         if (key.revoked_at) throw new ExchangeError(401, 'invalid_client', 'this API key has been revoked');
         const now = Date.now();
         if (key.expires_at && key.expires_at.getTime() <= now)

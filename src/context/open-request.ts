@@ -9,6 +9,7 @@ import type { Keyring } from '../secrets/keyring';
 import { Loaders } from './loaders';
 import { RequestContext } from './request-context';
 import type { RequestLifecycle } from './request-lifecycle';
+import { currentFacts, noteCaller } from '../request-scope';
 
 export interface OpenRequestOptions {
   dataSource: DataSource;
@@ -48,6 +49,10 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
         { deadline: options.deadline, settleTimeoutMs: options.settleTimeoutMs },
       ),
   );
+  // For the access log (src/request-scope.ts): who called, and the scope whose statements it counts.
+  noteCaller(principal);
+  const facts = currentFacts();
+  if (facts) facts.scope = scope;
   const loaders = new Loaders(scope);
   const caller = await loaders.organization.caller();
   const tokenSent = { tokenSent: true };

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { requestScope } from '../request-scope';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import type { GraphQLSchema } from 'graphql';
@@ -115,12 +115,8 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return typeof (value as Promise<unknown> | null)?.then === 'function';
 }
 
-/**
- * The request being served (set by the HTTP layer for the whole request), so that every error formatted
- * for it, also the ones Apollo raises before any plugin runs (bad HTTP parameters, a refused token), carries
- * `extensions.requestId`.
- */
-export const requestScope = new AsyncLocalStorage<{ requestId: string; legacyJson?: boolean }>();
+/** The request being served (src/request-scope.ts; defined there so that transport-neutral code can read it). */
+export { requestScope };
 
 /**
  * Codes a validation rule may give its error. Apollo files every validation error under

@@ -1,10 +1,11 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { DataSource } from 'typeorm';
-import type { Metrics } from '../metrics';
+import { OPERATION_LABELS, type Metrics } from '../metrics';
 import type { GatewayContext } from './context';
 import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, toGraphQLError } from './errors';
 import { DomainError } from '../errors';
 import { openRequest } from '../context/open-request';
+import { currentFacts } from '../request-scope';
 
 interface TenantPluginOptions {
   dataSource: DataSource;
@@ -39,10 +40,17 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
       const started = process.hrtime.bigint();
       const deadline = Date.now() + options.requestTimeoutMs;
       let operationType = 'unknown';
+      // The operation-name label, decided once the document parsed and validated (didResolveOperation runs
+      // only then): names of documents that fail are never counted, so garbage cannot fill the cap.
+      let operationLabel: string = OPERATION_LABELS.invalid;
       return {
         async didResolveOperation({ operation }) {
           if (!operation) return;
           operationType = operation.operation;
+          const name = operation.name?.value ?? null;
+          operationLabel = options.metrics.operationNames.label(name, context.principal !== null);
+          const facts = currentFacts();
+          if (facts) facts.operation = { type: operationType, name };
           if (!context.principal) return;
           try {
             context.request = await openRequest({
@@ -131,7 +139,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           }
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           options.metrics.graphqlOperations.observe(
-            { type: operationType, outcome: body?.errors ? 'error' : 'ok' },
+            { operation: operationLabel, type: operationType, outcome: body?.errors ? 'error' : 'ok' },
             seconds,
           );
         },

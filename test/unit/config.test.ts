@@ -34,6 +34,11 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
     });
     expect(config.graphql.introspection).toBe(true);
+    expect(config).toMatchObject({ accessLog: true, metrics: { maxOperationNames: 100 } });
+    expect(loadConfig({ ACCESS_LOG: 'off', METRICS_MAX_OPERATION_NAMES: '0' })).toMatchObject({
+      accessLog: false,
+      metrics: { maxOperationNames: 0 },
+    });
   });
 
   test('production: introspection and GraphiQL off by default', () => {
@@ -64,6 +69,7 @@ describe('loadConfig', () => {
     [{ GRAPHQL_INTROSPECTION: 'maybe' }, 'GRAPHQL_INTROSPECTION'],
     [{ EXPOSE_SQL_STATEMENT_COUNT: 'sure' }, 'EXPOSE_SQL_STATEMENT_COUNT'],
     [{ GRAPHIQL: 'enabled' }, 'GRAPHIQL'],
+    [{ ACCESS_LOG: 'verbose' }, 'ACCESS_LOG'],
     [{ DATABASE_URL: 'localhost:5432/db' }, 'DATABASE_URL'],
     [{ APP_DATABASE_URL: 'http://db.example.test/x' }, 'APP_DATABASE_URL'],
     [{ AUTH_JWKS_URL: 'not a url' }, 'AUTH_JWKS_URL'],
