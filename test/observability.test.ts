@@ -200,8 +200,7 @@ test('pool gauges: the serving and owner pools, read at each scrape', async () =
 
 test('rate-limit refusals are counted by limiter', async () => {
   const refusals = async () =>
-    series(await scrape(), 'gateway_rate_limit_refusals_total').find((s) => s.labels.limiter === 'address')?.value ??
-    0;
+    series(await scrape(), 'gateway_rate_limit_refusals_total').find((s) => s.labels.limiter === 'address')?.value ?? 0;
   const before = await refusals();
   const address = `203.0.113.${crypto.randomInt(1, 254)}`;
   const statuses: number[] = [];

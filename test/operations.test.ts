@@ -14,7 +14,9 @@ test('liveness, readiness, metrics, GraphiQL and a JSON 404', async () => {
   expect(await (await fetch(`${gw.url}/readyz`)).json()).toEqual({ status: 'ok' });
   ok(await gw.graphql(`{ organization { id } }`, {}, gw.token(org.id)));
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-  expect(metrics).toMatch(/gateway_graphql_operation_seconds_count\{operation="__anonymous__",type="query",outcome="ok"\} [1-9]/);
+  expect(metrics).toMatch(
+    /gateway_graphql_operation_seconds_count\{operation="__anonymous__",type="query",outcome="ok"\} [1-9]/,
+  );
   expect(metrics).toMatch(/gateway_sql_statements_per_request_count [1-9]/);
   const graphiql = await fetch(`${gw.url}/graphiql`);
   expect(graphiql.headers.get('content-type')).toMatch(/text\/html/);
