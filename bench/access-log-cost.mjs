@@ -65,7 +65,10 @@ async function startGateway(db, keys, cpu, accessLog) {
   const url = await new Promise((resolve, reject) => {
     for (const stream of [child.stdout, child.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
-        if (line.includes('"msg":"request"')) ((last = line), lines++);
+        if (line.includes('"msg":"request"')) {
+          last = line;
+          lines++;
+        }
         if (line.includes('"msg":"listening"')) resolve(`http://127.0.0.1:${JSON.parse(line).port}`);
       });
     }
@@ -75,7 +78,11 @@ async function startGateway(db, keys, cpu, accessLog) {
     url,
     pid: child.pid,
     accessLines: () => ({ lines, last }),
-    stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
   };
 }
 
