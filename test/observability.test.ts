@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
+import express from 'express';
+import { RouteTemplates } from '../src/http-observability';
 import { startGateway } from './support/gateway';
 import { ok } from './support/fixtures';
 import { useGateway } from './support/harness';
@@ -379,3 +381,67 @@ describe('access log', () => {
     }
   });
 });
+
+describe('route templates of routes added under routers (in-process express app, no gateway)', () => {
+  // What the REST API and anything after it will look like: routers under routers, parameterised mounts,
+  // a router-level credential check, errors, 404s. The same RouteTemplates the gateway uses labels them.
+  test('parameterised routes and mounts are templated; everything else is <unmatched>', async () => {
+    const app = express();
+    const routes = new RouteTemplates(app);
+    const seen: string[] = [];
+    app.use((req, res, next) => {
+      res.once('close', () => seen.push(`${req.method} ${req.originalUrl} → ${routes.of(req)}`));
+      next();
+    });
+    const workspaces = express.Router({ mergeParams: true });
+    workspaces.use((req, res, next) => (req.params.org_id === 'closed' ? void res.status(403).json({}) : next()));
+    workspaces.get('/workspaces/:workspace_id', (_req, res) => void res.json({}));
+    workspaces.get('/fail', (_req, _res, next) => next(new Error('boom')));
+    const api = express.Router();
+    api.use((req, res, next) => (req.header('authorization') ? next() : void res.status(401).json({})));
+    api.use('/orgs/:org_id', workspaces);
+    api.get('/health', (_req, res) => void res.json({}));
+    app.use('/api/v1', api);
+    app.use('/graphql', (_req, res) => void res.json({}));
+    app.use((_req, res) => void res.status(404).json({}));
+    app.use((_error: Error, _req: unknown, res: any, _next: unknown) => void res.status(500).json({}));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const auth = { authorization: 'Bearer x' };
+    const cases: Array<[string, Record<string, string>, number, string]> = [
+      ['/api/v1/orgs/o1/workspaces/w1', auth, 200, '/api/v1/orgs/:org_id/workspaces/:workspace_id'],
+      ['/API/V1/orgs/o2/workspaces/w2', auth, 200, '/api/v1/orgs/:org_id/workspaces/:workspace_id'],
+      ['/api/v1/health', auth, 200, '/api/v1/health'],
+      ['/api/v1/orgs/o3/workspaces/w3', {}, 401, '/api/v1'], // answered by the router's own check
+      ['/api/v1/orgs/o4/fail', auth, 500, '/api/v1/orgs/:org_id/fail'], // the route matched, then failed
+      ['/api/v1/orgs/closed/workspaces/w6', auth, 403, '/api/v1/orgs/:org_id'], // a parameterised mount's check
+      ['/api/v1/orgs/o5/nothing', auth, 404, '<unmatched>'],
+      ['/graphql/../x', {}, 200, '/graphql'],
+      ['/elsewhere/%2e%2e/x', {}, 404, '<unmatched>'],
+    ];
+    try {
+      for (const [path, headers, status] of cases) {
+        const response = await raw0(base, path, headers);
+        expect({ path, status: response }).toEqual({ path, status });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(seen).toEqual(cases.map(([path, , , template]) => `GET ${path} → ${template}`));
+    } finally {
+      server.close();
+    }
+  });
+});
+
+/** GET `path` byte for byte against `base`: the status. */
+function raw0(base: string, path: string, headers: Record<string, string>): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: hostname, port, method: 'GET', path, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
