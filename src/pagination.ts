@@ -18,6 +18,11 @@ export interface Page {
    * the count costs no round trip of its own. Without it, totalCount stays lazy (a statement if read).
    */
   withCount?: boolean;
+  /**
+   * The node fields the query reads (GraphQL lookahead: field names, sorted), or undefined for all. Lists
+   * that opt in read only their columns (db/sql.ts selectList).
+   */
+  fields?: readonly string[];
 }
 
 /**
