@@ -167,3 +167,32 @@ test('a node read through node(id:) still resolves its concrete type (entities k
     { __typename: 'Component', id: ids[2] },
   ]);
 });
+
+test('page arguments are validated in every field, also when the same arguments come again in the request', async () => {
+  const org = await createOrg(db, 'validation');
+  await seedTreeSql(db.admin, org.id, { workspaces: 1, environments: 1, components: 1 });
+  const token = gw.token(org.id);
+  const w = ok<any>(await gw.graphql(W1, {}, token)).organization.workspaces.edges[0].node.id;
+  // workspace(id:) is nullable, so each refused field's error stays its own (no null bubbling to the root).
+  const refusals = async (sizes: number[]) => {
+    const fields = sizes.map((n, i) => `w${i}: workspace(id: $w) { environments(first: ${n}) { totalCount } }`);
+    const response = await gw.graphql(`query($w: ID!) { ${fields.join(' ')} }`, { w }, token);
+    return {
+      data: response.body.data,
+      refused: (response.body.errors ?? []).map((e: any) => `${e.extensions.code} ${e.path.join('.')}`).sort(),
+    };
+  };
+  // The same valid size three times, then a different, invalid one: only that one is refused.
+  const mixed = await refusals([5, 5, 5, 101]);
+  expect(mixed.refused).toEqual(['BAD_USER_INPUT w3.environments']);
+  expect(mixed.data).toMatchObject({
+    w0: { environments: { totalCount: 1 } },
+    w2: { environments: { totalCount: 1 } },
+  });
+  // The same invalid size three times: refused three times, each with its own error.
+  expect((await refusals([0, 0, 0])).refused).toEqual([
+    'BAD_USER_INPUT w0.environments',
+    'BAD_USER_INPUT w1.environments',
+    'BAD_USER_INPUT w2.environments',
+  ]);
+});

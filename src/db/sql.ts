@@ -22,7 +22,7 @@ interface EntityShape {
   properties: Map<string, string>;
   /** One hydrator per set of columns a statement returns (key: the row's column names). */
   hydrators: Map<string, Hydrator>;
-  }
+}
 
 const shapes = new WeakMap<EntityMetadata, EntityShape>();
 
@@ -198,7 +198,8 @@ export async function orgListPage<E extends ObjectLiteral & { id: string }>(
 ): Promise<Connection<E>> {
   const metadata = (await scope.manager()).connection.getMetadata(entity);
   const table = metadata.tableName;
-  const columns = options.columns ?? (options.askedColumns ? selectList(metadata, options.askedColumns, page.fields) : '*');
+  const columns =
+    options.columns ?? (options.askedColumns ? selectList(metadata, options.askedColumns, page.fields) : '*');
   const { where, order } = keyset(page, 'id', '$2::uuid', options.newestFirst);
   const parameters = [scope.orgId, page.cursor, page.limit + 1];
   const fix = (items: E[]) => (options.map ? items.map(options.map) : items);

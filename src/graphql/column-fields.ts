@@ -17,7 +17,8 @@ interface FieldResolverMetadata {
 export function assertNoFieldResolverShadowsAColumn(): void {
   const storage = (globalThis as { TypeGraphQLMetadataStorage?: { fieldResolvers?: FieldResolverMetadata[] } })
     .TypeGraphQLMetadataStorage;
-  if (!storage?.fieldResolvers) throw new Error('type-graphql metadata storage not found (global.TypeGraphQLMetadataStorage)');
+  if (!storage?.fieldResolvers)
+    throw new Error('type-graphql metadata storage not found (global.TypeGraphQLMetadataStorage)');
   const entities = new Set<unknown>(ENTITIES);
   const columns = getMetadataArgsStorage();
   for (const resolver of storage.fieldResolvers) {

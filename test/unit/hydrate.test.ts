@@ -24,7 +24,10 @@ function rowOf(metadata: EntityMetadata): Record<string, unknown> {
 test('no entity has a constructor body, field initializer, transformer, embedded or relation that create() would run', () => {
   for (const metadata of metadatas) {
     const made = metadata.create() as Record<string, unknown>;
-    expect([metadata.name, Object.entries(made).filter(([, value]) => value !== undefined)]).toEqual([metadata.name, []]);
+    expect([metadata.name, Object.entries(made).filter(([, value]) => value !== undefined)]).toEqual([
+      metadata.name,
+      [],
+    ]);
     const columns = new Set(metadata.columns.map((column) => column.propertyName));
     expect([metadata.name, Object.keys(made).filter((key) => !columns.has(key))]).toEqual([metadata.name, []]);
     expect(metadata.columns.filter((column) => column.transformer || column.embeddedMetadata)).toEqual([]);
