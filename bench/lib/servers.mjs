@@ -104,6 +104,8 @@ export function gatewayServer({ db, keys, cpu, production = true }) {
       ...(process.env.BENCH_PROFILE === '1'
         ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.bench-peers/profiles')}`]
         : []),
+      // BENCH_GATEWAY_NODE_FLAGS: extra node flags for the gateway alone (e.g. `--trace-gc`, `--max-semi-space-size=8`).
+      ...(process.env.BENCH_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
       path.join(ROOT, 'dist/src/main.js'),
     ],
     cpu,

@@ -79,10 +79,28 @@ export function selectsTotalCount(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 
  * document), so a caller falls back to every column. @skip/@include are not evaluated: a skipped field is
  * read anyway (a little more work, never a missing value).
  */
-export function connectionLookahead(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): {
-  totalCount: boolean;
-  nodeFields: string[] | undefined;
-} {
+export function connectionLookahead(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): Lookahead {
+  // graphql-js hands every item of a list the same fieldNodes array (collectSubfields is memoized per
+  // execution), so W1's 20 workspaces × 2 connections walk their selection once. The arrays belong to one
+  // execution, so the memo dies with the request; and it is a function of the query text, never of data.
+  const known = lookaheads.get(info.fieldNodes);
+  if (known && known.fragments === info.fragments) return known.result;
+  const result = lookahead(info);
+  lookaheads.set(info.fieldNodes, { fragments: info.fragments, result });
+  return result;
+}
+
+interface Lookahead {
+  readonly totalCount: boolean;
+  readonly nodeFields: readonly string[] | undefined;
+}
+
+const lookaheads = new WeakMap<
+  readonly FieldNode[],
+  { fragments: GraphQLResolveInfo['fragments']; result: Lookahead }
+>();
+
+function lookahead(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): Lookahead {
   let totalCount = false;
   let complete = true;
   const nodeFields = new Set<string>();
