@@ -105,7 +105,8 @@ const selectLists = new WeakMap<AskedColumns, Map<string, string>>();
 /**
  * The select list for `fields` (Page.fields, from the lookahead in graphql/pagination.ts): the primary key,
  * `required` (parent keys), and the columns of the asked fields; `alias.*` (or `*`) when `fields` is
- * unknown or names a field `asked` cannot map. Cached per (opt-in, alias, required, fields).
+ * unknown or names a field `asked` cannot map. Cached per (opt-in, alias, required, fields): bounded, since
+ * `fields` are field names of a validated query (at most every subset of one type's fields).
  */
 export function selectList(
   metadata: EntityMetadata,
