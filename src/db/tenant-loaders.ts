@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { EntityMetadata, EntityManager } from 'typeorm';
 import type { TenantScope } from './tenant-scope';
 import { keyset, pageKey, toConnection, type Connection, type Page } from '../pagination';
-import { hydrate } from './sql';
+import { hydrate, hydrator, selectList, type AskedColumns } from './sql';
 
 export { hydrate } from './sql';
 
@@ -59,13 +59,16 @@ export function childPageLoader<E extends { id: string }>(
   page: Page,
   /** An optional equality filter on one column (e.g. components by type). */
   filter?: { column: string; value: string },
+  /** Read only the columns of `page.fields` (and the keys), see AskedColumns. */
+  askedColumns?: AskedColumns,
 ): DataLoader<string, ChildPage<E>> {
   return new DataLoader(async (parentIds) => {
     const manager = await scope.manager();
     const metadata = metadataOf(manager, entity);
     const { where, order } = keyset(page, 't.id', '$3::uuid');
     const filtered = filter ? ` AND t.${filter.column} = $5` : '';
-    const pageOf = `SELECT * FROM ${metadata.tableName} t
+    const columns = askedColumns ? selectList(metadata, askedColumns, page.fields, 't', [parentColumn]) : '*';
+    const pageOf = `SELECT ${columns} FROM ${metadata.tableName} t
          WHERE t.org_id = $1 AND t.${parentColumn} = p.id AND ${where}${filtered}
          ${order} LIMIT $4`;
     const rows = await scope.query(
@@ -79,12 +82,13 @@ export function childPageLoader<E extends { id: string }>(
       [scope.orgId, parentIds, page.cursor, page.limit + 1, ...(filter ? [filter.value] : [])],
     );
     const grouped = new Map<string, ChildPage<E>>();
+    const toEntity = rows.length ? hydrator<E>(metadata, rows[0]) : null;
     for (const row of rows) {
       const parentId = row.__parent as string;
       let group = grouped.get(parentId);
       if (!group) grouped.set(parentId, (group = { items: [] }));
       if (row.__total !== undefined) group.total = Number(row.__total);
-      if (row.id !== null) group.items.push(hydrate<E>(metadata, [row])[0]);
+      if (row.id !== null) group.items.push(toEntity!(row));
     }
     return parentIds.map((id) => grouped.get(id) ?? { items: [], total: page.withCount ? 0 : undefined });
   });
@@ -123,13 +127,18 @@ export class WorkspaceChildLoaders<E extends { id: string }> {
     private readonly entity: EntityClass<E>,
     /** The column the list filter compares (tier, type, kind). */
     private readonly filterColumn: string,
+    /** Pages read only the columns the query asks for (Page.fields; see AskedColumns for when that is safe). */
+    private readonly askedColumns?: AskedColumns,
   ) {
     this.byId = byIdLoader(scope, entity);
   }
 
   /** One page of each workspace's items; `filter`: a stored (lower-case) value of the filter column, or null for all. */
   page(page: Page, filter: string | null = null): DataLoader<string, ChildPage<E>> {
-    const key = `${filter ?? ''}:${pageKey(page)}`;
+    // Selections asking for other fields read other columns: their own loader (in the same tick, so still
+    // the same round trip).
+    const fields = this.askedColumns ? (page.fields?.join(',') ?? '*') : '';
+    const key = `${filter ?? ''}:${pageKey(page)}:${fields}`;
     let loader = this.pages.get(key);
     if (!loader) {
       loader = childPageLoader(
@@ -138,6 +147,7 @@ export class WorkspaceChildLoaders<E extends { id: string }> {
         'workspace_id',
         page,
         filter ? { column: this.filterColumn, value: filter } : undefined,
+        this.askedColumns,
       );
       this.pages.set(key, loader);
     }

@@ -1,5 +1,5 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
-import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { IsOptional, IsString, Max, Min } from 'class-validator';
 import { badInput, type FieldError } from './errors';
 import type { PageInfo as PageInfoShape } from '../pagination';
@@ -68,28 +68,89 @@ export class PageArgs {
  * counted anyway, which costs a little work and no extra round trip.
  */
 export function selectsTotalCount(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): boolean {
-  const seen = new Set<string>();
-  const visit = (selectionSet: SelectionSetNode | undefined): boolean =>
-    selectionSet?.selections.some((selection) => {
-      if (selection.kind === Kind.FIELD) return selection.name.value === 'totalCount';
-      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet);
-      const name = selection.name.value;
-      if (seen.has(name)) return false;
-      seen.add(name);
-      return visit(info.fragments[name]?.selectionSet);
-    }) ?? false;
-  return info.fieldNodes.some((node) => visit(node.selectionSet));
+  return connectionLookahead(info).totalCount;
+}
+
+/**
+ * Lookahead over a connection field's selection (issue 11): whether it selects `totalCount`, and which
+ * fields of the node type `edges { node { … } }` selects (field names, not aliases; through inline
+ * fragments and fragment spreads at both levels; `__typename` left out), sorted. `nodeFields` is
+ * undefined when the selection cannot be read completely (a fragment spread that names no fragment of the
+ * document), so a caller falls back to every column. @skip/@include are not evaluated: a skipped field is
+ * read anyway (a little more work, never a missing value).
+ */
+export function connectionLookahead(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): Lookahead {
+  // graphql-js hands every item of a list the same fieldNodes array (collectSubfields is memoized per
+  // execution), so W1's 20 workspaces × 2 connections walk their selection once. The arrays belong to one
+  // execution, so the memo dies with the request; and it is a function of the query text, never of data.
+  const known = lookaheads.get(info.fieldNodes);
+  if (known && known.fragments === info.fragments) return known.result;
+  const result = lookahead(info);
+  lookaheads.set(info.fieldNodes, { fragments: info.fragments, result });
+  return result;
+}
+
+interface Lookahead {
+  readonly totalCount: boolean;
+  readonly nodeFields: readonly string[] | undefined;
+}
+
+const lookaheads = new WeakMap<
+  readonly FieldNode[],
+  { fragments: GraphQLResolveInfo['fragments']; result: Lookahead }
+>();
+
+function lookahead(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): Lookahead {
+  let totalCount = false;
+  let complete = true;
+  const nodeFields = new Set<string>();
+  // Visits the fields of a selection set (fragments flattened); a spread is followed once per level.
+  const fieldsOf = (selectionSet: SelectionSetNode | undefined, visit: (field: FieldNode) => void): void => {
+    const seen = new Set<string>();
+    const walk = (set: SelectionSetNode | undefined): void => {
+      for (const selection of set?.selections ?? []) {
+        if (selection.kind === Kind.FIELD) visit(selection);
+        else if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet);
+        else if (!seen.has(selection.name.value)) {
+          seen.add(selection.name.value);
+          const fragment = info.fragments[selection.name.value];
+          if (fragment) walk(fragment.selectionSet);
+          else complete = false;
+        }
+      }
+    };
+    walk(selectionSet);
+  };
+  for (const node of info.fieldNodes) {
+    fieldsOf(node.selectionSet, (field) => {
+      if (field.name.value === 'totalCount') totalCount = true;
+      else if (field.name.value === 'edges')
+        fieldsOf(field.selectionSet, (edgeField) => {
+          if (edgeField.name.value === 'node')
+            fieldsOf(edgeField.selectionSet, (nodeField) => {
+              if (nodeField.name.value !== '__typename') nodeFields.add(nodeField.name.value);
+            });
+        });
+    });
+  }
+  return { totalCount, nodeFields: complete ? [...nodeFields].sort() : undefined };
 }
 
 /**
  * `isKey` checks the decoded key: UUIDs for most lists, user ids for members. `info`: the connection
  * field's resolve info; when it selects totalCount, the page's statement counts the list too
- * (Page.withCount), so the count costs no round trip of its own.
+ * (Page.withCount), so the count costs no round trip of its own; the node fields it selects become
+ * Page.fields (lists that read only the columns asked for use them, see db/columns.ts).
  */
 export function toPage(args: PageArgs, isKey: (key: string) => boolean = isUuid, info?: GraphQLResolveInfo): Page {
-  const withCount = info ? selectsTotalCount(info) : false;
   const page = parsePage(args, isKey);
-  return withCount ? { ...page, withCount } : page;
+  if (!info) return page;
+  const { totalCount, nodeFields } = connectionLookahead(info);
+  return {
+    ...page,
+    ...(totalCount ? { withCount: true } : {}),
+    ...(nodeFields ? { fields: nodeFields } : {}),
+  };
 }
 
 function parsePage(args: PageArgs, isKey: (key: string) => boolean): Page {

@@ -12,6 +12,7 @@ import { validateInput } from './validation';
 import { guardInputs } from './input-safety';
 import { DateTimeISO } from './scalars';
 import { applyGlobalIds } from './node';
+import { assertNoFieldResolverShadowsAColumn } from './column-fields';
 import { NodeResolver } from './node.resolver';
 import { AUTH_DIRECTIVES, applyAuthDirectives } from '../auth/directives';
 import { mapDomainErrors } from './errors';
@@ -117,6 +118,7 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
     // class-validator and cross-field rules on every input, reported together (src/graphql/validation.ts).
     validateFn: validateInput,
   });
+  assertNoFieldResolverShadowsAColumn();
   // type-graphql offers no description for the root types; they are plain GraphQLObjectTypes here.
   schema.getQueryType()!.description =
     'Reads. Every field needs a token (see @authenticated / @requiresScopes); ids are global ids (Node).';

@@ -114,6 +114,31 @@ describe('keyset and connections', () => {
     expect(empty.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null });
   });
 
+  test('edge cursors are encoded when read, survive JSON, and the rows given are never reordered', () => {
+    const rows = [{ id: 'a' }, { id: 'b' }];
+    const backward = toConnection(rows, { limit: 5, cursor: null, backward: true }, 2);
+    expect(backward.edges.map((e) => e.cursor)).toEqual([encodeCursor('b'), encodeCursor('a')]);
+    expect(JSON.parse(JSON.stringify(backward))).toEqual({
+      edges: [
+        { cursor: encodeCursor('b'), node: { id: 'b' } },
+        { cursor: encodeCursor('a'), node: { id: 'a' } },
+      ],
+      pageInfo: {
+        hasNextPage: false,
+        hasPreviousPage: false,
+        startCursor: encodeCursor('b'),
+        endCursor: encodeCursor('a'),
+      },
+      totalCount: {},
+    });
+    // The same rows (a DataLoader's cached page) read backward again: still the same order.
+    expect(rows.map((r) => r.id)).toEqual(['a', 'b']);
+    expect(toConnection(rows, { limit: 5, cursor: null, backward: true }, 2).edges.map((e) => e.node.id)).toEqual([
+      'b',
+      'a',
+    ]);
+  });
+
   test('totalCount is counted only when asked, and once', async () => {
     const count = jest.fn(async () => 7);
     const connection = toConnection([{ id: 'a' }], { limit: 2, cursor: null, backward: false }, count);

@@ -1,4 +1,4 @@
-import { one, orgListPage } from '../../db/sql';
+import { one, orgListPage, type AskedColumns } from '../../db/sql';
 import { v7 as uuidv7 } from 'uuid';
 import { deleteById, updateReturning } from '../../db/writes';
 import type { RequestContext } from '../../context/request-context';
@@ -10,6 +10,19 @@ import { checkId } from '../../errors';
 import { Workspace } from './workspace.entity';
 import type { CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.inputs';
 
+/**
+ * Workspace lists read only the asked columns (db/sql.ts AskedColumns); its field resolvers read only its
+ * key (workspace.id). A field resolver missing here makes a list that selects it read every column.
+ */
+const WORKSPACE_RESOLVED_FIELDS: AskedColumns = {
+  environments: [],
+  components: [],
+  connectors: [],
+  members: [],
+  deploymentRings: [],
+  llmSettings: [],
+};
+
 export const workspaceService = {
   async get(ctx: RequestContext, id: string): Promise<Workspace> {
     const workspace = await ctx.loaders.workspace.byId.load(checkId(id));
@@ -18,7 +31,7 @@ export const workspaceService = {
   },
 
   page(ctx: RequestContext, page: Page): Promise<Connection<Workspace>> {
-    return orgListPage(ctx.scope, Workspace, page);
+    return orgListPage(ctx.scope, Workspace, page, { askedColumns: WORKSPACE_RESOLVED_FIELDS });
   },
 
   /** The creating user becomes the workspace's admin (org owners/admins see it anyway). */
