@@ -366,12 +366,14 @@ export class TenantScope {
     const send = client.query;
     client.query = (...args: unknown[]) => {
       const [text, values] = args;
-      if (this.deferred.length === 0 || typeof text !== 'string' || typeof args.at(-1) === 'function')
-        return send.apply(client, args);
+      if (this.deferred.length === 0) return send.apply(client, args);
       const prefix = this.deferred;
       this.deferred = [];
+      // Only `query(text, values?)` as TypeORM calls it is folded; any other form (a config object, a stream,
+      // a callback) still runs after the deferred statements, which then go alone first (below).
+      const plain = typeof text === 'string' && typeof args.at(-1) !== 'function';
       const parameters = Array.isArray(values) ? values : [];
-      const body = parameters.length === 0 ? text : inlineParameters(text, parameters);
+      const body = !plain ? null : parameters.length === 0 ? text : inlineParameters(text, parameters);
       if (body !== null) {
         return (send.call(client, `${prefix.join('; ')}; ${body}`) as Promise<unknown[]>).then((results) => {
           const own = results.slice(prefix.length);
@@ -382,6 +384,10 @@ export class TenantScope {
       if (data?.statements !== undefined) data.statements++;
       const first = send.call(client, prefix.join('; ')) as Promise<unknown>;
       const then = send.apply(client, args) as Promise<unknown>;
+      if (!plain) {
+        first.catch(() => undefined); // the call's own outcome (callback, stream) reports the failed transaction
+        return then;
+      }
       return first.then(
         () => then,
         (error: unknown) => {
