@@ -230,7 +230,11 @@ async function main() {
       `pinning: ${HAS_TASKSET ? `servers on CPU ${SERVER_CPU || 'any'}, load generator on CPU ${pinned ? LOAD_CPU : 'any'}` : 'taskset not available: nothing pinned'}; PostgreSQL unpinned`,
     );
     const options = { db, keys, cpu: SERVER_CPU };
-    servers.push(await gatewayServer(options), await postgraphileServer(options), await limitServer(options));
+    // BENCH_PEERS=gateway: the gateway alone (A/B runs of the gateway's own CPU per request; no ratios then).
+    const PEERS = (process.env.BENCH_PEERS ?? 'gateway,postgraphile,limit').split(',');
+    if (PEERS.includes('gateway')) servers.push(await gatewayServer(options));
+    if (PEERS.includes('postgraphile')) servers.push(await postgraphileServer(options));
+    if (PEERS.includes('limit')) servers.push(await limitServer(options));
     // Optional: the gateway as developers run it (NODE_ENV unset → development), as a fourth column.
     if (process.env.BENCH_GATEWAY_DEV === '1') servers.push(await gatewayServer({ ...options, production: false }));
     log(`servers: ${servers.map((s) => `${s.name} ${s.url} (pid ${s.pid})`).join(', ')}`);

@@ -4,7 +4,8 @@ import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import { asPlatformAdmin } from '../db/platform';
+import { LRUCache } from 'lru-cache';
+import { platformStatement } from '../db/platform';
 import { parseApiKey, secretMatches } from './api-key-format';
 import type { TokenService } from './tokens';
 import { ORG_ROLE_SCOPES, type OrgRole } from './roles';
@@ -95,6 +96,10 @@ export function apiKeyExchange(
     }
   };
 
+  // Keys whose last_used_at this process wrote in the last minute (bounded: a flood of distinct keys only
+  // costs the writes it would have cost anyway).
+  const recentlyRecorded = new LRUCache<string, true>({ max: 10_000, ttl: 60_000 });
+
   const router = express.Router();
   router.post(
     '/token',
@@ -114,15 +119,15 @@ export function apiKeyExchange(
               : 'api_key must be an fl_… key',
           );
         }
-        const candidates: KeyRow[] = await asPlatformAdmin(owner, (manager) =>
-          manager.query(
-            `SELECT k.org_id, k.id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at, o.status AS org_status,
+        // One round trip (platformStatement), not asPlatformAdmin's four: issue 11, W4.
+        const candidates = await platformStatement<KeyRow>(
+          owner,
+          `SELECT k.org_id, k.id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at, o.status AS org_status,
                   k.owner_user_id, m.role AS owner_role
              FROM api_keys k JOIN organizations o ON o.id = k.org_id
              LEFT JOIN org_members m ON m.org_id = k.org_id AND m.user_id = k.owner_user_id
             WHERE k.key_id = $1`,
-            [parsed.keyId],
-          ),
+          [parsed.keyId],
         );
         const key = candidates.find((row) => secretMatches(parsed.secret, row.secret_hash));
         if (!key) {
@@ -165,13 +170,22 @@ export function apiKeyExchange(
           expires_in: minted.expiresIn,
           scope: scopes.join(' '),
         });
-        // After the response: never on the hot path, and at most one write a minute per key.
-        void asPlatformAdmin(owner, (manager) =>
-          manager.query(
+        // After the response: never on the hot path, and at most one write a minute per key. The WHERE
+        // clause keeps that across replicas; `recentlyRecorded` spares this replica the round trip when it
+        // recorded the key itself less than a minute ago (it used to send the UPDATE, in a four-round-trip
+        // transaction, on every exchange). A failed write is forgotten, so the next exchange tries again.
+        const used = `${key.org_id}:${key.id}`;
+        if (!recentlyRecorded.has(used)) {
+          recentlyRecorded.set(used, true);
+          void platformStatement(
+            owner,
             `UPDATE api_keys SET last_used_at = now() WHERE org_id = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
             [key.org_id, key.id],
-          ),
-        ).catch((error) => log.warn({ err: { message: (error as Error).message } }, 'could not record API key use'));
+          ).catch((error) => {
+            recentlyRecorded.delete(used);
+            log.warn({ err: { message: (error as Error).message } }, 'could not record API key use');
+          });
+        }
       } catch (error) {
         if (error instanceof ExchangeError) {
           if (error.retryAfterSeconds !== undefined) res.set('retry-after', String(error.retryAfterSeconds));

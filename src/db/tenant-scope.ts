@@ -72,11 +72,14 @@ interface QueuedStatement {
  * its parameters apart. Every value becomes a quoted literal of unknown type (`'…'`, by pg's
  * escapeLiteral) or NULL — what the extended protocol sends as untyped text parameters, so PostgreSQL
  * infers the same types — and arrays of strings or numbers an array literal (`'{"a","b"}'`).
- * Refused: SQL with quotes, comments, dollar quoting or `;` (a `$n` could hide in a literal), strings
+ * Refused: SQL with string literals, comments, dollar quoting or `;` (a `$n` could hide in a literal), a
+ * double-quoted identifier holding `$` or `"` (plain quoted identifiers are fine), strings
  * with NUL (the simple protocol's query is a C string), and any other type (dates, buffers, objects).
  */
 export function inlineParameters(sql: string, parameters: unknown[]): string | null {
-  if (/['";]|--|\/\*|\$\$/.test(sql)) return null;
+  // Double-quoted identifiers (TypeORM quotes every column: `INSERT INTO "components"("org_id", …)`) are
+  // allowed when they hold no `$` and no `"`: then every `$n` of the string is outside them.
+  if (/['";]|--|\/\*|\$\$/.test(sql.includes('"') ? sql.replace(/"[^"$]*"/g, '') : sql)) return null;
   const literals: string[] = [];
   for (const value of parameters) {
     const literal = literalOf(value);
@@ -120,7 +123,11 @@ type RawQuery = (query: string, parameters?: unknown[], useStructuredResult?: bo
 interface PgClient {
   getTransactionStatus?(): string | null;
   end(): Promise<void>;
+  query(...args: unknown[]): unknown;
 }
+
+/** The savepoint statements TypeORM's nested startTransaction/commitTransaction/rollbackTransaction send. */
+const SAVEPOINT_STATEMENT = /^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT) (typeorm_\d+)$/;
 
 /**
  * One request's access to the database: one transaction, run as the tenant role, with `app.org_id` set
@@ -162,6 +169,13 @@ export class TenantScope {
   /** The rows of openWith()'s read, handed over once. */
   private firstReadRows?: Record<string, unknown>[];
   private idle?: { promise: Promise<void>; resolve: () => void };
+  /**
+   * Savepoint statements not sent yet (issue 11: W3's round trips). `SAVEPOINT` and `RELEASE SAVEPOINT`
+   * are deferred and sent in front of the next statement of the request, in the same simple-protocol
+   * message (see `carry`); a savepoint with no statement between it and its release or rollback is never
+   * sent at all, and COMMIT/ROLLBACK drop what is left (they end every savepoint).
+   */
+  private deferred: string[] = [];
   /** Savepoint levels of mutation() currently open (0: none); only the outermost level retries. */
   private mutationDepth = 0;
   /** Mutations re-run after a deadlock or serialization failure in this request (for tests and logs). */
@@ -279,9 +293,12 @@ export class TenantScope {
       runner.query = ((query: string, parameters?: unknown[], useStructuredResult?: boolean) => {
         const refusal = this.refusal();
         if (refusal) return Promise.reject(refusal);
+        const savepoint = SAVEPOINT_STATEMENT.exec(query);
+        if (savepoint && this.defer(savepoint[1], savepoint[2], query)) return Promise.resolve(undefined);
         return this.track(() => raw(query, parameters, useStructuredResult));
       }) as QueryRunner['query'];
       this.client = (await runner.connect()) as PgClient;
+      this.carry(this.client);
       // The whole opening in ONE round trip (issue 11): BEGIN [READ ONLY], the tenant role, the app.*
       // settings and timeouts, and the request's first read (the caller row), as one simple-protocol
       // query string. The simple protocol takes no parameters, so every value is a literal: the org id is
@@ -304,6 +321,88 @@ export class TenantScope {
       return runner;
     });
     return this.opening;
+  }
+
+  /**
+   * A savepoint statement of mutation() (TypeORM's nested transaction calls): deferred or dropped (true),
+   * or to be sent now (false: a ROLLBACK TO a savepoint that was sent). What this keeps exact:
+   * - `SAVEPOINT n` is sent before any statement that follows it, in the same message, so every statement
+   *   of the mutation runs inside it, and a failure in that message fails the statement that carried it
+   *   (the mutation then rolls back to it as before);
+   * - `RELEASE SAVEPOINT n` of a savepoint that was sent rides in front of the next statement (what runs
+   *   after a release runs outside the savepoint either way), or is dropped by COMMIT, which ends it too;
+   * - a savepoint not sent yet when its mutation ends (nothing ran inside it) is dropped with its release
+   *   or rollback and everything deferred after it: there is nothing to release or undo;
+   * - `ROLLBACK TO SAVEPOINT n` of a savepoint that was sent goes at once (the transaction may be failed,
+   *   the next statement must not depend on a deferred repair): what is deferred after n is moot then, and
+   *   dropped (a rollback to n ends every savepoint after n).
+   */
+  private defer(kind: string, name: string, sql: string): boolean {
+    const at = this.deferred.indexOf(`SAVEPOINT ${name}`);
+    if (kind === 'SAVEPOINT') {
+      this.deferred.push(sql);
+      return true;
+    }
+    if (at >= 0) {
+      this.deferred.splice(at);
+      return true;
+    }
+    if (kind === 'RELEASE SAVEPOINT') {
+      this.deferred.push(sql);
+      return true;
+    }
+    this.deferred = [];
+    return false;
+  }
+
+  /**
+   * Puts the deferred savepoint statements in front of the next statement the request's pg client sends,
+   * as one simple-protocol message: a statement with parameters has them inlined (`inlineParameters`, as
+   * the tick batches do); one that cannot be inlined goes as before, right after the deferred statements
+   * sent alone (one more round trip, counted). The wrapper is the client's own property only while the
+   * request owns the connection: `finish()` removes it before COMMIT/ROLLBACK and release.
+   */
+  private carry(client: PgClient): void {
+    const send = client.query;
+    client.query = (...args: unknown[]) => {
+      const [text, values] = args;
+      if (this.deferred.length === 0) return send.apply(client, args);
+      const prefix = this.deferred;
+      this.deferred = [];
+      // Only `query(text, values?)` as TypeORM calls it is folded; any other form (a config object, a stream,
+      // a callback) still runs after the deferred statements, which then go alone first (below).
+      const plain = typeof text === 'string' && typeof args.at(-1) !== 'function';
+      const parameters = Array.isArray(values) ? values : [];
+      const body = !plain ? null : parameters.length === 0 ? text : inlineParameters(text, parameters);
+      if (body !== null) {
+        return (send.call(client, `${prefix.join('; ')}; ${body}`) as Promise<unknown[]>).then((results) => {
+          const own = results.slice(prefix.length);
+          return own.length === 1 ? own[0] : own;
+        });
+      }
+      const data = this.runner?.data as QueryRunnerData | undefined;
+      if (data?.statements !== undefined) data.statements++;
+      const first = send.call(client, prefix.join('; ')) as Promise<unknown>;
+      const then = send.apply(client, args) as Promise<unknown>;
+      if (!plain) {
+        first.catch(() => undefined); // the call's own outcome (callback, stream) reports the failed transaction
+        return then;
+      }
+      return first.then(
+        () => then,
+        (error: unknown) => {
+          then.catch(() => undefined);
+          throw error;
+        },
+      );
+    };
+  }
+
+  /** Takes the wrapper off the client (it goes back to the pool) and drops what was deferred. */
+  private uncarry(): void {
+    this.deferred = [];
+    if (this.client && Object.prototype.hasOwnProperty.call(this.client, 'query'))
+      delete (this.client as Partial<PgClient>).query;
   }
 
   async manager(): Promise<EntityManager> {
@@ -424,6 +523,8 @@ export class TenantScope {
     await this.opening.catch(() => {
       this.openFailed = true; // already reported to the caller by the statement that needed it
     });
+    // Deferred savepoint statements are moot: COMMIT and ROLLBACK end every savepoint.
+    this.uncarry();
     const runner = this.runner;
     const client = this.client;
     if (!runner || !client || runner.isReleased) {

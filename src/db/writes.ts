@@ -12,8 +12,33 @@ export async function insertReturning<E extends ObjectLiteral>(
   entity: EntityClass<E>,
   values: Partial<E>,
 ): Promise<E> {
-  const result = await manager.createQueryBuilder().insert().into(entity).values(values).returning('*').execute();
-  return hydrate<E>(manager.connection.getMetadata(entity), result.raw)[0];
+  // The statement TypeORM's InsertQueryBuilder builds (`INSERT INTO "t"("c", …) VALUES ($1, …) RETURNING *`),
+  // built directly from the entity's metadata (issue 11, W3: the builder's query assembly, parameter
+  // escaping and returning-entity bookkeeping were ~0.1 ms per insert). Same values: each goes through the
+  // driver's preparePersistentValue (jsonb → JSON text, transformers, dates); a property left undefined is
+  // left out, so its column takes its DEFAULT, as TypeORM writes DEFAULT for it. Our entities have no
+  // relations, version or generated columns (checked below: anything else still goes through TypeORM).
+  const metadata = manager.connection.getMetadata(entity);
+  if (metadata.relations.length > 0 || metadata.versionColumn || metadata.columns.some((c) => c.isGenerated)) {
+    const result = await manager.createQueryBuilder().insert().into(entity).values(values).returning('*').execute();
+    return hydrate<E>(metadata, result.raw)[0];
+  }
+  const driver = manager.connection.driver;
+  const columns: string[] = [];
+  const parameters: unknown[] = [];
+  for (const column of metadata.columns) {
+    const value = (values as Record<string, unknown>)[column.propertyName];
+    if (value === undefined) continue;
+    columns.push(driver.escape(column.databaseName));
+    parameters.push(driver.preparePersistentValue(value, column));
+  }
+  const rows = await queryRows(
+    manager,
+    `INSERT INTO ${driver.escape(metadata.tableName)} (${columns.join(', ')}) ` +
+      `VALUES (${parameters.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
+    parameters,
+  );
+  return hydrate<E>(metadata, rows)[0];
 }
 
 export async function updateReturning<E extends ObjectLiteral>(

@@ -21,6 +21,16 @@ describe('inlineParameters (statements of one tick sent together in the simple p
     expect(inlineParameters('SELECT $1, $10', params)).toBe(`SELECT 'x'' OR ''1''=''1', 'v10'`);
   });
 
+  test('double-quoted identifiers (TypeORM quotes every column) are fine when they hold no $ and no quote', () => {
+    expect(inlineParameters('INSERT INTO "components"("org_id", "name") VALUES ($1, $2) RETURNING *', ['o', 'n'])).toBe(
+      `INSERT INTO "components"("org_id", "name") VALUES ('o', 'n') RETURNING *`,
+    );
+    expect(inlineParameters('SELECT "$1" FROM t WHERE a = $1', ['a'])).toBeNull();
+    expect(inlineParameters('SELECT "a""b" FROM t WHERE a = $1', ['a'])).toBe(`SELECT "a""b" FROM t WHERE a = 'a'`);
+    expect(inlineParameters('SELECT "a FROM t WHERE a = $1', ['a'])).toBeNull();
+    expect(inlineParameters(`SELECT "a" FROM t WHERE a = '$1'`, ['a'])).toBeNull();
+  });
+
   test('refuses what it cannot inline with certainty: the statement then goes alone, parameters apart', () => {
     expect(inlineParameters(`SELECT '$1'`, ['a'])).toBeNull();
     expect(inlineParameters('SELECT $1 -- $2', ['a', 'b'])).toBeNull();
