@@ -1,0 +1,7 @@
+import type { Route } from '../route';
+import { organizationRoutes } from './organization';
+import { settingsRoutes } from './settings';
+import { workspaceRoutes } from './workspaces';
+
+/** Every REST route, in the order the OpenAPI document lists them. Add a resource's list here. */
+export const restRoutes: Route[] = [...organizationRoutes, ...settingsRoutes, ...workspaceRoutes];

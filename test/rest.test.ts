@@ -1,0 +1,219 @@
+import { useGateway } from './support/harness';
+import { expectProblem, expectProblemUnchanged, rest, withoutRequestId } from './support/rest';
+
+/** The REST transport (src/rest): conventions, problem documents, the same rules as GraphQL. */
+const { gw, db, orgA, orgB } = useGateway({ orgs: ['rest-a', 'rest-b'] });
+let tokenA: string;
+let tokenB: string;
+
+beforeAll(() => {
+  tokenA = gw.token(orgA.id);
+  tokenB = gw.token(orgB.id);
+});
+
+describe('organization and settings', () => {
+  test('GET the organization: snake_case, raw UUID, ETag', async () => {
+    const r = await rest(gw, 'get', `/orgs/${orgA.id}`, { token: tokenA });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id: orgA.id, slug: orgA.slug, status: 'active', primary_domain: null });
+    expect(r.body.support_tier).toEqual(expect.any(String));
+    expect(r.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]+"$/);
+    const again = await rest(gw, 'get', `/orgs/${orgA.id}`, {
+      token: tokenA,
+      headers: { 'if-none-match': r.headers.get('etag')! },
+    });
+    expect(again.status).toBe(304);
+  });
+
+  test('PATCH merges: an omitted field is kept, null clears', async () => {
+    const first = await rest(gw, 'patch', `/orgs/${orgA.id}`, {
+      token: tokenA,
+      body: { primary_domain: 'Acme.example', industry: 'Robots' },
+    });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ primary_domain: 'acme.example', industry: 'Robots' });
+    const second = await rest(gw, 'patch', `/orgs/${orgA.id}`, { token: tokenA, body: { industry: null } });
+    expect(second.body).toMatchObject({ primary_domain: 'acme.example', industry: null });
+    expect(second.headers.get('etag')).toBe(
+      (await rest(gw, 'get', `/orgs/${orgA.id}`, { token: tokenA })).headers.get('etag'),
+    );
+  });
+
+  test('settings: GET, PATCH trace-config, PUT and DELETE the banner', async () => {
+    const r = await rest(gw, 'patch', `/orgs/${orgA.id}/settings/trace-config`, {
+      token: tokenA,
+      body: { mode: 'sampled', sample_rate: 0.25 },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.trace_config).toEqual({ mode: 'sampled', sample_rate: 0.25, retention_days: 30 });
+    const banner = await rest(gw, 'put', `/orgs/${orgA.id}/settings/banner`, {
+      token: tokenA,
+      body: { message: 'Hi' },
+    });
+    expect(banner.status).toBe(200);
+    expect(banner.body.banner).toEqual({ message: 'Hi', variant: 'info', dismissible: true });
+    expect((await rest(gw, 'delete', `/orgs/${orgA.id}/settings/banner`, { token: tokenA })).status).toBe(204);
+    expect((await rest(gw, 'get', `/orgs/${orgA.id}/settings`, { token: tokenA })).body.banner).toBeNull();
+  });
+
+  test('every bad field at once, snake_case, nothing changed', async () => {
+    await expectProblemUnchanged(
+      () =>
+        rest(gw, 'patch', `/orgs/${orgA.id}/settings/trace-config`, {
+          token: tokenA,
+          body: { mode: 'sometimes', sample_rate: 2, retention_days: '5', sampleRate: 1 },
+        }),
+      { status: 400, code: 'BAD_USER_INPUT', fields: ['mode', 'sample_rate', 'retention_days', 'sampleRate'] },
+      db,
+    );
+  });
+});
+
+describe('workspaces', () => {
+  test('create → 201 + Location, read, list with next link, patch with If-Match, delete → 204', async () => {
+    const created = await rest(gw, 'post', `/orgs/${orgA.id}/workspaces`, { token: tokenA, body: { name: 'One' } });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    expect(created.headers.get('location')).toBe(`/api/v1/orgs/${orgA.id}/workspaces/${id}`);
+    const read = await rest(gw, 'get', created.headers.get('location')!, { token: tokenA });
+    expect(read.body).toMatchObject({ id, name: 'One', description: null });
+    await rest(gw, 'post', `/orgs/${orgA.id}/workspaces`, { token: tokenA, body: { name: 'Two' } });
+    const page = await rest(gw, 'get', `/orgs/${orgA.id}/workspaces?limit=1`, { token: tokenA });
+    expect(page.body.items).toHaveLength(1);
+    expect(page.headers.get('link')).toBe(`<${page.body.next}>; rel="next"`);
+    const next = await rest(gw, 'get', page.body.next, { token: tokenA });
+    expect(next.body.items[0].id).not.toBe(page.body.items[0].id);
+
+    const etag = read.headers.get('etag')!;
+    const patched = await rest(gw, 'patch', `/orgs/${orgA.id}/workspaces/${id}`, {
+      token: tokenA,
+      body: { description: 'first' },
+      headers: { 'if-match': etag },
+    });
+    expect(patched.status).toBe(200);
+    await expectProblemUnchanged(
+      () =>
+        rest(gw, 'patch', `/orgs/${orgA.id}/workspaces/${id}`, {
+          token: tokenA,
+          body: { description: 'stale' },
+          headers: { 'if-match': etag },
+        }),
+      { status: 412, code: 'PRECONDITION_FAILED' },
+      db,
+    );
+    const deleted = await rest(gw, 'delete', `/orgs/${orgA.id}/workspaces/${id}`, {
+      token: tokenA,
+      headers: { 'if-match': patched.headers.get('etag')! },
+    });
+    expect(deleted.status).toBe(204);
+    expectProblem(await rest(gw, 'get', `/orgs/${orgA.id}/workspaces/${id}`, { token: tokenA }), 404, 'NOT_FOUND');
+  });
+
+  test("another organization's ids answer the same 404 as ids that never existed", async () => {
+    const a = await rest(gw, 'post', `/orgs/${orgA.id}/workspaces`, { token: tokenA, body: { name: 'Secret' } });
+    const never = '0190a000-0000-7000-8000-000000000000';
+    const answers = await Promise.all([
+      rest(gw, 'get', `/orgs/${orgB.id}/workspaces/${a.body.id}`, { token: tokenB }),
+      rest(gw, 'get', `/orgs/${orgB.id}/workspaces/${never}`, { token: tokenB }),
+      rest(gw, 'get', `/orgs/${orgA.id}/workspaces/${a.body.id}`, { token: tokenB }),
+      rest(gw, 'get', `/orgs/${orgB.id}/workspaces/not-a-uuid`, { token: tokenB }),
+    ]);
+    for (const r of answers) expectProblem(r, 404, 'NOT_FOUND');
+    const bodies = new Set(answers.map(withoutRequestId));
+    expect(bodies.size).toBe(1);
+    const headerNames = answers.map((r) =>
+      [...r.headers.keys()].filter((h) => !['date', 'x-request-id'].includes(h)).join(),
+    );
+    expect(new Set(headerNames).size).toBe(1);
+  });
+});
+
+describe('the same rules as GraphQL', () => {
+  test('a REST change is in the audit log like a GraphQL one, with its request id', async () => {
+    const created = await rest(gw, 'post', `/orgs/${orgA.id}/workspaces`, {
+      token: tokenA,
+      body: { name: 'Audited' },
+      headers: { 'x-request-id': 'rest-audit-1' },
+    });
+    expect(created.status).toBe(201);
+    const log = await gw.graphql(
+      `{ organization { auditLog(first: 100) { edges { node { operation targetType targetId requestId actor } } } } }`,
+      {},
+      tokenA,
+    );
+    const entries = log.body.data.organization.auditLog.edges.map((e: { node: unknown }) => e.node);
+    expect(entries).toContainEqual({
+      operation: 'createWorkspace',
+      targetType: 'Workspace',
+      targetId: expect.any(String),
+      requestId: 'rest-audit-1',
+      actor: 'user-1',
+    });
+  });
+
+  test('no token → 401 with WWW-Authenticate; a bad token → 401 invalid_token', async () => {
+    const none = await rest(gw, 'get', `/orgs/${orgA.id}`);
+    expectProblem(none, 401, 'UNAUTHENTICATED');
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="manifest-gateway"');
+    const bad = await rest(gw, 'get', `/orgs/${orgA.id}`, { token: 'not.a.jwt' });
+    expectProblem(bad, 401, 'UNAUTHENTICATED');
+    expect(bad.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+  });
+
+  test('a missing scope → 403 FORBIDDEN, nothing changed', async () => {
+    await expectProblemUnchanged(
+      () =>
+        rest(gw, 'post', `/orgs/${orgA.id}/workspaces`, {
+          token: gw.token(orgA.id, ['workspaces:read']),
+          body: { name: 'x' },
+        }),
+      { status: 403, code: 'FORBIDDEN' },
+      db,
+    );
+  });
+
+  test('malformed JSON, another media type, an oversized body, unknown query parameters: 4xx problems', async () => {
+    const path = `/orgs/${orgA.id}/workspaces`;
+    await expectProblemUnchanged(
+      () => rest(gw, 'post', path, { token: tokenA, rawBody: '{"name":' }),
+      { status: 400, code: 'BAD_REQUEST' },
+      db,
+    );
+    await expectProblemUnchanged(
+      () =>
+        rest(gw, 'post', path, { token: tokenA, rawBody: 'name=x', contentType: 'application/x-www-form-urlencoded' }),
+      { status: 415, code: 'BAD_REQUEST' },
+      db,
+    );
+    await expectProblemUnchanged(
+      () => rest(gw, 'post', path, { token: tokenA, body: { name: 'x', description: 'y'.repeat(1_100_000) } }),
+      { status: 413, code: 'BAD_REQUEST' },
+      db,
+    );
+    await expectProblemUnchanged(
+      () => rest(gw, 'post', path, { token: tokenA, body: [] }),
+      { status: 400, code: 'BAD_USER_INPUT', fields: ['body'] },
+      db,
+    );
+    expectProblem(
+      await rest(gw, 'get', `${path}?limit=0&cursor=nope&sort=name`, { token: tokenA }),
+      400,
+      'BAD_USER_INPUT',
+      ['limit', 'cursor', 'sort'],
+    );
+    const wrongMethod = await rest(gw, 'put', path, { token: tokenA, body: {} });
+    expectProblem(wrongMethod, 405, 'BAD_REQUEST');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+  });
+});
+
+describe('the OpenAPI document', () => {
+  test('is served without a token and lists the routes', async () => {
+    const r = await rest(gw, 'get', '/openapi.json');
+    expect(r.status).toBe(200);
+    expect(r.body.openapi).toBe('3.1.0');
+    expect(Object.keys(r.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/orgs/{org_id}/workspaces/{workspace_id}', '/auth/token']),
+    );
+  });
+});
