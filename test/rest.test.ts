@@ -1,3 +1,4 @@
+import { validate } from '@readme/openapi-parser';
 import { useGateway } from './support/harness';
 import { expectProblem, expectProblemUnchanged, rest, withoutRequestId } from './support/rest';
 
@@ -215,5 +216,43 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(r.body.paths)).toEqual(
       expect.arrayContaining(['/api/v1/orgs/{org_id}/workspaces/{workspace_id}', '/auth/token']),
     );
+  });
+
+  test('is valid OpenAPI 3.1 for a maintained validator (@readme/openapi-parser)', async () => {
+    const r = await rest(gw, 'get', '/openapi.json');
+    const result = await validate(r.body);
+    expect(result).toMatchObject({ valid: true, specification: 'OpenAPI' });
+    expect(result.warnings).toEqual([]);
+    // The validator itself is not a no-op: a path parameter without its declaration is refused.
+    const broken = structuredClone(r.body);
+    broken.paths['/api/v1/orgs/{org_id}'].get.parameters = [];
+    expect((await validate(broken)).valid).toBe(false);
+  });
+
+  test('request schemas are the GraphQL inputs, response schemas the GraphQL types, snake_case', async () => {
+    const { body } = await rest(gw, 'get', '/openapi.json');
+    const schemas = body.components.schemas;
+    expect(schemas.CreateWorkspaceInput).toMatchObject({
+      required: ['name'],
+      additionalProperties: false,
+      properties: {
+        name: { type: 'string', maxLength: 200 },
+        description: { anyOf: [{ maxLength: 2000 }, { type: 'null' }] },
+      },
+    });
+    expect(schemas.UpdateTraceConfigInputPatch.properties.retention_days).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 365,
+    });
+    expect(schemas.TraceMode.enum).toEqual(['all', 'errors_only', 'sampled', 'none']);
+    expect(Object.keys(schemas.Organization.properties)).toEqual(
+      expect.arrayContaining(['primary_domain', 'support_tier']),
+    );
+    expect(body.components.securitySchemes.bearerAuth).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
   });
 });

@@ -86,6 +86,13 @@ function scalarName(type: unknown): string | undefined {
   return undefined;
 }
 
+const idDescription = (name: string) =>
+  name === 'id'
+    ? 'The id (a UUID).'
+    : `The id (a UUID) of the ${snake(name)
+        .replace(/_ids?$/, '')
+        .replace(/_/g, ' ')}.`;
+
 /** Components: named schemas referenced by `$ref` (enums, nested objects). Filled as schemas are built. */
 export class SchemaRegistry {
   readonly components: Record<string, JsonSchema> = {};
@@ -131,7 +138,9 @@ export class SchemaRegistry {
     let schema = this.typeSchema(field.getType());
     if (field.array) schema = { type: 'array', items: schema };
     if (nullable) schema = { anyOf: [schema, { type: 'null' }] };
-    return field.description ? { ...schema, description: field.description } : schema;
+    // GraphQL's descriptions of ids speak of global ids; REST ids are the UUIDs themselves.
+    const description = scalarName(field.getType()) === 'ID' ? idDescription(field.name) : field.description;
+    return description ? { ...schema, description } : schema;
   }
 
   /** A response object: every @Field of the type-graphql object type, snake_case, all present. */
