@@ -256,3 +256,133 @@ describe('the OpenAPI document', () => {
     });
   });
 });
+
+describe('environments, components and the release pipeline', () => {
+  const base = () => `/orgs/${orgA.id}/workspaces`;
+
+  test('environment credentials are write-only: set, shown as a status, cleared', async () => {
+    const ws = (await rest(gw, 'post', base(), { token: tokenA, body: { name: 'Creds' } })).body.id;
+    const env = await rest(gw, 'post', `${base()}/${ws}/environments`, {
+      token: tokenA,
+      body: { name: 'Prod', slug: 'prod', tier: 'prod', deployment_host: 'aws' },
+    });
+    expect(env.status).toBe(201);
+    expect(env.body).toMatchObject({ workspace_id: ws, tier: 'prod', deployment_host: 'aws', execution_backend: {} });
+    expect(env.body.credentials).toMatchObject({ is_set: false });
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const set = await rest(gw, 'put', `${base()}/${ws}/environments/${env.body.id}/credentials`, {
+      token: tokenA,
+      body: { aws: { access_key_id: 'AKIAIOSFODNN7EXAMPLE', secret_access_key: secret, region: 'eu-west-1' } },
+    });
+    expect(set.status).toBe(200);
+    expect(set.body.credentials).toMatchObject({ is_set: true, provider: 'aws', readable: true });
+    const read = await rest(gw, 'get', `${base()}/${ws}/environments/${env.body.id}`, { token: tokenA });
+    expect(read.text).not.toContain(secret);
+    expect(read.text).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    // A bad credential: every bad field, never the value.
+    const bad = await expectProblemUnchanged(
+      () =>
+        rest(gw, 'put', `${base()}/${ws}/environments/${env.body.id}/credentials`, {
+          token: tokenA,
+          body: { aws: { access_key_id: 'nope', secret_access_key: 'short-secret-value', region: 'mars' } },
+        }),
+      { status: 400, code: 'BAD_USER_INPUT', fields: ['aws.access_key_id', 'aws.secret_access_key', 'aws.region'] },
+      db,
+    );
+    expect(bad.text).not.toContain('short-secret-value');
+    const cleared = await rest(gw, 'delete', `${base()}/${ws}/environments/${env.body.id}/credentials`, {
+      token: tokenA,
+    });
+    expect(cleared.status).toBe(204);
+    const list = await rest(gw, 'get', `${base()}/${ws}/environments?tier=prod`, { token: tokenA });
+    expect(list.body.items.map((e: { id: string }) => e.id)).toEqual([env.body.id]);
+    expect(list.body.items[0].credentials.is_set).toBe(false);
+  });
+
+  test('a workspace, an environment, a hosted service, two rings: deploy, promote, history', async () => {
+    const ws = (await rest(gw, 'post', base(), { token: tokenA, body: { name: 'Pipeline' } })).body.id;
+    const w = `${base()}/${ws}`;
+    const dev = (
+      await rest(gw, 'post', `${w}/environments`, { token: tokenA, body: { name: 'Dev', slug: 'dev', tier: 'dev' } })
+    ).body;
+    const prod = (
+      await rest(gw, 'post', `${w}/environments`, { token: tokenA, body: { name: 'Prod', slug: 'prod', tier: 'prod' } })
+    ).body;
+    const service = await rest(gw, 'post', `${w}/hosted-services`, {
+      token: tokenA,
+      body: { name: 'API', configuration: { port: 8080 } },
+    });
+    expect(service.status).toBe(201);
+    expect(service.body).toMatchObject({ type: 'hosted_service', name: 'API', configuration: { port: 8080 } });
+    expect(service.headers.get('location')).toBe(`/api/v1${w}/hosted-services/${service.body.id}`);
+    const agent = await rest(gw, 'post', `${w}/components/agents`, { token: tokenA, body: { name: 'Bot' } });
+    expect(agent.body.type).toBe('agent');
+    expect(agent.headers.get('location')).toBe(`/api/v1${w}/components/${agent.body.id}`);
+    // The typed lists and the alias see what they should.
+    const typed = await rest(gw, 'get', `${w}/components/hosted-services`, { token: tokenA });
+    expect(typed.body.items.map((c: { id: string }) => c.id)).toEqual([service.body.id]);
+    const alias = await rest(gw, 'get', `${w}/hosted-services`, { token: tokenA });
+    expect(alias.body.items).toEqual(typed.body.items);
+    expect((await rest(gw, 'get', `${w}/components?type=agent`, { token: tokenA })).body.items).toHaveLength(1);
+    expectProblem(await rest(gw, 'get', `${w}/hosted-services/${agent.body.id}`, { token: tokenA }), 404, 'NOT_FOUND');
+    // A type in the body of a typed path is not a field there.
+    await expectProblemUnchanged(
+      () => rest(gw, 'post', `${w}/components/agents`, { token: tokenA, body: { name: 'x', type: 'workflow' } }),
+      { status: 400, code: 'BAD_USER_INPUT', fields: ['type'] },
+      db,
+    );
+
+    const first = await rest(gw, 'post', `${w}/deployments/rings`, {
+      token: tokenA,
+      body: { name: 'canary', environment_id: dev.id },
+    });
+    expect(first.status).toBe(201);
+    const second = await rest(gw, 'post', `${w}/deployments/rings`, {
+      token: tokenA,
+      body: { name: 'prod', environment_id: prod.id },
+    });
+    const rings = await rest(gw, 'get', `${w}/deployments/rings`, { token: tokenA });
+    expect(rings.body.items.map((r: { name: string; position: number }) => [r.name, r.position])).toEqual([
+      ['canary', 0],
+      ['prod', 1],
+    ]);
+    const deployed = await rest(gw, 'post', `${w}/deployments/rings/${first.body.id}/deployments`, {
+      token: tokenA,
+      body: { component_id: service.body.id, version: '1.0.0' },
+    });
+    expect(deployed.status).toBe(201);
+    expect(deployed.body).toMatchObject({
+      component_id: service.body.id,
+      from_ring_id: null,
+      to_ring_id: first.body.id,
+      version: '1.0.0',
+    });
+    expect(deployed.headers.get('location')).toBe(
+      `/api/v1${w}/deployments/rings/${first.body.id}/promotions/${deployed.body.id}`,
+    );
+    const promoted = await rest(gw, 'post', `${w}/deployments/rings/${second.body.id}/promotions`, {
+      token: tokenA,
+      body: { component_id: service.body.id, from_ring_id: first.body.id, version: '1.0.0' },
+    });
+    expect(promoted.status).toBe(201);
+    expect(promoted.body).toMatchObject({ from_ring_id: first.body.id, to_ring_id: second.body.id });
+    const inProd = await rest(gw, 'get', `${w}/deployments/rings/${second.body.id}/deployments`, { token: tokenA });
+    expect(inProd.body.items).toEqual([expect.objectContaining({ component_id: service.body.id, version: '1.0.0' })]);
+    const history = await rest(gw, 'get', `${w}/deployments/rings/${second.body.id}/promotions`, { token: tokenA });
+    expect(history.body.items.map((p: { id: string }) => p.id)).toEqual([promoted.body.id]);
+    const one = await rest(gw, 'get', promoted.headers.get('location')!, { token: tokenA });
+    expect(one.body.id).toBe(promoted.body.id);
+    const perComponent = await rest(gw, 'get', `${w}/components/${service.body.id}/deployments`, { token: tokenA });
+    expect(perComponent.body.items.map((d: { ring_id: string }) => d.ring_id)).toEqual([first.body.id, second.body.id]);
+    // Promoting a version that is not in the ring before: the service's rule, as a problem; nothing changed.
+    await expectProblemUnchanged(
+      () =>
+        rest(gw, 'post', `${w}/deployments/rings/${second.body.id}/promotions`, {
+          token: tokenA,
+          body: { component_id: service.body.id, from_ring_id: first.body.id, version: '9.9.9' },
+        }),
+      { status: 400, code: 'BAD_USER_INPUT' },
+      db,
+    );
+  });
+});
