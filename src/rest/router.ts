@@ -21,6 +21,7 @@ import { badRequest, HttpProblem, notFound, sendProblem, toProblem } from './pro
 import type { RestRequest, Route } from './route';
 import { parseInput, toJson } from './schema';
 import { openApiDocument } from './openapi';
+import { apiDocsRouter } from './docs';
 
 export interface RestOptions {
   dataSource: DataSource;
@@ -60,6 +61,8 @@ export function restApi(options: RestOptions): Router {
     cached ??= JSON.stringify(document());
     res.type('application/json').set('cache-control', 'no-cache').send(cached);
   });
+
+  router.use('/docs', apiDocsRouter({ prefix: API_PREFIX }));
 
   const json = express.json({ limit: options.bodyLimit, type: BODY_TYPES, strict: false });
   const paths = new Map<string, Route[]>();
