@@ -206,6 +206,30 @@ describe('bad inputs: a problem naming every bad field, nothing changed', () => 
   });
 });
 
+describe('PATCH', () => {
+  test('an empty merge patch changes nothing and answers the resource, on every PATCH route', async () => {
+    const w = `/orgs/${orgA.id}/workspaces/${a.ws}`;
+    for (const path of [
+      `/orgs/${orgA.id}`,
+      `/orgs/${orgA.id}/settings/branding`,
+      `/orgs/${orgA.id}/settings/security`,
+      `/orgs/${orgA.id}/settings/trace-config`,
+      w,
+      `${w}/environments/${a.env}`,
+      `${w}/components/${a.component}`,
+      `${w}/hosted-services/${a.component}`,
+      `${w}/deployments/rings/${a.ring}`,
+    ]) {
+      const before = await rest(gw, 'get', path.replace(/\/settings\/.*/, '/settings'), { token: tokenA });
+      const r = await rest(gw, 'patch', path, { token: tokenA, body: {}, contentType: 'application/merge-patch+json' });
+      expect([path, r.status]).toEqual([path, 200]);
+      const { updated_at: _a, ...was } = before.body;
+      const { updated_at: _b, ...is } = r.body;
+      expect([path, is]).toEqual([path, was]);
+    }
+  });
+});
+
 describe('organization status', () => {
   test('suspended: reads work, changes are 403 ORG_SUSPENDED; archived: everything is 403 ORG_ARCHIVED', async () => {
     const org = orgs()[2];

@@ -165,7 +165,10 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
     // Commit (or end the read-only transaction) before a single byte of the answer leaves.
     await lifecycle.end('answered');
     for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-    res.setHeader('cache-control', 'no-store');
+    // Tenant data: never in a shared cache. A GET with an ETag may be kept by the client, revalidated
+    // each time (If-None-Match → 304); everything else is not stored at all.
+    res.setHeader('cache-control', readOnly && answer.headers.etag ? 'private, no-cache' : 'no-store');
+    res.setHeader('vary', 'Authorization');
     if (answer.status === 304 || answer.status === 204) {
       res.status(answer.status).end();
       return;

@@ -46,7 +46,7 @@ function collection(
     route({
       method: 'get',
       path,
-      operationId: `list${name}`,
+      operationId: `list${name}${aliasSuffix(itemBase)}`,
       summary: `List ${summaryOf} of a workspace, oldest first`,
       tag,
       scopes: ['components:read'],
@@ -60,7 +60,7 @@ function collection(
     route<CreateComponentInput, Component>({
       method: 'post',
       path,
-      operationId: `create${name.replace(/s$/, '')}`,
+      operationId: `create${name.replace(/s$/, '')}${aliasSuffix(itemBase)}`,
       summary: type
         ? `Create a component of type ${type} (workspace developers and up)`
         : 'Create a component (workspace developers and up)',
@@ -127,6 +127,8 @@ function item(path: string, suffix: string, type?: ComponentType): Route[] {
   ];
 }
 
+/** The alias's operations need ids of their own (`listHostedServicesViaAlias`). */
+const aliasSuffix = (itemBase: string) => (itemBase === 'components' ? '' : 'ViaAlias');
 const pascal = (path: string) => path.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 
 export const componentRoutes: Route[] = [
@@ -148,7 +150,7 @@ export const componentRoutes: Route[] = [
   // The documented alias: /hosted-services is /components/hosted-services.
   ...collection(
     `${WORKSPACE}/hosted-services`,
-    'HostedServicesAlias',
+    'HostedServices',
     'the hosted services',
     ComponentType.HOSTED_SERVICE,
     'hosted-services',
