@@ -332,7 +332,10 @@ async function change(ctx: RequestContext, route: Route, restReq: RestRequest, r
   const ifMatch = req.header('if-match');
   const result = await ctx.scope.mutation(async () => {
     if (ifMatch !== undefined && route.current) {
-      await ctx.scope.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`rest:${req.path}`]);
+      // Keyed by the resource (its type and ids), not the URL: `/components/{id}` and its
+      // `/hosted-services/{id}` alias are one resource.
+      const resource = [route.current.type.name, ...Object.values(restReq.params)].join(':');
+      await ctx.scope.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [resource]);
       const current = JSON.stringify(toJson(route.current.type, await route.current.load(ctx, restReq)));
       const etag = etagOf(current);
       const matches = ifMatch.trim() === '*' || ifMatch.split(',').some((t) => t.trim() === etag);
