@@ -1,4 +1,5 @@
 import { cli } from './support/gateway';
+import { gid as gidOf } from './support/fixtures';
 import { snapshot } from './support/database';
 import { useGateway } from './support/harness';
 import { expectProblem, expectProblemUnchanged, rest, withoutRequestId, type RestResponse } from './support/rest';
@@ -203,6 +204,72 @@ describe('bad inputs: a problem naming every bad field, nothing changed', () => 
       { token: tokenA },
     );
     expectProblem(r, 400, 'BAD_USER_INPUT', ['limit', 'cursor', 'tier']);
+  });
+});
+
+describe('one set of rules for GraphQL and REST', () => {
+  const cases: Array<[string, string, Record<string, unknown>, string, () => string, Record<string, unknown>]> = [
+    [
+      'createEnvironment',
+      'CreateEnvironmentInput!',
+      { name: ' ', slug: '-x-', tier: 'DEV', executionBackend: { a: 'x'.repeat(17000) } },
+      'post',
+      () => `/orgs/${orgA.id}/workspaces/${a.ws}/environments`,
+      { name: ' ', slug: '-x-', tier: 'dev', execution_backend: { a: 'x'.repeat(17000) } },
+    ],
+    [
+      'createDeploymentRing',
+      'CreateDeploymentRingInput!',
+      { name: '', position: 25 },
+      'post',
+      () => `/orgs/${orgA.id}/workspaces/${a.ws}/deployments/rings`,
+      { name: '', position: 25, environment_id: NEVER },
+    ],
+  ];
+  test.each(cases)(
+    '%s: the same fields refused by both transports',
+    async (mutation, type, gqlInput, method, path, body) => {
+      const input =
+        mutation === 'createEnvironment'
+          ? { ...gqlInput, workspaceId: gidOf('Workspace', a.ws) }
+          : { ...gqlInput, workspaceId: gidOf('Workspace', a.ws), environmentId: gidOf('Environment', a.env) };
+      const gql = await gw.graphql(`mutation($i: ${type}) { ${mutation}(input: $i) { id } }`, { i: input }, tokenA);
+      const gqlFields = [...new Set(gql.body.errors![0].extensions.fields.map((f: { field: string }) => f.field))].map(
+        (f) => (f as string).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      );
+      const r = await rest(gw, method, path(), { token: tokenA, body });
+      expectProblem(r, 400, 'BAD_USER_INPUT', gqlFields);
+      // And the messages are the very class-validator messages GraphQL gives.
+      const messages = (x: Array<{ message: string }>) => x.map((e) => e.message).sort();
+      expect(messages(r.body.errors)).toEqual(messages(gql.body.errors![0].extensions.fields));
+    },
+  );
+});
+
+describe('pagination', () => {
+  test('a newest-first list (ring promotions) pages through every entry once, in order, by its next links', async () => {
+    const w = `/orgs/${orgA.id}/workspaces/${a.ws}`;
+    const ids: string[] = [];
+    for (const version of ['2', '3', '4', '5']) {
+      ids.push(
+        await created(
+          rest(gw, 'post', `${w}/deployments/rings/${a.ring}/deployments`, {
+            token: tokenA,
+            body: { component_id: a.component, version },
+          }),
+        ),
+      );
+    }
+    const seen: string[] = [];
+    let next: string | null = `/api/v1${w}/deployments/rings/${a.ring}/promotions?limit=2`;
+    while (next) {
+      const page: RestResponse = await rest(gw, 'get', next, { token: tokenA });
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((p: { id: string }) => p.id));
+      expect(page.headers.get('link')).toBe(page.body.next ? `<${page.body.next}>; rel="next"` : null);
+      next = page.body.next;
+    }
+    expect(seen).toEqual([...ids.reverse(), a.promotion]);
   });
 });
 
