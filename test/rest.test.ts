@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildSchema } from 'graphql';
 import { validate } from '@readme/openapi-parser';
 import { useGateway } from './support/harness';
 import { expectProblem, expectProblemUnchanged, rest, withoutRequestId } from './support/rest';
@@ -205,6 +208,55 @@ describe('the same rules as GraphQL', () => {
     const wrongMethod = await rest(gw, 'put', path, { token: tokenA, body: {} });
     expectProblem(wrongMethod, 405, 'BAD_REQUEST');
     expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+  });
+});
+
+describe('scopes: the same as GraphQL', () => {
+  /** `@requiresScopes` groups (OR of ANDs) of a type or of a Mutation field, read from schema.graphql. */
+  const sdl = fs.readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8');
+  const schema = buildSchema(sdl);
+  const groups = (node: { astNode?: { directives?: readonly any[] } | null } | undefined): string[][] | null => {
+    const directive = node?.astNode?.directives?.find((d) => d.name.value === 'requiresScopes');
+    if (!directive) return null;
+    return directive.arguments[0].value.values.map((g: any) => g.values.map((v: any) => v.value));
+  };
+  /** REST-only view types and the GraphQL types whose fields they show. */
+  const VIEWS: Record<string, string[]> = {
+    OrganizationSettings: ['Branding', 'SecuritySettings', 'Banner', 'GatewayTraceConfig'],
+    EnvironmentWithCredentials: ['Environment', 'SecretStatus'],
+  };
+
+  test("every route needs at least the GraphQL mutation's scopes and the scopes of the type it answers", async () => {
+    const { body } = await rest(gw, 'get', '/openapi.json');
+    const mutation = schema.getMutationType()!.getFields();
+    let checked = 0;
+    for (const [p, operations] of Object.entries<any>(body.paths)) {
+      for (const [method, op] of Object.entries<any>(operations)) {
+        if (p === '/auth/token') continue;
+        const scopes = new Set<string>(op['x-required-scopes']);
+        const satisfied = (g: string[][] | null) => !g || g.some((and) => and.every((s) => scopes.has(s)));
+        const audit = op['x-audit-operation'];
+        if (audit) {
+          const field = mutation[audit];
+          expect([method, p, audit, Boolean(field)]).toEqual([method, p, audit, true]);
+          expect([method, p, 'mutation', satisfied(groups(field))]).toEqual([method, p, 'mutation', true]);
+        }
+        const ok = Object.values<any>(op.responses).find((r) => r.content?.['application/json'])?.content[
+          'application/json'
+        ].schema;
+        const ref: string | undefined = ok?.$ref ?? ok?.properties?.items?.items?.$ref;
+        if (ref) {
+          const name = ref.split('/').at(-1)!;
+          for (const type of VIEWS[name] ?? [name]) {
+            const gqlType = schema.getType(type) as any;
+            expect([method, p, type, Boolean(gqlType)]).toEqual([method, p, type, true]);
+            expect([method, p, type, satisfied(groups(gqlType))]).toEqual([method, p, type, true]);
+          }
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
   });
 });
 
