@@ -2,7 +2,8 @@ import { SCOPES } from '../auth/scopes';
 import { MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from '../pagination';
 import { NOT_FOUND_DETAIL, PROBLEM_SCHEMA } from './problem';
 import type { Route } from './route';
-import { SchemaRegistry, type JsonSchema } from './schema';
+import { getMetadataStorage } from 'type-graphql';
+import { SchemaRegistry, snake, type JsonSchema } from './schema';
 
 /**
  * The OpenAPI 3.1 document, generated at run time from the route table (src/rest/routes) and the classes
@@ -231,7 +232,7 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
         },
       },
       schemas: {
-        ...registry.components,
+        ...restWording(registry.components),
         Problem: PROBLEM_SCHEMA,
         OAuthError: {
           type: 'object',
@@ -241,4 +242,35 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
       },
     },
   };
+}
+
+/**
+ * The descriptions come from the GraphQL classes, which speak GraphQL: camelCase field names
+ * (`deploymentHost`) and enum names (`LOCALHOST`, `SAMPLED`). In the REST document they read as REST
+ * clients write them (`deployment_host`, `localhost`, `sampled`), taken from type-graphql's metadata. Only
+ * the generated schemas are reworded, never this file's own prose.
+ */
+/** Enum names that are also words of the prose (`an API key`, `AWS credentials`): left as written. */
+const PROPER_NOUNS = new Set(['API', 'AWS', 'HTTP', 'JSON', 'SQL', 'MFA', 'LLM', 'ID', 'URL']);
+
+function restWording<T>(document: T): T {
+  const storage = getMetadataStorage();
+  const words = new Map<string, string>();
+  for (const e of storage.enums)
+    for (const [key, value] of Object.entries(e.enumObj as Record<string, string>))
+      if (!PROPER_NOUNS.has(key)) words.set(key, value);
+  for (const f of storage.fields) if (/[A-Z]/.test(f.name)) words.set(f.name, snake(f.name));
+  const pattern = new RegExp(`\\b(${[...words.keys()].sort((x, y) => y.length - x.length).join('|')})\\b`, 'g');
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === 'object')
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          k === 'description' && typeof v === 'string' ? v.replace(pattern, (w) => words.get(w) ?? w) : walk(v),
+        ]),
+      );
+    return value;
+  };
+  return walk(document) as T;
 }
