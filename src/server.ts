@@ -31,6 +31,8 @@ import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
 import { HttpDrain } from './http-drain';
+import { API_PREFIX, restApi } from './rest/router';
+import { restRoutes } from './rest/routes';
 
 export interface GatewayDeps {
   config: Config;
@@ -172,6 +174,20 @@ export async function createGateway({
   });
   app.use('/platform/v1', platformApi(ownerDataSource, config.platformAdminToken));
   app.use('/auth', apiKeyExchange(ownerDataSource, tokens, config, log, metrics));
+  // REST (src/rest): the same services, RequestContext and transaction rules as /graphql.
+  app.use(
+    API_PREFIX,
+    restApi({
+      dataSource,
+      tokens,
+      keyring,
+      log,
+      routes: restRoutes,
+      requestTimeoutMs: config.requestTimeoutMs,
+      settleTimeoutMs: config.statementTimeoutMs + 1000,
+      bodyLimit: '1mb',
+    }),
+  );
   if (config.graphiql) app.use('/graphiql', graphiqlRouter({ endpoint: '/graphql', tokenEndpoint: '/auth/token' }));
 
   app.use(

@@ -1,6 +1,6 @@
 import { defaultFieldResolver, getNamedType, type GraphQLSchema } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
-import { v7 as uuidv7 } from 'uuid';
+import { auditService } from './audit.service';
 import type { GatewayContext } from '../../graphql/context';
 
 /** Argument names that identify what a mutation acts on, in order of preference. Values are never recorded. */
@@ -36,24 +36,14 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
         async resolve(source, args, context: GatewayContext, info) {
           const request = context.request;
           if (!request) return resolve(source, args, context, info);
-          const { scope, principal } = request;
           // One savepoint around the change and its record: both commit, or neither does.
-          return scope.mutation(async () => {
+          return request.scope.mutation(async () => {
             const result = await resolve(source, args, context, info);
-            await scope.query(
-              `INSERT INTO audit_log (org_id, id, actor, actor_kind, operation, target_type, target_id, request_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-              [
-                scope.orgId,
-                uuidv7(),
-                principal.subject,
-                principal.kind,
-                fieldName,
-                targetType === 'ID' ? null : targetType,
-                targetOf(args, result),
-                request.requestId,
-              ],
-            );
+            await auditService.record(request, {
+              operation: fieldName,
+              targetType: targetType === 'ID' ? null : targetType,
+              targetId: targetOf(args, result),
+            });
             return result;
           });
         },

@@ -50,6 +50,16 @@ export class DeploymentLoaders {
     return componentIds.map((id) => deployments.filter((d) => d.componentId === id));
   });
 
+  /** What is deployed in each ring: one row per component, oldest arrival first. */
+  readonly deploymentsInRing = new DataLoader<string, RingDeployment[]>(async (ringIds) => {
+    const rows = await this.scope.query(
+      `SELECT * FROM ring_deployments WHERE org_id = $1 AND ring_id = ANY($2::uuid[]) ORDER BY ring_id, updated_at, component_id`,
+      [this.scope.orgId, ringIds],
+    );
+    const deployments = await this.hydrate(RingDeployment, rows);
+    return ringIds.map((id) => deployments.filter((d) => d.ringId === id));
+  });
+
   /** One page of promotions into each ring, newest first (ids are UUIDv7: time-ordered). */
   promotionsIntoRing(page: Page): DataLoader<string, DeploymentPromotion[]> {
     const key = pageKey(page);
@@ -81,6 +91,7 @@ export class DeploymentLoaders {
     this.promotionCount.clearAll();
     this.ringsOfWorkspace.clearAll();
     this.deploymentsOfComponent.clearAll();
+    this.deploymentsInRing.clearAll();
     this.promotionPages.clear();
   }
 }

@@ -95,6 +95,11 @@ export const deploymentService = {
     return ctx.loaders.deployments.deploymentsOfComponent.load(componentId);
   },
 
+  /** The versions currently in a ring, one per component (the REST `…/rings/{ring_id}/deployments`). */
+  deploymentsInRing(ctx: RequestContext, ringId: string): Promise<RingDeployment[]> {
+    return ctx.loaders.deployments.deploymentsInRing.load(ringId);
+  },
+
   async promotionsIntoRing(ctx: RequestContext, ringId: string, page: Page): Promise<Connection<DeploymentPromotion>> {
     const loaders = ctx.loaders.deployments;
     const rows = await loaders.promotionsIntoRing(page).load(ringId);

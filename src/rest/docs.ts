@@ -1,0 +1,121 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import express, { type Request, type Response, type Router } from 'express';
+
+/**
+ * The browsable API reference at /api/v1/docs: Swagger UI (npm `swagger-ui-dist`, its prebuilt
+ * `swagger-ui-bundle.js` and `swagger-ui.css` served as they are from node_modules) on the OpenAPI document
+ * at /api/v1/openapi.json. Everything comes from the gateway (works offline), under a Content-Security-Policy
+ * of 'self' only: no inline script or style, no eval, no other origin (Swagger UI's validator badge, its one
+ * outside request, is switched off in page.js).
+ *
+ * Why Swagger UI and not Scalar: Swagger UI 5 renders OpenAPI 3.1 from one UMD bundle with no build step and
+ * runs under `style-src 'self'` (React sets styles through the CSSOM, which CSP does not restrict), while
+ * Scalar's standalone bundle injects <style> elements (it would need a nonce plumbed into it) and loads its
+ * fonts from its CDN unless configured otherwise. The same content-hashed asset scheme as /graphiql
+ * (src/graphql/graphiql.ts): immutable for a year, gzipped once on first use; the page is revalidated.
+ */
+interface Asset {
+  name: string;
+  type: string;
+  hash: string;
+  body: Buffer;
+  gzip: Buffer;
+}
+
+function projectRoot(dir: string): string {
+  if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+  const parent = path.dirname(dir);
+  if (parent === dir) throw new Error('API docs: no package.json above ' + __dirname);
+  return projectRoot(parent);
+}
+
+function files(): Array<{ name: string; type: string; file: string }> {
+  const swagger = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  const own = path.join(projectRoot(__dirname), 'src', 'rest', 'docs');
+  const js = 'text/javascript; charset=utf-8';
+  const css = 'text/css; charset=utf-8';
+  return [
+    { name: 'swagger-ui.css', type: css, file: path.join(swagger, 'swagger-ui.css') },
+    { name: 'page.css', type: css, file: path.join(own, 'page.css') },
+    { name: 'swagger-ui-bundle.js', type: js, file: path.join(swagger, 'swagger-ui-bundle.js') },
+    { name: 'page.js', type: js, file: path.join(own, 'page.js') },
+  ];
+}
+
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "font-src 'self' data:",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Mounted at /api/v1/docs: the page, and its assets at /api/v1/docs/assets/<hash>/<name>. */
+export function apiDocsRouter(options: { prefix: string }): Router {
+  const list = files();
+  for (const f of list) if (!fs.existsSync(f.file)) throw new Error(`API docs: ${f.file} is missing: run npm install`);
+  let assets: Map<string, Asset> | undefined;
+  let page: string | undefined;
+  const ready = () => {
+    if (!assets) {
+      assets = new Map();
+      for (const f of list) {
+        const body = fs.readFileSync(f.file);
+        const hash = crypto.createHash('sha256').update(body).digest('hex').slice(0, 16);
+        assets.set(f.name, { name: f.name, type: f.type, hash, body, gzip: zlib.gzipSync(body, { level: 9 }) });
+      }
+      const url = (name: string) => `${options.prefix}/docs/assets/${assets!.get(name)!.hash}/${name}`;
+      page = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8" />
+  <meta name="viewport" content="width=device-width, initial-scale=1" />
+  <title>manifest-gateway · REST API reference</title>
+  <link rel="stylesheet" href="${url('swagger-ui.css')}" />
+  <link rel="stylesheet" href="${url('page.css')}" />
+</head>
+<body>
+  <header class="api-docs">manifest-gateway REST API · OpenAPI document: <a href="${options.prefix}/openapi.json">${options.prefix}/openapi.json</a></header>
+  <div id="swagger-ui" data-spec="${options.prefix}/openapi.json">Loading the API reference…</div>
+  <script src="${url('swagger-ui-bundle.js')}"></script>
+  <script src="${url('page.js')}"></script>
+</body>
+</html>
+`;
+    }
+    return { assets, page: page! };
+  };
+
+  const router = express.Router({ strict: false });
+  router.get('/', (_req: Request, res: Response) => {
+    res.set({
+      'content-security-policy': DOCS_CSP,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+    res.type('html').send(ready().page);
+  });
+  router.get('/assets/:hash/:name', (req: Request, res: Response, next) => {
+    const asset = ready().assets.get(String(req.params.name));
+    if (!asset || asset.hash !== req.params.hash) return next();
+    const gzip = req.acceptsEncodings('gzip', 'identity') === 'gzip';
+    res.set({
+      'content-type': asset.type,
+      'cache-control': 'public, max-age=31536000, immutable',
+      'x-content-type-options': 'nosniff',
+      etag: `"${asset.hash}${gzip ? '-gz' : ''}"`,
+      vary: 'Accept-Encoding',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    });
+    res.send(gzip ? asset.gzip : asset.body);
+  });
+  return router;
+}

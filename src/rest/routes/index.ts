@@ -1,0 +1,17 @@
+import type { Route } from '../route';
+import { componentRoutes } from './components';
+import { deploymentRoutes } from './deployments';
+import { environmentRoutes } from './environments';
+import { organizationRoutes } from './organization';
+import { settingsRoutes } from './settings';
+import { workspaceRoutes } from './workspaces';
+
+/** Every REST route, in the order the OpenAPI document lists them. Add a resource's list here. */
+export const restRoutes: Route[] = [
+  ...organizationRoutes,
+  ...settingsRoutes,
+  ...workspaceRoutes,
+  ...environmentRoutes,
+  ...componentRoutes,
+  ...deploymentRoutes,
+];
