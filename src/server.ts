@@ -29,6 +29,11 @@ import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
 import { HttpDrain } from './http-drain';
+import { RequestTrace } from './tracing/request-trace';
+import { TraceWriter } from './tracing/trace-writer';
+import { tracePlugin } from './tracing/trace-plugin';
+import { TraceRetention } from './tracing/retention';
+import { activeOtelIds } from './tracing/otel';
 
 export interface GatewayDeps {
   config: Config;
@@ -81,6 +86,8 @@ export async function createGateway({
   httpServer.keepAliveTimeout = config.http.keepAliveTimeoutMs;
   if (config.http.maxConnections > 0) httpServer.maxConnections = config.http.maxConnections;
   const metrics = createMetrics();
+  const traceWriter = new TraceWriter(dataSource, log, config.tracing.writeQueueMax, metrics.registry);
+  const retention = new TraceRetention(ownerDataSource, log, config.tracing);
   const limit = (n: number, name: string) => ({ n, propagateOnRejection: false, onReject: [limitRejection(name, n)] });
   const drain = new HttpDrain(httpServer, log);
   const armor = new ApolloArmor({
@@ -127,6 +134,7 @@ export async function createGateway({
         requestTimeoutMs: config.requestTimeoutMs,
         settleTimeoutMs: config.statementTimeoutMs + 1000,
       }),
+      tracePlugin(),
     ],
   });
   await apollo.start();
@@ -136,6 +144,19 @@ export async function createGateway({
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
+    // Every response carries a traceparent (README "Tracing"): the caller's trace continued when its header
+    // is valid, a new one otherwise. What is kept is decided once the organization is known (open-request.ts).
+    const trace = new RequestTrace(req.headers.traceparent, activeOtelIds());
+    res.locals.trace = trace;
+    res.locals.traceId = trace.traceId;
+    res.setHeader('traceparent', trace.traceparent());
+    res.on('finish', () => {
+      const row = trace.finish(res.statusCode);
+      if (row) {
+        row.requestId = requestId;
+        traceWriter.enqueue(row);
+      }
+    });
     res.on('finish', () =>
       metrics.httpRequests.inc({
         route: req.route?.path ?? req.path.split('/').slice(0, 2).join('/'),
@@ -180,7 +201,14 @@ export async function createGateway({
           const requestId = res.locals.requestId as string;
           const principal = await authenticate(req.headers, tokens);
           const lifecycle = new RequestLifecycle();
-          const context: GatewayContext = { requestId, log, principal, keyring, lifecycle };
+          const context: GatewayContext = {
+            requestId,
+            log,
+            principal,
+            keyring,
+            lifecycle,
+            trace: res.locals.trace as RequestTrace,
+          };
           // However the response ends, the lifecycle hears of it. Before the answer was written: the client
           // went away, the scope refuses further statements, waits for in-flight work and rolls back. After
           // a normal answer the plugin has already ended the scope and this is a no-op; if the pipeline ever
@@ -228,18 +256,24 @@ export async function createGateway({
 
   return {
     httpServer,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // Today's and the next days' trace partitions exist before the first request (retention.ts).
+      await retention.maintainPartitions();
+      retention.start();
+      return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => {
           const address = httpServer.address() as { port: number };
           const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
           resolve(`http://${host}:${address.port}`);
         });
-      }),
+      });
+    },
     stop: async () => {
       const drained = await drain.drain(config.shutdownGraceMs);
       await apollo.stop(); // nothing in flight any more: returns at once
+      await retention.stop();
+      await traceWriter.close().catch(() => undefined);
       return drained;
     },
   };
