@@ -89,7 +89,6 @@ export class RequestTrace {
   validate?: [number, number];
   execute?: [number, number];
   executeSpanId?: string;
-  readonly errorCodes = new Set<string>();
   sqlStatements = 0;
   sqlMs = 0;
   private finished = false;
@@ -196,12 +195,13 @@ export class RequestTrace {
   finish(httpStatus: number): TraceRow | null {
     if (this.finished || !this.orgId || !this.recording || !this.spans || !this.principal) return null;
     this.finished = true;
+    const errorCodes = new Set<string>();
     for (const error of this.answer?.body?.errors ?? []) {
       const code = error.extensions?.code;
-      this.errorCodes.add(typeof code === 'string' ? code.slice(0, 64) : 'INTERNAL_SERVER_ERROR');
+      errorCodes.add(typeof code === 'string' ? code.slice(0, 64) : 'INTERNAL_SERVER_ERROR');
     }
     if (this.answer?.scope) this.sqlStatements = this.answer.scope.statements;
-    const outcome = this.errorCodes.size > 0 || httpStatus >= 400 ? 'error' : 'ok';
+    const outcome = errorCodes.size > 0 || httpStatus >= 400 ? 'error' : 'ok';
     if (this.keepOnlyOnError && outcome === 'ok') return null;
     const durationMs = this.now();
     const phases: SpanRecord[] = [];
@@ -245,7 +245,7 @@ export class RequestTrace {
       apiKeyId: this.principal.apiKeyId,
       durationMs,
       outcome,
-      errorCodes: [...this.errorCodes].sort(),
+      errorCodes: [...errorCodes].sort(),
       httpStatus,
       sqlStatements: this.sqlStatements,
       sqlMs: this.sqlMs,

@@ -89,33 +89,44 @@ export class TraceRetention {
     try {
       Object.assign(result, await this.maintainPartitions());
       const batch = this.config.retentionBatchSize;
-      for (;;) {
-        if (this.stopped) break;
-        const rows = await asPlatformAdmin(this.owner, (manager) =>
-          queryRows(
-            manager,
-            // One batch across organizations: for each organization (its own retention), up to `batch` of its
-            // expired rows by the primary key's (org_id, started_at) prefix, then at most `batch` in all.
-            `DELETE FROM traces t
-              USING (SELECT x.org_id, x.started_at, x.trace_id
-                       FROM organizations o
-                      CROSS JOIN LATERAL (
-                        SELECT org_id, started_at, trace_id FROM traces
-                         WHERE org_id = o.id AND started_at < now() - make_interval(days => o.trace_retention_days)
-                         LIMIT $1) x
-                      LIMIT $1) d
-             WHERE t.org_id = d.org_id AND t.started_at = d.started_at AND t.trace_id = d.trace_id
-            RETURNING 1 AS deleted`,
-            [batch],
-          ),
-        );
-        result.batches++;
-        result.deleted += rows.length;
-        await this.owner.query(
-          `UPDATE trace_retention_state SET lease_until = now() + make_interval(secs => $2) WHERE id = 1 AND holder = $1`,
-          [this.holder, LEASE_SECONDS],
-        );
-        if (rows.length < batch) break;
+      const [{ days: shortest }] = await asPlatformAdmin(this.owner, (m) =>
+        queryRows<{ days: number | null }>(m, `SELECT min(trace_retention_days)::int AS days FROM organizations`),
+      );
+      if (shortest !== null) {
+        // Partition by partition (oldest first): inside one partition a row's ctid is unique, so a batch is
+        // the classic `ctid = ANY(ARRAY(… LIMIT n))` (a TID scan), and the rows are found per organization by
+        // the partition's primary key (org_id, started_at, …) up to that organization's own cutoff. A partition
+        // that starts after the shortest retention's cutoff holds nothing expired and is skipped. The owner
+        // reads the partition directly (RLS is on the parent; this job is the platform's, like app.platform_admin).
+        const cutoff = Date.now() - shortest * DAY_MS;
+        for (const name of await this.partitions()) {
+          const match = PARTITION.exec(name);
+          if (match && Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) >= cutoff) continue;
+          for (;;) {
+            if (this.stopped) break;
+            const rows = await asPlatformAdmin(this.owner, (manager) =>
+              queryRows(
+                manager,
+                `DELETE FROM "${name}" WHERE ctid = ANY (ARRAY(
+                   SELECT x.ctid FROM organizations o
+                    CROSS JOIN LATERAL (
+                      SELECT ctid FROM "${name}"
+                       WHERE org_id = o.id AND started_at < now() - make_interval(days => o.trace_retention_days)
+                       LIMIT $1) x
+                    LIMIT $1))
+                 RETURNING 1 AS deleted`,
+                [batch],
+              ),
+            );
+            result.batches++;
+            result.deleted += rows.length;
+            await this.owner.query(
+              `UPDATE trace_retention_state SET lease_until = now() + make_interval(secs => $2) WHERE id = 1 AND holder = $1`,
+              [this.holder, LEASE_SECONDS],
+            );
+            if (rows.length < batch) break;
+          }
+        }
       }
       if (result.deleted || result.droppedPartitions.length)
         this.log.info(
@@ -143,13 +154,7 @@ export class TraceRetention {
   async maintainPartitions(): Promise<Pick<RetentionResult, 'createdPartitions' | 'droppedPartitions'>> {
     const createdPartitions: string[] = [];
     const droppedPartitions: string[] = [];
-    const existing = new Set<string>(
-      (
-        (await this.owner.query(
-          `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'traces'::regclass`,
-        )) as Array<{ relname: string }>
-      ).map((r) => r.relname),
-    );
+    const existing = new Set<string>(await this.partitions());
     const today = dayStart(Date.now());
     for (let d = 0; d <= DAYS_AHEAD; d++) {
       const from = today + d * DAY_MS;
@@ -181,6 +186,17 @@ export class TraceRetention {
       }
     }
     return { createdPartitions, droppedPartitions };
+  }
+
+  /** The partitions of `traces`, oldest day first, the default partition last. */
+  private async partitions(): Promise<string[]> {
+    const rows = (await this.owner.query(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'traces'::regclass`,
+    )) as Array<{ relname: string }>;
+    return rows
+      .map((r) => r.relname)
+      .filter((name) => /^traces_[a-z0-9_]+$/.test(name))
+      .sort((a, b) => (a === 'traces_default' ? 1 : b === 'traces_default' ? -1 : a.localeCompare(b)));
   }
 
   private async ddl(sql: string): Promise<void> {
