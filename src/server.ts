@@ -29,11 +29,10 @@ import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
 import { HttpDrain } from './http-drain';
-import { RequestTrace } from './tracing/request-trace';
-import { TraceWriter } from './tracing/trace-writer';
+import type { RequestTrace } from './tracing/request-trace';
+import { TraceWriter, traceMiddleware } from './tracing/trace-writer';
 import { tracePlugin } from './tracing/trace-plugin';
 import { TraceRetention } from './tracing/retention';
-import { activeOtelIds } from './tracing/otel';
 
 export interface GatewayDeps {
   config: Config;
@@ -144,19 +143,6 @@ export async function createGateway({
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
-    // Every response carries a traceparent (README "Tracing"): the caller's trace continued when its header
-    // is valid, a new one otherwise. What is kept is decided once the organization is known (open-request.ts).
-    const trace = new RequestTrace(req.headers.traceparent, activeOtelIds());
-    res.locals.trace = trace;
-    res.locals.traceId = trace.traceId;
-    res.setHeader('traceparent', trace.traceparent());
-    res.on('finish', () => {
-      const row = trace.finish(res.statusCode);
-      if (row) {
-        row.requestId = requestId;
-        traceWriter.enqueue(row);
-      }
-    });
     res.on('finish', () =>
       metrics.httpRequests.inc({
         route: req.route?.path ?? req.path.split('/').slice(0, 2).join('/'),
@@ -166,6 +152,8 @@ export async function createGateway({
     // Every error formatted while serving this request carries its id (src/graphql/errors.ts).
     requestScope.run({ requestId }, next);
   });
+  // Every response carries a traceparent; kept traces are written after the answer (README "Tracing").
+  app.use(traceMiddleware(traceWriter));
   // Before any route: while shutting down, requests are refused before anything runs.
   app.use(drain.middleware());
 
@@ -257,8 +245,13 @@ export async function createGateway({
   return {
     httpServer,
     listen: async () => {
-      // Today's and the next days' trace partitions exist before the first request (retention.ts).
-      await retention.maintainPartitions();
+      // Today's and the next days' trace partitions exist before the first request (retention.ts); a failure
+      // here is not fatal (rows would land in the default partition) and the job retries every run.
+      await retention
+        .maintainPartitions()
+        .catch((error: unknown) =>
+          log.warn({ err: errorForLog(error) }, 'trace partitions could not be prepared at start'),
+        );
       retention.start();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);

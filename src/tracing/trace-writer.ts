@@ -4,7 +4,32 @@ import { Counter, type Registry } from 'prom-client';
 import { TENANT_ROLE } from '../db/tenant-role';
 import { transactionTimeouts } from '../db/data-source';
 import { errorForLog } from '../graphql/errors';
-import type { TraceRow } from './request-trace';
+import type { NextFunction, Request, Response } from 'express';
+import { RequestTrace, type TraceRow } from './request-trace';
+import { activeOtelIds } from './otel';
+
+/**
+ * Express middleware, after the request id: every response carries a `traceparent` (the caller's trace
+ * continued when its header is valid, a new one otherwise; the OpenTelemetry server span's ids when OTLP export
+ * is on). The request's RequestTrace is `res.locals.trace` (its id `res.locals.traceId`); what is kept is
+ * decided once the organization is known (context/open-request.ts), and written after the answer.
+ */
+export function traceMiddleware(writer: TraceWriter) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const trace = new RequestTrace(req.headers.traceparent, activeOtelIds());
+    res.locals.trace = trace;
+    res.locals.traceId = trace.traceId;
+    res.setHeader('traceparent', trace.traceparent());
+    res.on('finish', () => {
+      const row = trace.finish(res.statusCode);
+      if (row) {
+        row.requestId = (res.locals.requestId as string | undefined) ?? null;
+        writer.enqueue(row);
+      }
+    });
+    next();
+  };
+}
 
 /** Traces per INSERT transaction at most (a flush with more writes several). */
 const WRITE_BATCH = 200;
