@@ -261,7 +261,7 @@ describe('modes', () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 300000); // 2000 requests and a second gateway: minutes on the loaded 2-core CI machine
 
   test('a configuration change applies from the next request', async () => {
     await setMode(orgA.id, 'none');
