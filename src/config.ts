@@ -74,6 +74,15 @@ export interface Config {
   };
   /** How long a SIGTERM/SIGINT drain may take before open connections are destroyed (exit code 1 then). */
   shutdownGraceMs: number;
+  /** Per-organization tracing (README "Tracing"): the retention job and the trace writer. */
+  tracing: {
+    /** How often the retention job runs (and once at start); 0 turns it off (tests drive it). */
+    retentionIntervalMs: number;
+    /** Rows deleted per retention statement (each in its own short transaction). */
+    retentionBatchSize: number;
+    /** Captured traces waiting to be written beyond this are dropped (and counted). */
+    writeQueueMax: number;
+  };
   /**
    * Keys that encrypt secrets at rest (ENCRYPTION_KEYS + ENCRYPTION_KEY_CURRENT). Unset in development:
    * generated under dataDir/keys. Required in production.
@@ -306,5 +315,10 @@ export function loadConfig(env: Env = process.env): Config {
     // request logs); it costs a few microseconds of a request's ~2 ms (README "Metrics and access log").
     accessLog: onOff(env, 'ACCESS_LOG', true),
     metrics: { maxOperationNames: int(env, 'METRICS_MAX_OPERATION_NAMES', 100, 0, 10000) },
+    tracing: {
+      retentionIntervalMs: int(env, 'TRACE_RETENTION_INTERVAL_MS', 600000, 0, 86400000),
+      retentionBatchSize: int(env, 'TRACE_RETENTION_BATCH_SIZE', 5000, 1, 1000000),
+      writeQueueMax: int(env, 'TRACE_WRITE_QUEUE_MAX', 10000, 1, 1000000),
+    },
   };
 }

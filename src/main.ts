@@ -1,3 +1,5 @@
+// First: OpenTelemetry (when configured) must patch http, graphql and pg before they are loaded.
+import './tracing/otel-bootstrap';
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
@@ -6,6 +8,7 @@ import { loadSigningKey } from './auth/keys';
 import { TokenService } from './auth/tokens';
 import { createGateway } from './server';
 import { Keyring } from './secrets/keyring';
+import { stopOtel } from './tracing/otel';
 
 /** Process entry: config → database (+ migrations) → keys → HTTP server → signals. */
 async function main(): Promise<void> {
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
       code = 1;
       log.error({ err: error instanceof Error ? error.message : String(error) }, 'error while shutting down');
     }
+    await stopOtel();
     log.info({ exitCode: code, durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6) }, 'stopped');
     process.exit(code);
   };

@@ -33,6 +33,10 @@ import type { Keyring } from './secrets/keyring';
 import { HttpDrain } from './http-drain';
 import { API_PREFIX, restApi } from './rest/router';
 import { restRoutes } from './rest/routes';
+import type { RequestTrace } from './tracing/request-trace';
+import { TraceWriter, traceMiddleware } from './tracing/trace-writer';
+import { tracePlugin } from './tracing/trace-plugin';
+import { TraceRetention } from './tracing/retention';
 
 export interface GatewayDeps {
   config: Config;
@@ -86,6 +90,8 @@ export async function createGateway({
   if (config.http.maxConnections > 0) httpServer.maxConnections = config.http.maxConnections;
   const metrics = createMetrics({ maxOperationNames: config.metrics.maxOperationNames });
   observePools(metrics, { serving: dataSource, owner: ownerDataSource });
+  const traceWriter = new TraceWriter(dataSource, log, config.tracing.writeQueueMax, metrics.registry);
+  const retention = new TraceRetention(ownerDataSource, log, config.tracing);
   const limit = (n: number, name: string) => ({ n, propagateOnRejection: false, onReject: [limitRejection(name, n)] });
   const drain = new HttpDrain(httpServer, log);
   const armor = new ApolloArmor({
@@ -132,6 +138,7 @@ export async function createGateway({
         requestTimeoutMs: config.requestTimeoutMs,
         settleTimeoutMs: config.statementTimeoutMs + 1000,
       }),
+      tracePlugin(),
     ],
   });
   await apollo.start();
@@ -149,6 +156,8 @@ export async function createGateway({
     // layer can add what the access log should know (src/request-scope.ts).
     requestScope.run({ requestId, facts }, next);
   });
+  // Every response carries a traceparent; kept traces are written after the answer (README "Tracing").
+  app.use(traceMiddleware(traceWriter));
   // Before any route: while shutting down, requests are refused before anything runs.
   app.use(drain.middleware());
 
@@ -199,7 +208,14 @@ export async function createGateway({
           const principal = await authenticate(req.headers, tokens);
           if (principal) noteCaller(principal);
           const lifecycle = new RequestLifecycle();
-          const context: GatewayContext = { requestId, log, principal, keyring, lifecycle };
+          const context: GatewayContext = {
+            requestId,
+            log,
+            principal,
+            keyring,
+            lifecycle,
+            trace: res.locals.trace as RequestTrace,
+          };
           // However the response ends, the lifecycle hears of it. Before the answer was written: the client
           // went away, the scope refuses further statements, waits for in-flight work and rolls back. After
           // a normal answer the plugin has already ended the scope and this is a no-op; if the pipeline ever
@@ -247,18 +263,29 @@ export async function createGateway({
 
   return {
     httpServer,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // Today's and the next days' trace partitions exist before the first request (retention.ts); a failure
+      // here is not fatal (rows would land in the default partition) and the job retries every run.
+      await retention
+        .maintainPartitions()
+        .catch((error: unknown) =>
+          log.warn({ err: errorForLog(error) }, 'trace partitions could not be prepared at start'),
+        );
+      retention.start();
+      return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => {
           const address = httpServer.address() as { port: number };
           const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
           resolve(`http://${host}:${address.port}`);
         });
-      }),
+      });
+    },
     stop: async () => {
       const drained = await drain.drain(config.shutdownGraceMs);
       await apollo.stop(); // nothing in flight any more: returns at once
+      await retention.stop();
+      await traceWriter.close().catch(() => undefined);
       return drained;
     },
   };

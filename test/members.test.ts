@@ -169,7 +169,7 @@ describe('organization members', () => {
     ok(await gw.graphql(UPDATE_MEMBER, { u: 'demotee', i: { role: 'VIEWER' } }, as(OWNER)));
     await refused(UPDATE_ORG, {}, 'demotee', 'FORBIDDEN');
     const viewer = ok<any>(await gw.graphql(`{ viewer { scopes } }`, {}, as('demotee')));
-    expect(viewer.viewer.scopes).toEqual(['components:read', 'org:read', 'traces:read', 'workspaces:read']);
+    expect(viewer.viewer.scopes).toEqual(['components:read', 'org:read', 'workspaces:read']);
   });
 });
 

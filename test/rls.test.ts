@@ -30,7 +30,10 @@ const CROSS_TENANT_LOOKUP_INDEXES = ['api_keys_exchange_lookup_idx'];
 
 async function tenantTables(): Promise<string[]> {
   const rows = await db.admin.query(
-    `SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'org_id' ORDER BY 1`,
+    // Partitions (the traces table's daily ones) are reached only through their parent, whose policies apply;
+    // the tenant role has no privilege on a partition itself (checked below).
+    `SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'org_id'
+        AND NOT (SELECT relispartition FROM pg_class WHERE oid = format('%I', table_name)::regclass) ORDER BY 1`,
   );
   return rows.rows.map((r) => r.table_name);
 }

@@ -19,7 +19,9 @@ export enum WorkspaceRole {
   ADMIN = 'admin',
 }
 
-const READ: Scope[] = ['org:read', 'workspaces:read', 'components:read', 'traces:read'];
+// traces:read is not here: a trace names the operations, principals and SQL of every workspace of the
+// organization, like the audit log, so it is for owners and admins (README "Tracing").
+const READ: Scope[] = ['org:read', 'workspaces:read', 'components:read'];
 
 export const ORG_ROLE_SCOPES: Record<OrgRole, readonly Scope[]> = {
   owner: SCOPES,

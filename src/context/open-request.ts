@@ -10,6 +10,7 @@ import { Loaders } from './loaders';
 import { RequestContext } from './request-context';
 import type { RequestLifecycle } from './request-lifecycle';
 import { currentFacts, noteCaller } from '../request-scope';
+import type { RequestTrace } from '../tracing/request-trace';
 
 export interface OpenRequestOptions {
   dataSource: DataSource;
@@ -23,6 +24,8 @@ export interface OpenRequestOptions {
   /** Epoch ms after which no statement starts (REQUEST_TIMEOUT_MS). */
   deadline: number;
   settleTimeoutMs: number;
+  /** The request's trace (src/tracing): decided here by the organization's configuration, from the first statement. */
+  trace?: RequestTrace;
 }
 
 /**
@@ -56,6 +59,21 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
   const loaders = new Loaders(scope);
   const caller = await loaders.organization.caller();
   const tokenSent = { tokenSent: true };
+  const trace = options.trace;
+  if (trace && caller.organization) {
+    // The organization's trace configuration came with its row in the opening round trip: the decision costs
+    // no statement, and a configuration change applies from the next request on every replica.
+    const recording = trace.decide(caller.organization, {
+      kind: principal.kind,
+      userId: scope.identity.userId,
+      apiKeyId: scope.identity.apiKeyId ?? null,
+    });
+    if (recording) {
+      if (scope.openingNs) trace.opening(scope.openingNs[0], scope.openingNs[1]);
+      scope.statementSink = (sql, started, ended, failed, batched) =>
+        trace.statement(sql, started, ended, failed, batched);
+    }
+  }
   if (!caller.organization) throw new UnauthenticatedError('The organization of this token does not exist', tokenSent);
   if (principal.kind === 'api_key' && !caller.apiKeyActive) {
     // Checked on every request in the request's first statement: a revoked key's tokens stop at once,
@@ -90,5 +108,6 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
     scope,
     loaders,
     keyring: options.keyring,
+    traceId: trace?.traceId,
   });
 }

@@ -21,6 +21,8 @@ export interface RequestContextInit {
   scope: TenantScope;
   loaders: Loaders;
   keyring: Keyring;
+  /** The request's W3C trace id (also `res.locals.traceId` and the `traceparent` response header). */
+  traceId?: string;
 }
 
 /**
@@ -49,6 +51,7 @@ export class RequestContext {
   readonly loaders: Loaders;
   readonly keyring: Keyring;
   readonly actor: Actor;
+  readonly traceId: string | undefined;
 
   constructor(init: RequestContextInit) {
     this.requestId = init.requestId;
@@ -59,6 +62,7 @@ export class RequestContext {
     this.scope = init.scope;
     this.loaders = init.loaders;
     this.keyring = init.keyring;
+    this.traceId = init.traceId;
     this.actor = { subject: init.principal.subject, requestId: init.requestId };
     Object.freeze(this);
   }

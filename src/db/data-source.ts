@@ -12,6 +12,7 @@ import { UsageIdempotency1764000000010 } from './migrations/1764000000010-UsageI
 import { Secrets1764000000005 } from './migrations/1764000000005-Secrets';
 import { Billing1764000000003 } from './migrations/1764000000003-Billing';
 import { Deployments1764000000004 } from './migrations/1764000000004-Deployments';
+import { Traces1764000000011 } from './migrations/1764000000011-Traces';
 
 export const MIGRATIONS = [
   TenantCore1764000000000,
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   InlineWorkspaceVisibility1764000000008,
   ApiKeyOwners1764000000009,
   UsageIdempotency1764000000010,
+  Traces1764000000011,
 ];
 
 /** Per-query-runner bookkeeping, kept in TypeORM's `queryRunner.data`. */

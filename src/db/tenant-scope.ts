@@ -180,6 +180,14 @@ export class TenantScope {
   private mutationDepth = 0;
   /** Mutations re-run after a deadlock or serialization failure in this request (for tests and logs). */
   retries = 0;
+  /**
+   * Set once the request is traced (src/tracing, README "Tracing"): every statement is reported with its
+   * ORIGINAL parameterised text (never the inlined literals of a batch, never parameter values) and its
+   * timing. Unset (the `none` mode, untraced requests): nothing is timed beyond the opening.
+   */
+  statementSink?: (sql: string, startNs: bigint, endNs: bigint, failed: boolean, batched?: number) => void;
+  /** When the opening round trip started and ended (process.hrtime.bigint): the trace adds it once decided. */
+  openingNs?: [bigint, bigint];
   readonly orgId: string;
 
   constructor(
@@ -295,7 +303,19 @@ export class TenantScope {
         if (refusal) return Promise.reject(refusal);
         const savepoint = SAVEPOINT_STATEMENT.exec(query);
         if (savepoint && this.defer(savepoint[1], savepoint[2], query)) return Promise.resolve(undefined);
-        return this.track(() => raw(query, parameters, useStructuredResult));
+        const sink = this.statementSink;
+        if (!sink) return this.track(() => raw(query, parameters, useStructuredResult));
+        const started = process.hrtime.bigint();
+        return this.track(() => raw(query, parameters, useStructuredResult)).then(
+          (result: unknown) => {
+            sink(query, started, process.hrtime.bigint(), false);
+            return result;
+          },
+          (error: unknown) => {
+            sink(query, started, process.hrtime.bigint(), true);
+            throw error;
+          },
+        );
       }) as QueryRunner['query'];
       this.client = (await runner.connect()) as PgClient;
       this.carry(this.client);
@@ -310,7 +330,9 @@ export class TenantScope {
         `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
         `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}` +
         (firstRead ? `; ${firstRead}` : '');
+      const openingStarted = process.hrtime.bigint();
       const results = await this.sendMany(runner, opening);
+      this.openingNs = [openingStarted, process.hrtime.bigint()];
       // TypeORM's bookkeeping as if its startTransaction() had run: mutation() nests savepoints
       // (SAVEPOINT typeorm_1 …) on top, and finish() checks depth 1 before it commits.
       Object.assign(runner as unknown as { isTransactionActive: boolean; transactionDepth: number }, {
@@ -442,10 +464,17 @@ export class TenantScope {
       const [only] = batch;
       return runner.query(only.sql, only.parameters).then(only.resolve, only.reject);
     }
+    const sink = this.statementSink;
+    const started = sink ? process.hrtime.bigint() : 0n;
     try {
       const results = await this.sendMany(runner, batch.map((statement) => statement.inlined).join(';\n'));
+      // Traced with each statement's original text: the inlined string holds the parameter values.
+      if (sink)
+        for (const statement of batch) sink(statement.sql, started, process.hrtime.bigint(), false, batch.length);
       batch.forEach((statement, i) => statement.resolve(results[i]?.rows ?? []));
     } catch (error) {
+      if (sink)
+        for (const statement of batch) sink(statement.sql, started, process.hrtime.bigint(), true, batch.length);
       for (const statement of batch) statement.reject(error);
     }
   }
@@ -552,7 +581,11 @@ export class TenantScope {
     try {
       // Work that never settled may still own a statement on this connection: nothing more is sent on
       // it, it is destroyed below (the server rolls the transaction back when the connection closes).
-      if (!timedOut) await this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK');
+      if (!timedOut) {
+        const started = this.statementSink ? process.hrtime.bigint() : 0n;
+        await this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK');
+        this.statementSink?.(commit ? 'COMMIT' : 'ROLLBACK', started, process.hrtime.bigint(), false);
+      }
       const after = client.getTransactionStatus?.() ?? 'I';
       if (after !== 'I')
         inDoubt ??= new Error(`transaction status after ${commit ? 'COMMIT' : 'ROLLBACK'} is '${after}', not idle`);

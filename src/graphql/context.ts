@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal';
 import type { RequestContext } from '../context/request-context';
 import type { RequestLifecycle } from '../context/request-lifecycle';
 import { unauthenticated } from './errors';
+import type { RequestTrace } from '../tracing/request-trace';
 import type { Keyring } from '../secrets/keyring';
 
 /**
@@ -21,6 +22,8 @@ export interface GatewayContext {
   /** The owner of the request's tenant scope, shared with the HTTP layer (see RequestLifecycle). */
   lifecycle: RequestLifecycle;
   request?: RequestContext;
+  /** The request's trace (src/tracing/request-trace.ts): always present on /graphql. */
+  trace?: RequestTrace;
 }
 
 export function requestOf(context: GatewayContext): RequestContext {

@@ -21,6 +21,7 @@ import { WorkspaceResolver } from '../modules/workspace/workspace.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
 import { ComponentResolver } from '../modules/component/component.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
+import { OrganizationTracesResolver, TraceResolver } from '../modules/trace/trace.resolver';
 import { ApiKeyResolver, OrganizationApiKeysResolver } from '../modules/api-key/api-key.resolver';
 import { auditMutations } from '../modules/audit/audit.transform';
 import { OrganizationSettingsResolver } from '../modules/organization-settings/settings.resolver';
@@ -51,6 +52,8 @@ export const RESOLVERS = [
   OrganizationMembersResolver,
   OrganizationSettingsResolver,
   AuditResolver,
+  TraceResolver,
+  OrganizationTracesResolver,
   ApiKeyResolver,
   OrganizationApiKeysResolver,
   MemberResolver,

@@ -63,6 +63,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               keyring: context.keyring,
               deadline,
               settleTimeoutMs: options.settleTimeoutMs,
+              trace: context.trace,
             });
           } catch (error) {
             throw error instanceof DomainError ? toGraphQLError(error) : error;

@@ -17,6 +17,7 @@ import { isSafeText } from '../graphql/input-safety';
 import { auditService } from '../modules/audit/audit.service';
 import { DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE, type Connection, type Page } from '../pagination';
 import type { Keyring } from '../secrets/keyring';
+import type { RequestTrace } from '../tracing/request-trace';
 import { badRequest, HttpProblem, notFound, sendProblem, toProblem } from './problem';
 import type { RestRequest, Route } from './route';
 import { parseInput, toJson } from './schema';
@@ -129,6 +130,13 @@ function bodyCheck(route: Route) {
 async function serve(options: RestOptions, route: Route, req: Request, res: Response): Promise<void> {
   const requestId = res.locals.requestId as string;
   const lifecycle = new RequestLifecycle();
+  // The request's trace (src/tracing): REST requests are traced under the organization's configuration like
+  // GraphQL ones, named by the OpenAPI operation id.
+  const trace = res.locals.trace as RequestTrace | undefined;
+  if (trace) {
+    trace.operationType = 'rest';
+    trace.operationName = route.operationId;
+  }
   res.on('close', () => {
     void lifecycle.end(res.writableFinished ? 'closed' : 'client-gone').catch(() => undefined);
   });
@@ -147,7 +155,9 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
       keyring: options.keyring,
       deadline: Date.now() + options.requestTimeoutMs,
       settleTimeoutMs: options.settleTimeoutMs,
+      trace,
     });
+    if (trace) trace.answer = { scope: ctx.scope };
     const missing = route.scopes.filter((s) => !ctx.scopes.has(s));
     if (missing.length) throw new ForbiddenError(`This needs the scope ${missing.join(' and ')}`);
     // Everything under /workspaces/{workspace_id} needs that workspace to be visible (row-level security):
@@ -178,6 +188,7 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
     await lifecycle.end('failed').catch(() => undefined);
     if (lifecycle.clientGone) return;
     const problem = toProblem(error instanceof GraphQLError && error.originalError ? error.originalError : error);
+    if (trace) trace.answer = { ...trace.answer, body: { errors: [{ extensions: { code: problem.code } }] } };
     if (problem.status >= 500) {
       const log = problem.status === 503 ? options.log.warn.bind(options.log) : options.log.error.bind(options.log);
       log({ requestId, err: errorForLog(error), route: route.operationId }, 'rest error');

@@ -22,6 +22,7 @@ const PINNED: Record<string, string> = {
   '1764000000008-InlineWorkspaceVisibility.ts': '159581e7d09ade3f8c2a9aa1d623aba5eb5091f9fd800445c8fad487706b80cd',
   '1764000000009-ApiKeyOwners.ts': 'ad1c3c960e0199c8b17e679595535b73ed9b14c6ac0391123e779abd7fde4f7e',
   '1764000000010-UsageIdempotency.ts': 'ea7b514136118c3c80ef348ed7330ac82c4c0c628320f5ab196970c9b1a39489',
+  '1764000000011-Traces.ts': 'cbad9eb348cf496dc9490d14f9c388f3d69a0278cd2d4cf60b34f1132ffaa7f0',
   'rls.v1.ts': '54668ae09a69cf07054cb678efd91568cfb2c3cdb08011037e59d8f3496122bb',
 };
 
