@@ -77,20 +77,22 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
     } else {
       const item = registry.object(route.result.type);
       const schema =
-        route.result.kind === 'list'
-          ? {
-              type: 'object',
-              properties: {
-                items: { type: 'array', items: item },
-                next_cursor: { anyOf: [{ type: 'string' }, { type: 'null' }] },
-                next: {
-                  anyOf: [{ type: 'string' }, { type: 'null' }],
-                  description: 'The next page (also in the Link header, rel="next"); null on the last page.',
+        route.result.kind === 'array'
+          ? { type: 'object', properties: { items: { type: 'array', items: item } }, required: ['items'] }
+          : route.result.kind === 'list'
+            ? {
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: item },
+                  next_cursor: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+                  next: {
+                    anyOf: [{ type: 'string' }, { type: 'null' }],
+                    description: 'The next page (also in the Link header, rel="next"); null on the last page.',
+                  },
                 },
-              },
-              required: ['items', 'next_cursor', 'next'],
-            }
-          : item;
+                required: ['items', 'next_cursor', 'next'],
+              }
+            : item;
       const headers: Record<string, unknown> = {};
       if (route.result.kind === 'object')
         headers.ETag = { description: "The representation's entity tag, for If-Match.", schema: { type: 'string' } };
@@ -130,7 +132,8 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
     if (route.body) {
       const schema = registry.input(route.body.input, {
         partial: route.body.partial,
-        name: route.body.partial ? `${route.body.input.name}Patch` : route.body.input.name,
+        omit: Object.keys(route.body.set ?? {}),
+        name: route.body.schemaName ?? (route.body.partial ? `${route.body.input.name}Patch` : route.body.input.name),
       });
       const content = route.body.partial
         ? { 'application/merge-patch+json': { schema }, 'application/json': { schema } }

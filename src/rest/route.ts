@@ -15,9 +15,10 @@
  * 4. `body`: the GraphQL input class (class-validator + type-graphql). The body is snake_case; it is
  *    mapped, type-checked and validated by the same `validateInput` as GraphQL (src/rest/schema.ts).
  *    `partial: true` for PATCH (JSON merge patch: an omitted field is kept, null clears where the input
- *    allows null). Extra fields of the path (e.g. `workspace_id`) are given to `handle`, never read from the body.
+ *    allows null). Input fields the path decides (`workspaceId`) are given with `body.set` and are not
+ *    body fields. A child resource must belong to the parent in its path: check it (see `inWorkspace`).
  * 5. `result`: the type-graphql object type the service returns (`object`), a Connection of them (`list`:
- *    paged with `?limit=&cursor=`), or `none` (204). The JSON and the OpenAPI schema are generated
+ *    paged with `?limit=&cursor=`), a bounded array (`array`), or `none` (204). The JSON and the OpenAPI schema are generated
  *    from the type's @Field metadata (snake_case).
  * 6. `handle(ctx, req)`: one or two lines calling the module's service with the RequestContext, exactly
  *    as the GraphQL resolver does. Never business rules here.
@@ -32,6 +33,7 @@ import type { RequestContext } from '../context/request-context';
 import type { Scope } from '../auth/scopes';
 import type { Connection, Page } from '../pagination';
 import type { JsonSchema } from './schema';
+import { NotFoundError } from '../errors';
 
 export type Class<T = any> = abstract new (...args: any[]) => T;
 export type InputClass<T = any> = new () => T;
@@ -49,7 +51,13 @@ export interface RestRequest<B = unknown> {
   query: Record<string, string | undefined>;
 }
 
-export type Result = { kind: 'object'; type: Class } | { kind: 'list'; type: Class } | { kind: 'none' };
+export type Result =
+  | { kind: 'object'; type: Class }
+  /** A page of a Connection: `{items, next_cursor, next}` and a Link header. */
+  | { kind: 'list'; type: Class }
+  /** A short bounded list (e.g. a workspace's at most 20 rings): `{items}`. */
+  | { kind: 'array'; type: Class }
+  | { kind: 'none' };
 
 export interface QueryParam {
   description: string;
@@ -65,7 +73,19 @@ export interface Route<B = unknown, R = unknown> {
   description?: string;
   tag: string;
   scopes: Scope[];
-  body?: { input: InputClass<B & object>; partial?: boolean; description?: string };
+  body?: {
+    input: InputClass<B & object>;
+    partial?: boolean;
+    description?: string;
+    /**
+     * Input fields the path decides (e.g. `workspaceId` from `{workspace_id}`, a component's `type` from
+     * `/components/agents`): left out of the body schema (sending one is an unknown field) and set before
+     * validation, so the same class-validator rules still see them.
+     */
+    set?: Record<string, (params: Record<string, string>) => unknown>;
+    /** The OpenAPI schema name when `set` or `partial` make this body differ from the input class. */
+    schemaName?: string;
+  };
   query?: Record<string, QueryParam>;
   result: Result;
   /** Default: 201 for POST with a Location, 204 for `none`, 200 otherwise. */
@@ -94,3 +114,12 @@ export type ListResult<T> = Connection<T>;
 /** `/orgs/{org_id}/workspaces/{workspace_id}` and its children. */
 export const ORG = '/orgs/{org_id}';
 export const WORKSPACE = `${ORG}/workspaces/{workspace_id}`;
+
+/**
+ * A workspace's child as its path names it: it must belong to `{workspace_id}`, or it answers the same 404
+ * as an id that does not exist (`/workspaces/A/environments/<an environment of B>` is not a path).
+ */
+export function inWorkspace<T extends { workspaceId: string }>(req: RestRequest, entity: T): T {
+  if (entity.workspaceId !== req.params.workspace_id) throw new NotFoundError('resource', '');
+  return entity;
+}

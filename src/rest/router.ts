@@ -63,7 +63,10 @@ export function restApi(options: RestOptions): Router {
 
   const json = express.json({ limit: options.bodyLimit, type: BODY_TYPES, strict: false });
   const paths = new Map<string, Route[]>();
-  for (const route of options.routes) {
+  // Literal segments before parameters (`/components/agents` before `/components/{component_id}`), so the
+  // router never hands a literal path to a parameter route; otherwise the table's order.
+  const ordered = [...options.routes].sort((a, b) => specificity(a.path, b.path));
+  for (const route of ordered) {
     paths.set(route.path, [...(paths.get(route.path) ?? []), route]);
     router[route.method](expressPath(route.path), bodyCheck(route), json, (req: Request, res: Response) =>
       serve(options, route, req, res),
@@ -88,6 +91,19 @@ export function restApi(options: RestOptions): Router {
     );
   });
   return router;
+}
+
+/** A total order in which, segment by segment, a literal comes before a parameter. */
+function specificity(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const px = x[i].startsWith('{');
+    const py = y[i].startsWith('{');
+    if (px !== py) return px ? 1 : -1;
+    if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
 }
 
 /** A body is JSON (415 otherwise); a GET or DELETE carries none (a body there is a client mistake). */
@@ -131,8 +147,15 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
     });
     const missing = route.scopes.filter((s) => !ctx.scopes.has(s));
     if (missing.length) throw new ForbiddenError(`This needs the scope ${missing.join(' and ')}`);
+    // Everything under /workspaces/{workspace_id} needs that workspace to be visible (row-level security):
+    // otherwise a list under a foreign workspace would answer an empty 200 instead of the one 404. The
+    // loader caches the row, so services that check the workspace again cost nothing more.
+    if (params.workspace_id && !(await ctx.loaders.workspace.byId.load(params.workspace_id))) throw notFound();
+    const set = Object.fromEntries(
+      Object.entries(route.body?.set ?? {}).map(([field, value]) => [field, value(params)]),
+    );
     const body = route.body
-      ? await parseInput(route.body.input, req.body ?? null, { partial: route.body.partial })
+      ? await parseInput(route.body.input, req.body ?? null, { partial: route.body.partial, set })
       : undefined;
     const restReq: RestRequest = { params, body, page: query.page, query: query.own };
     const answer = readOnly ? await read(ctx, route, restReq, req) : await change(ctx, route, restReq, req);
@@ -261,6 +284,14 @@ async function read(ctx: RequestContext, route: Route, restReq: RestRequest, req
     });
     return { status: 200, headers: next ? { link: `<${next}>; rel="next"` } : {}, body };
   }
+  if (route.result.kind === 'array') {
+    const type = route.result.type;
+    return {
+      status: 200,
+      headers: {},
+      body: JSON.stringify({ items: (result as object[]).map((v) => toJson(type, v)) }),
+    };
+  }
   const body = render(route, result);
   const etag = etagOf(body ?? '');
   if (ifNoneMatch(req.header('if-none-match'), etag)) return { status: 304, headers: { etag } };
@@ -268,7 +299,7 @@ async function read(ctx: RequestContext, route: Route, restReq: RestRequest, req
 }
 
 function render(route: Route, result: unknown): string | undefined {
-  if (route.result.kind === 'none') return undefined;
+  if (route.result.kind === 'none' || route.result.kind === 'array') return undefined;
   return JSON.stringify(toJson(route.result.type, result as object));
 }
 

@@ -166,7 +166,7 @@ export class SchemaRegistry {
    * nullability (null allowed where class-validator lets it through: `@IsOptional`) and defaults
    * (a field with a default is not required). `partial`: a PATCH body, every field optional.
    */
-  input(target: Class, options: { partial?: boolean; name?: string } = {}): JsonSchema {
+  input(target: Class, options: { partial?: boolean; name?: string; omit?: string[] } = {}): JsonSchema {
     const name = options.name ?? target.name;
     if (!this.components[name]) {
       const rules = targetConstructorToSchema(target as unknown as Target, {
@@ -175,6 +175,7 @@ export class SchemaRegistry {
       const properties: Record<string, JsonSchema> = {};
       const required: string[] = [];
       for (const field of fieldsOf(target)) {
+        if (options.omit?.includes(field.name)) continue;
         const rule = { ...(rules.properties?.[field.name] ?? {}) };
         // class-validator-jsonschema's `type` for an enum or a number is replaced by type-graphql's (Int).
         const typeSchema = this.typeSchema(field.getType(), true);
@@ -253,10 +254,19 @@ function serialize(type: unknown, value: unknown): unknown {
 export async function parseInput<T extends object>(
   target: new () => T,
   body: unknown,
-  options: { partial?: boolean; prefix?: string } = {},
+  options: { partial?: boolean; prefix?: string; set?: Record<string, unknown> } = {},
 ): Promise<T> {
   const errors: FieldError[] = [];
-  const instance = coerceObject(target, body, options.prefix ?? '', errors, options.partial ?? false);
+  const set = options.set ?? {};
+  const instance = coerceObject(
+    target,
+    body,
+    options.prefix ?? '',
+    errors,
+    options.partial ?? false,
+    new Set(Object.keys(set)),
+  );
+  Object.assign(instance, set);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest(errors);
   try {
     await validateInput(instance);
@@ -271,13 +281,24 @@ export async function parseInput<T extends object>(
 
 const snakePath = (prefix: string, path: string) => (prefix ? `${prefix}.` : '') + path.split('.').map(snake).join('.');
 
-function coerceObject(target: Target, body: unknown, path: string, errors: FieldError[], partial: boolean): object {
+function coerceObject(
+  target: Target,
+  body: unknown,
+  path: string,
+  errors: FieldError[],
+  partial: boolean,
+  omit: ReadonlySet<string> = new Set(),
+): object {
   const instance = Object.create((target as { prototype: object }).prototype) as Record<string, unknown>;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     errors.push({ field: path || 'body', message: `${path || 'the body'} must be a JSON object` });
     return instance;
   }
-  const fields = new Map(fieldsOf(target).map((f) => [snake(f.name), f]));
+  const fields = new Map(
+    fieldsOf(target)
+      .filter((f) => !omit.has(f.name))
+      .map((f) => [snake(f.name), f]),
+  );
   const at = (key: string) => (path ? `${path}.${key}` : key);
   for (const key of Object.keys(body)) {
     if (!fields.has(key)) errors.push({ field: at(key), message: `${at(key)} is not a known field` });
