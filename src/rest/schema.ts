@@ -80,7 +80,10 @@ function scalarName(type: unknown): string | undefined {
   if (type === Date) return 'DateTime';
   if (type instanceof Object && 'name' in type && typeof (type as { name: unknown }).name === 'string') {
     const name = (type as { name: string }).name;
-    if (['String', 'Boolean', 'Float', 'Int', 'ID', 'DateTimeISO', 'DateTime', 'JSONObject', 'JSON'].includes(name))
+    if (
+      ['String', 'Boolean', 'Float', 'Int', 'ID', 'DateTimeISO', 'DateTime', 'JSONObject', 'JSON'].includes(name) ||
+      ['SafeInt', 'LocalDate'].includes(name) // rest-more: billing's scalars
+    )
       return name;
   }
   return undefined;
@@ -120,7 +123,10 @@ export class SchemaRegistry {
       case 'Boolean':
         return { type: 'boolean' };
       case 'Int':
+      case 'SafeInt': // rest-more
         return { type: 'integer' };
+      case 'LocalDate': // rest-more
+        return { type: 'string', format: 'date' };
       case 'Float':
         return { type: 'number' };
       case 'DateTime':
@@ -135,11 +141,13 @@ export class SchemaRegistry {
   }
 
   private fieldSchema(field: FieldInfo, nullable: boolean): JsonSchema {
-    let schema = this.typeSchema(field.getType());
+    // rest-more: user ids are ID in GraphQL but the `sub` of a token, not a UUID.
+    const userId = field.name === 'userId';
+    let schema = userId ? { type: 'string' } : this.typeSchema(field.getType());
     if (field.array) schema = { type: 'array', items: schema };
     if (nullable) schema = { anyOf: [schema, { type: 'null' }] };
     // GraphQL's descriptions of ids speak of global ids; REST ids are the UUIDs themselves.
-    const description = scalarName(field.getType()) === 'ID' ? idDescription(field.name) : field.description;
+    const description = scalarName(field.getType()) === 'ID' && !userId ? idDescription(field.name) : field.description;
     return description ? { ...schema, description } : schema;
   }
 
@@ -182,6 +190,9 @@ export class SchemaRegistry {
         const isRef = '$ref' in typeSchema;
         delete rule.type;
         delete rule.items;
+        // rest-more: class-validator-jsonschema refers a JSON-object field (`Record<…>`, design:type Object)
+        // to a schema named "Object" that does not exist; the scalar's own schema says it all.
+        if (scalarName(field.getType())) delete rule.$ref;
         if (isRef) {
           delete rule.enum;
           delete rule.$ref;

@@ -1,7 +1,22 @@
 import type { Route } from '../route';
+import { apiKeyRoutes } from './api-keys';
+import { billingRoutes } from './billing';
+import { connectorRoutes } from './connectors';
+import { llmSettingsRoutes } from './llm-settings';
+import { memberRoutes } from './members';
 import { organizationRoutes } from './organization';
 import { settingsRoutes } from './settings';
 import { workspaceRoutes } from './workspaces';
 
 /** Every REST route, in the order the OpenAPI document lists them. Add a resource's list here. */
-export const restRoutes: Route[] = [...organizationRoutes, ...settingsRoutes, ...workspaceRoutes];
+export const restRoutes: Route[] = [
+  ...organizationRoutes,
+  ...settingsRoutes,
+  ...workspaceRoutes,
+  // rest-more: connectors, LLM settings, members, API keys, billing.
+  ...connectorRoutes,
+  ...llmSettingsRoutes,
+  ...memberRoutes,
+  ...apiKeyRoutes,
+  ...billingRoutes,
+];
