@@ -49,7 +49,15 @@ export const connectorRoutes: Route[] = [
     result: { kind: 'list', type: ConnectorWithSecret },
     handle: async (ctx, req) => {
       const page = await connectorService.page(ctx, req.params.workspace_id, req.page, req.query.kind ?? null);
-      return { ...page, edges: page.edges.map((e) => ({ ...e, node: withSecret(ctx, e.node) })) };
+      // Not `{...page}`: spreading reads the lazy `totalCount` getter, which starts a count statement that
+      // nobody awaits; it fails once the request has ended, and the unhandled rejection kills the process.
+      return {
+        pageInfo: page.pageInfo,
+        edges: page.edges.map((e) => ({ ...e, node: withSecret(ctx, e.node) })),
+        get totalCount() {
+          return page.totalCount;
+        },
+      };
     },
   }),
   route<CreateConnectorInput, ConnectorWithSecret>({
