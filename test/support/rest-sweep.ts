@@ -129,9 +129,7 @@ export async function seedOrg(gw: RunningGateway, db: TestDatabase, org: Org, ta
       i: { workspaceId: ws, kind: 'DATABASE', name: 'Seeded db', config: { host: 'db.internal' }, secret: 'pw-123456' },
     })
   ).createConnector.id;
-  await q(
-    `mutation { updateSecuritySettings(input: { allowWorkspaceLlmOverrides: true }) { id } }`,
-  );
+  await q(`mutation { updateSecuritySettings(input: { allowWorkspaceLlmOverrides: true }) { id } }`);
   await q(
     `mutation($w: ID!) { setWorkspaceLlmSettings(workspaceId: $w, input: { defaultProvider: OPENAI, defaultModel: "gpt-4o" }) { defaultModel } }`,
     { w: ws },
