@@ -49,7 +49,14 @@ export function fieldsOf(target: Target): FieldInfo[] {
   for (const cls of chain) {
     for (const field of storage.fields) {
       if (field.target !== cls) continue;
-      if (storage.fieldResolvers.some((r) => r.getObjectType?.() === cls && r.methodName === field.name)) continue;
+      // rest-more: a @Field on a getter (ApiKey.status, ApiKey.prefix) is an *internal* field resolver: a
+      // value of the entity, kept; only @FieldResolver methods of resolver classes (external) are left out.
+      if (
+        storage.fieldResolvers.some(
+          (r) => r.kind === 'external' && r.getObjectType?.() === cls && r.methodName === field.name,
+        )
+      )
+        continue;
       seen.set(field.name, {
         name: field.name,
         getType: field.getType as () => unknown,
