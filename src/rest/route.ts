@@ -21,7 +21,8 @@
  *    paged with `?limit=&cursor=`), a bounded array (`array`), or `none` (204). The JSON and the OpenAPI schema are generated
  *    from the type's @Field metadata (snake_case).
  * 6. `handle(ctx, req)`: one or two lines calling the module's service with the RequestContext, exactly
- *    as the GraphQL resolver does. Never business rules here.
+ *    as the GraphQL resolver does. Never business rules here. Never spread a Connection (`{...page}`):
+ *    its `totalCount` is a lazy getter that runs a statement nobody awaits, after the scope has ended.
  * 7. Mutations: `audit: {operation, targetType}` with the GraphQL mutation's name, so the audit log reads
  *    the same whichever transport made the change (the router records it in the change's savepoint).
  *    `current: {type, load}`: how to read the resource as its GET shows it, for ETag/If-Match on PATCH/DELETE.

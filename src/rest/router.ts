@@ -162,7 +162,10 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
     // Commit (or end the read-only transaction) before a single byte of the answer leaves.
     await lifecycle.end('answered');
     for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-    res.setHeader('cache-control', 'no-store');
+    // Tenant data: never in a shared cache. A GET with an ETag may be kept by the client, revalidated
+    // each time (If-None-Match → 304); everything else is not stored at all.
+    res.setHeader('cache-control', readOnly && answer.headers.etag ? 'private, no-cache' : 'no-store');
+    res.setHeader('vary', 'Authorization');
     if (answer.status === 304 || answer.status === 204) {
       res.status(answer.status).end();
       return;
@@ -335,7 +338,10 @@ async function change(ctx: RequestContext, route: Route, restReq: RestRequest, r
   const ifMatch = req.header('if-match');
   const result = await ctx.scope.mutation(async () => {
     if (ifMatch !== undefined && route.current) {
-      await ctx.scope.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`rest:${req.path}`]);
+      // Keyed by the resource (its type and ids), not the URL: `/components/{id}` and its
+      // `/hosted-services/{id}` alias are one resource.
+      const resource = [route.current.type.name, ...Object.values(restReq.params)].join(':');
+      await ctx.scope.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [resource]);
       const current = JSON.stringify(toJson(route.current.type, await route.current.load(ctx, restReq)));
       const etag = etagOf(current);
       const matches = ifMatch.trim() === '*' || ifMatch.split(',').some((t) => t.trim() === etag);

@@ -197,13 +197,10 @@ export class SchemaRegistry {
         const isRef = '$ref' in typeSchema;
         delete rule.type;
         delete rule.items;
-        // rest-more: class-validator-jsonschema refers a JSON-object field (`Record<…>`, design:type Object)
-        // to a schema named "Object" that does not exist; the scalar's own schema says it all.
-        if (scalarName(field.getType())) delete rule.$ref;
-        if (isRef) {
-          delete rule.enum;
-          delete rule.$ref;
-        }
+        // class-validator-jsonschema's `$ref` comes from the design type (`Object` for a JSON object):
+        // type-graphql's type decides instead (nested inputs get their own `$ref` from typeSchema).
+        delete rule.$ref;
+        if (isRef) delete rule.enum;
         const one: JsonSchema = isRef ? typeSchema : { ...rule, ...typeSchema };
         let schema: JsonSchema = one;
         if (field.array) {
