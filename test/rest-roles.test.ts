@@ -7,6 +7,7 @@ import { rest } from './support/rest';
 import {
   bodyFor,
   call,
+  componentTypeOf,
   fillPath,
   operationsOf,
   pathIds,
@@ -107,7 +108,7 @@ const q = async (query: string, variables: Record<string, unknown> = {}) =>
 let n = 0;
 
 /** A fresh object for destructive calls (delete, revoke, rotate), so each principal acts on its own. */
-const FRESH: Record<string, () => Promise<string>> = {
+const FRESH: Record<string, (op: Operation) => Promise<string>> = {
   async workspace_id() {
     const id = (await q(`mutation { createWorkspace(input: { name: "Fresh ${n++}" }) { id } }`)).createWorkspace.id;
     await q(
@@ -123,17 +124,18 @@ const FRESH: Record<string, () => Promise<string>> = {
       name: `Fresh ${n}`,
       slug: `fresh-${n++}`,
       tier: 'DEV',
+      deploymentHost: 'AWS',
     };
     return uuidOf(
       (await q(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, { i }))
         .createEnvironment.id,
     );
   },
-  async component_id() {
+  async component_id(op) {
     const i = {
       workspaceId: gid('Workspace', seed.ids.workspace_id),
       name: `Fresh ${n++}`,
-      type: 'AGENT',
+      type: componentTypeOf(op.path),
       configuration: {},
     };
     return uuidOf(
@@ -191,7 +193,7 @@ async function idsFor(op: Operation): Promise<Record<string, string>> {
   if (destructive(op) && last && last !== 'org_id') {
     const make = FRESH[last];
     if (!make) throw new Error(`${op.operationId}: no fresh ${last} factory`);
-    ids[last] = await make();
+    ids[last] = await make(op);
   }
   return ids;
 }

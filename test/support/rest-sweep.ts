@@ -65,6 +65,8 @@ export interface Seed {
   ids: Record<string, string>;
   /** A second ring after `ring_id` (promotions go into it). */
   ring2: string;
+  /** A component of each type (GraphQL enum name → UUID); `ids.component_id` is the AGENT. */
+  components: Record<string, string>;
   /** The version deployed into `ring_id`. */
   version: string;
   token: string;
@@ -102,14 +104,18 @@ export async function seedOrg(gw: RunningGateway, db: TestDatabase, org: Org, ta
   );
   const env = (
     await q(`mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }`, {
-      i: { workspaceId: ws, name: 'Seeded env', slug: 'seeded', tier: 'DEV' },
+      i: { workspaceId: ws, name: 'Seeded env', slug: 'seeded', tier: 'DEV', deploymentHost: 'AWS' },
     })
   ).createEnvironment.id;
-  const component = (
-    await q(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, {
-      i: { workspaceId: ws, name: 'Seeded agent', type: 'AGENT', configuration: { n: 1 } },
-    })
-  ).createComponent.id;
+  const components: Record<string, string> = {};
+  for (const type of COMPONENT_TYPES) {
+    components[type] = (
+      await q(`mutation($i: CreateComponentInput!) { createComponent(input: $i) { id } }`, {
+        i: { workspaceId: ws, name: `Seeded ${type}`, type, configuration: { n: 1 } },
+      })
+    ).createComponent.id;
+  }
+  const component = components.AGENT;
   const ring = async (name: string) =>
     (
       await q(`mutation($i: CreateDeploymentRingInput!) { createDeploymentRing(input: $i) { id } }`, {
@@ -147,6 +153,7 @@ export async function seedOrg(gw: RunningGateway, db: TestDatabase, org: Org, ta
   return {
     org,
     token,
+    components: Object.fromEntries(Object.entries(components).map(([t, id]) => [t, uuidOf(id)])),
     ring2: uuidOf(ring2),
     version,
     ids: {
@@ -222,6 +229,11 @@ function overrides(op: Operation, seed: Seed): Record<string, unknown> {
       return { component_id: seed.ids.component_id, from_ring_id: seed.ids.ring_id, version: seed.version };
     case 'createDeploymentRing':
       return { environment_id: seed.ids.environment_id };
+    case 'setEnvironmentCredentials':
+      // The seeded environment deploys to AWS.
+      return {
+        aws: { access_key_id: 'AKIAABCDEFGHIJKLMNOP', secret_access_key: 'a'.repeat(40), region: 'eu-west-1' },
+      };
     case 'recordUsage':
       return { amount: 1, reason: 'sweep' };
     case 'setBanner':
@@ -233,10 +245,24 @@ function overrides(op: Operation, seed: Seed): Record<string, unknown> {
   }
 }
 
-/** Path parameters an operation needs other than the seeded defaults (promotions go into the second ring). */
+export const COMPONENT_TYPES = ['AGENT', 'WORKFLOW', 'CODE_BLOCK', 'HOSTED_SERVICE'] as const;
+
+/** The component type a path names (`/components/agents/…`, the `/hosted-services` alias); AGENT otherwise. */
+export function componentTypeOf(path: string): (typeof COMPONENT_TYPES)[number] {
+  if (/\/workflows(\/|$)/.test(path)) return 'WORKFLOW';
+  if (/\/code-blocks(\/|$)/.test(path)) return 'CODE_BLOCK';
+  if (/\/hosted-services(\/|$)/.test(path)) return 'HOSTED_SERVICE';
+  return 'AGENT';
+}
+
+/**
+ * Path parameters of an operation: the seeded ids, a component of the type the path names, and the
+ * second ring for promotions (a promotion goes into the ring after the one the version is in).
+ */
 export function pathIds(op: Operation, seed: Seed): Record<string, string> {
-  if (op.operationId === 'promoteComponent') return { ...seed.ids, ring_id: seed.ring2 };
-  return seed.ids;
+  const ids: Record<string, string> = { ...seed.ids, component_id: seed.components[componentTypeOf(op.path)] };
+  if (op.operationId === 'promoteComponent') ids.ring_id = seed.ring2;
+  return ids;
 }
 
 /**
@@ -245,8 +271,9 @@ export function pathIds(op: Operation, seed: Seed): Record<string, string> {
  */
 export function bodyFor(op: Operation, doc: Doc, seed: Seed): unknown {
   if (!op.body) return undefined;
-  const generated = generate(op.body, doc, seed, '') as Record<string, unknown>;
-  return { ...generated, ...overrides(op, seed) };
+  const given = overrides(op, seed);
+  const generated = generate(op.body, doc, seed, '', new Set(Object.keys(given))) as Record<string, unknown>;
+  return { ...generated, ...given };
 }
 
 function resolve(schema: any, doc: Doc): any {
@@ -254,7 +281,7 @@ function resolve(schema: any, doc: Doc): any {
   return schema;
 }
 
-function generate(input: any, doc: Doc, seed: Seed, name: string): unknown {
+function generate(input: any, doc: Doc, seed: Seed, name: string, skip = new Set<string>()): unknown {
   const schema = resolve(input, doc);
   if (schema.anyOf)
     return generate(
@@ -268,7 +295,8 @@ function generate(input: any, doc: Doc, seed: Seed, name: string): unknown {
   switch (schema.type) {
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const key of schema.required ?? []) out[key] = generate(schema.properties[key], doc, seed, key);
+      for (const key of schema.required ?? [])
+        if (!skip.has(key)) out[key] = generate(schema.properties[key], doc, seed, key);
       return out;
     }
     case 'array':
