@@ -301,6 +301,30 @@ describe('API keys', () => {
   });
 });
 
+test('REST changes are in the audit log under the GraphQL mutation names, with their request ids', async () => {
+  const h = (id: string) => ({ headers: { 'x-request-id': id } });
+  await rest(gw, 'post', `${wsPath()}/connectors`, { token, body: { kind: 'api', name: 'Audited' }, ...h('rr-1') });
+  await rest(gw, 'post', `${base()}/api-keys`, {
+    token,
+    body: { name: 'Audited', scopes: ['org:read'] },
+    ...h('rr-2'),
+  });
+  await rest(gw, 'put', `${wsPath()}/members/user-1`, { token, body: { role: 'admin' }, ...h('rr-3') });
+  const log = await gw.graphql(
+    `{ organization { auditLog(first: 100) { edges { node { operation targetType requestId } } } } }`,
+    {},
+    token,
+  );
+  const entries = log.body.data.organization.auditLog.edges.map((e: { node: unknown }) => e.node);
+  expect(entries).toEqual(
+    expect.arrayContaining([
+      { operation: 'createConnector', targetType: 'Connector', requestId: 'rr-1' },
+      { operation: 'createApiKey', targetType: 'CreatedApiKey', requestId: 'rr-2' },
+      { operation: 'setWorkspaceMember', targetType: 'WorkspaceMember', requestId: 'rr-3' },
+    ]),
+  );
+});
+
 describe('billing', () => {
   test('credits, usage (201, idempotent retry, never overdrawn), ledger newest first, subscriptions', async () => {
     const env = { DATABASE_URL: db.url, NODE_ENV: 'test' };
