@@ -49,7 +49,7 @@ export const billingRoutes: Route[] = [
     summary:
       'Consume credits (refused with BAD_USER_INPUT on amount when it would overdraw); a retry with the same idempotency_key returns the first entry',
     tag,
-    scopes: ['billing:write'],
+    scopes: ['billing:write', 'billing:read'],
     body: { input: RecordUsageInput },
     result: { kind: 'object', type: CreditLedgerEntry },
     // Created (a ledger entry), but entries have no URL of their own: they are read through the ledger.

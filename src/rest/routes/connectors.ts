@@ -66,7 +66,7 @@ export const connectorRoutes: Route[] = [
     operationId: 'createConnector',
     summary: 'Create a connector; its secret is sealed and never returned (workspace developers and admins)',
     tag,
-    scopes: ['connectors:write'],
+    scopes: ['connectors:write', 'workspaces:read'],
     body: {
       input: CreateConnectorInput,
       set: { workspaceId: (p) => p.workspace_id },
@@ -93,7 +93,7 @@ export const connectorRoutes: Route[] = [
     operationId: 'updateConnector',
     summary: 'Rename it, replace its config or its secret (workspace developers and admins)',
     tag,
-    scopes: ['connectors:write'],
+    scopes: ['connectors:write', 'workspaces:read'],
     body: { input: UpdateConnectorInput, partial: true },
     result,
     audit: { operation: 'updateConnector', targetType: 'Connector' },

@@ -62,7 +62,7 @@ export const llmSettingsRoutes: Route[] = [
     summary:
       "Replace the workspace's LLM settings (workspace admins; FORBIDDEN unless the organization permits overrides)",
     tag,
-    scopes: ['workspaces:write'],
+    scopes: ['workspaces:write', 'workspaces:read'],
     body: { input: WorkspaceLlmSettingsInput },
     result: { kind: 'object', type: WorkspaceLlmSettingsWithStatus },
     audit: {
