@@ -1,5 +1,6 @@
 import { ORG_ROLE_SCOPES, OrgRole, WorkspaceRole, atLeast } from '../src/auth/roles';
 import { ALL_SCOPES } from './support/scopes';
+import { cli } from './support/gateway';
 import { snapshotDigest } from './support/database';
 import { gid, ok, uuidOf } from './support/fixtures';
 import { useGateway } from './support/harness';
@@ -305,3 +306,33 @@ test('GraphQL answers the equivalent operations the same way', async () => {
     }
   }
 });
+
+test('organization status, on every operation: suspended → reads work, changes 403 ORG_SUSPENDED; archived → all 403 ORG_ARCHIVED; nothing changed', async () => {
+  const setStatus = async (status: string) =>
+    expect(
+      (
+        await cli(['org', 'set-status', '--org', orgA.slug, '--status', status], {
+          DATABASE_URL: db.url,
+          NODE_ENV: 'test',
+        })
+      ).code,
+    ).toBe(0);
+  const failures: string[] = [];
+  for (const status of ['suspended', 'archived']) {
+    await setStatus(status);
+    for (const op of operations) {
+      const path = fillPath(op, pathIds(op, seed));
+      const before = await snapshotDigest(db.admin);
+      const r = await call(gw, op, path, owner(), bodyFor(op, doc, seed));
+      const want =
+        status === 'archived' ? [403, 'ORG_ARCHIVED'] : op.method === 'get' ? [200, undefined] : [403, 'ORG_SUSPENDED'];
+      const got = [r.status, r.status === 200 ? undefined : r.body?.code];
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        failures.push(`${status} ${op.method.toUpperCase()} ${op.path}: want ${want}, got ${got}`);
+      if (op.method !== 'get' && JSON.stringify(await snapshotDigest(db.admin)) !== JSON.stringify(before))
+        failures.push(`${status} ${op.method.toUpperCase()} ${op.path}: changed data`);
+    }
+  }
+  await setStatus('active');
+  expect(failures).toEqual([]);
+}, 120_000);
