@@ -224,6 +224,8 @@ describe('scopes: the same as GraphQL', () => {
   const VIEWS: Record<string, string[]> = {
     OrganizationSettings: ['Branding', 'SecuritySettings', 'Banner', 'GatewayTraceConfig'],
     EnvironmentWithCredentials: ['Environment', 'SecretStatus'],
+    ConnectorWithSecret: ['Connector', 'SecretStatus'],
+    WorkspaceLlmSettingsWithStatus: ['WorkspaceLlmSettings'],
   };
 
   test("every route needs at least the GraphQL mutation's scopes and the scopes of the type it answers", async () => {

@@ -27,8 +27,12 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
       description:
         name === 'org_id'
           ? "The token's organization (a UUID). Any other organization's id answers 404."
-          : `A UUID. Another organization's id, or one that does not exist, answers 404.`,
-      schema: { type: 'string', format: 'uuid' },
+          : (route.textParams?.[name] ?? `A UUID. Another organization's id, or one that does not exist, answers 404.`),
+      // rest-more: text parameters (user ids) are strings, not UUIDs.
+      schema:
+        route.textParams?.[name] !== undefined
+          ? { type: 'string', minLength: 1, maxLength: 200 }
+          : { type: 'string', format: 'uuid' },
     }));
     if (route.result.kind === 'list') {
       parameters.push(

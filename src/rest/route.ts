@@ -88,6 +88,11 @@ export interface Route<B = unknown, R = unknown> {
     schemaName?: string;
   };
   query?: Record<string, QueryParam>;
+  /**
+   * Path parameters that are not UUIDs (rest-more: `{user_id}`, the `sub` of a member's tokens): name →
+   * description. Checked as 1-200 characters without spaces or controls; anything else → the one 404.
+   */
+  textParams?: Record<string, string>;
   result: Result;
   /** Default: 201 for POST with a Location, 204 for `none`, 200 otherwise. */
   status?: 200 | 201 | 204;

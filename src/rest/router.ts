@@ -215,10 +215,19 @@ async function authenticated(req: Request, tokens: TokenService): Promise<Princi
  * malformed id and an `{org_id}` other than the token's answer the same 404 as an id that never existed:
  * the path says nothing about other tenants.
  */
+/** A text path parameter (rest-more): 1-200 visible characters (a user id's own rule, without spaces). */
+const TEXT_PARAM = /^[\x21-\x7e\u00a1-\uffff]{1,200}$/;
+
 function pathParams(route: Route, req: Request, principal: Principal): Record<string, string> {
   const params: Record<string, string> = {};
   for (const name of paramNames(route.path)) {
     const value = String((req.params as Record<string, string>)[name] ?? '');
+    // rest-more: text parameters (user ids) are kept as sent; UUIDs are compared lower-case.
+    if (route.textParams?.[name] !== undefined) {
+      if (!TEXT_PARAM.test(value)) throw notFound();
+      params[name] = value;
+      continue;
+    }
     if (!isUuid(value)) throw notFound();
     params[name] = value.toLowerCase();
   }

@@ -49,7 +49,14 @@ export function fieldsOf(target: Target): FieldInfo[] {
   for (const cls of chain) {
     for (const field of storage.fields) {
       if (field.target !== cls) continue;
-      if (storage.fieldResolvers.some((r) => r.getObjectType?.() === cls && r.methodName === field.name)) continue;
+      // rest-more: a @Field on a getter (ApiKey.status, ApiKey.prefix) is an *internal* field resolver: a
+      // value of the entity, kept; only @FieldResolver methods of resolver classes (external) are left out.
+      if (
+        storage.fieldResolvers.some(
+          (r) => r.kind === 'external' && r.getObjectType?.() === cls && r.methodName === field.name,
+        )
+      )
+        continue;
       seen.set(field.name, {
         name: field.name,
         getType: field.getType as () => unknown,
@@ -80,7 +87,10 @@ function scalarName(type: unknown): string | undefined {
   if (type === Date) return 'DateTime';
   if (type instanceof Object && 'name' in type && typeof (type as { name: unknown }).name === 'string') {
     const name = (type as { name: string }).name;
-    if (['String', 'Boolean', 'Float', 'Int', 'ID', 'DateTimeISO', 'DateTime', 'JSONObject', 'JSON'].includes(name))
+    if (
+      ['String', 'Boolean', 'Float', 'Int', 'ID', 'DateTimeISO', 'DateTime', 'JSONObject', 'JSON'].includes(name) ||
+      ['SafeInt', 'LocalDate'].includes(name) // rest-more: billing's scalars
+    )
       return name;
   }
   return undefined;
@@ -120,7 +130,10 @@ export class SchemaRegistry {
       case 'Boolean':
         return { type: 'boolean' };
       case 'Int':
+      case 'SafeInt': // rest-more
         return { type: 'integer' };
+      case 'LocalDate': // rest-more
+        return { type: 'string', format: 'date' };
       case 'Float':
         return { type: 'number' };
       case 'DateTime':
@@ -135,11 +148,13 @@ export class SchemaRegistry {
   }
 
   private fieldSchema(field: FieldInfo, nullable: boolean): JsonSchema {
-    let schema = this.typeSchema(field.getType());
+    // rest-more: user ids are ID in GraphQL but the `sub` of a token, not a UUID.
+    const userId = field.name === 'userId';
+    let schema = userId ? { type: 'string' } : this.typeSchema(field.getType());
     if (field.array) schema = { type: 'array', items: schema };
     if (nullable) schema = { anyOf: [schema, { type: 'null' }] };
     // GraphQL's descriptions of ids speak of global ids; REST ids are the UUIDs themselves.
-    const description = scalarName(field.getType()) === 'ID' ? idDescription(field.name) : field.description;
+    const description = scalarName(field.getType()) === 'ID' && !userId ? idDescription(field.name) : field.description;
     return description ? { ...schema, description } : schema;
   }
 

@@ -2,6 +2,11 @@ import type { Route } from '../route';
 import { componentRoutes } from './components';
 import { deploymentRoutes } from './deployments';
 import { environmentRoutes } from './environments';
+import { apiKeyRoutes } from './api-keys';
+import { billingRoutes } from './billing';
+import { connectorRoutes } from './connectors';
+import { llmSettingsRoutes } from './llm-settings';
+import { memberRoutes } from './members';
 import { organizationRoutes } from './organization';
 import { settingsRoutes } from './settings';
 import { workspaceRoutes } from './workspaces';
@@ -14,4 +19,9 @@ export const restRoutes: Route[] = [
   ...environmentRoutes,
   ...componentRoutes,
   ...deploymentRoutes,
+  ...connectorRoutes,
+  ...llmSettingsRoutes,
+  ...memberRoutes,
+  ...apiKeyRoutes,
+  ...billingRoutes,
 ];
