@@ -48,10 +48,8 @@ call() {
 exchange="$(curl -sS -X POST "$GATEWAY_URL/auth/token" -H 'content-type: application/json' \
   --data "{\"api_key\":\"$API_KEY\"}")"
 TOKEN="$(echo "$exchange" | json access_token)" || { echo "rest.sh: token exchange refused: $exchange" >&2; exit 1; }
-# The token's organization: its `org` claim (the path's {org_id}).
-ORG_ID="$(echo "$TOKEN" | cut -d. -f2 | node -e '
-  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () =>
-    console.log(JSON.parse(Buffer.from(s.trim(), "base64url").toString()).org));')"
+# The key's organization (the path's {org_id}), returned with the token.
+ORG_ID="$(echo "$exchange" | json org_id)"
 echo "organization: $ORG_ID"
 
 # 2. A workspace.

@@ -144,6 +144,7 @@ describe('POST /auth/token', () => {
       token_type: 'Bearer',
       expires_in: 900,
       scope: 'org:read workspaces:read workspaces:write',
+      org_id: orgA.id,
     });
     const claims = JSON.parse(Buffer.from(response.body.access_token.split('.')[1], 'base64url').toString());
     expect(claims).toMatchObject({

@@ -226,6 +226,7 @@ describe('scopes: the same as GraphQL', () => {
     EnvironmentWithCredentials: ['Environment', 'SecretStatus'],
     ConnectorWithSecret: ['Connector', 'SecretStatus'],
     WorkspaceLlmSettingsWithStatus: ['WorkspaceLlmSettings'],
+    TraceWithSpans: ['Trace', 'TraceSpan'],
   };
 
   test("every route needs at least the GraphQL mutation's scopes and the scopes of the type it answers", async () => {

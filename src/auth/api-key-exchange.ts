@@ -169,6 +169,9 @@ export function apiKeyExchange(
           token_type: 'Bearer',
           expires_in: minted.expiresIn,
           scope: scopes.join(' '),
+          // Not an OAuth field, but what a REST script needs next: the `{org_id}` of /api/v1/orgs/{org_id}/…
+          // (otherwise it would have to decode the token). Extra members are allowed by RFC 6749 §5.1.
+          org_id: key.org_id,
         });
         // After the response: never on the hot path, and at most one write a minute per key. The WHERE
         // clause keeps that across replicas; `recentlyRecorded` spares this replica the round trip when it

@@ -150,6 +150,23 @@ export async function seedOrg(gw: RunningGateway, db: TestDatabase, org: Org, ta
     },
   );
   if (granted.code !== 0) throw new Error(`billing grant failed: ${granted.stderr}`);
+  // A captured trace (issue 13): tracing on for one request, whose trace id comes back in `traceparent`,
+  // then off again, so the sweeps' own requests store nothing (the database must stay unchanged).
+  await q(`mutation { updateTraceConfig(input: { mode: ALL }) { id } }`);
+  const traced = await fetch(`${gw.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: '{ organization { id } }' }),
+  });
+  const traceId = traced.headers.get('traceparent')!.split('-')[1];
+  await q(`mutation { updateTraceConfig(input: { mode: NONE }) { id } }`);
+  // The trace is written after the answer (within ~50 ms): wait until it is readable.
+  for (let i = 0; ; i++) {
+    const found = await gw.graphql(`query($t: String!) { trace(traceId: $t) { traceId } }`, { t: traceId }, token);
+    if (found.body.data?.trace) break;
+    if (i > 100) throw new Error(`trace ${traceId} was never stored`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return {
     org,
     token,
@@ -166,6 +183,7 @@ export async function seedOrg(gw: RunningGateway, db: TestDatabase, org: Org, ta
       connector_id: uuidOf(connector),
       api_key_id: uuidOf(key),
       user_id: target,
+      trace_id: traceId,
     },
   };
 }
@@ -184,13 +202,19 @@ export const PARAMS = [
   'connector_id',
   'api_key_id',
   'user_id',
+  'trace_id',
 ] as const;
 
 /** Ids that never existed, for every parameter (a user id is text, the others UUIDs). */
 export function neverIds(orgId: string): Record<string, string> {
   const ids: Record<string, string> = {};
   for (const name of PARAMS)
-    ids[name] = name === 'user_id' ? `never-${crypto.randomBytes(4).toString('hex')}` : crypto.randomUUID();
+    ids[name] =
+      name === 'user_id'
+        ? `never-${crypto.randomBytes(4).toString('hex')}`
+        : name === 'trace_id'
+          ? crypto.randomBytes(16).toString('hex')
+          : crypto.randomUUID();
   ids.org_id = orgId;
   return ids;
 }

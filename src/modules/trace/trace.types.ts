@@ -70,7 +70,10 @@ export class Trace {
   @Field(() => Float, { description: 'Duration in milliseconds, until the answer was written.' })
   durationMs: number;
 
-  @Field(() => String, { nullable: true, description: 'query or mutation; null when the operation never resolved.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'query or mutation (GraphQL), rest (the REST API); null when the operation never resolved.',
+  })
   operationType: string | null;
 
   @Field(() => String, { nullable: true, description: 'The operation name, when the request named one.' })

@@ -9,6 +9,7 @@ import { llmSettingsRoutes } from './llm-settings';
 import { memberRoutes } from './members';
 import { organizationRoutes } from './organization';
 import { settingsRoutes } from './settings';
+import { traceRoutes } from './traces';
 import { workspaceRoutes } from './workspaces';
 
 /** Every REST route, in the order the OpenAPI document lists them. Add a resource's list here. */
@@ -24,4 +25,5 @@ export const restRoutes: Route[] = [
   ...memberRoutes,
   ...apiKeyRoutes,
   ...billingRoutes,
+  ...traceRoutes,
 ];
