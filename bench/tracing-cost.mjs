@@ -7,7 +7,9 @@
  *   none — this gateway, the organization's trace_mode = none,
  *   all  — this gateway, trace_mode = all (spans recorded, traces written to the table).
  * Usage (after `npm run build`): node bench/tracing-cost.mjs [BASE_DIR]
- *   TRACE_BENCH_ROUNDS (5), TRACE_BENCH_REQUESTS (1500), TRACE_BENCH_CONCURRENCY (4).
+ *   TRACE_BENCH_ROUNDS (5), TRACE_BENCH_REQUESTS (1500), TRACE_BENCH_CONCURRENCY (4),
+ *   TRACE_BENCH_WORKLOAD (W2; W1 = the bench's nested read over 20 workspaces × (10 environments + 10
+ *   components), where per-field costs show: ~1,700 fields per answer).
  * Small on purpose (a few seconds per round): not `npm run bench`, which the shared machine cannot afford.
  */
 import { spawn, execFileSync } from 'node:child_process';
@@ -108,9 +110,13 @@ const org = cli([
 ]);
 const token = signEs256(
   key.privateKey,
-  claimsFor(org.id, ['org:read', 'org:write', 'workspaces:read', 'workspaces:write'], {
-    exp: Math.floor(Date.now() / 1000) + 3600,
-  }),
+  claimsFor(
+    org.id,
+    ['org:read', 'org:write', 'workspaces:read', 'workspaces:write', 'components:read', 'components:write'],
+    {
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    },
+  ),
 );
 const servers = { none: current, all: current };
 if (BASE_DIR)
@@ -125,12 +131,42 @@ const setMode = (mode) =>
     `BEGIN; SELECT set_config('app.platform_admin', 'on', true); UPDATE organizations SET trace_mode = '${mode}' WHERE id = '${org.id}'; COMMIT`,
   );
 const W2 = 'query W2($id: ID!) { workspace(id: $id) { id name description } }';
+const W1 = `query W1 { organization { workspaces(first: 100) { totalCount edges { node { id name
+  environments(first: 100) { totalCount edges { node { id slug tier } } }
+  components(first: 100) { totalCount edges { node { id name type } } } } } } } }`;
+const WORKLOAD = process.env.TRACE_BENCH_WORKLOAD ?? 'W2';
+if (WORKLOAD === 'W1') {
+  for (let w = 0; w < 20; w++) {
+    const id =
+      w === 0
+        ? ws
+        : (await gql(current.url, token, `mutation { createWorkspace(input: { name: "W${w}" }) { id } }`))
+            .createWorkspace.id;
+    for (let i = 0; i < 10; i++) {
+      await gql(
+        current.url,
+        token,
+        `mutation($e: CreateEnvironmentInput!, $c: CreateComponentInput!) { createEnvironment(input: $e) { id } createComponent(input: $c) { id } }`,
+        {
+          e: {
+            workspaceId: id,
+            name: `E${i}`,
+            slug: `e${i}`,
+            tier: ['DEV', 'STAGE', 'PROD'][i % 3],
+            deploymentHost: 'AWS',
+          },
+          c: { workspaceId: id, name: `C${i}`, type: 'AGENT' },
+        },
+      );
+    }
+  }
+}
 
 async function run(url, n) {
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < n) await gql(url, token, W2, { id: ws });
+      while (next++ < n) await gql(url, token, WORKLOAD === 'W1' ? W1 : W2, WORKLOAD === 'W1' ? {} : { id: ws });
     }),
   );
 }
@@ -177,7 +213,11 @@ const summary = Object.fromEntries(
     ]),
 );
 console.log(
-  JSON.stringify({ requestsPerRound: REQUESTS, concurrency: CONCURRENCY, tracesWritten: traces, ...summary }, null, 2),
+  JSON.stringify(
+    { workload: WORKLOAD, requestsPerRound: REQUESTS, concurrency: CONCURRENCY, tracesWritten: traces, ...summary },
+    null,
+    2,
+  ),
 );
 for (const s of Object.values(servers)) s.child.kill('SIGTERM');
 await new Promise((r) => setTimeout(r, 3000));

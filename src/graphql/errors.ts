@@ -1,7 +1,8 @@
 import { requestScope } from '../request-scope';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import type { RequestTrace } from '../tracing/request-trace';
 import {
   BadInputError,
   DomainError,
@@ -98,7 +99,9 @@ export function mapDomainErrors(schema: GraphQLSchema): GraphQLSchema {
       if (!resolve) return fieldConfig;
       return {
         ...fieldConfig,
-        resolve(source, args, context, info) {
+        resolve(source, args, context: { trace?: RequestTrace } | undefined, info) {
+          const trace = context?.trace;
+          if (trace?.recordsResolvers) return traced(trace, () => resolve(source, args, context, info), info);
           try {
             const result = resolve(source, args, context, info);
             return isPromise(result) ? result.then(undefined, map) : result;
@@ -109,6 +112,36 @@ export function mapDomainErrors(schema: GraphQLSchema): GraphQLSchema {
       };
     },
   });
+}
+
+/**
+ * A resolver of a request whose trace is recording (src/tracing): a span when it returned a promise (it did
+ * I/O) or failed; synchronous answers are not spans (README "Tracing").
+ */
+function traced(trace: RequestTrace, run: () => unknown, info: GraphQLResolveInfo): unknown {
+  const map = (error: unknown): never => {
+    throw error instanceof DomainError ? toGraphQLError(error) : error;
+  };
+  const start = trace.now();
+  const span = (failed: boolean) => trace.resolver(info.path, info.parentType.name, info.fieldName, start, failed);
+  let result: unknown;
+  try {
+    result = run();
+  } catch (error) {
+    span(true);
+    return map(error);
+  }
+  if (!isPromise(result)) return result;
+  return result.then(
+    (value) => {
+      span(false);
+      return value;
+    },
+    (error: unknown) => {
+      span(true);
+      return map(error);
+    },
+  );
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {

@@ -66,6 +66,18 @@ export interface TracePrincipal {
  * - `all`, `sampled` and chosen: spans are recorded and the trace is kept;
  * - `errors_only`: spans are recorded in memory and the trace is kept only if the request ends in an error.
  */
+/** A GraphQL response path (graphql-js's `info.path`), without importing graphql here. */
+export interface ResponsePath {
+  readonly prev: ResponsePath | undefined;
+  readonly key: string | number;
+}
+
+function pathKey(path: ResponsePath | undefined): string {
+  let key = '';
+  for (let p = path; p; p = p.prev) key = `${p.key}.${key}`;
+  return key;
+}
+
 export class RequestTrace {
   readonly traceId: string;
   /** Our root span (the request): returned to the caller as the parent in `traceparent`. */
@@ -162,6 +174,47 @@ export class RequestTrace {
       return;
     }
     this.spans.push(span);
+  }
+
+  /** Resolver spans by response path (`a.0.b.`), to find a resolver's nearest recorded ancestor. */
+  private resolverSpans?: Map<string, string>;
+
+  /**
+   * Whether a resolver starting now is recorded: only while this request's execution is being recorded
+   * (one property read for every other request).
+   */
+  get recordsResolvers(): boolean {
+    return this.recording && this.execute !== undefined && this.execute[1] === 0;
+  }
+
+  /**
+   * A resolver that did I/O (returned a promise) or failed: one span under its nearest recorded ancestor
+   * resolver (list indexes skipped), or under graphql.execute.
+   */
+  resolver(path: ResponsePath, typeName: string, fieldName: string, start: number, failed: boolean): void {
+    this.resolverSpans ??= new Map();
+    let parentId = this.executeSpanId!;
+    for (let p = path.prev; p; p = p.prev) {
+      if (typeof p.key === 'number') continue;
+      const found = this.resolverSpans.get(pathKey(p));
+      if (found) {
+        parentId = found;
+        break;
+      }
+    }
+    const id = this.newSpanId();
+    const key = pathKey(path);
+    this.resolverSpans.set(key, id);
+    this.add({
+      id,
+      parentId,
+      name: `${typeName}.${fieldName}`,
+      kind: 'resolver',
+      start,
+      durationMs: this.now() - start,
+      ...(failed ? { error: true } : {}),
+      attributes: { 'graphql.field.path': key.slice(0, -1) },
+    });
   }
 
   /** One SQL statement (its parameterised text, never values); batched statements share one round trip. */

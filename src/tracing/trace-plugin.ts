@@ -1,26 +1,16 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
-import type { GraphQLResolveInfo } from 'graphql';
 import type { GatewayContext } from '../graphql/context';
-
-type Path = GraphQLResolveInfo['path'];
-
-function pathKey(path: Path | undefined): string {
-  let key = '';
-  for (let p = path; p; p = p.prev) key = `${p.key}.${key}`;
-  return key;
-}
 
 /**
  * The GraphQL phases of a request's trace (src/tracing/request-trace.ts). Before the organization is known
- * (parse, validate) it records two timestamps per phase and nothing else. Execution is instrumented only
- * for a request that is being recorded: for those, `willResolveField` is returned and a span is kept for
- * each resolver that did not finish synchronously (one that awaited a loader, a service, the database)
- * or that failed: the resolvers that do I/O, not the thousands of property reads of a large answer.
- *
- * Finding: Apollo Server 5 wraps every field resolver of the schema (once, for good) the first time any
- * request's execution listener has `willResolveField` (utils/schemaInstrumentation.js); from then on an
- * untraced request pays two property reads per field in that wrapper and nothing else (no closure, no span):
- * measured in README "Tracing".
+ * (parse, validate) it records two timestamps per phase and nothing else; for a request being recorded it
+ * marks the execute phase. Resolver spans are NOT made here with `willResolveField`: Apollo Server 5 wraps
+ * every field resolver of the schema, once and for good, the first time any request's execution listener
+ * has `willResolveField` (utils/schemaInstrumentation.js), so one traced organization would make every
+ * request of every organization pay a wrapper on every field, property reads included (the cost issue 11
+ * removed with the cache-control plugin). They are made by the resolver wrapper that already exists
+ * (`mapDomainErrors`, src/graphql/errors.ts): only fields with a resolver of their own, a span for each that
+ * returned a promise (awaited a loader, a service, the database) or failed.
  *
  * Placed after the tenant plugin, so `willSendResponse` sees the answer's final errors.
  */
@@ -51,43 +41,9 @@ export function tracePlugin(): ApolloServerPlugin<GatewayContext> {
           const execute: [number, number] = [trace.now(), 0];
           trace.execute = execute;
           trace.executeSpanId = trace.newSpanId();
-          /** Resolver spans by response path, to find a resolver's nearest recorded ancestor. */
-          const spansByPath = new Map<string, string>();
           return {
             executionDidEnd: async () => {
               execute[1] = trace.now();
-            },
-            willResolveField({ info }) {
-              const start = trace.now();
-              let sync = true;
-              // Runs once the resolver has returned: a result already settled by then came synchronously.
-              queueMicrotask(() => {
-                sync = false;
-              });
-              return (error) => {
-                if (sync && !error) return;
-                let parentId = trace.executeSpanId!;
-                for (let p = info.path.prev; p; p = p.prev) {
-                  if (typeof p.key === 'number') continue;
-                  const found = spansByPath.get(pathKey(p));
-                  if (found) {
-                    parentId = found;
-                    break;
-                  }
-                }
-                const id = trace.newSpanId();
-                spansByPath.set(pathKey(info.path), id);
-                trace.add({
-                  id,
-                  parentId,
-                  name: `${info.parentType.name}.${info.fieldName}`,
-                  kind: 'resolver',
-                  start,
-                  durationMs: trace.now() - start,
-                  ...(error ? { error: true } : {}),
-                  attributes: { 'graphql.field.path': pathKey(info.path).slice(0, -1) },
-                });
-              };
             },
           };
         },
