@@ -281,6 +281,26 @@ describe('access log', () => {
     expect(missing).toMatchObject({ route: '<unmatched>', status: 404 });
   });
 
+  test('REST requests: route template, caller, operation id and SQL count in the line', async () => {
+    const id = `obs-rest-${rand()}`;
+    const response = await fetch(`${gw.url}/api/v1/orgs/${org.id}/workspaces?limit=1`, {
+      headers: { authorization: `Bearer ${tokenFor(org)}`, 'x-request-id': id },
+    });
+    expect(response.status).toBe(200);
+    await response.arrayBuffer();
+    const line = (await accessLines()).find((l) => l.requestId === id)!;
+    expect(line).toMatchObject({
+      method: 'GET',
+      route: '/api/v1/orgs/:org_id/workspaces',
+      status: 200,
+      orgId: org.id,
+      principalKind: 'user',
+      operationType: 'rest',
+      operationName: 'listWorkspaces',
+    });
+    expect(line.sqlStatements).toBeGreaterThanOrEqual(2);
+  });
+
   test('a request the client abandons is logged once, as aborted', async () => {
     const id = `obs-gone-${rand()}`;
     const { hostname, port } = new URL(gw.url);

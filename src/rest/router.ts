@@ -18,6 +18,7 @@ import { auditService } from '../modules/audit/audit.service';
 import { DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE, type Connection, type Page } from '../pagination';
 import type { Keyring } from '../secrets/keyring';
 import type { RequestTrace } from '../tracing/request-trace';
+import { currentFacts } from '../request-scope';
 import { badRequest, HttpProblem, notFound, sendProblem, toProblem } from './problem';
 import type { RestRequest, Route } from './route';
 import { parseInput, toJson } from './schema';
@@ -137,6 +138,9 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
     trace.operationType = 'rest';
     trace.operationName = route.operationId;
   }
+  // The access log names the operation as it does GraphQL's (src/request-scope.ts).
+  const facts = currentFacts();
+  if (facts) facts.operation = { type: 'rest', name: route.operationId };
   res.on('close', () => {
     void lifecycle.end(res.writableFinished ? 'closed' : 'client-gone').catch(() => undefined);
   });
