@@ -29,6 +29,19 @@ describe('organization and settings', () => {
     expect(again.status).toBe(304);
   });
 
+  test('a value of the wrong type or enum is reported once per field, nothing changed', async () => {
+    const r = await expectProblemUnchanged(
+      () =>
+        rest(gw, 'patch', `/orgs/${orgA.id}/settings/trace-config`, {
+          token: tokenA,
+          body: { mode: 'ALL', sample_rate: 'half' },
+        }),
+      { status: 400, code: 'BAD_USER_INPUT', fields: ['mode', 'sample_rate'] },
+      db,
+    );
+    expect(r.body.errors).toHaveLength(2);
+  });
+
   test('PATCH merges: an omitted field is kept, null clears', async () => {
     const first = await rest(gw, 'patch', `/orgs/${orgA.id}`, {
       token: tokenA,

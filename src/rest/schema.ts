@@ -287,7 +287,13 @@ export async function parseInput<T extends object>(
     await validateInput(instance);
   } catch (error) {
     const fields = ((error as GraphQLError).extensions?.fields as FieldError[] | undefined) ?? [];
-    errors.push(...fields.map((f) => ({ field: snakePath(options.prefix ?? '', f.field), message: f.message })));
+    // A field that already failed its type check (above) is reported once, with that message: class-validator
+    // would only repeat it in other words (e.g. an unknown enum value).
+    const typeErrors = new Set(errors.map((e) => e.field));
+    for (const f of fields) {
+      const field = snakePath(options.prefix ?? '', f.field);
+      if (!typeErrors.has(field)) errors.push({ field, message: f.message });
+    }
   }
   // Already snake_case (and unknown fields as the client spelt them): a problem as is, not re-mapped.
   if (errors.length) throw badRequest(errors);
