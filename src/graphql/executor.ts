@@ -2,6 +2,7 @@ import type { GatewayInterface, GatewayExecutor } from '@apollo/server-gateway-i
 import {
   defaultFieldResolver,
   execute,
+  GraphQLError,
   isObjectType,
   type DocumentNode,
   type ExecutionResult,
@@ -56,6 +57,10 @@ export function jitGateway(schema: GraphQLSchema): GatewayInterface {
     // errors carry no `nodes`, so Apollo does not recognise them as BAD_USER_INPUT and formatError masks them
     // as INTERNAL_SERVER_ERROR. graphql-js coerces them again and gives Apollo the errors it recognises.
     if (!('data' in result)) return interpret();
+    // Finding: graphql-jit's own GraphQLError leaves `extensions` undefined when the resolver's error has
+    // none; Apollo's enrichError reads `extensions.code` and answers such an error (a database outage among
+    // them) as a bare INTERNAL_SERVER_ERROR, skipping our formatError. Errors become graphql-js's.
+    if (result.errors) result.errors = result.errors.map(asGraphQLJsError);
     return result as never;
   };
 
@@ -70,4 +75,15 @@ export function jitGateway(schema: GraphQLSchema): GatewayInterface {
     },
     async stop() {},
   };
+}
+
+function asGraphQLJsError(error: GraphQLError): GraphQLError {
+  const converted = new GraphQLError(error.message, {
+    path: error.path,
+    originalError: error.originalError,
+    extensions: error.extensions ?? undefined,
+  });
+  // graphql-js derives locations from nodes, which graphql-jit does not keep: copy its computed ones.
+  (converted as { locations?: GraphQLError['locations'] }).locations = error.locations;
+  return converted;
 }
