@@ -49,6 +49,8 @@ export interface Config {
     maxAliases: number;
     maxNodes: number;
     maxTokens: number;
+    /** GRAPHQL_EXECUTOR: graphql-js (default) or jit (graphql-jit, compiled per document; src/graphql/executor.ts). */
+    executor: 'graphql-js' | 'jit';
   };
   /** Adds extensions.sql.statements to each GraphQL response: a test and benchmark aid, refused in production. */
   exposeSqlStatementCount: boolean;
@@ -305,6 +307,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 1000),
       maxNodes: int(env, 'GRAPHQL_MAX_NODES', 50000, 100, 10000000),
       maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
+      executor: oneOf(env, 'GRAPHQL_EXECUTOR', ['graphql-js', 'jit'] as const, 'graphql-js'),
     },
     exposeSqlStatementCount,
     graphiql: onOff(env, 'GRAPHIQL', !production),

@@ -69,6 +69,7 @@ describe('loadConfig', () => {
     [{ GRAPHQL_INTROSPECTION: 'maybe' }, 'GRAPHQL_INTROSPECTION'],
     [{ EXPOSE_SQL_STATEMENT_COUNT: 'sure' }, 'EXPOSE_SQL_STATEMENT_COUNT'],
     [{ GRAPHIQL: 'enabled' }, 'GRAPHIQL'],
+    [{ GRAPHQL_EXECUTOR: 'fast' }, 'GRAPHQL_EXECUTOR'],
     [{ ACCESS_LOG: 'verbose' }, 'ACCESS_LOG'],
     [{ DATABASE_URL: 'localhost:5432/db' }, 'DATABASE_URL'],
     [{ APP_DATABASE_URL: 'http://db.example.test/x' }, 'APP_DATABASE_URL'],
