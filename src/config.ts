@@ -1,3 +1,4 @@
+import { otelRequested } from './tracing/otel';
 import path from 'node:path';
 import { parseKeySet, type KeySet } from './secrets/keyring';
 
@@ -49,7 +50,10 @@ export interface Config {
     maxAliases: number;
     maxNodes: number;
     maxTokens: number;
-    /** GRAPHQL_EXECUTOR: graphql-js (default) or jit (graphql-jit, compiled per document; src/graphql/executor.ts). */
+    /**
+     * GRAPHQL_EXECUTOR: jit (graphql-jit, compiled per document; src/graphql/executor.ts; the default) or
+     * graphql-js (the default when OTLP export is on).
+     */
     executor: 'graphql-js' | 'jit';
   };
   /** Adds extensions.sql.statements to each GraphQL response: a test and benchmark aid, refused in production. */
@@ -307,7 +311,15 @@ export function loadConfig(env: Env = process.env): Config {
       maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 1000),
       maxNodes: int(env, 'GRAPHQL_MAX_NODES', 50000, 100, 10000000),
       maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
-      executor: oneOf(env, 'GRAPHQL_EXECUTOR', ['graphql-js', 'jit'] as const, 'graphql-js'),
+      // jit by default (issue 11: W1 −22 % CPU per request, bench/README.md), except when OpenTelemetry export
+      // is on: @opentelemetry/instrumentation-graphql hooks graphql-js's `execute`, so operators who export
+      // spans keep the graphql.execute span. Either can be chosen explicitly.
+      executor: oneOf(
+        env,
+        'GRAPHQL_EXECUTOR',
+        ['graphql-js', 'jit'] as const,
+        otelRequested(env as NodeJS.ProcessEnv) ? 'graphql-js' : 'jit',
+      ),
     },
     exposeSqlStatementCount,
     graphiql: onOff(env, 'GRAPHIQL', !production),

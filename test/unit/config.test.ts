@@ -41,6 +41,15 @@ describe('loadConfig', () => {
     });
   });
 
+  test('the GraphQL executor: jit by default, graphql-js when OTLP export is on, either when asked', () => {
+    expect(loadConfig({}).graphql.executor).toBe('jit');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).graphql.executor).toBe('graphql-js');
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).graphql.executor,
+    ).toBe('jit');
+    expect(loadConfig({ GRAPHQL_EXECUTOR: 'graphql-js' }).graphql.executor).toBe('graphql-js');
+  });
+
   test('production: introspection and GraphiQL off by default', () => {
     expect(loadConfig(PRODUCTION)).toMatchObject({
       env: 'production',
