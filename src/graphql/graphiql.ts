@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import express, { type Request, type Response, type Router } from 'express';
+import { CSS, JS, lazyAssets, projectRoot, serveAssets, type Asset, type AssetSource } from '../static-assets';
 
 /**
  * GraphiQL, served entirely by the gateway: it works with no internet (air-gapped clusters, a laptop on a
@@ -16,25 +15,9 @@ import express, { type Request, type Response, type Router } from 'express';
  * step. The page's own script and stylesheet are the two files in src/graphql/graphiql/, read from the
  * source tree (tsc compiles only .ts; there is nothing to compile in them).
  *
- * Asset URLs carry a content hash (/graphiql/assets/<hash>/<name>), so they are cached for a year and
- * `immutable`; the page itself is revalidated each time (`no-cache`). The files are read, hashed and
- * gzipped once, on the first request to /graphiql (nothing happens at start but checking they exist).
+ * Asset URLs carry a content hash (/graphiql/assets/<hash>/<name>, src/static-assets.ts), so they are cached
+ * for a year and `immutable`; the page itself is revalidated each time (`no-cache`).
  */
-
-interface AssetSource {
-  /** The name in the URL. */
-  name: string;
-  type: string;
-  file: string;
-}
-
-interface Asset {
-  url: string;
-  type: string;
-  hash: string;
-  body: Buffer;
-  gzip: Buffer;
-}
 
 /** The directory of an installed package. Its package.json, since `exports` maps hide the UMD files from require.resolve. */
 function packageDir(name: string): string {
@@ -47,17 +30,9 @@ function packageDir(name: string): string {
   }
 }
 
-/** The project root: the first directory upwards with a package.json (works from src/ and from dist/src/). */
-function projectRoot(dir: string): string {
-  if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-  const parent = path.dirname(dir);
-  if (parent === dir) throw new Error('GraphiQL: no package.json above ' + __dirname);
-  return projectRoot(parent);
-}
-
 function sources(): AssetSource[] {
-  const own = path.join(projectRoot(__dirname), 'src', 'graphql', 'graphiql');
-  const js = 'text/javascript; charset=utf-8';
+  const own = path.join(projectRoot(), 'src', 'graphql', 'graphiql');
+  const js = JS;
   return [
     {
       name: 'react.production.min.js',
@@ -72,28 +47,12 @@ function sources(): AssetSource[] {
     { name: 'graphiql.min.js', type: js, file: path.join(packageDir('graphiql'), 'graphiql.min.js') },
     {
       name: 'graphiql.min.css',
-      type: 'text/css; charset=utf-8',
+      type: CSS,
       file: path.join(packageDir('graphiql'), 'graphiql.min.css'),
     },
     { name: 'page.js', type: js, file: path.join(own, 'page.js') },
-    { name: 'page.css', type: 'text/css; charset=utf-8', file: path.join(own, 'page.css') },
+    { name: 'page.css', type: CSS, file: path.join(own, 'page.css') },
   ];
-}
-
-function load(list: AssetSource[]): Map<string, Asset> {
-  const assets = new Map<string, Asset>();
-  for (const source of list) {
-    const body = fs.readFileSync(source.file);
-    const hash = crypto.createHash('sha256').update(body).digest('hex').slice(0, 16);
-    assets.set(source.name, {
-      url: `/graphiql/assets/${hash}/${source.name}`,
-      type: source.type,
-      hash,
-      body,
-      gzip: zlib.gzipSync(body, { level: 9 }),
-    });
-  }
-  return assets;
 }
 
 /**
@@ -159,21 +118,12 @@ export function graphiqlPage(assets: Map<string, Asset>, endpoint: string, token
  * (a partial install), naming the file.
  */
 export function graphiqlRouter(options: { endpoint: string; tokenEndpoint: string }): Router {
-  const list = sources();
-  for (const source of list) {
-    if (!fs.existsSync(source.file)) {
-      throw new Error(`GraphiQL is on but ${source.file} is missing: run npm install (or set GRAPHIQL=off)`);
-    }
-  }
-  let assets: Map<string, Asset> | undefined;
-  let page: string | undefined;
-  const ready = () => {
-    if (!assets) {
-      assets = load(list);
-      page = graphiqlPage(assets, options.endpoint, options.tokenEndpoint);
-    }
-    return { assets, page: page! };
-  };
+  const ready = lazyAssets(
+    sources(),
+    '/graphiql',
+    (file) => `GraphiQL is on but ${file} is missing: run npm install (or set GRAPHIQL=off)`,
+    (assets) => graphiqlPage(assets, options.endpoint, options.tokenEndpoint),
+  );
 
   const router = express.Router();
   router.get('/', (_req: Request, res: Response) => {
@@ -186,20 +136,6 @@ export function graphiqlRouter(options: { endpoint: string; tokenEndpoint: strin
     });
     res.type('html').send(ready().page.replace(NONCE, nonce));
   });
-  router.get('/assets/:hash/:name', (req: Request, res: Response, next) => {
-    const asset = ready().assets.get(String(req.params.name));
-    if (!asset || asset.hash !== req.params.hash) return next(); // the JSON 404
-    const gzip = req.acceptsEncodings('gzip', 'identity') === 'gzip';
-    res.set({
-      'content-type': asset.type,
-      'cache-control': 'public, max-age=31536000, immutable',
-      'x-content-type-options': 'nosniff',
-      etag: `"${asset.hash}${gzip ? '-gz' : ''}"`,
-      vary: 'Accept-Encoding',
-      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
-    });
-    // res.send answers 304 itself when If-None-Match matches the ETag set above.
-    res.send(gzip ? asset.gzip : asset.body);
-  });
+  serveAssets(router, ready); // unknown or stale asset URLs fall through to the JSON 404
   return router;
 }

@@ -1,8 +1,6 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import express, { type Request, type Response, type Router } from 'express';
+import { CSS, JS, lazyAssets, projectRoot, serveAssets, type AssetSource } from '../static-assets';
 
 /**
  * The browsable API reference at /api/v1/docs: Swagger UI (npm `swagger-ui-dist`, its prebuilt
@@ -17,26 +15,11 @@ import express, { type Request, type Response, type Router } from 'express';
  * fonts from its CDN unless configured otherwise. The same content-hashed asset scheme as /graphiql
  * (src/graphql/graphiql.ts): immutable for a year, gzipped once on first use; the page is revalidated.
  */
-interface Asset {
-  name: string;
-  type: string;
-  hash: string;
-  body: Buffer;
-  gzip: Buffer;
-}
-
-function projectRoot(dir: string): string {
-  if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-  const parent = path.dirname(dir);
-  if (parent === dir) throw new Error('API docs: no package.json above ' + __dirname);
-  return projectRoot(parent);
-}
-
-function files(): Array<{ name: string; type: string; file: string }> {
+function files(): AssetSource[] {
   const swagger = path.dirname(require.resolve('swagger-ui-dist/package.json'));
-  const own = path.join(projectRoot(__dirname), 'src', 'rest', 'docs');
-  const js = 'text/javascript; charset=utf-8';
-  const css = 'text/css; charset=utf-8';
+  const own = path.join(projectRoot(), 'src', 'rest', 'docs');
+  const js = JS;
+  const css = CSS;
   return [
     { name: 'swagger-ui.css', type: css, file: path.join(swagger, 'swagger-ui.css') },
     { name: 'page.css', type: css, file: path.join(own, 'page.css') },
@@ -59,20 +42,13 @@ export const DOCS_CSP = [
 
 /** Mounted at /api/v1/docs: the page, and its assets at /api/v1/docs/assets/<hash>/<name>. */
 export function apiDocsRouter(options: { prefix: string }): Router {
-  const list = files();
-  for (const f of list) if (!fs.existsSync(f.file)) throw new Error(`API docs: ${f.file} is missing: run npm install`);
-  let assets: Map<string, Asset> | undefined;
-  let page: string | undefined;
-  const ready = () => {
-    if (!assets) {
-      assets = new Map();
-      for (const f of list) {
-        const body = fs.readFileSync(f.file);
-        const hash = crypto.createHash('sha256').update(body).digest('hex').slice(0, 16);
-        assets.set(f.name, { name: f.name, type: f.type, hash, body, gzip: zlib.gzipSync(body, { level: 9 }) });
-      }
-      const url = (name: string) => `${options.prefix}/docs/assets/${assets!.get(name)!.hash}/${name}`;
-      page = `<!doctype html>
+  const ready = lazyAssets(
+    files(),
+    `${options.prefix}/docs`,
+    (file) => `API docs: ${file} is missing: run npm install`,
+    (assets) => {
+      const url = (name: string) => assets.get(name)!.url;
+      return `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8" />
@@ -89,9 +65,8 @@ export function apiDocsRouter(options: { prefix: string }): Router {
 </body>
 </html>
 `;
-    }
-    return { assets, page: page! };
-  };
+    },
+  );
 
   const router = express.Router({ strict: false });
   router.get('/', (_req: Request, res: Response) => {
@@ -103,19 +78,6 @@ export function apiDocsRouter(options: { prefix: string }): Router {
     });
     res.type('html').send(ready().page);
   });
-  router.get('/assets/:hash/:name', (req: Request, res: Response, next) => {
-    const asset = ready().assets.get(String(req.params.name));
-    if (!asset || asset.hash !== req.params.hash) return next();
-    const gzip = req.acceptsEncodings('gzip', 'identity') === 'gzip';
-    res.set({
-      'content-type': asset.type,
-      'cache-control': 'public, max-age=31536000, immutable',
-      'x-content-type-options': 'nosniff',
-      etag: `"${asset.hash}${gzip ? '-gz' : ''}"`,
-      vary: 'Accept-Encoding',
-      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
-    });
-    res.send(gzip ? asset.gzip : asset.body);
-  });
+  serveAssets(router, ready);
   return router;
 }
