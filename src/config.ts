@@ -74,6 +74,11 @@ export interface Config {
   logLevel: string;
   /** ACCESS_LOG: one JSON line per request at info level (on by default). */
   accessLog: boolean;
+  /**
+   * CORS_ALLOWED_ORIGINS: which browser origins may call the API cross-origin (src/cors.ts). `*` (the
+   * default): any; a list: exactly those; `none`: no CORS headers at all (same-origin pages only).
+   */
+  corsOrigins: '*' | string[] | null;
   metrics: {
     /** METRICS_MAX_OPERATION_NAMES: distinct GraphQL operation names with a label of their own. */
     maxOperationNames: number;
@@ -97,6 +102,34 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * CORS_ALLOWED_ORIGINS: `*` (default), `none`, or a comma-separated list of origins, each exactly as a
+ * browser sends it (`https://app.example.com`, `http://localhost:5173`: scheme, host, optional port, no path).
+ */
+function corsOrigins(env: Env): '*' | string[] | null {
+  const raw = (env.CORS_ALLOWED_ORIGINS ?? '*').trim();
+  if (raw === '*') return '*';
+  if (raw === 'none' || raw === '') return null;
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(
+        `CORS_ALLOWED_ORIGINS must be *, none, or origins like https://app.example.com (scheme://host[:port], no path or trailing slash), got "${origin}"`,
+      );
+    }
+  }
+  return origins;
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -329,6 +362,7 @@ export function loadConfig(env: Env = process.env): Config {
     // On by default: operators expect one line per request (nginx, Envoy, Apollo Router's and Hasura's
     // request logs); it costs a few microseconds of a request's ~2 ms (README "Metrics and access log").
     accessLog: onOff(env, 'ACCESS_LOG', true),
+    corsOrigins: corsOrigins(env),
     metrics: { maxOperationNames: int(env, 'METRICS_MAX_OPERATION_NAMES', 100, 0, 10000) },
     tracing: {
       retentionIntervalMs: int(env, 'TRACE_RETENTION_INTERVAL_MS', 600000, 0, 86400000),

@@ -38,6 +38,7 @@ import type { RequestTrace } from './tracing/request-trace';
 import { TraceWriter, traceMiddleware } from './tracing/trace-writer';
 import { tracePlugin } from './tracing/trace-plugin';
 import { TraceRetention } from './tracing/retention';
+import { corsMiddleware } from './cors';
 
 export interface GatewayDeps {
   config: Config;
@@ -164,6 +165,9 @@ export async function createGateway({
   app.use(traceMiddleware(traceWriter));
   // Before any route: while shutting down, requests are refused before anything runs.
   app.use(drain.middleware());
+  // Browser front ends on other origins (src/cors.ts): the API paths only, not the operator endpoints.
+  const crossOrigin = corsMiddleware(config.corsOrigins);
+  for (const path of ['/graphql', API_PREFIX, '/auth/token', '/.well-known/jwks.json']) app.use(path, crossOrigin);
 
   app.get('/livez', (_req, res) => {
     res.json({ status: 'ok' });

@@ -97,7 +97,7 @@ export function gatewayServer({ db, keys, cpu, production = true }) {
   return startServer({
     name: production ? 'gateway' : 'gateway-dev',
     peer: 'gateway',
-    command: process.execPath,
+    command: process.env.BENCH_GATEWAY_NODE || process.execPath,
     // BENCH_PROFILE=1: a V8 CPU profile of the gateway for the whole run, written when it stops (open it in
     // Chrome DevTools or speedscope), as the issue asks: profile first, then change.
     args: [

@@ -50,6 +50,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ GRAPHQL_EXECUTOR: 'graphql-js' }).graphql.executor).toBe('graphql-js');
   });
 
+  test('CORS: any origin by default, a list of exact origins, or none', () => {
+    expect(loadConfig({}).corsOrigins).toBe('*');
+    expect(loadConfig(PRODUCTION).corsOrigins).toBe('*');
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: 'none' }).corsOrigins).toBeNull();
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+    for (const bad of [
+      'app.example.com',
+      'https://app.example.com/',
+      'https://app.example.com/path',
+      'ftp://x.test',
+      '*,https://a.test',
+    ])
+      expect(refusal({ CORS_ALLOWED_ORIGINS: bad })).toMatch(/^CORS_ALLOWED_ORIGINS must be/);
+  });
+
   test('production: introspection and GraphiQL off by default', () => {
     expect(loadConfig(PRODUCTION)).toMatchObject({
       env: 'production',
