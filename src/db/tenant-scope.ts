@@ -375,7 +375,9 @@ export class TenantScope {
           // request answers exactly as it would have without the plan (two more round trips, this case only).
           const data = runner.data as QueryRunnerData;
           const sqlState = (error as { driverError?: { code?: unknown } }).driverError?.code;
-          if (typeof sqlState !== 'string' || this.client?.getTransactionStatus?.() !== 'E') throw error;
+          // Only an error PostgreSQL reported (a SQLSTATE): the connection itself is fine. (pg rejects the query
+          // at the ErrorResponse, before the ReadyForQuery that sets the transaction status: not checked here.)
+          if (typeof sqlState !== 'string' || !/^[0-9A-Z]{5}$/.test(sqlState) || this.whyRefused()) throw error;
           await this.sendMany(runner, 'ROLLBACK');
           if (data.failedStatements) data.failedStatements--;
           this.speculative = undefined;
