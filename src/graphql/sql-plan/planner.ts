@@ -56,7 +56,7 @@ interface Compiled {
   binders: Binder[];
   /** The distinct auth rules of every selected field (the guard checks them field by field). */
   rules: FieldRule[];
-  /** Root response keys of by-id fields: a null there (not found / not visible) goes the normal path. */
+  /** Root response keys (by-id fields, organization): a null there (not found / not visible) goes the normal path. */
   byIdRoots: string[];
   /** The statement with `$n` where the binders go: for traces, never values. */
   traced: string;
@@ -425,6 +425,8 @@ export class SqlPlanner {
         out.push('(SELECT ');
         object(out, type as GraphQLObjectType, alias, fields, columns);
         out.push(` FROM organizations ${alias} WHERE ${alias}.id = `, orgSlot, ')');
+        // Never null after the caller checks (the same row, same transaction); were it null, the normal path answers.
+        byIdRoots.push(responseKey);
       } else if (byId && byId === type.name) {
         const idOf = argumentOf(field, nodes[0], 'id');
         const wanted = type.name as NodeTypeName;
