@@ -55,6 +55,12 @@ export interface Config {
      * graphql-js (the default when OTLP export is on).
      */
     executor: 'graphql-js' | 'jit';
+    /**
+     * GRAPHQL_SQL_PLAN: the compiled read path (src/graphql/sql-plan; on by default, `off` disables): a
+     * plannable query is answered by one SQL statement riding in the opening round trip. It needs the jit
+     * gateway's executor hook, so it is active only with GRAPHQL_EXECUTOR=jit.
+     */
+    sqlPlan: boolean;
   };
   /** Adds extensions.sql.statements to each GraphQL response: a test and benchmark aid, refused in production. */
   exposeSqlStatementCount: boolean;
@@ -353,6 +359,7 @@ export function loadConfig(env: Env = process.env): Config {
         ['graphql-js', 'jit'] as const,
         otelRequested(env as NodeJS.ProcessEnv) ? 'graphql-js' : 'jit',
       ),
+      sqlPlan: onOff(env, 'GRAPHQL_SQL_PLAN', true),
     },
     exposeSqlStatementCount,
     graphiql: onOff(env, 'GRAPHIQL', !production),

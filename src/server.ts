@@ -22,6 +22,7 @@ import { createFormatError, errorForLog, outageOf, requestScope, RETRY_AFTER_SEC
 import { BODY_ERRORS, graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
 import { jitGateway } from './graphql/executor';
+import { SqlPlanner } from './graphql/sql-plan/planner';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlRouter } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
@@ -142,6 +143,10 @@ export async function createGateway({
         exposeSqlStatementCount: config.exposeSqlStatementCount,
         requestTimeoutMs: config.requestTimeoutMs,
         settleTimeoutMs: config.statementTimeoutMs + 1000,
+        // The compiled read path answers through the jit gateway's executor hook only.
+        ...(config.graphql.sqlPlan && config.graphql.executor === 'jit'
+          ? { sqlPlanner: new SqlPlanner(schema, dataSource) }
+          : {}),
       }),
       tracePlugin(),
     ],

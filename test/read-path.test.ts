@@ -1,5 +1,6 @@
 import { createOrg, ok, seedTreeSql } from './support/fixtures';
 import { useGateway } from './support/harness';
+import { startGateway, type RunningGateway } from './support/gateway';
 import { TENANT_ROLE } from '../src/db/tenant-role';
 
 /**
@@ -10,7 +11,20 @@ import { TENANT_ROLE } from '../src/db/tenant-role';
  * answer as with every privilege; a field whose column is withheld fails, which shows the restriction bites.
  */
 // graphql-armor counts fragment spreads and inline fragments as depth: room for W1_FRAGMENTS.
-const { gw, db } = useGateway({ env: { GRAPHQL_MAX_DEPTH: '20' } });
+// The loaders' path (GRAPHQL_SQL_PLAN=off); `planned` is a second gateway with the compiled read path
+// (src/graphql/sql-plan) on, which must read only the asked columns too.
+const { gw, db } = useGateway({ env: { GRAPHQL_MAX_DEPTH: '20', GRAPHQL_SQL_PLAN: 'off' } });
+let planned: RunningGateway;
+beforeAll(async () => {
+  planned = await startGateway({
+    databaseUrl: db.url,
+    key: gw.key,
+    env: { GRAPHQL_MAX_DEPTH: '20', GRAPHQL_SQL_PLAN: 'on' },
+  });
+});
+afterAll(async () => {
+  await planned?.stop();
+});
 
 const W1 = `{
   organization {
@@ -100,7 +114,21 @@ test('W1 reads only the keys and the asked columns of workspaces, environments a
     ]) {
       const refused = await gw.graphql(query, {}, token);
       expect(refused.body.errors?.length).toBeGreaterThan(0);
+      // The planned statement fails on the withheld column too: the request falls back to the normal path
+      // (the opening is rolled back and sent again without the plan) and answers exactly as it does.
+      const plannedRefusal = await planned.graphql(query, {}, token);
+      for (const error of [...(refused.body.errors ?? []), ...(plannedRefusal.body.errors ?? [])])
+        delete error.extensions.requestId;
+      expect({ data: plannedRefusal.body.data, errors: plannedRefusal.body.errors }).toEqual({
+        data: refused.body.data,
+        errors: refused.body.errors,
+      });
     }
+    // The compiled read path reads only the asked columns as well: W1 planned (2 round trips), same answer.
+    const plannedW1 = await planned.graphql(W1, {}, token);
+    expect(normalised(ok(plannedW1))).toEqual(expected);
+    expect(plannedW1.body.extensions.sql.statements).toBe(2);
+    expect(normalised(ok(await planned.graphql(W1_FRAGMENTS, {}, token)))).toEqual(expected);
   });
 });
 

@@ -148,8 +148,10 @@ describe('modes', () => {
     await clearTraces();
     const traceId = hex(16);
     const parent = hex(8);
+    // `viewer` keeps this query off the compiled read path (src/graphql/sql-plan), whose answer has no
+    // resolver spans (the next test traces a planned query).
     const sent = await send(
-      `query Nested($n: Int) { organization { name workspaces(first: $n) { totalCount edges { node { name
+      `query Nested($n: Int) { viewer { subject } organization { name workspaces(first: $n) { totalCount edges { node { name
          environments { edges { node { slug } } } components { totalCount edges { node { name } } } } } } } }`,
       { token, traceparent: `00-${traceId}-${parent}-00`, variables: { n: 10 } },
     );
@@ -201,6 +203,42 @@ describe('modes', () => {
     for (const text of sql) expect(text).not.toContain(orgA.id);
     const batched = spans.filter((s) => s.kind === 'sql' && s.attributes.batched > 1);
     expect(batched.length).toBeGreaterThan(0);
+  });
+
+  test('a planned query (compiled read path) records its statement parameterised, in the opening round trip', async () => {
+    await setMode(orgA.id, 'all');
+    const token = tokenFor(orgA);
+    await clearTraces();
+    const traceId = hex(16);
+    const workspace = ok<any>(
+      await gw.graphql('{ organization { workspaces(first: 1) { edges { node { id } } } } }', {}, token),
+    ).organization.workspaces.edges[0].node.id as string;
+    await settle(orgA.id, 'all');
+    await clearTraces();
+    const sent = await send(
+      `query Planned($id: ID!, $n: Int) { workspace(id: $id) { name environments(first: $n) { totalCount edges { node { slug } } } } }`,
+      { token, traceparent: `00-${traceId}-${hex(8)}-01`, variables: { id: workspace, n: 7 } },
+    );
+    expect(sent.status).toBe(200);
+    expect(sent.body.extensions.sql.statements).toBe(2); // the opening with the plan, COMMIT
+    await settle(orgA.id, 'all');
+    const { rows } = await db.admin.query(`SELECT * FROM traces WHERE org_id = $1 AND trace_id = $2`, [
+      orgA.id,
+      traceId,
+    ]);
+    expect(rows).toHaveLength(1);
+    const spans = rows[0].spans as any[];
+    const sql = spans.filter((s) => s.kind === 'sql');
+    const plan = sql.find((s) => /json_build_object/.test(s.attributes['db.statement']));
+    expect(plan).toMatchObject({ attributes: { batched: 2 } });
+    expect(sql.map((s) => s.attributes['db.statement'])).toContain('COMMIT');
+    // Parameterised: no organization id, no workspace id, no page size literal.
+    const text = plan.attributes['db.statement'] as string;
+    expect(text).toMatch(/\$1/);
+    expect(text).not.toContain(orgA.id);
+    expect(text).not.toContain(Buffer.from(workspace, 'base64url').toString().split(':')[1]);
+    expect(text).not.toMatch(/LIMIT 8\b/);
+    expect(spans.filter((s) => s.kind === 'resolver')).toEqual([]);
   });
 
   test('errors_only keeps exactly the requests that ended in an error', async () => {

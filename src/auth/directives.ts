@@ -50,9 +50,29 @@ export const AUTH_DIRECTIVES = [authenticatedDirective, requiresScopesDirective]
 /** Alternatives of scope sets: satisfied when the caller holds every scope of at least one alternative. */
 type ScopeRule = string[][];
 
-interface FieldRule {
+export interface FieldRule {
   authenticated: boolean;
   scopeRules: ScopeRule[];
+}
+
+/**
+ * The rule a field's guard enforces (its own, its parent type's and its returned type's, merged), kept on
+ * the field's `extensions.authRule` for every field of an object type, wrapped or not: the compiled read
+ * path (src/graphql/sql-plan) checks exactly these with `ruleRefusal`, as the guard does.
+ */
+export function authRuleOf(field: { extensions?: Readonly<Record<string, unknown>> | null }): FieldRule | undefined {
+  return field.extensions?.authRule as FieldRule | undefined;
+}
+
+/**
+ * Why `scopes` (the request's effective scopes) fail `rule`, or null when they satisfy it: the one check
+ * the field guard makes (after the principal check), shared with the compiled read path.
+ */
+export function ruleRefusal(rule: FieldRule, scopes: ReadonlySet<string>): string | null {
+  for (const scopeRule of rule.scopeRules) {
+    if (!scopeRule.some((all) => all.every((scope) => scopes.has(scope)))) return describe(scopeRule);
+  }
+  return null;
 }
 
 function rulesOf(schema: GraphQLSchema, node: Parameters<typeof getDirective>[1]): FieldRule {
@@ -123,6 +143,7 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
       if (rootTypes.has(typeName) && !rule.authenticated) {
         throw new Error(`${typeName}.${fieldName} has neither @authenticated nor @requiresScopes`);
       }
+      fieldConfig = { ...fieldConfig, extensions: { ...fieldConfig.extensions, authRule: rule } };
       if (!rule.authenticated) return fieldConfig;
       // Only the parent type's rule applies (no rule on the field, none on the type it returns): it was
       // already checked, with this request's same scopes, when the parent object was resolved, since every
@@ -140,11 +161,8 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
           // The effective scopes of the request (token scopes within the caller's role), never the raw token's.
           const scopes = context.request?.scopes;
           if (!context.principal || !scopes) throw unauthenticated();
-          for (const scopeRule of rule.scopeRules) {
-            if (!scopeRule.some((all) => all.every((scope) => scopes.has(scope)))) {
-              throw forbidden(`${info.parentType.name}.${info.fieldName} requires scope ${describe(scopeRule)}`);
-            }
-          }
+          const refused = ruleRefusal(rule, scopes);
+          if (refused) throw forbidden(`${info.parentType.name}.${info.fieldName} requires scope ${refused}`);
           return resolve(source, args, context, info);
         },
       };

@@ -26,6 +26,12 @@ export interface OpenRequestOptions {
   settleTimeoutMs: number;
   /** The request's trace (src/tracing): decided here by the organization's configuration, from the first statement. */
   trace?: RequestTrace;
+  /**
+   * A speculative read for the opening round trip (the compiled read path, src/graphql/sql-plan): sent
+   * behind the caller row in the same message; its rows stay in the scope (TenantScope.takeSpeculative)
+   * and only a caller that passed every check below may take them.
+   */
+  speculative?: { sql: string; traced: string };
 }
 
 /**
@@ -56,6 +62,7 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
   noteCaller(principal);
   const facts = currentFacts();
   if (facts) facts.scope = scope;
+  if (options.speculative) scope.speculate(options.speculative.sql, options.speculative.traced);
   const loaders = new Loaders(scope);
   const caller = await loaders.organization.caller();
   const tokenSent = { tokenSent: true };
@@ -69,7 +76,12 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
       apiKeyId: scope.identity.apiKeyId ?? null,
     });
     if (recording) {
-      if (scope.openingNs) trace.opening(scope.openingNs[0], scope.openingNs[1]);
+      if (scope.openingNs) {
+        trace.opening(scope.openingNs[0], scope.openingNs[1]);
+        // The compiled read path's statement shared the opening round trip: its parameterised text.
+        const planned = scope.speculativeTraced;
+        if (planned) trace.statement(planned, scope.openingNs[0], scope.openingNs[1], false, 2);
+      }
       scope.statementSink = (sql, started, ended, failed, batched) =>
         trace.statement(sql, started, ended, failed, batched);
     }

@@ -168,6 +168,12 @@ export class TenantScope {
   private batch?: QueuedStatement[];
   /** The rows of openWith()'s read, handed over once. */
   private firstReadRows?: Record<string, unknown>[];
+  /**
+   * A speculative read that rides in the opening round trip behind the first read (the compiled read path,
+   * src/graphql/sql-plan): set by `speculate()` before the scope opens, its rows kept for `takeSpeculative()`.
+   */
+  private speculative?: { sql: string; traced: string };
+  private speculativeRows?: Record<string, unknown>[];
   private idle?: { promise: Promise<void>; resolve: () => void };
   /**
    * Savepoint statements not sent yet (issue 11: W3's round trips). `SAVEPOINT` and `RELEASE SAVEPOINT`
@@ -274,6 +280,30 @@ export class TenantScope {
   }
 
   /**
+   * One more read for the opening round trip (the compiled read path, src/graphql/sql-plan): it is sent
+   * after the first read (the caller row) in the same simple-protocol message, so it runs in the request's
+   * transaction as the tenant role under row-level security like every statement of the request. `sql`
+   * must be one parameterless statement whose values are checked literals; `traced` is its parameterised
+   * text for traces (never values). Only before the scope opens; ignored otherwise. Its rows are only
+   * handed out by `takeSpeculative()`: whoever reads them decides whether the caller checks passed.
+   */
+  speculate(sql: string, traced: string): void {
+    if (!this.opening) this.speculative = { sql, traced };
+  }
+
+  /** The parameterised text of the speculative read when it rode in the opening and succeeded (for traces). */
+  get speculativeTraced(): string | undefined {
+    return this.speculativeRows && this.speculative ? this.speculative.traced : undefined;
+  }
+
+  /** The speculative read's rows (once), or undefined when none rode in the opening or it was dropped. */
+  takeSpeculative(): { rows: Record<string, unknown>[]; traced: string } | undefined {
+    const rows = this.speculativeRows;
+    this.speculativeRows = undefined;
+    return rows && this.speculative ? { rows, traced: this.speculative.traced } : undefined;
+  }
+
+  /**
    * The request's first read, folded into the round trip that opens the transaction when the scope is
    * not open yet (the caller row: openRequest reads it before anything else). `sql` must be one
    * parameterless statement whose values are literals (uuids checked, text through escapeLiteral).
@@ -330,8 +360,30 @@ export class TenantScope {
         `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
         `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}` +
         (firstRead ? `; ${firstRead}` : '');
+      const speculative = firstRead ? this.speculative : undefined;
       const openingStarted = process.hrtime.bigint();
-      const results = await this.sendMany(runner, opening);
+      let results: Array<{ rows: Record<string, unknown>[] }>;
+      if (!speculative) results = await this.sendMany(runner, opening);
+      else {
+        try {
+          results = await this.sendMany(runner, `${opening}; ${speculative.sql}`);
+          this.speculativeRows = results.pop()?.rows ?? [];
+        } catch (error) {
+          // The speculative read failed in SQL (it should not: checked literals, only the asked columns;
+          // but e.g. a column privilege the normal path would report as a field error): the message's
+          // transaction is failed and its results lost. Roll it back and open again without it, so the
+          // request answers exactly as it would have without the plan (two more round trips, this case only).
+          const data = runner.data as QueryRunnerData;
+          const sqlState = (error as { driverError?: { code?: unknown } }).driverError?.code;
+          // Only an error PostgreSQL reported (a SQLSTATE): the connection itself is fine. (pg rejects the query
+          // at the ErrorResponse, before the ReadyForQuery that sets the transaction status: not checked here.)
+          if (typeof sqlState !== 'string' || !/^[0-9A-Z]{5}$/.test(sqlState) || this.whyRefused()) throw error;
+          await this.sendMany(runner, 'ROLLBACK');
+          if (data.failedStatements) data.failedStatements--;
+          this.speculative = undefined;
+          results = await this.sendMany(runner, opening);
+        }
+      }
       this.openingNs = [openingStarted, process.hrtime.bigint()];
       // TypeORM's bookkeeping as if its startTransaction() had run: mutation() nests savepoints
       // (SAVEPOINT typeorm_1 …) on top, and finish() checks depth 1 before it commits.

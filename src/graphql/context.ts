@@ -6,6 +6,7 @@ import type { RequestLifecycle } from '../context/request-lifecycle';
 import { unauthenticated } from './errors';
 import type { RequestTrace } from '../tracing/request-trace';
 import type { Keyring } from '../secrets/keyring';
+import type { BoundPlan } from './sql-plan/planner';
 
 /**
  * The GraphQL transport's context. `request` (the RequestContext services take first) is built by the
@@ -24,6 +25,12 @@ export interface GatewayContext {
   request?: RequestContext;
   /** The request's trace (src/tracing/request-trace.ts): always present on /graphql. */
   trace?: RequestTrace;
+  /**
+   * The compiled read path (src/graphql/sql-plan): the planned statement that rode in the opening and its
+   * rows, set by the tenant plugin only once openRequest passed every caller check; the executor answers
+   * from it when `plannedData` accepts it.
+   */
+  sqlPlan?: { plan: BoundPlan; rows: Record<string, unknown>[] | undefined };
 }
 
 export function requestOf(context: GatewayContext): RequestContext {

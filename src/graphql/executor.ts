@@ -9,6 +9,8 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import type { GatewayContext } from './context';
+import { plannedData } from './sql-plan/planner';
 
 /**
  * GRAPHQL_EXECUTOR=jit: a compiled execution (graphql-jit) instead of graphql-js's interpreter, for the
@@ -32,6 +34,15 @@ export function jitGateway(schema: GraphQLSchema): GatewayInterface {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
 
   const executor: GatewayExecutor = async (ctx) => {
+    // The compiled read path (src/graphql/sql-plan): the whole answer was built by PostgreSQL in the opening
+    // round trip; taken only when every check passed (plannedData), else the request executes as usual.
+    const planned = (ctx.context as GatewayContext).sqlPlan;
+    if (planned) {
+      const context = ctx.context as GatewayContext;
+      context.sqlPlan = undefined;
+      const data = plannedData(planned.plan, planned.rows, context.request?.scopes);
+      if (data) return { data } as never;
+    }
     const document = ctx.document;
     const operationName = ctx.request.operationName ?? undefined;
     let perDoc = compiled.get(document);

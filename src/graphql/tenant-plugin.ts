@@ -6,6 +6,7 @@ import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, to
 import { DomainError } from '../errors';
 import { openRequest } from '../context/open-request';
 import { currentFacts } from '../request-scope';
+import type { SqlPlanner, BoundPlan } from './sql-plan/planner';
 
 interface TenantPluginOptions {
   dataSource: DataSource;
@@ -15,6 +16,8 @@ interface TenantPluginOptions {
   requestTimeoutMs: number;
   /** How long the end of a scope waits for in-flight work before it destroys the connection as in doubt. */
   settleTimeoutMs: number;
+  /** The compiled read path (GRAPHQL_SQL_PLAN, src/graphql/sql-plan), when on. */
+  sqlPlanner?: SqlPlanner;
 }
 
 /**
@@ -44,7 +47,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
       // only then): names of documents that fail are never counted, so garbage cannot fill the cap.
       let operationLabel: string = OPERATION_LABELS.invalid;
       return {
-        async didResolveOperation({ operation }) {
+        async didResolveOperation({ operation, document, request }) {
           if (!operation) return;
           operationType = operation.operation;
           const name = operation.name?.value ?? null;
@@ -52,6 +55,24 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           const facts = currentFacts();
           if (facts) facts.operation = { type: operationType, name };
           if (!context.principal) return;
+          // The compiled read path: decided before the opening (against the token's scopes; the executor
+          // checks again against the effective ones), so its statement rides in the opening round trip.
+          let plan: BoundPlan | null = null;
+          if (options.sqlPlanner && operation.operation === 'query') {
+            try {
+              plan = options.sqlPlanner.plan(
+                document,
+                operation,
+                request.operationName,
+                request.variables,
+                context.principal.scopes,
+                context.principal.orgId,
+              );
+            } catch (error) {
+              // A planner defect must never fail a request: the normal path answers it.
+              context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'sql plan failed');
+            }
+          }
           try {
             context.request = await openRequest({
               dataSource: options.dataSource,
@@ -64,7 +85,10 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               deadline,
               settleTimeoutMs: options.settleTimeoutMs,
               trace: context.trace,
+              ...(plan ? { speculative: { sql: plan.sql, traced: plan.traced } } : {}),
             });
+            // Only now, every caller check passed: the rows may reach the executor.
+            if (plan) context.sqlPlan = { plan, rows: context.request.scope.takeSpeculative()?.rows };
           } catch (error) {
             throw error instanceof DomainError ? toGraphQLError(error) : error;
           }
