@@ -77,22 +77,43 @@ interface QueuedStatement {
  * with NUL (the simple protocol's query is a C string), and any other type (dates, buffers, objects).
  */
 export function inlineParameters(sql: string, parameters: unknown[]): string | null {
-  // Double-quoted identifiers (TypeORM quotes every column: `INSERT INTO "components"("org_id", …)`) are
-  // allowed when they hold no `$` and no `"`: then every `$n` of the string is outside them.
-  if (/['";]|--|\/\*|\$\$/.test(sql.includes('"') ? sql.replace(/"[^"$]*"/g, '') : sql)) return null;
+  const template = templateOf(sql);
+  if (template === null) return null;
   const literals: string[] = [];
   for (const value of parameters) {
     const literal = literalOf(value);
     if (literal === null) return null;
     literals.push(literal);
   }
-  let valid = true;
-  const inlined = sql.replace(/\$(\d+)/g, (_, n: string) => {
-    const literal = literals[Number(n) - 1];
-    if (literal === undefined) valid = false;
-    return literal ?? '';
-  });
-  return valid ? inlined : null;
+  // template: [text, n, text, n, …, text]
+  let inlined = template[0] as string;
+  for (let i = 1; i < template.length; i += 2) {
+    const literal = literals[(template[i] as number) - 1];
+    if (literal === undefined) return null;
+    inlined += literal + (template[i + 1] as string);
+  }
+  return inlined;
+}
+
+/**
+ * The checked, split form of a statement's text for inlineParameters (its text pieces and, between them,
+ * the parameter numbers), or null when it may not be inlined. Statements come from the code, so the same
+ * few texts recur on every request (issue 11, W3: the check's regular expressions were 1.3 % of a write):
+ * the result is kept per text, in a map emptied whenever it reaches 1,000 texts.
+ */
+const TEMPLATES = new Map<string, Array<string | number> | null>();
+
+function templateOf(sql: string): Array<string | number> | null {
+  let template = TEMPLATES.get(sql);
+  if (template !== undefined) return template;
+  // Double-quoted identifiers (TypeORM quotes every column: `INSERT INTO "components"("org_id", …)`) are
+  // allowed when they hold no `$` and no `"`: then every `$n` of the string is outside them.
+  template = /['";]|--|\/\*|\$\$/.test(sql.includes('"') ? sql.replace(/"[^"$]*"/g, '') : sql)
+    ? null
+    : sql.split(/\$(\d+)/).map((piece, i) => (i % 2 === 1 ? Number(piece) : piece));
+  if (TEMPLATES.size >= 1000) TEMPLATES.clear();
+  TEMPLATES.set(sql, template);
+  return template;
 }
 
 function textOf(value: unknown): string | null {
@@ -600,18 +621,18 @@ export class TenantScope {
         // Queued writes are never sent while a mutation runs (see queueWrite): the queue only grows until
         // this mutation ends, so what it holds beyond this length was queued by this attempt.
         const queuedBefore = this.queued.length;
-        await runner.startTransaction(); // nested: SAVEPOINT
+        await this.savepoint(runner, 'SAVEPOINT');
         this.mutationDepth++;
         try {
           const result = await work(runner.manager);
-          await runner.commitTransaction(); // RELEASE SAVEPOINT
+          await this.savepoint(runner, 'RELEASE SAVEPOINT');
           return result;
         } catch (error) {
           this.queued.length = queuedBefore; // what the failed attempt queued goes with it
           // ROLLBACK TO SAVEPOINT; refused (and pointless) once the request is aborted or ending: `end()`
           // rolls the whole transaction back with a plain ROLLBACK.
           let rolledBack = true;
-          await runner.rollbackTransaction().catch((rollbackError) => {
+          await this.savepoint(runner, 'ROLLBACK TO SAVEPOINT').catch((rollbackError) => {
             if (!(rollbackError instanceof ScopeRefusal)) throw rollbackError;
             rolledBack = false;
           });
@@ -624,6 +645,35 @@ export class TenantScope {
         await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
       }
     });
+  }
+
+  /**
+   * What TypeORM's nested startTransaction / commitTransaction / rollbackTransaction do on a runner whose
+   * transaction is open (depth d ≥ 1): `SAVEPOINT typeorm_<d>` then depth d + 1; `RELEASE SAVEPOINT` or
+   * `ROLLBACK TO SAVEPOINT typeorm_<d - 1>` then depth d − 1 (not when the statement fails), through the
+   * same guarded `runner.query`, so the deferral above sees exactly the statements it saw. Without their
+   * `Broadcaster` rounds (Before/After TransactionStart and Commit: four awaited broadcasts per mutation,
+   * W3 has two mutations) for transaction subscribers this project does not have (the data source registers
+   * none; should one ever be registered, TypeORM's own methods are used, events included): TypeORM's
+   * broadcast machinery was in W3's profile (issue 11).
+   */
+  private async savepoint(
+    runner: QueryRunner,
+    kind: 'SAVEPOINT' | 'RELEASE SAVEPOINT' | 'ROLLBACK TO SAVEPOINT',
+  ): Promise<void> {
+    if (this.dataSource.subscribers.length > 0) {
+      if (kind === 'SAVEPOINT') return runner.startTransaction();
+      return kind === 'RELEASE SAVEPOINT' ? runner.commitTransaction() : runner.rollbackTransaction();
+    }
+    const bookkeeping = runner as unknown as { transactionDepth: number };
+    const depth = bookkeeping.transactionDepth;
+    if (kind === 'SAVEPOINT') {
+      await runner.query(`SAVEPOINT typeorm_${depth}`);
+      bookkeeping.transactionDepth = depth + 1;
+      return;
+    }
+    await runner.query(`${kind} typeorm_${depth - 1}`);
+    bookkeeping.transactionDepth = depth - 1;
   }
 
   /**
