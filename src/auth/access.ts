@@ -12,28 +12,59 @@ export interface Access {
 }
 
 /**
+ * The role the caller holds in EVERY workspace of the organization, as the caller row (read in the
+ * request's opening, same transaction) says: org-wide keys (platform-made) and org owners/admins
+ * administer all of them; a member with an all-workspaces role holds at least that one everywhere. These
+ * are exactly the callers row-level security lets see every workspace (`app_sees_all_workspaces()`).
+ * null: the role depends on the workspace (its membership row).
+ */
+function everyWorkspaceRole(access: Access): WorkspaceRole | null {
+  if (access.kind === 'api_key' && !access.userId) return WorkspaceRole.ADMIN; // org-wide key (platform-made)
+  if (access.orgRole && CROSS_WORKSPACE_ORG_ROLES.includes(access.orgRole)) return WorkspaceRole.ADMIN;
+  return access.allWorkspacesRole;
+}
+
+/**
  * The caller's role in a workspace: org owners/admins (and org-wide platform keys) administer all of them;
  * a key that answers to a member has exactly that member's roles.
  */
 export async function workspaceRoleOf(ctx: RequestContext, workspaceId: string): Promise<WorkspaceRole | null> {
-  const { access, loaders } = ctx;
-  if (access.kind === 'api_key' && !access.userId) return WorkspaceRole.ADMIN; // org-wide key (platform-made)
-  if (access.orgRole && CROSS_WORKSPACE_ORG_ROLES.includes(access.orgRole)) return WorkspaceRole.ADMIN;
-  return strongest(access.allWorkspacesRole, await loaders.workspace.callerRole.load(workspaceId));
+  const everywhere = everyWorkspaceRole(ctx.access);
+  if (everywhere === WorkspaceRole.ADMIN) return everywhere;
+  return strongest(everywhere, await ctx.loaders.workspace.callerRole.load(workspaceId));
+}
+
+export interface WorkspaceRoleCheck {
+  /**
+   * The change that follows the check refuses a workspace that does not exist in the organization by
+   * itself, as NOT_FOUND Workspace: its INSERT's foreign key (org_id, workspace_id) → workspaces, which the
+   * service maps to `NotFoundError('Workspace', id)`. Then a caller whose role is decided by the caller row
+   * (see everyWorkspaceRole) needs no statement here at all (issue 11, W3: one round trip less): such a
+   * caller sees every workspace of the organization, so "not visible" can only mean "not there", which the
+   * foreign key says just as well (it checks the same organization's rows; RLS WITH CHECK pins org_id).
+   */
+  writeProvesWorkspace?: boolean;
 }
 
 /**
  * Workspace-level authorization for changes. A workspace the caller cannot see is NOT_FOUND (row-level
- * security hides it); one they can see but lack the role for is FORBIDDEN.
+ * security hides it); one they can see but lack the role for is FORBIDDEN. The visibility read and the
+ * membership read (plain members only) go out in the same tick, so they share one round trip.
  */
 export async function requireWorkspaceRole(
   ctx: RequestContext,
   workspaceId: string,
   needed: WorkspaceRole,
+  check: WorkspaceRoleCheck = {},
 ): Promise<void> {
-  const workspace = await ctx.loaders.workspace.byId.load(workspaceId);
+  const everywhere = everyWorkspaceRole(ctx.access);
+  const decided = atLeast(everywhere, needed);
+  if (decided && check.writeProvesWorkspace) return;
+  const [workspace, role] = await Promise.all([
+    ctx.loaders.workspace.byId.load(workspaceId),
+    decided ? everywhere : workspaceRoleOf(ctx, workspaceId),
+  ]);
   if (!workspace) throw new NotFoundError('Workspace', workspaceId);
-  const role = await workspaceRoleOf(ctx, workspaceId);
   if (!atLeast(role, needed)) {
     throw new ForbiddenError(`This needs the ${needed} role in workspace ${workspaceId}; you have ${role ?? 'none'}`);
   }

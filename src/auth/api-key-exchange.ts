@@ -1,11 +1,10 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import type { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { LRUCache } from 'lru-cache';
-import { platformStatement } from '../db/platform';
+import { OwnerStatements, platformStatement } from '../db/platform';
 import { parseApiKey, secretMatches } from './api-key-format';
 import type { TokenService } from './tokens';
 import { ORG_ROLE_SCOPES, type OrgRole } from './roles';
@@ -39,8 +38,9 @@ class ExchangeError extends Error {
 /**
  * POST /auth/token {"api_key": "fl_…"} → {"access_token", "token_type": "Bearer", "expires_in", "scope"}.
  *
- * Order of checks, cheapest first: rate limit per client address; format and checksum (no database);
- * lookup by key id on the platform path (the one cross-tenant read) and a constant-time hash comparison
+ * Order of checks, cheapest first: rate limit per client address (a malformed key counts too; for a
+ * well-formed one the limit's statement shares its round trip with the lookup, issue 11 W4); format and
+ * checksum (no database); lookup by key id on the platform path (the one cross-tenant read) and a constant-time hash comparison
  * (a miss counts against the (address, key id) pair); rate limit per key, for holders of the real
  * secret only; revoked / expired; organization status; the member the key answers to. Refusals are JSON
  * `{error, error_description}` with a 4xx status (OAuth 2.0 style). Counters live in PostgreSQL
@@ -60,10 +60,8 @@ export function apiKeyExchange(
   // transaction-mode pooler the next use lands on another server session: "prepared statement … does not
   // exist" (PgBouncer before 1.21, or without max_prepared_statements). This store hands its queries to the
   // owner pool as unnamed statements, like every other query of the gateway.
-  const unnamedStatements = {
-    query: ({ text, values }: { text: string; values?: unknown[] }) =>
-      (owner.driver as PostgresDriver).master.query(text, values),
-  };
+  // It is also what lets the per-address limit share its round trip with the key lookup (OwnerStatements).
+  const unnamedStatements = new OwnerStatements(owner);
   const limiter = (keyPrefix: string, points: number) =>
     new RateLimiterPostgres({
       storeClient: unnamedStatements,
@@ -108,9 +106,10 @@ export function apiKeyExchange(
     async (req: Request, res: Response) => {
       res.set('cache-control', 'no-store');
       try {
-        await consume(perAddress, req.ip ?? 'unknown', 'client address', 'address');
         const parsed = parseApiKey((req.body as Record<string, unknown> | undefined)?.api_key);
         if (!parsed.ok) {
+          // Malformed or not, every attempt counts against the address first.
+          await consume(perAddress, req.ip ?? 'unknown', 'client address', 'address');
           throw new ExchangeError(
             400,
             'invalid_request',
@@ -119,9 +118,12 @@ export function apiKeyExchange(
               : 'api_key must be an fl_… key',
           );
         }
-        // One round trip (platformStatement), not asPlatformAdmin's four: issue 11, W4.
-        const candidates = await platformStatement<KeyRow>(
-          owner,
+        // The per-address limit and the key lookup in ONE round trip (issue 11, W4; it was one each, and
+        // asPlatformAdmin's four for the lookup before that): the limiter's upsert first, committed on its
+        // own, then the lookup in a platform transaction of its own (OwnerStatements). The rules are as
+        // before: over the limit → 429 whatever the lookup found (its rows are not looked at), and the
+        // lookup never counts for anything; only its round trip is shared.
+        const lookup = unnamedStatements.platform<KeyRow>(
           `SELECT k.org_id, k.id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at, o.status AS org_status,
                   k.owner_user_id, m.role AS owner_role
              FROM api_keys k JOIN organizations o ON o.id = k.org_id
@@ -129,6 +131,9 @@ export function apiKeyExchange(
             WHERE k.key_id = $1`,
           [parsed.keyId],
         );
+        lookup.catch(() => undefined); // awaited below, unless the limit refuses first (then moot)
+        await consume(perAddress, req.ip ?? 'unknown', 'client address', 'address');
+        const candidates = await lookup;
         const key = candidates.find((row) => secretMatches(parsed.secret, row.secret_hash));
         if (!key) {
           // Failed guesses count against (address, key id), never against the key itself: knowing a key's

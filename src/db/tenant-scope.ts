@@ -77,22 +77,43 @@ interface QueuedStatement {
  * with NUL (the simple protocol's query is a C string), and any other type (dates, buffers, objects).
  */
 export function inlineParameters(sql: string, parameters: unknown[]): string | null {
-  // Double-quoted identifiers (TypeORM quotes every column: `INSERT INTO "components"("org_id", …)`) are
-  // allowed when they hold no `$` and no `"`: then every `$n` of the string is outside them.
-  if (/['";]|--|\/\*|\$\$/.test(sql.includes('"') ? sql.replace(/"[^"$]*"/g, '') : sql)) return null;
+  const template = templateOf(sql);
+  if (template === null) return null;
   const literals: string[] = [];
   for (const value of parameters) {
     const literal = literalOf(value);
     if (literal === null) return null;
     literals.push(literal);
   }
-  let valid = true;
-  const inlined = sql.replace(/\$(\d+)/g, (_, n: string) => {
-    const literal = literals[Number(n) - 1];
-    if (literal === undefined) valid = false;
-    return literal ?? '';
-  });
-  return valid ? inlined : null;
+  // template: [text, n, text, n, …, text]
+  let inlined = template[0] as string;
+  for (let i = 1; i < template.length; i += 2) {
+    const literal = literals[(template[i] as number) - 1];
+    if (literal === undefined) return null;
+    inlined += literal + (template[i + 1] as string);
+  }
+  return inlined;
+}
+
+/**
+ * The checked, split form of a statement's text for inlineParameters (its text pieces and, between them,
+ * the parameter numbers), or null when it may not be inlined. Statements come from the code, so the same
+ * few texts recur on every request (issue 11, W3: the check's regular expressions were 1.3 % of a write):
+ * the result is kept per text, in a map emptied whenever it reaches 1,000 texts.
+ */
+const TEMPLATES = new Map<string, Array<string | number> | null>();
+
+function templateOf(sql: string): Array<string | number> | null {
+  let template = TEMPLATES.get(sql);
+  if (template !== undefined) return template;
+  // Double-quoted identifiers (TypeORM quotes every column: `INSERT INTO "components"("org_id", …)`) are
+  // allowed when they hold no `$` and no `"`: then every `$n` of the string is outside them.
+  template = /['";]|--|\/\*|\$\$/.test(sql.includes('"') ? sql.replace(/"[^"$]*"/g, '') : sql)
+    ? null
+    : sql.split(/\$(\d+)/).map((piece, i) => (i % 2 === 1 ? Number(piece) : piece));
+  if (TEMPLATES.size >= 1000) TEMPLATES.clear();
+  TEMPLATES.set(sql, template);
+  return template;
 }
 
 function textOf(value: unknown): string | null {
@@ -115,6 +136,14 @@ function literalOf(value: unknown): string | null {
   }
   const text = textOf(value);
   return text === null ? null : escapeLiteral(text);
+}
+
+/** A write queued by `TenantScope.queueWrite`, waiting for a message to ride in. */
+interface QueuedWrite {
+  /** What is sent: the statement with its parameters inlined. */
+  sql: string;
+  /** The parameterised text: what logs and traces get (never the values). */
+  text: string;
 }
 
 type RawQuery = (query: string, parameters?: unknown[], useStructuredResult?: boolean) => Promise<any>;
@@ -182,6 +211,12 @@ export class TenantScope {
    * sent at all, and COMMIT/ROLLBACK drop what is left (they end every savepoint).
    */
   private deferred: string[] = [];
+  /**
+   * Writes queued by `queueWrite` (the audit row of a change), not sent yet: they ride in front of the
+   * next statement sent OUTSIDE every mutation, or in the COMMIT message (`finish`). A mutation that fails
+   * drops what it queued; ROLLBACK drops everything.
+   */
+  private queued: QueuedWrite[] = [];
   /** Savepoint levels of mutation() currently open (0: none); only the outermost level retries. */
   private mutationDepth = 0;
   /** Mutations re-run after a deadlock or serialization failure in this request (for tests and logs). */
@@ -430,6 +465,37 @@ export class TenantScope {
   }
 
   /**
+   * A write of the request whose result nobody reads (the audit row of a change, src/modules/audit), sent
+   * without a round trip of its own (issue 11, W3): in the COMMIT message (`INSERT …; COMMIT`, one
+   * simple-protocol message), or earlier in front of the next statement the request sends outside every
+   * mutation (a read after the mutations, so the request still reads its own write). Same transaction,
+   * and the same place in it as far as anything of the request can tell. What stays exact:
+   * - queued inside a mutation that fails, it goes with the mutation (`mutation` drops what it queued);
+   *   ROLLBACK drops it;
+   * - it never rides in a message of a mutation's statement: that message's failure would be taken for the
+   *   mutation's own and undone by its savepoint rollback (and a rollback to a savepoint name reused by
+   *   TypeORM could reach further back); so only where a failure fails the request: a statement outside
+   *   every mutation (its failure counts, `finish` rolls back and reports) or COMMIT (a failed COMMIT
+   *   message is reported and the connection destroyed, as a failed COMMIT always was).
+   * Either way nothing commits without it. The one difference from a plain statement: it can no longer
+   * fail alone inside its mutation's savepoint, so a failing audit write fails the whole request.
+   * A statement whose parameters cannot be inlined (`inlineParameters`) is sent at once, as by `query`.
+   * Refused, like any statement, once the request was aborted, is ending or ran past its deadline.
+   */
+  async queueWrite(sql: string, parameters: unknown[] = []): Promise<void> {
+    if (this.readOnly) throw new Error('write queued in a read-only request');
+    await this.open();
+    const inlined = inlineParameters(sql, parameters);
+    if (inlined === null) {
+      await this.query(sql, parameters);
+      return;
+    }
+    const refusal = this.refusal();
+    if (refusal) throw refusal;
+    this.queued.push({ sql: inlined, text: sql });
+  }
+
+  /**
    * Puts the deferred savepoint statements in front of the next statement the request's pg client sends,
    * as one simple-protocol message: a statement with parameters has them inlined (`inlineParameters`, as
    * the tick batches do); one that cannot be inlined goes as before, right after the deferred statements
@@ -440,23 +506,29 @@ export class TenantScope {
     const send = client.query;
     client.query = (...args: unknown[]) => {
       const [text, values] = args;
-      if (this.deferred.length === 0) return send.apply(client, args);
-      const prefix = this.deferred;
+      // Queued writes ride only outside every mutation (see queueWrite), after the savepoint statements.
+      const writes = this.mutationDepth === 0 ? this.queued : [];
+      if (this.deferred.length === 0 && writes.length === 0) return send.apply(client, args);
+      if (writes.length > 0) this.queued = [];
+      const prefix = [...this.deferred, ...writes.map((write) => write.sql)];
       this.deferred = [];
+      const traced = this.traceQueued(writes, prefix.length + 1);
       // Only `query(text, values?)` as TypeORM calls it is folded; any other form (a config object, a stream,
       // a callback) still runs after the deferred statements, which then go alone first (below).
       const plain = typeof text === 'string' && typeof args.at(-1) !== 'function';
       const parameters = Array.isArray(values) ? values : [];
       const body = !plain ? null : parameters.length === 0 ? text : inlineParameters(text, parameters);
       if (body !== null) {
-        return (send.call(client, `${prefix.join('; ')}; ${body}`) as Promise<unknown[]>).then((results) => {
-          const own = results.slice(prefix.length);
-          return own.length === 1 ? own[0] : own;
-        });
+        return traced(
+          (send.call(client, `${prefix.join('; ')}; ${body}`) as Promise<unknown[]>).then((results) => {
+            const own = results.slice(prefix.length);
+            return own.length === 1 ? own[0] : own;
+          }),
+        );
       }
       const data = this.runner?.data as QueryRunnerData | undefined;
       if (data?.statements !== undefined) data.statements++;
-      const first = send.call(client, prefix.join('; ')) as Promise<unknown>;
+      const first = traced(send.call(client, prefix.join('; ')) as Promise<unknown>);
       const then = send.apply(client, args) as Promise<unknown>;
       if (!plain) {
         first.catch(() => undefined); // the call's own outcome (callback, stream) reports the failed transaction
@@ -470,6 +542,51 @@ export class TenantScope {
         },
       );
     };
+  }
+
+  /**
+   * Reports queued writes to the trace (their parameterised text) once the message carrying them settles;
+   * the statement they ride on reports itself.
+   */
+  private traceQueued(writes: QueuedWrite[], batched: number): <T>(sent: Promise<T>) => Promise<T> {
+    const sink = this.statementSink;
+    if (!sink || writes.length === 0) return (sent) => sent;
+    const started = process.hrtime.bigint();
+    const report = (failed: boolean) => {
+      for (const write of writes) sink(write.text, started, process.hrtime.bigint(), failed, batched);
+    };
+    return (sent) =>
+      sent.then(
+        (result) => {
+          report(false);
+          return result;
+        },
+        (error: unknown) => {
+          report(true);
+          throw error;
+        },
+      );
+  }
+
+  /**
+   * `finish`'s COMMIT with the queued writes in front, `INSERT …; COMMIT` as ONE simple-protocol message
+   * (issue 11, W3), sent on the pg client itself (the carry wrapper is off by then), counted and logged as
+   * one statement (the log gets the parameterised text, never the inlined values). PostgreSQL runs them in
+   * order in this transaction: a failing write skips the rest (COMMIT included) and leaves the transaction
+   * failed, a failing COMMIT rolled it back; either way the message fails, as a failed COMMIT always did.
+   */
+  private async sendCommit(runner: QueryRunner, client: PgClient, writes: QueuedWrite[]): Promise<void> {
+    const logger = this.dataSource.logger;
+    const logged = [...writes.map((write) => write.text), 'COMMIT'].join('; ');
+    logger.logQuery(logged, undefined, runner);
+    try {
+      await (client as unknown as { query(sql: string): Promise<unknown> }).query(
+        [...writes.map((write) => write.sql), 'COMMIT'].join('; '),
+      );
+    } catch (error) {
+      logger.logQueryError(error as Error, logged, undefined, runner);
+      throw new QueryFailedError(logged, undefined, error as Error);
+    }
   }
 
   /** Takes the wrapper off the client (it goes back to the pool) and drops what was deferred. */
@@ -553,17 +670,21 @@ export class TenantScope {
       const outermost = this.mutationDepth === 0;
       for (let attempt = 1; ; attempt++) {
         const failedBefore = data.failedStatements ?? 0;
-        await runner.startTransaction(); // nested: SAVEPOINT
+        // Queued writes are never sent while a mutation runs (see queueWrite): the queue only grows until
+        // this mutation ends, so what it holds beyond this length was queued by this attempt.
+        const queuedBefore = this.queued.length;
+        await this.savepoint(runner, 'SAVEPOINT');
         this.mutationDepth++;
         try {
           const result = await work(runner.manager);
-          await runner.commitTransaction(); // RELEASE SAVEPOINT
+          await this.savepoint(runner, 'RELEASE SAVEPOINT');
           return result;
         } catch (error) {
+          this.queued.length = queuedBefore; // what the failed attempt queued goes with it
           // ROLLBACK TO SAVEPOINT; refused (and pointless) once the request is aborted or ending: `end()`
           // rolls the whole transaction back with a plain ROLLBACK.
           let rolledBack = true;
-          await runner.rollbackTransaction().catch((rollbackError) => {
+          await this.savepoint(runner, 'ROLLBACK TO SAVEPOINT').catch((rollbackError) => {
             if (!(rollbackError instanceof ScopeRefusal)) throw rollbackError;
             rolledBack = false;
           });
@@ -576,6 +697,35 @@ export class TenantScope {
         await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
       }
     });
+  }
+
+  /**
+   * What TypeORM's nested startTransaction / commitTransaction / rollbackTransaction do on a runner whose
+   * transaction is open (depth d ≥ 1): `SAVEPOINT typeorm_<d>` then depth d + 1; `RELEASE SAVEPOINT` or
+   * `ROLLBACK TO SAVEPOINT typeorm_<d - 1>` then depth d − 1 (not when the statement fails), through the
+   * same guarded `runner.query`, so the deferral above sees exactly the statements it saw. Without their
+   * `Broadcaster` rounds (Before/After TransactionStart and Commit: four awaited broadcasts per mutation,
+   * W3 has two mutations) for transaction subscribers this project does not have (the data source registers
+   * none; should one ever be registered, TypeORM's own methods are used, events included): TypeORM's
+   * broadcast machinery was in W3's profile (issue 11).
+   */
+  private async savepoint(
+    runner: QueryRunner,
+    kind: 'SAVEPOINT' | 'RELEASE SAVEPOINT' | 'ROLLBACK TO SAVEPOINT',
+  ): Promise<void> {
+    if (this.dataSource.subscribers.length > 0) {
+      if (kind === 'SAVEPOINT') return runner.startTransaction();
+      return kind === 'RELEASE SAVEPOINT' ? runner.commitTransaction() : runner.rollbackTransaction();
+    }
+    const bookkeeping = runner as unknown as { transactionDepth: number };
+    const depth = bookkeeping.transactionDepth;
+    if (kind === 'SAVEPOINT') {
+      await runner.query(`SAVEPOINT typeorm_${depth}`);
+      bookkeeping.transactionDepth = depth + 1;
+      return;
+    }
+    await runner.query(`${kind} typeorm_${depth - 1}`);
+    bookkeeping.transactionDepth = depth - 1;
   }
 
   /**
@@ -604,7 +754,10 @@ export class TenantScope {
     await this.opening.catch(() => {
       this.openFailed = true; // already reported to the caller by the statement that needed it
     });
-    // Deferred savepoint statements are moot: COMMIT and ROLLBACK end every savepoint.
+    // Deferred savepoint statements are moot: COMMIT and ROLLBACK end every savepoint. Queued writes go in
+    // the COMMIT message (below); a ROLLBACK drops them.
+    const queued = this.queued;
+    this.queued = [];
     this.uncarry();
     const runner = this.runner;
     const client = this.client;
@@ -634,9 +787,23 @@ export class TenantScope {
       // Work that never settled may still own a statement on this connection: nothing more is sent on
       // it, it is destroyed below (the server rolls the transaction back when the connection closes).
       if (!timedOut) {
-        const started = this.statementSink ? process.hrtime.bigint() : 0n;
-        await this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK');
-        this.statementSink?.(commit ? 'COMMIT' : 'ROLLBACK', started, process.hrtime.bigint(), false);
+        const sink = this.statementSink;
+        const started = sink ? process.hrtime.bigint() : 0n;
+        const writes = commit ? queued : [];
+        const report = (failed: boolean) => {
+          const batched = writes.length ? writes.length + 1 : undefined;
+          for (const write of writes) sink?.(write.text, started, process.hrtime.bigint(), failed, batched);
+          sink?.(commit ? 'COMMIT' : 'ROLLBACK', started, process.hrtime.bigint(), failed, batched);
+        };
+        await (
+          writes.length ? this.sendCommit(runner, client, writes) : this.rawQuery!(commit ? 'COMMIT' : 'ROLLBACK')
+        ).then(
+          () => report(false),
+          (error: unknown) => {
+            if (writes.length) report(true);
+            throw error;
+          },
+        );
       }
       const after = client.getTransactionStatus?.() ?? 'I';
       if (after !== 'I')

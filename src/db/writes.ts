@@ -1,4 +1,4 @@
-import type { EntityManager, ObjectLiteral } from 'typeorm';
+import type { EntityManager, EntityMetadata, ObjectLiteral } from 'typeorm';
 import { hydrate } from './sql';
 
 type EntityClass<E> = new () => E;
@@ -24,22 +24,34 @@ export async function insertReturning<E extends ObjectLiteral>(
     return hydrate<E>(metadata, result.raw)[0];
   }
   const driver = manager.connection.driver;
-  const columns: string[] = [];
   const parameters: unknown[] = [];
+  let present = ''; // which columns have a value, one character per column: the statement's cache key
   for (const column of metadata.columns) {
     const value = (values as Record<string, unknown>)[column.propertyName];
-    if (value === undefined) continue;
-    columns.push(driver.escape(column.databaseName));
+    if (value === undefined) {
+      present += '0';
+      continue;
+    }
+    present += '1';
     parameters.push(driver.preparePersistentValue(value, column));
   }
-  const rows = await queryRows(
-    manager,
-    `INSERT INTO ${driver.escape(metadata.tableName)} (${columns.join(', ')}) ` +
-      `VALUES (${parameters.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
-    parameters,
-  );
+  // The statement text is built once per entity and set of columns (a service always sets the same ones).
+  let statements = INSERTS.get(metadata);
+  if (!statements) INSERTS.set(metadata, (statements = new Map()));
+  let sql = statements.get(present);
+  if (sql === undefined) {
+    const columns = metadata.columns.filter((_, i) => present[i] === '1').map((c) => driver.escape(c.databaseName));
+    sql =
+      `INSERT INTO ${driver.escape(metadata.tableName)} (${columns.join(', ')}) ` +
+      `VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`;
+    statements.set(present, sql);
+  }
+  const rows = await queryRows(manager, sql, parameters);
   return hydrate<E>(metadata, rows)[0];
 }
+
+/** insertReturning's statements per entity, by the set of columns given (at most 2^columns, in practice a few). */
+const INSERTS = new WeakMap<EntityMetadata, Map<string, string>>();
 
 export async function updateReturning<E extends ObjectLiteral>(
   manager: EntityManager,

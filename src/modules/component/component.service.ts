@@ -29,7 +29,8 @@ export const componentService = {
 
   async create(ctx: RequestContext, input: CreateComponentInput): Promise<Component> {
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
+    // The INSERT's foreign key answers NOT_FOUND for a workspace that is not there (below).
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER, { writeProvesWorkspace: true });
     return ctx.scope.mutation((manager) =>
       insertReturning(manager, Component, {
         orgId: ctx.orgId,
