@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from './support/gateway';
+import { ok } from './support/fixtures';
+import { useGateway } from './support/harness';
+
+/**
+ * stdout is buffered (src/logger.ts, README "Log buffering"): lines go out in batches, and whatever is still
+ * buffered when the process ends is written by the `exit` handler. Each case writes more lines than one batch
+ * holds right before the process ends, so a missing exit flush loses the last partial batch (the test fails).
+ */
+const LINES = 2000;
+
+function runLogger(ending: string): Promise<{ code: number | null; signal: string | null; lines: string[] }> {
+  const script = `
+    const { createLogger } = require(${JSON.stringify(path.join(ROOT, 'dist/src/logger.js'))});
+    const log = createLogger({ logLevel: 'info' });
+    process.on('SIGTERM', () => { log.info({ n: 'after-signal' }, 'line'); process.exit(0); });
+    for (let n = 0; n < ${LINES}; n++) log.info({ n }, 'line');
+    ${ending}
+  `;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, lines: out.split('\n').filter(Boolean) }));
+  });
+}
+
+describe('buffered stdout keeps every line', () => {
+  test('process.exit() right after the last line', async () => {
+    const { code, lines } = await runLogger('process.exit(3);');
+    expect(code).toBe(3);
+    expect(lines).toHaveLength(LINES);
+    expect(JSON.parse(lines[LINES - 1]).n).toBe(LINES - 1);
+  });
+
+  test('an uncaught exception (a fatal exit)', async () => {
+    const { code, lines } = await runLogger(`throw new Error('boom');`);
+    expect(code).toBe(1);
+    expect(lines).toHaveLength(LINES);
+  });
+
+  test('the event loop running out', async () => {
+    const { code, lines } = await runLogger('');
+    expect(code).toBe(0);
+    expect(lines).toHaveLength(LINES);
+  });
+
+  test('SIGTERM handled with process.exit, as the gateway does: the lines before and the one in the handler', async () => {
+    const { code, lines } = await runLogger(`process.kill(process.pid, 'SIGTERM'); setInterval(() => {}, 1000);`);
+    expect(code).toBe(0);
+    expect(lines).toHaveLength(LINES + 1);
+    expect(JSON.parse(lines[LINES]).n).toBe('after-signal');
+  });
+
+  test('lines are written without waiting for the process to end (within the linger time)', async () => {
+    const { lines } = await runLogger(`setTimeout(() => { throw new Error('never flushed'); }, 60000).unref();
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), 500);`);
+    // SIGKILL runs no exit handler: everything seen was written by the batches themselves.
+    expect(lines).toHaveLength(LINES);
+  });
+});
+
+describe('the gateway', () => {
+  const { gw, org, tokenFor } = useGateway({ orgs: ['logging'] });
+
+  test('the access-log line of a request answered just before SIGTERM is in the output', async () => {
+    const response = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor(org)}` },
+      body: JSON.stringify({ query: '{ organization { id } }' }),
+    });
+    ok({ body: (await response.json()) as { data?: unknown; errors?: unknown[] } });
+    const requestId = response.headers.get('x-request-id')!;
+    expect(await gw.stop('SIGTERM')).toBe(0);
+    // The child's 'exit' can come before its last output is read: wait for the final line.
+    for (const deadline = Date.now() + 5000; !gw.logs.some((l) => l.includes('"msg":"stopped"')); ) {
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const lines = gw.logs.filter((line) => line.includes('"msg":"request"') && line.includes(requestId));
+    expect(lines).toHaveLength(1);
+    expect(gw.logs.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+});
