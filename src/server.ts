@@ -32,7 +32,7 @@ import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
 import { HttpDrain } from './http-drain';
-import { API_PREFIX, restApi } from './rest/router';
+import { API_PREFIX, etagOf, restApi } from './rest/router';
 import { restRoutes } from './rest/routes';
 import type { RequestTrace } from './tracing/request-trace';
 import { TraceWriter, traceMiddleware } from './tracing/trace-writer';
@@ -76,6 +76,11 @@ export async function createGateway({
 }: GatewayDeps): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
+  // No generated ETags: express's default hashes every body it sends (SHA-1, after copying the string into a
+  // Buffer) for answers no client revalidates (GraphQL POSTs, errors, /metrics, `no-store` answers; bench/README.md
+  // "Per-request overhead"). Responses that are revalidated set their own: REST resources (src/rest/router.ts),
+  // static assets (src/static-assets.ts) and the JWKS below; res.send still answers 304 for those.
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   // Node's defaults (headers 60 s, request 300 s, no connection cap) let slow or idle clients hold sockets
   // for minutes. The timeouts are checked every `connectionsCheckingInterval`, so that is kept short.
@@ -183,7 +188,8 @@ export async function createGateway({
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.get('/.well-known/jwks.json', (_req, res) => {
-    res.set('cache-control', 'public, max-age=300').json(tokens.jwks);
+    const body = JSON.stringify(tokens.jwks);
+    res.set('cache-control', 'public, max-age=300').set('etag', etagOf(body)).type('json').send(body);
   });
   app.use('/platform/v1', platformApi(ownerDataSource, config.platformAdminToken));
   app.use('/auth', apiKeyExchange(ownerDataSource, tokens, config, log, metrics));

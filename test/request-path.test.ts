@@ -5,6 +5,8 @@ import { ok } from './support/fixtures';
 import { useGateway } from './support/harness';
 
 /**
+ * What the request path was trimmed of (bench/README.md "Per-request overhead") without changing behaviour.
+ *
  * stdout is buffered (src/logger.ts, README "Log buffering"): lines go out in batches, and whatever is still
  * buffered when the process ends is written by the `exit` handler. Each case writes more lines than one batch
  * holds right before the process ends, so a missing exit flush loses the last partial batch (the test fails).
@@ -65,6 +67,31 @@ describe('buffered stdout keeps every line', () => {
 
 describe('the gateway', () => {
   const { gw, org, tokenFor } = useGateway({ orgs: ['logging'] });
+
+  test('a GraphQL answer has a Content-Length and no ETag; the JWKS keeps a strong ETag and answers 304 to it', async () => {
+    const response = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor(org)}` },
+      body: JSON.stringify({ query: '{ organization { id } }' }),
+    });
+    const body = await response.text();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBeNull();
+    expect(response.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(body));
+
+    const jwks = await fetch(`${gw.url}/.well-known/jwks.json`);
+    const etag = jwks.headers.get('etag')!;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+    expect(jwks.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await jwks.json()) as { keys: unknown[] }).keys).toHaveLength(1);
+    // (fetch() adds `cache-control: no-cache` to a conditional request unless told otherwise: send what a cache sends.)
+    const again = await fetch(`${gw.url}/.well-known/jwks.json`, {
+      headers: { 'if-none-match': etag, 'cache-control': 'max-age=0' },
+    });
+    expect(again.status).toBe(304);
+    expect(again.headers.get('cache-control')).toBe('public, max-age=300');
+  });
 
   test('the access-log line of a request answered just before SIGTERM is in the output', async () => {
     const response = await fetch(`${gw.url}/graphql`, {
