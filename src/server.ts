@@ -76,11 +76,14 @@ export async function createGateway({
 }: GatewayDeps): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
-  // No generated ETags: express's default hashes every body it sends (SHA-1, after copying the string into a
-  // Buffer) for answers no client revalidates (GraphQL POSTs, errors, /metrics, `no-store` answers; bench/README.md
-  // "Per-request overhead"). Responses that are revalidated set their own: REST resources (src/rest/router.ts),
-  // static assets (src/static-assets.ts) and the JWKS below; res.send still answers 304 for those.
-  app.set('etag', false);
+  // No generated ETags: express's default hashes every body it sends (SHA-1) for answers no client
+  // revalidates (GraphQL POSTs, errors, /metrics, `no-store` answers; bench/README.md "Per-request overhead").
+  // Responses that are revalidated set their own: REST resources (src/rest/router.ts), static assets
+  // (src/static-assets.ts) and the JWKS below; res.send still answers 304 for those. A function that makes
+  // none rather than `false`: with an ETag function express hands node the body as a Buffer, without one as
+  // a string, and that changes how node writes the answer to a socket the client already closed (the access
+  // log's `aborted` for a client that left mid-body, test/observability.test.ts): kept as it was.
+  app.set('etag', () => undefined);
   app.set('trust proxy', config.trustProxy);
   // Node's defaults (headers 60 s, request 300 s, no connection cap) let slow or idle clients hold sockets
   // for minutes. The timeouts are checked every `connectionsCheckingInterval`, so that is kept short.
