@@ -18,7 +18,7 @@ import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
 import { RequestLifecycle } from './context/request-lifecycle';
-import { createFormatError, errorForLog, outageOf, requestScope, RETRY_AFTER_SECONDS } from './graphql/errors';
+import { createFormatError, errorForLog, outageOf, RETRY_AFTER_SECONDS } from './graphql/errors';
 import { BODY_ERRORS, graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
 import { jitGateway } from './graphql/executor';
@@ -27,7 +27,7 @@ import { graphiqlRouter } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
 import { createMetrics, observePools } from './metrics';
 import { requestObserver } from './http-observability';
-import { noteCaller, type RequestFacts } from './request-scope';
+import { noteCallerIn, type RequestFacts } from './request-scope';
 import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
@@ -164,9 +164,10 @@ export async function createGateway({
     res.setHeader('x-request-id', requestId);
     const facts: RequestFacts = {};
     observe(req, res, requestId, facts);
-    // Every error formatted while serving this request carries its id (src/graphql/errors.ts), and every
-    // layer can add what the access log should know (src/request-scope.ts).
-    requestScope.run({ requestId, facts }, next);
+    // Every layer adds what the access log should know (src/request-scope.ts); every GraphQL error carries
+    // the request id (src/graphql/http.ts, withRequestIds).
+    res.locals.facts = facts;
+    next();
   });
   // Every response carries a traceparent; kept traces are written after the answer (README "Tracing").
   app.use(traceMiddleware(traceWriter));
@@ -219,7 +220,8 @@ export async function createGateway({
         context: async ({ req, res }): Promise<GatewayContext> => {
           const requestId = res.locals.requestId as string;
           const principal = await authenticate(req.headers, tokens);
-          if (principal) noteCaller(principal);
+          const facts = res.locals.facts as RequestFacts;
+          if (principal) noteCallerIn(facts, principal);
           const lifecycle = new RequestLifecycle();
           const context: GatewayContext = {
             requestId,
@@ -228,6 +230,8 @@ export async function createGateway({
             keyring,
             lifecycle,
             trace: res.locals.trace as RequestTrace,
+            facts,
+            legacyJson: res.locals.legacyJson === true,
           };
           // However the response ends, the lifecycle hears of it. Before the answer was written: the client
           // went away, the scope refuses further statements, waits for in-flight work and rolls back. After

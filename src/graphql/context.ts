@@ -6,6 +6,7 @@ import type { RequestLifecycle } from '../context/request-lifecycle';
 import { unauthenticated } from './errors';
 import type { RequestTrace } from '../tracing/request-trace';
 import type { Keyring } from '../secrets/keyring';
+import type { RequestFacts } from '../request-scope';
 
 /**
  * The GraphQL transport's context. `request` (the RequestContext services take first) is built by the
@@ -24,6 +25,10 @@ export interface GatewayContext {
   request?: RequestContext;
   /** The request's trace (src/tracing/request-trace.ts): always present on /graphql. */
   trace?: RequestTrace;
+  /** What the access log writes for this request (src/request-scope.ts). */
+  facts?: RequestFacts;
+  /** The client named application/json in Accept: the legacy status rule (graphql/http.ts httpStatusPlugin). */
+  legacyJson?: boolean;
 }
 
 export function requestOf(context: GatewayContext): RequestContext {

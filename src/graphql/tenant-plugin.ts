@@ -5,7 +5,7 @@ import type { GatewayContext } from './context';
 import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, toGraphQLError } from './errors';
 import { DomainError } from '../errors';
 import { openRequest } from '../context/open-request';
-import { currentFacts } from '../request-scope';
+import { withFacts } from '../request-scope';
 
 interface TenantPluginOptions {
   dataSource: DataSource;
@@ -49,14 +49,15 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           operationType = operation.operation;
           const name = operation.name?.value ?? null;
           operationLabel = options.metrics.operationNames.label(name, context.principal !== null);
-          const facts = currentFacts();
-          if (facts) facts.operation = { type: operationType, name };
+          if (context.facts) context.facts.operation = { type: operationType, name };
           if (!context.principal) return;
+          const principal = context.principal;
           try {
-            context.request = await openRequest({
+            // openRequest notes the caller and its scope in the facts (read before its first await).
+            context.request = await withFacts(context.facts, () => openRequest({
               dataSource: options.dataSource,
               lifecycle: context.lifecycle,
-              principal: context.principal,
+              principal,
               readOnly: operation.operation !== 'mutation',
               requestId: context.requestId,
               log: context.log,
@@ -64,7 +65,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               deadline,
               settleTimeoutMs: options.settleTimeoutMs,
               trace: context.trace,
-            });
+            }));
           } catch (error) {
             throw error instanceof DomainError ? toGraphQLError(error) : error;
           }
