@@ -93,6 +93,56 @@ describe('the gateway', () => {
     expect(again.headers.get('cache-control')).toBe('public, max-age=300');
   });
 
+  test('every GraphQL error carries the request id: raised before Apollo runs a plugin, in the pipeline, beside data', async () => {
+    const post = async (body: unknown, headers: Record<string, string> = {}, method = 'POST', search = '') => {
+      const response = await fetch(`${gw.url}/graphql${search}`, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': `rp-${Math.random().toString(36).slice(2)}`,
+          ...headers,
+        },
+        ...(method === 'POST' ? { body: JSON.stringify(body) } : {}),
+      });
+      return {
+        status: response.status,
+        id: response.headers.get('x-request-id'),
+        body: (await response.json()) as any,
+      };
+    };
+    const cases = [
+      // the context function refuses the token (Apollo's errorResponse, no plugin ran)
+      await post({ query: '{ organization { id } }' }, { authorization: 'Bearer not-a-token' }),
+      // Apollo's own HTTP checks (a mutation over GET), after the context, before the pipeline
+      await post(
+        undefined,
+        { authorization: `Bearer ${tokenFor(org)}` },
+        'GET',
+        `?query=${encodeURIComponent('mutation { __typename }')}`,
+      ),
+      // validation, in the pipeline
+      await post({ query: '{ nope }' }, { authorization: `Bearer ${tokenFor(org)}` }),
+      // a resolver's refusal beside data (200)
+      await post(
+        { query: '{ organization { id } workspace(id: "V29ya3NwYWNlOm5vbmU") { id } }' },
+        {
+          authorization: `Bearer ${tokenFor(org)}`,
+        },
+      ),
+    ];
+    for (const { status, id, body } of cases) {
+      expect(status).toBeGreaterThanOrEqual(200);
+      expect(body.errors.length).toBeGreaterThan(0);
+      for (const error of body.errors) expect(error.extensions.requestId).toBe(id);
+    }
+    expect(cases.map((c) => c.status)).toEqual([401, 405, 400, 200]);
+    expect(cases[3].body.data.organization.id).toEqual(expect.any(String));
+    // An answer without errors is Apollo's, untouched.
+    const fine = await post({ query: '{ organization { id } }' }, { authorization: `Bearer ${tokenFor(org)}` });
+    expect(fine.body.errors).toBeUndefined();
+    expect(fine.body.data.organization.id).toEqual(expect.any(String));
+  });
+
   test('the access-log line of a request answered just before SIGTERM is in the output', async () => {
     const response = await fetch(`${gw.url}/graphql`, {
       method: 'POST',
@@ -103,7 +153,7 @@ describe('the gateway', () => {
     const requestId = response.headers.get('x-request-id')!;
     expect(await gw.stop('SIGTERM')).toBe(0);
     // The child's 'exit' can come before its last output is read: wait for the final line.
-    for (const deadline = Date.now() + 5000; !gw.logs.some((l) => l.includes('"msg":"stopped"')); ) {
+    for (const deadline = Date.now() + 5000; !gw.logs.some((l) => l.includes('"msg":"stopped"'));) {
       if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
