@@ -54,18 +54,20 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           const principal = context.principal;
           try {
             // openRequest notes the caller and its scope in the facts (read before its first await).
-            context.request = await withFacts(context.facts, () => openRequest({
-              dataSource: options.dataSource,
-              lifecycle: context.lifecycle,
-              principal,
-              readOnly: operation.operation !== 'mutation',
-              requestId: context.requestId,
-              log: context.log,
-              keyring: context.keyring,
-              deadline,
-              settleTimeoutMs: options.settleTimeoutMs,
-              trace: context.trace,
-            }));
+            context.request = await withFacts(context.facts, () =>
+              openRequest({
+                dataSource: options.dataSource,
+                lifecycle: context.lifecycle,
+                principal,
+                readOnly: operation.operation !== 'mutation',
+                requestId: context.requestId,
+                log: context.log,
+                keyring: context.keyring,
+                deadline,
+                settleTimeoutMs: options.settleTimeoutMs,
+                trace: context.trace,
+              }),
+            );
           } catch (error) {
             throw error instanceof DomainError ? toGraphQLError(error) : error;
           }

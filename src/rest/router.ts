@@ -150,18 +150,20 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
     const query = queryParams(route, req);
     const readOnly = route.method === 'get';
     // openRequest notes the caller and its scope in the facts (read before its first await).
-    const ctx = await withFacts(facts, () => openRequest({
-      dataSource: options.dataSource,
-      lifecycle,
-      principal,
-      readOnly,
-      requestId,
-      log: options.log,
-      keyring: options.keyring,
-      deadline: Date.now() + options.requestTimeoutMs,
-      settleTimeoutMs: options.settleTimeoutMs,
-      trace,
-    }));
+    const ctx = await withFacts(facts, () =>
+      openRequest({
+        dataSource: options.dataSource,
+        lifecycle,
+        principal,
+        readOnly,
+        requestId,
+        log: options.log,
+        keyring: options.keyring,
+        deadline: Date.now() + options.requestTimeoutMs,
+        settleTimeoutMs: options.settleTimeoutMs,
+        trace,
+      }),
+    );
     if (trace) trace.answer = { scope: ctx.scope };
     const missing = route.scopes.filter((s) => !ctx.scopes.has(s));
     if (missing.length) throw new ForbiddenError(`This needs the scope ${missing.join(' and ')}`);
