@@ -174,42 +174,6 @@ export async function createGateway({
   // Before any route: while shutting down, requests are refused before anything runs.
   app.use(drain.middleware());
 
-  // /graphql first after the request-wide middleware: it is the hot route, and express tries every layer in
-  // order (its path does not overlap any other route's, so the order changes no answer).
-  app.use(
-    '/graphql',
-    ...graphqlHttp(
-      expressMiddleware(apollo, {
-        context: async ({ req, res }): Promise<GatewayContext> => {
-          const requestId = res.locals.requestId as string;
-          const principal = await authenticate(req.headers, tokens);
-          const facts = res.locals.facts as RequestFacts;
-          if (principal) noteCallerIn(facts, principal);
-          const lifecycle = new RequestLifecycle();
-          const context: GatewayContext = {
-            requestId,
-            log,
-            principal,
-            keyring,
-            lifecycle,
-            trace: res.locals.trace as RequestTrace,
-            facts,
-            legacyJson: res.locals.legacyJson === true,
-          };
-          // However the response ends, the lifecycle hears of it. Before the answer was written: the client
-          // went away, the scope refuses further statements, waits for in-flight work and rolls back. After
-          // a normal answer the plugin has already ended the scope and this is a no-op; if the pipeline ever
-          // skipped the plugin's end, this is the safety net that still rolls back and releases the connection.
-          res.on('close', () => {
-            void lifecycle.end(res.writableFinished ? 'closed' : 'client-gone').catch(() => undefined);
-          });
-          return context;
-        },
-      }),
-      { bodyLimit: '1mb' },
-    ),
-  );
-
   app.get('/livez', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -248,6 +212,40 @@ export async function createGateway({
     }),
   );
   if (config.graphiql) app.use('/graphiql', graphiqlRouter({ endpoint: '/graphql', tokenEndpoint: '/auth/token' }));
+
+  app.use(
+    '/graphql',
+    ...graphqlHttp(
+      expressMiddleware(apollo, {
+        context: async ({ req, res }): Promise<GatewayContext> => {
+          const requestId = res.locals.requestId as string;
+          const principal = await authenticate(req.headers, tokens);
+          const facts = res.locals.facts as RequestFacts;
+          if (principal) noteCallerIn(facts, principal);
+          const lifecycle = new RequestLifecycle();
+          const context: GatewayContext = {
+            requestId,
+            log,
+            principal,
+            keyring,
+            lifecycle,
+            trace: res.locals.trace as RequestTrace,
+            facts,
+            legacyJson: res.locals.legacyJson === true,
+          };
+          // However the response ends, the lifecycle hears of it. Before the answer was written: the client
+          // went away, the scope refuses further statements, waits for in-flight work and rolls back. After
+          // a normal answer the plugin has already ended the scope and this is a no-op; if the pipeline ever
+          // skipped the plugin's end, this is the safety net that still rolls back and releases the connection.
+          res.on('close', () => {
+            void lifecycle.end(res.writableFinished ? 'closed' : 'client-gone').catch(() => undefined);
+          });
+          return context;
+        },
+      }),
+      { bodyLimit: '1mb' },
+    ),
+  );
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found', message: 'No such route' });

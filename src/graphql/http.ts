@@ -59,31 +59,9 @@ function sendWithRequestIds(this: Response, body?: unknown): Response {
   return express.response.send.call(this, body);
 }
 
-/**
- * The negotiation is a pure function of the Accept header, and clients send the same few headers on every
- * request: remembered per header (short headers only, at most 256, forgotten all at once when full), so
- * negotiator does not parse them on every request (bench/README.md "Per-request overhead").
- */
-const negotiated = new Map<string, { mediaType: string | false; legacyJson: boolean }>();
-const MEMO_ACCEPT_LENGTH = 256;
-
-function negotiate(req: Request): { mediaType: string | false; legacyJson: boolean } {
-  const accept = req.headers.accept ?? '';
-  let known = negotiated.get(accept);
-  if (known === undefined) {
-    // Same preference order as Apollo's own negotiation: with `*/*` or no Accept, application/json.
-    const mediaType = req.accepts(MEDIA_TYPES);
-    known = { mediaType, legacyJson: mediaType === 'application/json' && namesApplicationJson(accept) };
-    if (accept.length <= MEMO_ACCEPT_LENGTH) {
-      if (negotiated.size >= 256) negotiated.clear();
-      negotiated.set(accept, known);
-    }
-  }
-  return known;
-}
-
 function checkRequest(req: Request, res: Response, next: NextFunction): void {
-  const { mediaType, legacyJson } = negotiate(req);
+  // Same preference order as Apollo's own negotiation: with `*/*` or no Accept, application/json.
+  const mediaType = req.accepts(MEDIA_TYPES);
   if (!mediaType) {
     sendRequestError(
       req,
@@ -94,7 +72,7 @@ function checkRequest(req: Request, res: Response, next: NextFunction): void {
     return;
   }
   // Read by httpStatusPlugin through the GraphQL context (server.ts).
-  res.locals.legacyJson = legacyJson;
+  res.locals.legacyJson = mediaType === 'application/json' && namesApplicationJson(req.header('accept'));
   const contentType = (req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (req.method === 'POST' && contentType !== 'application/json') {
     sendRequestError(req, res, 415, 'A POST request must have Content-Type: application/json');
