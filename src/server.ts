@@ -19,7 +19,14 @@ import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
 import { RequestLifecycle } from './context/request-lifecycle';
 import { createFormatError, errorForLog, outageOf, RETRY_AFTER_SECONDS } from './graphql/errors';
-import { BODY_ERRORS, graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
+import {
+  BODY_ERRORS,
+  graphqlHttp,
+  httpStatusPlugin,
+  installGraphQLRequestIds,
+  limitRejection,
+  noSubscriptionsRule,
+} from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
 import { jitGateway } from './graphql/executor';
 import { tenantPlugin } from './graphql/tenant-plugin';
@@ -84,6 +91,8 @@ export async function createGateway({
   // a string, and that changes how node writes the answer to a socket the client already closed (the access
   // log's `aborted` for a client that left mid-body, test/observability.test.ts): kept as it was.
   app.set('etag', () => undefined);
+  // GraphQL errors carry the request id (src/graphql/http.ts).
+  installGraphQLRequestIds(app);
   app.set('trust proxy', config.trustProxy);
   // Node's defaults (headers 60 s, request 300 s, no connection cap) let slow or idle clients hold sockets
   // for minutes. The timeouts are checked every `connectionsCheckingInterval`, so that is kept short.

@@ -34,29 +34,35 @@ export function graphqlHttp(
  * integration answers with `res.send(string)`, and Apollo writes `errors` first (`orderExecutionResultFields`,
  * also in its error responses), so an answer without errors is told by its first bytes and passes untouched;
  * only an answer with errors is parsed and written again. (This replaced an AsyncLocalStorage, whose promise
- * hooks cost every request: bench/README.md "Per-request overhead".)
+ * hooks cost every request: bench/README.md "Per-request overhead".) `send` is replaced once on the app's
+ * response prototype (`installGraphQLRequestIds`), not per response: an own property added to every
+ * ServerResponse would change its shape on the hot path; the handler only marks the response as GraphQL's.
  */
 function withRequestIds(apollo: RequestHandler): RequestHandler {
   return (req, res, next) => {
-    res.send = sendWithRequestIds;
+    res.locals.graphql = true;
     return apollo(req, res, next);
   };
 }
 
 const ERRORS_FIRST = '{"errors":';
 
-function sendWithRequestIds(this: Response, body?: unknown): Response {
-  const requestId = this.locals.requestId as string | undefined;
-  if (typeof body === 'string' && requestId && body.startsWith(ERRORS_FIRST)) {
-    try {
-      const answer = JSON.parse(body) as { errors?: Array<{ extensions?: Record<string, unknown> }> };
-      for (const error of answer.errors ?? []) error.extensions = { ...error.extensions, requestId };
-      body = JSON.stringify(answer) + (body.endsWith('\n') ? '\n' : '');
-    } catch {
-      /* not JSON after all: sent as it is */
+/** Makes `res.send` of GraphQL answers add the request id to their errors (see withRequestIds). */
+export function installGraphQLRequestIds(app: express.Express): void {
+  const send = app.response.send;
+  app.response.send = function sendWithRequestIds(this: Response, body?: unknown): Response {
+    const requestId = this.locals.requestId as string | undefined;
+    if (this.locals.graphql === true && typeof body === 'string' && requestId && body.startsWith(ERRORS_FIRST)) {
+      try {
+        const answer = JSON.parse(body) as { errors?: Array<{ extensions?: Record<string, unknown> }> };
+        for (const error of answer.errors ?? []) error.extensions = { ...error.extensions, requestId };
+        body = JSON.stringify(answer) + (body.endsWith('\n') ? '\n' : '');
+      } catch {
+        /* not JSON after all: sent as it is */
+      }
     }
-  }
-  return express.response.send.call(this, body);
+    return send.call(this, body);
+  };
 }
 
 function checkRequest(req: Request, res: Response, next: NextFunction): void {
