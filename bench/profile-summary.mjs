@@ -64,7 +64,10 @@ const BUCKETS = [
   ['pino', (n, u) => /node_modules\/pino/.test(u)],
   ['other node_modules', (n, u) => /node_modules\//.test(u)],
   ['project code (dist/src)', (n, u) => /\/dist\/src\//.test(u)],
-  ['node:crypto (WebCrypto jobs: ECDSA verify)', (n, u) => /^node:internal\/crypto\//.test(u)],
+  [
+    'node:crypto (random bytes, hashes, WebCrypto: see the top functions)',
+    (n, u) => /^node:internal\/crypto\//.test(u),
+  ],
   [
     'node:http / net / streams',
     (n, u) => /^node:(_http|http|net|stream|internal\/streams|internal\/http|_stream)/.test(u),

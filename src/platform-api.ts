@@ -5,7 +5,7 @@ import { OrganizationStatus, SupportTier, type Organization } from './modules/or
 import { PlatformError, organizationPlatform } from './modules/organization/organization.platform';
 import { bearerChallenge } from './graphql/errors';
 import { unsafeTextReason } from './graphql/input-safety';
-import { currentFacts } from './request-scope';
+import type { RequestFacts } from './request-scope';
 
 /**
  * The platform-admin HTTP API: operations that are not tenant operations (create an organization with
@@ -41,7 +41,7 @@ export function platformApi(owner: DataSource, platformToken: string | undefined
         .json({ error: 'unauthorized', message: 'A platform-admin token is required' });
       return;
     }
-    const facts = currentFacts();
+    const facts = res.locals.facts as RequestFacts | undefined;
     if (facts) facts.principal = { kind: 'platform_admin', id: null };
     next();
   });

@@ -1,9 +1,15 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /**
  * What the access log and the metrics learn about a request while it is served, from whichever layer
  * knows it (transport-neutral: the GraphQL plugin, openRequest, the token exchange, REST routes). Only
  * identifiers and counts: never a token, key, secret, query text or variable.
+ *
+ * The facts travel explicitly: the HTTP layer makes them per request (`res.locals.facts`, server.ts), the
+ * GraphQL context carries them (`GatewayContext.facts`), and every layer with the request in hand writes
+ * to them. No AsyncLocalStorage: on Node 20 an enabled AsyncLocalStorage installs promise hooks that run
+ * for every promise of the process, which cost ~7 % of a W2 request's CPU (bench/README.md "Per-request
+ * overhead"). The one layer that is handed no request, `openRequest` (transport-neutral, it takes its
+ * options only), is called inside `withFacts`, and reads them synchronously (`currentFacts`, `noteCaller`)
+ * before its first await.
  */
 export interface RequestFacts {
   /** Who called, once a credential was verified. `id`: the user subject, the API key id, or null. */
@@ -16,21 +22,32 @@ export interface RequestFacts {
   scope?: { readonly statements: number };
 }
 
-/**
- * The request being served (set by the HTTP layer for the whole request), so that every error formatted
- * for it, also the ones Apollo raises before any plugin runs (bad HTTP parameters, a refused token), carries
- * `extensions.requestId`; `facts` collects what the access log writes when the response ends.
- */
-export const requestScope = new AsyncLocalStorage<{ requestId: string; legacyJson?: boolean; facts?: RequestFacts }>();
+let current: RequestFacts | undefined;
 
-/** The facts of the request being served, if there is one (outside a request: undefined). */
-export function currentFacts(): RequestFacts | undefined {
-  return requestScope.getStore()?.facts;
+/**
+ * Runs `fn` with `facts` as the current request's for the synchronous part of it (an async function: up to
+ * its first await): for callees that are handed no request (openRequest). Restored afterwards, also on a throw.
+ */
+export function withFacts<T>(facts: RequestFacts | undefined, fn: () => T): T {
+  const previous = current;
+  current = facts;
+  try {
+    return fn();
+  } finally {
+    current = previous;
+  }
 }
 
-/** Records the verified caller of the request being served. */
-export function noteCaller(principal: { kind: 'user' | 'api_key'; subject: string; orgId: string }): void {
-  const facts = currentFacts();
+/** The facts of the request being served inside `withFacts` (synchronously); elsewhere undefined. */
+export function currentFacts(): RequestFacts | undefined {
+  return current;
+}
+
+/** Records the verified caller in `facts`. */
+export function noteCallerIn(
+  facts: RequestFacts | undefined,
+  principal: { kind: 'user' | 'api_key'; subject: string; orgId: string },
+): void {
   if (!facts) return;
   facts.orgId = principal.orgId;
   facts.principal = {
@@ -38,4 +55,9 @@ export function noteCaller(principal: { kind: 'user' | 'api_key'; subject: strin
     // API-key principals' subject is `apikey:<id>`: the key's id, never its secret.
     id: principal.kind === 'api_key' ? principal.subject.slice('apikey:'.length) : principal.subject,
   };
+}
+
+/** Records the verified caller of the request being served inside `withFacts`. */
+export function noteCaller(principal: { kind: 'user' | 'api_key'; subject: string; orgId: string }): void {
+  noteCallerIn(current, principal);
 }

@@ -18,8 +18,15 @@ import { authenticate } from './auth/authenticate';
 import type { TokenService } from './auth/tokens';
 import type { GatewayContext } from './graphql/context';
 import { RequestLifecycle } from './context/request-lifecycle';
-import { createFormatError, errorForLog, outageOf, requestScope, RETRY_AFTER_SECONDS } from './graphql/errors';
-import { BODY_ERRORS, graphqlHttp, httpStatusPlugin, limitRejection, noSubscriptionsRule } from './graphql/http';
+import { createFormatError, errorForLog, outageOf, RETRY_AFTER_SECONDS } from './graphql/errors';
+import {
+  BODY_ERRORS,
+  graphqlHttp,
+  httpStatusPlugin,
+  installGraphQLRequestIds,
+  limitRejection,
+  noSubscriptionsRule,
+} from './graphql/http';
 import { buildGatewaySchema } from './graphql/schema';
 import { jitGateway } from './graphql/executor';
 import { SqlPlanner } from './graphql/sql-plan/planner';
@@ -28,12 +35,12 @@ import { graphiqlRouter } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
 import { createMetrics, observePools } from './metrics';
 import { requestObserver } from './http-observability';
-import { noteCaller, type RequestFacts } from './request-scope';
+import { noteCallerIn, type RequestFacts } from './request-scope';
 import { platformApi } from './platform-api';
 import { apiKeyExchange } from './auth/api-key-exchange';
 import type { Keyring } from './secrets/keyring';
 import { HttpDrain } from './http-drain';
-import { API_PREFIX, restApi } from './rest/router';
+import { API_PREFIX, etagOf, restApi } from './rest/router';
 import { restRoutes } from './rest/routes';
 import type { RequestTrace } from './tracing/request-trace';
 import { TraceWriter, traceMiddleware } from './tracing/trace-writer';
@@ -78,6 +85,16 @@ export async function createGateway({
 }: GatewayDeps): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
+  // No generated ETags: express's default hashes every body it sends (SHA-1) for answers no client
+  // revalidates (GraphQL POSTs, errors, /metrics, `no-store` answers; bench/README.md "Per-request overhead").
+  // Responses that are revalidated set their own: REST resources (src/rest/router.ts), static assets
+  // (src/static-assets.ts) and the JWKS below; res.send still answers 304 for those. A function that makes
+  // none rather than `false`: with an ETag function express hands node the body as a Buffer, without one as
+  // a string, and that changes how node writes the answer to a socket the client already closed (the access
+  // log's `aborted` for a client that left mid-body, test/observability.test.ts): kept as it was.
+  app.set('etag', () => undefined);
+  // GraphQL errors carry the request id (src/graphql/http.ts).
+  installGraphQLRequestIds(app);
   app.set('trust proxy', config.trustProxy);
   // Node's defaults (headers 60 s, request 300 s, no connection cap) let slow or idle clients hold sockets
   // for minutes. The timeouts are checked every `connectionsCheckingInterval`, so that is kept short.
@@ -162,9 +179,10 @@ export async function createGateway({
     res.setHeader('x-request-id', requestId);
     const facts: RequestFacts = {};
     observe(req, res, requestId, facts);
-    // Every error formatted while serving this request carries its id (src/graphql/errors.ts), and every
-    // layer can add what the access log should know (src/request-scope.ts).
-    requestScope.run({ requestId, facts }, next);
+    // Every layer adds what the access log should know (src/request-scope.ts); every GraphQL error carries
+    // the request id (src/graphql/http.ts, withRequestIds).
+    res.locals.facts = facts;
+    next();
   });
   // Every response carries a traceparent; kept traces are written after the answer (README "Tracing").
   app.use(traceMiddleware(traceWriter));
@@ -192,7 +210,8 @@ export async function createGateway({
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.get('/.well-known/jwks.json', (_req, res) => {
-    res.set('cache-control', 'public, max-age=300').json(tokens.jwks);
+    const body = JSON.stringify(tokens.jwks);
+    res.set('cache-control', 'public, max-age=300').set('etag', etagOf(body)).type('json').send(body);
   });
   app.use('/platform/v1', platformApi(ownerDataSource, config.platformAdminToken));
   app.use('/auth', apiKeyExchange(ownerDataSource, tokens, config, log, metrics));
@@ -219,7 +238,8 @@ export async function createGateway({
         context: async ({ req, res }): Promise<GatewayContext> => {
           const requestId = res.locals.requestId as string;
           const principal = await authenticate(req.headers, tokens);
-          if (principal) noteCaller(principal);
+          const facts = res.locals.facts as RequestFacts;
+          if (principal) noteCallerIn(facts, principal);
           const lifecycle = new RequestLifecycle();
           const context: GatewayContext = {
             requestId,
@@ -228,6 +248,8 @@ export async function createGateway({
             keyring,
             lifecycle,
             trace: res.locals.trace as RequestTrace,
+            facts,
+            legacyJson: res.locals.legacyJson === true,
           };
           // However the response ends, the lifecycle hears of it. Before the answer was written: the client
           // went away, the scope refuses further statements, waits for in-flight work and rolls back. After

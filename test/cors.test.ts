@@ -40,7 +40,7 @@ describe('default: any origin', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-expose-headers')).toContain('x-request-id');
-    expect((await response.json()).data.organization.name).toBeTruthy();
+    expect(((await response.json()) as any).data.organization.name).toBeTruthy();
   });
 
   test('a cross-origin request without a token is still refused (CORS grants no access)', async () => {
@@ -51,7 +51,7 @@ describe('default: any origin', () => {
     });
     expect(response.status).toBe(401);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
-    expect((await response.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(((await response.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 
   test('REST, the token exchange and the JWKS answer preflights; operator endpoints do not', async () => {

@@ -10,7 +10,7 @@ import type { TokenService } from './tokens';
 import { ORG_ROLE_SCOPES, type OrgRole } from './roles';
 import { bearerChallenge, outageOf, RETRY_AFTER_SECONDS } from '../graphql/errors';
 import type { Metrics } from '../metrics';
-import { noteCaller } from '../request-scope';
+import { noteCallerIn, type RequestFacts } from '../request-scope';
 
 interface KeyRow {
   org_id: string;
@@ -143,7 +143,11 @@ export function apiKeyExchange(
         }
         await consume(perKey, parsed.keyId, 'key', 'key');
         // The access log names the key (its id) and its organization; never the secret.
-        noteCaller({ kind: 'api_key', subject: `apikey:${key.id}`, orgId: key.org_id });
+        noteCallerIn(res.locals.facts as RequestFacts | undefined, {
+          kind: 'api_key',
+          subject: `apikey:${key.id}`,
+          orgId: key.org_id,
+        });
         if (key.revoked_at) throw new ExchangeError(401, 'invalid_client', 'this API key has been revoked');
         const now = Date.now();
         if (key.expires_at && key.expires_at.getTime() <= now)

@@ -7,6 +7,7 @@ import { unauthenticated } from './errors';
 import type { RequestTrace } from '../tracing/request-trace';
 import type { Keyring } from '../secrets/keyring';
 import type { BoundPlan } from './sql-plan/planner';
+import type { RequestFacts } from '../request-scope';
 
 /**
  * The GraphQL transport's context. `request` (the RequestContext services take first) is built by the
@@ -31,6 +32,10 @@ export interface GatewayContext {
    * from it when `plannedData` accepts it.
    */
   sqlPlan?: { plan: BoundPlan; rows: Record<string, unknown>[] | undefined };
+  /** What the access log writes for this request (src/request-scope.ts). */
+  facts?: RequestFacts;
+  /** The client named application/json in Accept: the legacy status rule (graphql/http.ts httpStatusPlugin). */
+  legacyJson?: boolean;
 }
 
 export function requestOf(context: GatewayContext): RequestContext {

@@ -1,4 +1,3 @@
-import { requestScope } from '../request-scope';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
@@ -148,9 +147,6 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return typeof (value as Promise<unknown> | null)?.then === 'function';
 }
 
-/** The request being served (src/request-scope.ts; defined there so that transport-neutral code can read it). */
-export { requestScope };
-
 /**
  * Codes a validation rule may give its error. Apollo files every validation error under
  * GRAPHQL_VALIDATION_FAILED (its ValidationError overwrites `extensions.code` but keeps the rule's error as
@@ -169,20 +165,19 @@ const SUGGESTION = /\s*Did you mean [^?]*\?/g;
  * Maps whatever a resolver threw to what a client may see: errors with a client code keep their message
  * and extensions (input validation already produced BAD_USER_INPUT with one entry per bad field, see
  * graphql/validation.ts); unknown errors become a bare INTERNAL_SERVER_ERROR. Every error gets the request
- * id. With `hideSuggestions` (production), no message suggests a name: graphql-armor's
+ * id, added where the answer is sent (`withRequestIds`: Apollo calls formatError without the request). With `hideSuggestions` (production), no message suggests a name: graphql-armor's
  * blockFieldSuggestion only masks some of them, and enum suggestions from variable coercion
  * (graphql-js coerceInputValue) would let anyone enumerate the schema with introspection off.
  */
 export function createFormatError(options: { hideSuggestions: boolean }) {
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-    const requestId = requestScope.getStore()?.requestId;
     const outage = outageOf(unwrapResolverError(error));
     if (outage) {
       return {
         message: outage.message,
         path: formatted.path,
         locations: formatted.locations,
-        extensions: { code: outage.code, ...(requestId ? { requestId } : {}) },
+        extensions: { code: outage.code },
       };
     }
     let code = formatted.extensions?.code as string | undefined;
@@ -193,7 +188,7 @@ export function createFormatError(options: { hideSuggestions: boolean }) {
         message: 'This change collided with concurrent changes and was not made: retry it',
         path: formatted.path,
         locations: formatted.locations,
-        extensions: { code: ErrorCode.CONFLICT, ...(requestId ? { requestId } : {}) },
+        extensions: { code: ErrorCode.CONFLICT },
       };
     }
     const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
@@ -216,13 +211,13 @@ export function createFormatError(options: { hideSuggestions: boolean }) {
     }
     if (code && CLIENT_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       if (options.hideSuggestions) message = message.replace(SUGGESTION, '');
-      return { ...formatted, message, extensions: { ...extensions, code, ...(requestId ? { requestId } : {}) } };
+      return { ...formatted, message, extensions: { ...extensions, code } };
     }
     return {
       message: 'Internal server error',
       path: formatted.path,
       locations: formatted.locations,
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };
 }

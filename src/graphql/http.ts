@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { ErrorCode, requestScope } from './errors';
+import { ErrorCode } from './errors';
 
 /**
  * GraphQL over HTTP (graphql.github.io/graphql-over-http), around Apollo Server 5's own handling.
@@ -19,12 +19,50 @@ import { ErrorCode, requestScope } from './errors';
 
 const MEDIA_TYPES = ['application/json', 'application/graphql-response+json'];
 
-/** The handlers of /graphql: checks, JSON body, Apollo's middleware, body-parser errors. */
+/** The handlers of /graphql: checks, JSON body, Apollo's middleware (its errors with the request id), body-parser errors. */
 export function graphqlHttp(
   apollo: RequestHandler,
   options: { bodyLimit: string },
 ): Array<RequestHandler | express.ErrorRequestHandler> {
-  return [checkRequest, express.json({ limit: options.bodyLimit }), apollo, bodyErrors];
+  return [checkRequest, express.json({ limit: options.bodyLimit }), withRequestIds(apollo), bodyErrors];
+}
+
+/**
+ * Every GraphQL error Apollo answers carries `extensions.requestId` (the response's `x-request-id`). Apollo
+ * calls formatError without the request (also for errors raised before any plugin runs: a refused token in
+ * the context function, bad HTTP parameters), so the id is added where the answer is sent: Apollo's express
+ * integration answers with `res.send(string)`, and Apollo writes `errors` first (`orderExecutionResultFields`,
+ * also in its error responses), so an answer without errors is told by its first bytes and passes untouched;
+ * only an answer with errors is parsed and written again. (This replaced an AsyncLocalStorage, whose promise
+ * hooks cost every request: bench/README.md "Per-request overhead".) `send` is replaced once on the app's
+ * response prototype (`installGraphQLRequestIds`), not per response: an own property added to every
+ * ServerResponse would change its shape on the hot path; the handler only marks the response as GraphQL's.
+ */
+function withRequestIds(apollo: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    res.locals.graphql = true;
+    return apollo(req, res, next);
+  };
+}
+
+const ERRORS_FIRST = '{"errors":';
+
+/** Makes `res.send` of GraphQL answers add the request id to their errors (see withRequestIds). */
+export function installGraphQLRequestIds(app: express.Express): void {
+  const send = app.response.send;
+  app.response.send = function sendWithRequestIds(this: Response, body?: unknown): Response {
+    const requestId = this.locals.requestId as string | undefined;
+    if (this.locals.graphql === true && typeof body === 'string' && requestId && body.startsWith(ERRORS_FIRST)) {
+      try {
+        const answer = JSON.parse(body) as { errors?: Array<{ extensions?: Record<string, unknown> }> };
+        for (const error of answer.errors ?? []) error.extensions = { ...error.extensions, requestId };
+        body = JSON.stringify(answer) + (body.endsWith('\n') ? '\n' : '');
+      } catch {
+        /* not JSON after all: sent as it is */
+      }
+    }
+    return send.call(this, body);
+  };
 }
 
 function checkRequest(req: Request, res: Response, next: NextFunction): void {
@@ -39,8 +77,8 @@ function checkRequest(req: Request, res: Response, next: NextFunction): void {
     );
     return;
   }
-  const scope = requestScope.getStore();
-  if (scope) scope.legacyJson = mediaType === 'application/json' && namesApplicationJson(req.header('accept'));
+  // Read by httpStatusPlugin through the GraphQL context (server.ts).
+  res.locals.legacyJson = mediaType === 'application/json' && namesApplicationJson(req.header('accept'));
   const contentType = (req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (req.method === 'POST' && contentType !== 'application/json') {
     sendRequestError(req, res, 415, 'A POST request must have Content-Type: application/json');
@@ -112,9 +150,9 @@ function sendRequestError(req: Request, res: Response, status: number, message: 
  * Refusals that are not about the GraphQL request (401, 403, 405, malformed HTTP requests: BAD_REQUEST)
  * keep their status.
  */
-export function httpStatusPlugin<T extends object>(): ApolloServerPlugin<T> {
+export function httpStatusPlugin<T extends { legacyJson?: boolean }>(): ApolloServerPlugin<T> {
   return {
-    async requestDidStart() {
+    async requestDidStart({ contextValue }) {
       return {
         async willSendResponse({ response }) {
           // Answers are per caller and tenant: never stored by a shared cache. (What Apollo's default
@@ -126,7 +164,7 @@ export function httpStatusPlugin<T extends object>(): ApolloServerPlugin<T> {
             // A client refusal only: a 5xx (an outage named by its code) stays visible to load balancers.
             if (response.http.status < 500) response.http.status = 200;
           } else if (
-            requestScope.getStore()?.legacyJson &&
+            contextValue.legacyJson &&
             response.http.status === 400 &&
             errors?.every((error) => error.extensions?.code !== ErrorCode.BAD_REQUEST)
           ) {

@@ -5,7 +5,7 @@ import type { GatewayContext } from './context';
 import { ErrorCode, errorForLog, OUTAGE_CODES, outageOf, RETRY_AFTER_SECONDS, toGraphQLError } from './errors';
 import { DomainError } from '../errors';
 import { openRequest } from '../context/open-request';
-import { currentFacts } from '../request-scope';
+import { withFacts } from '../request-scope';
 import type { SqlPlanner, BoundPlan } from './sql-plan/planner';
 
 interface TenantPluginOptions {
@@ -52,8 +52,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           operationType = operation.operation;
           const name = operation.name?.value ?? null;
           operationLabel = options.metrics.operationNames.label(name, context.principal !== null);
-          const facts = currentFacts();
-          if (facts) facts.operation = { type: operationType, name };
+          if (context.facts) context.facts.operation = { type: operationType, name };
           if (!context.principal) return;
           // The compiled read path: decided before the opening (against the token's scopes; the executor
           // checks again against the effective ones), so its statement rides in the opening round trip.
@@ -73,20 +72,24 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'sql plan failed');
             }
           }
+          const principal = context.principal;
           try {
-            context.request = await openRequest({
-              dataSource: options.dataSource,
-              lifecycle: context.lifecycle,
-              principal: context.principal,
-              readOnly: operation.operation !== 'mutation',
-              requestId: context.requestId,
-              log: context.log,
-              keyring: context.keyring,
-              deadline,
-              settleTimeoutMs: options.settleTimeoutMs,
-              trace: context.trace,
-              ...(plan ? { speculative: { sql: plan.sql, traced: plan.traced } } : {}),
-            });
+            // openRequest notes the caller and its scope in the facts (read before its first await).
+            context.request = await withFacts(context.facts, () =>
+              openRequest({
+                dataSource: options.dataSource,
+                lifecycle: context.lifecycle,
+                principal,
+                readOnly: operation.operation !== 'mutation',
+                requestId: context.requestId,
+                log: context.log,
+                keyring: context.keyring,
+                deadline,
+                settleTimeoutMs: options.settleTimeoutMs,
+                trace: context.trace,
+                ...(plan ? { speculative: { sql: plan.sql, traced: plan.traced } } : {}),
+              }),
+            );
             // Only now, every caller check passed: the rows may reach the executor.
             if (plan) context.sqlPlan = { plan, rows: context.request.scope.takeSpeculative()?.rows };
           } catch (error) {

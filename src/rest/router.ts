@@ -18,7 +18,7 @@ import { auditService } from '../modules/audit/audit.service';
 import { DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE, type Connection, type Page } from '../pagination';
 import type { Keyring } from '../secrets/keyring';
 import type { RequestTrace } from '../tracing/request-trace';
-import { currentFacts } from '../request-scope';
+import { withFacts, type RequestFacts } from '../request-scope';
 import { badRequest, HttpProblem, notFound, sendProblem, toProblem } from './problem';
 import type { RestRequest, Route } from './route';
 import { parseInput, toJson } from './schema';
@@ -139,7 +139,7 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
     trace.operationName = route.operationId;
   }
   // The access log names the operation as it does GraphQL's (src/request-scope.ts).
-  const facts = currentFacts();
+  const facts = res.locals.facts as RequestFacts | undefined;
   if (facts) facts.operation = { type: 'rest', name: route.operationId };
   res.on('close', () => {
     void lifecycle.end(res.writableFinished ? 'closed' : 'client-gone').catch(() => undefined);
@@ -149,18 +149,21 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
     const params = pathParams(route, req, principal);
     const query = queryParams(route, req);
     const readOnly = route.method === 'get';
-    const ctx = await openRequest({
-      dataSource: options.dataSource,
-      lifecycle,
-      principal,
-      readOnly,
-      requestId,
-      log: options.log,
-      keyring: options.keyring,
-      deadline: Date.now() + options.requestTimeoutMs,
-      settleTimeoutMs: options.settleTimeoutMs,
-      trace,
-    });
+    // openRequest notes the caller and its scope in the facts (read before its first await).
+    const ctx = await withFacts(facts, () =>
+      openRequest({
+        dataSource: options.dataSource,
+        lifecycle,
+        principal,
+        readOnly,
+        requestId,
+        log: options.log,
+        keyring: options.keyring,
+        deadline: Date.now() + options.requestTimeoutMs,
+        settleTimeoutMs: options.settleTimeoutMs,
+        trace,
+      }),
+    );
     if (trace) trace.answer = { scope: ctx.scope };
     const missing = route.scopes.filter((s) => !ctx.scopes.has(s));
     if (missing.length) throw new ForbiddenError(`This needs the scope ${missing.join(' and ')}`);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatTraceparent, parseTraceparent, sampledBy } from '../../src/tracing/trace-context';
+import { formatTraceparent, newIds, parseTraceparent, sampledBy } from '../../src/tracing/trace-context';
 import { RequestTrace } from '../../src/tracing/request-trace';
 
 /** W3C traceparent parsing and the sampled decision (README "Tracing"). */
@@ -69,5 +69,30 @@ describe('sampledBy', () => {
     expect(sampledBy(`${prefix}80000000000000`, 0.5)).toBe(false);
     // The left 72 bits do not matter.
     expect(sampledBy(`${'f'.repeat(18)}7fffffffffffff`, 0.5)).toBe(true);
+  });
+});
+
+describe('new ids (drawn from a pooled CSPRNG buffer)', () => {
+  test('well-formed, never repeated across many pool refills, and random enough for the sampled decision', () => {
+    const traces = new Set<string>();
+    const spans = new Set<string>();
+    let sampled = 0;
+    const N = 10_000; // 78 refills of the 128-id pool
+    for (let i = 0; i < N; i++) {
+      const { traceId, spanId } = newIds();
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(parseTraceparent(formatTraceparent(traceId, spanId, true))).not.toBeNull();
+      traces.add(traceId);
+      spans.add(spanId);
+      if (sampledBy(traceId, 0.5)) sampled++;
+    }
+    expect(traces.size).toBe(N);
+    expect(spans.size).toBe(N);
+    // No byte of one id is reused by the next: a trace id never shares its span id's bytes.
+    expect([...traces].some((t) => spans.has(t.slice(0, 16)))).toBe(false);
+    // A fair coin over 10,000 ids: 50 % ± 3 % (6 standard deviations; a stuck or constant source gives 0 or 1).
+    expect(sampled / N).toBeGreaterThan(0.47);
+    expect(sampled / N).toBeLessThan(0.53);
   });
 });

@@ -1,0 +1,125 @@
+/**
+ * A/B of two builds of the gateway in ONE run (bench/README.md "Per-request overhead"): both production
+ * gateways on the same embedded PostgreSQL and data (the harness's W1/W2 data and queries), pinned to the same
+ * server core, measured alternately in short slices (A B B A A B …), CPU ms per request of each from
+ * /proc/<pid>/stat. Alternating within one run puts both builds under the same machine load, slice by slice,
+ * which separate harness runs on a shared machine do not.
+ *
+ *   node bench/ab-builds.mjs <dir A> <dir B>     # each dir: a checkout with `npm run -s build` done
+ *   AB_WORKLOADS=W2,W1 AB_SLICES=6 AB_SECONDS=4 node bench/ab-builds.mjs /tmp/base .
+ *
+ * Uses the bench's own modules (bench/node_modules: autocannon, jose); run it under the bench lock.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { SignJWT } from 'jose';
+import { createDatabase, createOrgs, firstWorkspaces, seedTrees, ROOT } from './lib/data.mjs';
+import { pinSelf, startServer } from './lib/servers.mjs';
+import { WORKLOADS } from './lib/workloads.mjs';
+import { load } from './lib/load.mjs';
+
+const require = createRequire(import.meta.url);
+const { ALL_SCOPES } = require(path.join(ROOT, 'dist/test/support/scopes.js'));
+const [dirA, dirB] = process.argv.slice(2).map((d) => path.resolve(d));
+if (!dirA || !dirB) throw new Error('usage: node bench/ab-builds.mjs <dir A> <dir B>');
+const NAMES = WORKLOADS_ENV();
+const SLICES = Number(process.env.AB_SLICES || 6);
+const SECONDS = Number(process.env.AB_SECONDS || 4);
+const CONNECTIONS = Number(process.env.AB_CONNECTIONS || 10);
+const log = (m) => process.stderr.write(`[ab ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+function WORKLOADS_ENV() {
+  return (process.env.AB_WORKLOADS || 'W2,W1').split(',');
+}
+
+function cpuMs(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+function gateway(dir, label, db, keys) {
+  return startServer({
+    name: label,
+    command: process.execPath,
+    args: ['--heap-growing-percent=50', path.join(dir, 'dist/src/main.js')],
+    cpu: os.availableParallelism() > 1 ? '1' : '',
+    env: {
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ab-gw-')),
+      DATABASE_URL: db.ownerUrl,
+      APP_DATABASE_URL: db.servingUrl,
+      DB_POOL_SIZE: '10',
+      JWT_PRIVATE_KEY: keys.privatePem,
+      ENCRYPTION_KEYS: JSON.stringify({ 1: keys.encryptionKey }),
+      EXPOSE_SQL_STATEMENT_COUNT: 'false',
+    },
+  });
+}
+
+const db = await createDatabase();
+const servers = [];
+try {
+  const [org] = await createOrgs(db.admin, 'ab', 1);
+  await seedTrees(db.admin, [org.id], { workspaces: 20, environments: 10, components: 10 });
+  const [workspaceId] = await firstWorkspaces(db.admin, [org.id]);
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keys = {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    encryptionKey: crypto.randomBytes(32).toString('base64'),
+  };
+  const token = await new SignJWT({ org: org.id, scope: ALL_SCOPES.join(' ') })
+    .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
+    .setIssuer('manifest-gateway')
+    .setAudience('manifest-gateway')
+    .setSubject('user-1')
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(privateKey);
+  const targets = [{ orgId: org.id, workspaceId, token }];
+  servers.push(await gateway(dirA, 'A', db, keys), await gateway(dirB, 'B', db, keys));
+  pinSelf('0');
+  log(`A ${dirA} (pid ${servers[0].pid}), B ${dirB} (pid ${servers[1].pid})`);
+  for (const name of NAMES) {
+    const spec = WORKLOADS[name].peers.gateway;
+    const cpu = { A: [], B: [] };
+    const slice = async (server, seconds, record) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = cpuMs(server.pid);
+      const r = await load(server.url, spec, targets, { seconds, connections: CONNECTIONS, label: name });
+      if (r.failure) throw new Error(r.failure);
+      const perRequest = (cpuMs(server.pid) - before) / r.requests;
+      if (record) cpu[server.name].push(perRequest);
+      return { perRequest, rps: r.rps };
+    };
+    for (const server of servers) await slice(server, 2, false); // warm-up
+    for (let i = 0; i < SLICES; i++) {
+      // A B, B A, A B, …: each build goes first in half of the slices.
+      const order = i % 2 ? [servers[1], servers[0]] : servers;
+      const out = [];
+      for (const server of order) {
+        const { perRequest, rps } = await slice(server, SECONDS, true);
+        out.push(`${server.name} ${perRequest.toFixed(3)} ms (${rps} req/s)`);
+      }
+      log(`${name} slice ${i + 1}: ${out.join(', ')}`);
+    }
+    const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+    const a = mean(cpu.A);
+    const b = mean(cpu.B);
+    const wins = cpu.A.filter((x, i) => cpu.B[i] < x).length;
+    log(
+      `${name}: A ${a.toFixed(3)} → B ${b.toFixed(3)} CPU ms/request (${(((b - a) / a) * 100).toFixed(1)} %; B lower in ${wins} of ${SLICES} slices)`,
+    );
+    process.stdout.write(
+      `${JSON.stringify({ workload: name, A: cpu.A.map((x) => +x.toFixed(3)), B: cpu.B.map((x) => +x.toFixed(3)), meanA: +a.toFixed(3), meanB: +b.toFixed(3) })}\n`,
+    );
+  }
+} finally {
+  for (const server of servers) await server.stop();
+  await db.close?.();
+}
