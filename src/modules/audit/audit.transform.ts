@@ -20,7 +20,9 @@ function targetOf(args: Record<string, unknown>, result: unknown): string | null
 
 /**
  * Every mutation, wrapped once here (never by hand in resolvers): when it succeeds, one row is appended to
- * audit_log in the same savepoint as the change, so the change and its record commit or vanish together.
+ * audit_log inside the change's savepoint (queued: it is sent with COMMIT or the next statement outside
+ * every mutation, and dropped if the savepoint rolls back), so the change and its record commit or vanish
+ * together.
  * Refused and failed mutations change nothing and are not recorded (they are logged with the request id).
  * Only names and ids are stored: inputs can carry secrets.
  */
