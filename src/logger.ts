@@ -4,7 +4,7 @@ import type { Config } from './config';
 /**
  * stdout is written in batches (README "Metrics and access log", "Log buffering"): lines collect in
  * sonic-boom's buffer and go out in one `write(2)` once it holds BUFFER_BYTES, or LINGER_MS after the first
- * line of a batch, whichever comes first. One write per line (the access log writes one per request) was
+ * line of a batch, whichever comes first (warnings and errors at once). One write per line (the access log writes one per request) was
  * 8 % of a W2 request's CPU (bench/README.md "Per-request overhead").
  */
 const BUFFER_BYTES = 8192;
@@ -21,6 +21,7 @@ export function bufferedStdout(fd = 1): DestinationStream & { flush(cb?: (err?: 
   const sonic = pino.destination({ fd, sync: true, minLength: BUFFER_BYTES });
   let timer: NodeJS.Timeout | undefined;
   const flushNow = () => {
+    if (timer) clearTimeout(timer);
     timer = undefined;
     sonic.flush();
   };
@@ -35,6 +36,13 @@ export function bufferedStdout(fd = 1): DestinationStream & { flush(cb?: (err?: 
   return {
     write(line: string) {
       sonic.write(line);
+      // Warnings and errors (pino writes `{"level":40` … first) go out at once, with whatever info lines
+      // are buffered before them: rare lines an operator or a test reads the moment they happen. Only the
+      // frequent info lines (the access log) wait for a batch.
+      if (line.charCodeAt(9) >= 52 /* '4' */ && line.startsWith('{"level":')) {
+        flushNow();
+        return;
+      }
       if (timer === undefined) {
         timer = setTimeout(flushNow, LINGER_MS);
         timer.unref();

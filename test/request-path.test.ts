@@ -63,6 +63,28 @@ describe('buffered stdout keeps every line', () => {
     // SIGKILL runs no exit handler: everything seen was written by the batches themselves.
     expect(lines).toHaveLength(LINES);
   });
+
+  test('a warning or an error goes out at once, with the info lines buffered before it', async () => {
+    // SIGKILL 5 ms after the warning, well inside the 25 ms linger: only an immediate write shows the lines.
+    const script = `
+      const { createLogger } = require(${JSON.stringify(path.join(ROOT, 'dist/src/logger.js'))});
+      const log = createLogger({ logLevel: 'info' });
+      log.info({ n: 'info-before' }, 'line');
+      log.warn({ n: 'the-warning' }, 'line');
+      log.info({ n: 'info-after' }, 'line');
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), 5);
+      setInterval(() => {}, 1000);
+    `;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.once('error', reject);
+      child.once('close', () => resolve(text));
+    });
+    const seen = out.split('\n').filter(Boolean).map((line) => JSON.parse(line).n);
+    expect(seen).toEqual(['info-before', 'the-warning']);
+  });
 });
 
 describe('the gateway', () => {
