@@ -82,7 +82,10 @@ describe('buffered stdout keeps every line', () => {
       child.once('error', reject);
       child.once('close', () => resolve(text));
     });
-    const seen = out.split('\n').filter(Boolean).map((line) => JSON.parse(line).n);
+    const seen = out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).n);
     expect(seen).toEqual(['info-before', 'the-warning']);
   });
 });
