@@ -23,6 +23,7 @@ import { isUuid } from '../../db/tenant-scope';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../pagination';
 import { fromGlobalId, type NodeTypeName } from '../node';
 import { isSafeText } from '../input-safety';
+import { statementName, type PreparedStatement } from '../../db/prepared-plans';
 import { Organization } from '../../modules/organization/organization.entity';
 import { Workspace } from '../../modules/workspace/workspace.entity';
 import { Environment } from '../../modules/environment/environment.entity';
@@ -60,12 +61,17 @@ interface Compiled {
   byIdRoots: string[];
   /** The statement with `$n` where the binders go: for traces, never values. */
   traced: string;
+  /** `PREPARE <name>(<types>) AS <traced>` and the name (src/db/prepared-plans.ts). */
+  prepare: string;
+  name: string;
 }
 
 /** What the tenant plugin hands to the opening, and later the executor. */
 export interface BoundPlan {
   sql: string;
   traced: string;
+  /** The same statement as a named prepared statement (DB_PREPARED_STATEMENTS; src/db/prepared-plans.ts). */
+  prepared: PreparedStatement;
   rules: FieldRule[];
   byIdRoots: string[];
 }
@@ -184,7 +190,8 @@ export class SqlPlanner {
     }
     let sql = '';
     for (const piece of compiled.pieces) sql += typeof piece === 'number' ? values[piece] : piece;
-    return { sql, traced: compiled.traced, rules: compiled.rules, byIdRoots: compiled.byIdRoots };
+    const prepared = { name: compiled.name, prepare: compiled.prepare, execute: `EXECUTE ${compiled.name}(${values.join(', ')})` };
+    return { sql, traced: compiled.traced, prepared, rules: compiled.rules, byIdRoots: compiled.byIdRoots };
   }
 
   private tableMetadata(typeName: string): EntityMetadata {
@@ -203,12 +210,17 @@ export class SqlPlanner {
     for (const definition of document.definitions)
       if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
     const binders: Binder[] = [];
+    /** The PostgreSQL type of each binder's value (its `$n` in the prepared statement): no type is ever guessed. */
+    const types: string[] = [];
     const rules = new Map<string, FieldRule>();
     const byIdRoots: string[] = [];
     let aliases = 0;
     const nextAlias = () => `t${++aliases}`;
-    const bind = (binder: Binder): number => binders.push(binder) - 1;
-    const orgSlot = bind((_, orgId) => `'${orgId}'::uuid`);
+    const bind = (type: 'uuid' | 'int4', binder: Binder): number => {
+      types.push(type);
+      return binders.push(binder) - 1;
+    };
+    const orgSlot = bind('uuid', (_, orgId) => `'${orgId}'::uuid`);
 
     /** The field (its auth rule recorded), refusing arguments other than `allowed`. */
     const fieldOf = (
@@ -336,13 +348,13 @@ export class SqlPlanner {
         const n = first.value;
         return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_PAGE_SIZE ? n : null;
       };
-      const limit = bind((vars) => limitOf(vars)?.toString() ?? null);
-      const limitPlusOne = bind((vars) => {
+      const limit = bind('int4', (vars) => limitOf(vars)?.toString() ?? null);
+      const limitPlusOne = bind('int4', (vars) => {
         const n = limitOf(vars);
         return n === null ? null : String(n + 1);
       });
       // The cursor as parsePage (graphql/pagination.ts) decodes it; anything it would refuse is not planned.
-      const after = bind((vars) => {
+      const after = bind('uuid', (vars) => {
         const value = afterOf(vars);
         if (!value.ok) return null;
         if (value.value === undefined || value.value === null || value.value === '') return 'NULL::uuid';
@@ -430,7 +442,7 @@ export class SqlPlanner {
       } else if (byId && byId === type.name) {
         const idOf = argumentOf(field, nodes[0], 'id');
         const wanted = type.name as NodeTypeName;
-        const idSlot = bind((vars) => {
+        const idSlot = bind('uuid', (vars) => {
           const id = idOf(vars);
           if (!id.ok) return null;
           const decoded = fromGlobalId(id.value);
@@ -450,7 +462,9 @@ export class SqlPlanner {
     });
     out.push(' AS data');
     const traced = out.map((piece) => (typeof piece === 'number' ? `$${piece + 1}` : piece)).join('');
-    return { pieces: out, binders, rules: [...rules.values()], byIdRoots, traced };
+    const name = statementName(types, traced);
+    const prepare = `PREPARE ${name}(${types.join(', ')}) AS ${traced}`;
+    return { pieces: out, binders, rules: [...rules.values()], byIdRoots, traced, prepare, name };
   }
 }
 
