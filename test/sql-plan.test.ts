@@ -632,5 +632,13 @@ test('a caller the normal path refuses is refused identically: scopes, archived,
   // An organization that does not exist.
   const ghost = await same(W1, {}, gw.token('00000000-0000-4000-8000-000000000000'));
   expect(ghost.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-  await createOrg(db, 'plan-c'); // the cluster still serves new tenants afterwards
+  const orgC = await createOrg(db, 'plan-c'); // the cluster still serves new tenants afterwards
+  // An empty list: totalCount from the (empty) first page's scan is 0, as the normal path's count.
+  const empty = await same(
+    `{ organization { workspaces(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } } }`,
+    {},
+    gw.token(orgC.id),
+  );
+  expect(empty.statements).toBe(2);
+  expect(empty.body.data.organization.workspaces.totalCount).toBe(0);
 });

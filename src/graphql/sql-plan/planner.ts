@@ -375,11 +375,21 @@ export class SqlPlanner {
       const orgOf = parentType.name === 'Organization' ? `${parentAlias}.id` : `${parentAlias}.org_id`;
       const columns = new Set<string>(['id']);
       const inner: Piece[] = [];
+      // totalCount from the page's own scan (`count(*) OVER ()`, computed before ORDER BY/LIMIT, so over the
+      // whole list) instead of a second RLS-filtered scan: exact when the page starts at the list's start.
+      // With an `after` argument in the document the count must still be the whole list: a CASE keeps the
+      // separate count for a non-null cursor (evaluated only then). An empty first page counts 0.
+      const hasAfter = nodes[0].arguments?.some((argument) => argument.name.value === 'after') ?? false;
+      let windowCount = false;
       build(inner, connType as GraphQLObjectType, subfields(connType as GraphQLObjectType, nodes), (name, keyNodes) => {
         const sub = fieldOf(connType as GraphQLObjectType, keyNodes);
         const subType = getNamedType(sub.type) as GraphQLObjectType;
         if (name === 'totalCount') {
-          inner.push(`(SELECT count(*) FROM ${table} ${c}n WHERE ${c}n.org_id = ${orgOf}${belongs(`${c}n`)})`);
+          windowCount = true;
+          const fromPage = `coalesce(max(${x}.__total), 0)`;
+          const separate = `(SELECT count(*) FROM ${table} ${c}n WHERE ${c}n.org_id = ${orgOf}${belongs(`${c}n`)})`;
+          if (!hasAfter) inner.push(fromPage);
+          else inner.push('CASE WHEN ', after, ` IS NULL THEN ${fromPage} ELSE ${separate} END`);
         } else if (name === 'edges') {
           inner.push('coalesce(json_agg(');
           build(inner, subType, subfields(subType, keyNodes), (edgeName, edgeNodes) => {
@@ -410,7 +420,7 @@ export class SqlPlanner {
         ...inner,
         ` FROM (SELECT ${c}.*, row_number() OVER (ORDER BY ${c}.id) AS __n, row_number() OVER (ORDER BY ${c}.id) <= `,
         limit,
-        ` AS __in FROM (SELECT ${list} FROM ${table} ${c} WHERE ${c}.org_id = ${orgOf}${belongs(c)} AND (`,
+        ` AS __in FROM (SELECT ${list}${windowCount ? ', count(*) OVER () AS __total' : ''} FROM ${table} ${c} WHERE ${c}.org_id = ${orgOf}${belongs(c)} AND (`,
         after,
         ` IS NULL OR ${c}.id > `,
         after,
