@@ -327,7 +327,7 @@ export class SqlPlanner {
      * A forward page (first/after) of a connection as JSON. The page row set `x` is the keyset page read
      * with one row more than the page (that row only says there is a next page), numbered in list order;
      * `__in` marks the rows of the page. One aggregate row over it gives edges, pageInfo and the cursors;
-     * totalCount is its own count of the whole list, both under RLS like every read of the request.
+     * totalCount is the page scan's `count(*) OVER ()` (see below), all under RLS like every read of the request.
      */
     const connectionField = (
       out: Piece[],
