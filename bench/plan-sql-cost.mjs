@@ -55,7 +55,9 @@ try {
   // $1 the organization, then (first, first + 1, after) per connection: the planner's binder order.
   const count = Math.max(...[...traced.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
   const types = Array.from({ length: count }, (_, i) => (i === 0 ? 'uuid' : (i - 1) % 3 === 2 ? 'uuid' : 'int4'));
-  const values = types.map((type, i) => (i === 0 ? `'${org.id}'::uuid` : type === 'uuid' ? 'NULL::uuid' : (i - 1) % 3 === 0 ? '100' : '101'));
+  const values = types.map((type, i) =>
+    i === 0 ? `'${org.id}'::uuid` : type === 'uuid' ? 'NULL::uuid' : (i - 1) % 3 === 0 ? '100' : '101',
+  );
   const literal = traced.replace(/\$(\d+)/g, (_, n) => values[Number(n) - 1]);
   const plain = (sql) =>
     sql.replace(/translate\(encode\(\('[^']*' \|\| (.*?)::text\)::bytea, 'base64'\), E'\+\/=\\n', '-_'\)/g, '$1::text');
@@ -81,7 +83,11 @@ try {
         await client.query(sql);
         wall[name].push(Number(process.hrtime.bigint() - started) / 1e6);
       }
-      const [{ 'QUERY PLAN': [plan] }] = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`)).rows;
+      const [
+        {
+          'QUERY PLAN': [plan],
+        },
+      ] = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`)).rows;
       explain[name].push([plan['Planning Time'], plan['Execution Time']]);
       await client.query('COMMIT');
     }
