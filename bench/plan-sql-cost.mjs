@@ -62,6 +62,7 @@ try {
   const plain = (sql) =>
     sql.replace(/translate\(encode\(\('[^']*' \|\| (.*?)::text\)::bytea, 'base64'\), E'\+\/=\\n', '-_'\)/g, '$1::text');
   const client = new pg.Client({ connectionString: db.servingUrl });
+  client.on('error', () => undefined);
   await client.connect();
   await client.query(`PREPARE w1(${types.join(', ')}) AS ${traced}`);
   await client.query(`PREPARE w1plain(${types.join(', ')}) AS ${plain(traced)}`);
@@ -92,6 +93,14 @@ try {
       await client.query('COMMIT');
     }
   }
+  // The generic plan (after the runs above) still carries the RLS policies: their current_setting filters.
+  await client.query(open);
+  const used = (await client.query(`EXPLAIN (VERBOSE) ${execute}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+  await client.query('COMMIT');
+  const policyFilters = (text) => (text.match(/current_setting\('app\.org_id'/g) ?? []).length;
+  console.log(
+    `policy filters (current_setting('app.org_id')) in the plan EXECUTE uses: ${policyFilters(used)}; generic plan's parameters left unbound: ${/\$1\b/.test(used)}`,
+  );
   const { rows } = await client.query(`SELECT name, generic_plans, custom_plans FROM pg_prepared_statements`);
   await client.end();
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
