@@ -19,6 +19,12 @@ export interface Config {
   appDatabaseUrl?: string;
   embeddedPgPort: number;
   dbPoolSize: number;
+  /**
+   * DB_PREPARED_STATEMENTS (on by default): the compiled read path's statements become per-connection prepared
+   * statements (src/db/prepared-plans.ts). `off` behind a transaction-mode pooler (PgBouncer), which keeps no
+   * session state, as Hasura's HASURA_GRAPHQL_USE_PREPARED_STATEMENTS.
+   */
+  dbPreparedStatements: boolean;
   statementTimeoutMs: number;
   /** DB_POOL_WAIT_MS: how long a request waits for a free pooled connection before SERVICE_UNAVAILABLE (503). */
   dbPoolWaitMs: number;
@@ -327,6 +333,7 @@ export function loadConfig(env: Env = process.env): Config {
     appDatabaseUrl: url(env, 'APP_DATABASE_URL', POSTGRES_URL),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1024, 65535),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 500),
+    dbPreparedStatements: onOff(env, 'DB_PREPARED_STATEMENTS', true),
     statementTimeoutMs,
     dbPoolWaitMs,
     dbStartupTimeoutMs: int(env, 'DB_STARTUP_TIMEOUT_MS', 30000, 0, 3600000),

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import { planOpenings } from './db/prepared-plans';
 
 /** The label of requests that no route or mount of the gateway answered (404s, whatever the path). */
 export const UNMATCHED_ROUTE = '<unmatched>';
@@ -77,6 +78,19 @@ export function createMetrics(options: { maxOperationNames: number } = { maxOper
       help: 'SQL statements sent per authenticated GraphQL request (BEGIN/COMMIT included)',
       buckets: [2, 4, 6, 8, 12, 16, 24, 32, 64],
       registers: [registry],
+    }),
+    sqlPlanOpenings: new Counter({
+      name: 'gateway_sql_plan_openings_total',
+      help:
+        'Openings that carried a compiled read plan, by how: prepare (PREPARE + EXECUTE), execute (already prepared ' +
+        'on the connection), inline (literals; DB_PREPARED_STATEMENTS=off), fallback (the plan failed; reopened without it)',
+      labelNames: ['how'] as const,
+      registers: [registry],
+      // Counted by src/db/prepared-plans.ts (the process's one serving path), read when /metrics is scraped.
+      collect() {
+        this.reset();
+        for (const how of ['prepare', 'execute', 'inline', 'fallback'] as const) this.inc({ how }, planOpenings[how]);
+      },
     }),
     rateLimitRefusals: new Counter({
       name: 'gateway_rate_limit_refusals_total',

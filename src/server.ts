@@ -30,6 +30,7 @@ import {
 import { buildGatewaySchema } from './graphql/schema';
 import { jitGateway } from './graphql/executor';
 import { SqlPlanner } from './graphql/sql-plan/planner';
+import { setPreparedStatements } from './db/prepared-plans';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlRouter } from './graphql/graphiql';
 import { nodeLimitRule } from './graphql/node-limit';
@@ -162,7 +163,7 @@ export async function createGateway({
         settleTimeoutMs: config.statementTimeoutMs + 1000,
         // The compiled read path answers through the jit gateway's executor hook only.
         ...(config.graphql.sqlPlan && config.graphql.executor === 'jit'
-          ? { sqlPlanner: new SqlPlanner(schema, dataSource) }
+          ? { sqlPlanner: (setPreparedStatements(config.dbPreparedStatements), new SqlPlanner(schema, dataSource)) }
           : {}),
       }),
       tracePlugin(),

@@ -1,6 +1,10 @@
 import { createOrg, gid, ok, type Org } from './support/fixtures';
 import { useGateway } from './support/harness';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
+import { PGBOUNCER_PORT } from './support/database';
+import { createDataSource } from '../src/db/data-source';
+import { TenantScope } from '../src/db/tenant-scope';
+import { planOpenings } from '../src/db/prepared-plans';
 
 /**
  * The compiled read path (src/graphql/sql-plan, README "Compiled read path"): a gateway with
@@ -8,9 +12,21 @@ import { cli, startGateway, type RunningGateway } from './support/gateway';
  * answer byte for byte (raw JSON text, so key order too; only the request ids of errors and the dev-mode
  * statement count differ), for every caller kind. The planned queries must really take the plan (2
  * statements: the opening with the plan, COMMIT), so the test fails if the planner declines everything.
+ * `gw` sends the plan as a per-connection prepared statement (DB_PREPARED_STATEMENTS=on, the default; off in
+ * the PgBouncer run), `inline` with literals (DB_PREPARED_STATEMENTS=off): both must equal the normal path.
  */
 const { gw, db, orgA, orgB } = useGateway({ orgs: ['plan-a', 'plan-b'], env: { GRAPHQL_SQL_PLAN: 'on' } });
 let off: RunningGateway;
+let inline: RunningGateway;
+
+/** gateway_sql_plan_openings_total of a gateway, by `how`. */
+async function openings(target: RunningGateway): Promise<Record<string, number>> {
+  const text = await (await fetch(`${target.url}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(/^gateway_sql_plan_openings_total\{how="(\w+)"\} (\d+)$/gm))
+    counts[match[1]] = Number(match[2]);
+  return counts;
+}
 
 interface Raw {
   status: number;
@@ -37,8 +53,11 @@ async function post(target: RunningGateway, query: string, variables: unknown, t
 async function same(query: string, variables: unknown, token: string): Promise<Raw & { body: any }> {
   const planned = await post(gw, query, variables, token);
   const normal = await post(off, query, variables, token);
+  const literal = await post(inline, query, variables, token);
   expect(planned.text).toBe(normal.text);
   expect(planned.status).toBe(normal.status);
+  expect(literal.text).toBe(normal.text);
+  expect(literal.statements).toBe(planned.statements);
   return { ...planned, body: JSON.parse(planned.text) };
 }
 
@@ -123,6 +142,11 @@ async function seed(org: Org, workspaces: number): Promise<Ids> {
 
 beforeAll(async () => {
   off = await startGateway({ databaseUrl: db.url, key: gw.key, env: { GRAPHQL_SQL_PLAN: 'off' } });
+  inline = await startGateway({
+    databaseUrl: db.url,
+    key: gw.key,
+    env: { GRAPHQL_SQL_PLAN: 'on', DB_PREPARED_STATEMENTS: 'off' },
+  });
   await db.admin.query(
     `UPDATE organizations SET primary_domain = 'a.example', industry = NULL, contact_email = 'ops@a.example' WHERE id = $1`,
     [orgA.id],
@@ -162,6 +186,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await off?.stop();
+  await inline?.stop();
 });
 
 const CALLERS = ['owner', 'member', 'viewer', 'apiKey'] as const;
@@ -355,6 +380,114 @@ test('the planned answer is the normal answer, byte for byte, for every caller',
       }
     }
   }
+  // The plans really were prepared and then EXECUTEd on the prepared gateway (not in the PgBouncer run, where
+  // preparing is off), and sent with literals on the other; none fell back.
+  const prepared = await openings(gw);
+  if (PGBOUNCER_PORT) expect(prepared).toMatchObject({ prepare: 0, execute: 0, fallback: 0 });
+  else {
+    expect(prepared.prepare).toBeGreaterThan(0);
+    expect(prepared.execute).toBeGreaterThan(prepared.prepare);
+    expect(prepared).toMatchObject({ inline: 0, fallback: 0 });
+  }
+  const literal = await openings(inline);
+  expect(literal).toMatchObject({ prepare: 0, execute: 0, fallback: 0 });
+  expect(literal.inline).toBeGreaterThan(0);
+});
+
+test("a plan prepared for one organization's request, executed (generic plan) for another's on the same connection, shows only that one's rows", async () => {
+  // One pooled connection, and every EXECUTE on the generic plan (built once, without the parameters' values):
+  // row-level security and the org filter must come from the executing request's settings.
+  if (PGBOUNCER_PORT) return; // preparing is off behind a transaction-mode pooler
+  const url = new URL(db.url);
+  url.searchParams.set('options', '-c plan_cache_mode=force_generic_plan');
+  const single = await startGateway({
+    databaseUrl: url.toString(),
+    key: gw.key,
+    env: { GRAPHQL_SQL_PLAN: 'on', DB_POOL_SIZE: '1' },
+  });
+  try {
+    for (const [token, own] of [
+      [tokens.owner, ids.a],
+      [tokens.ownerB, ids.b],
+      [tokens.owner, ids.a],
+      [tokens.ownerB, ids.b],
+    ] as const) {
+      const answer = await post(single, W1, {}, token);
+      expect(answer.statements).toBe(2);
+      expect(answer.text).toBe((await post(off, W1, {}, token)).text);
+      const workspaces = JSON.parse(answer.text).data.organization.workspaces;
+      expect(workspaces.edges.map((e: any) => e.node.id).sort()).toEqual(
+        own.workspaces.map((id) => gid('Workspace', id)).sort(),
+      );
+      const environments = workspaces.edges.flatMap((e: any) => e.node.environments.edges.map((n: any) => n.node.id));
+      expect(environments.sort()).toEqual(own.environments.map((id) => gid('Environment', id)).sort());
+    }
+    // W2 for B with an id of A's: not found (the normal path's answer), never A's row.
+    expect((await post(single, W2, { id: ws(0) }, tokens.ownerB)).text).toBe(
+      (await post(off, W2, { id: ws(0) }, tokens.ownerB)).text,
+    );
+    expect(await openings(single)).toMatchObject({ prepare: 2, execute: 3, fallback: 0 });
+  } finally {
+    await single.stop();
+  }
+});
+
+test('PREPARE outlives a rolled-back transaction; a vanished statement falls back, and the connection heals', async () => {
+  // PostgreSQL 18's behaviour the tracking relies on (src/db/prepared-plans.ts): PREPARE is not transactional.
+  const client = await db.admin.connect();
+  try {
+    await client.query('BEGIN; PREPARE outlives AS SELECT 1 AS one; ROLLBACK');
+    expect((await client.query('EXECUTE outlives')).rows).toEqual([{ one: 1 }]);
+    await client.query('DEALLOCATE outlives');
+  } finally {
+    client.release();
+  }
+  if (PGBOUNCER_PORT) return;
+  // The TenantScope opening with a prepared speculative read, on a pool of one connection (in process).
+  const dataSource = createDataSource({ url: db.url, poolSize: 1 });
+  await dataSource.initialize();
+  try {
+    const statement = {
+      name: 'mg_test_vanish',
+      prepare: 'PREPARE mg_test_vanish(uuid) AS SELECT count(*)::int AS n FROM workspaces WHERE org_id = $1',
+      execute: `EXECUTE mg_test_vanish('${orgA.id}'::uuid)`,
+    };
+    const open = async () => {
+      const scope = new TenantScope(dataSource, { orgId: orgA.id, userId: 'user-1', kind: 'user' }, true);
+      scope.speculate(`SELECT count(*)::int AS n FROM workspaces WHERE org_id = '${orgA.id}'`, 'traced', statement);
+      const caller = await scope.openWith<{ one: number }>('SELECT 1 AS one');
+      const speculative = scope.takeSpeculative();
+      const statements = scope.statements;
+      await scope.end(true);
+      return { caller, rows: speculative?.rows, statements };
+    };
+    const before = { ...planOpenings };
+    expect(await open()).toEqual({ caller: [{ one: 1 }], rows: [{ n: 5 }], statements: 1 });
+    expect(await open()).toEqual({ caller: [{ one: 1 }], rows: [{ n: 5 }], statements: 1 });
+    expect(planOpenings.prepare - before.prepare).toBe(1);
+    expect(planOpenings.execute - before.execute).toBe(1);
+    // Someone discards the session's prepared statements (DISCARD ALL, a session pooler's reset): 26000.
+    await dataSource.query('DISCARD ALL');
+    const fallback = await open();
+    expect(fallback).toEqual({ caller: [{ one: 1 }], rows: undefined, statements: 3 });
+    expect(planOpenings.fallback - before.fallback).toBe(1);
+    // Forgotten: the next opening prepares again, and then executes.
+    expect(await open()).toEqual({ caller: [{ one: 1 }], rows: [{ n: 5 }], statements: 1 });
+    expect(await open()).toEqual({ caller: [{ one: 1 }], rows: [{ n: 5 }], statements: 1 });
+    expect(planOpenings.prepare - before.prepare).toBe(2);
+    expect(planOpenings.execute - before.execute).toBe(2);
+    // A PREPARE that succeeded in a failing message (the EXECUTE failed) is deallocated by the fallback.
+    const failing = { ...statement, execute: `EXECUTE mg_test_vanish('not-a-uuid')` };
+    const scope = new TenantScope(dataSource, { orgId: orgA.id, userId: 'user-1', kind: 'user' }, true);
+    await dataSource.query('DEALLOCATE ALL');
+    scope.speculate('SELECT 1', 'traced', failing);
+    expect(await scope.openWith('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    expect(scope.takeSpeculative()).toBeUndefined();
+    await scope.end(true);
+    expect((await dataSource.query('SELECT count(*)::int AS n FROM pg_prepared_statements'))[0].n).toBe(0);
+  } finally {
+    await dataSource.destroy();
+  }
 });
 
 test('W1 and W2 take 2 round trips planned (the opening with the plan, COMMIT); 4 and 3 without', async () => {
@@ -499,5 +632,13 @@ test('a caller the normal path refuses is refused identically: scopes, archived,
   // An organization that does not exist.
   const ghost = await same(W1, {}, gw.token('00000000-0000-4000-8000-000000000000'));
   expect(ghost.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-  await createOrg(db, 'plan-c'); // the cluster still serves new tenants afterwards
+  const orgC = await createOrg(db, 'plan-c'); // the cluster still serves new tenants afterwards
+  // An empty list: totalCount from the (empty) first page's scan is 0, as the normal path's count.
+  const empty = await same(
+    `{ organization { workspaces(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } } }`,
+    {},
+    gw.token(orgC.id),
+  );
+  expect(empty.statements).toBe(2);
+  expect(empty.body.data.organization.workspaces.totalCount).toBe(0);
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { ORG_ROLE_SCOPES } from '../auth/roles';
 import { TenantScope } from '../db/tenant-scope';
+import type { PreparedStatement } from '../db/prepared-plans';
 import { OrgArchivedError, OrgSuspendedError, UnauthenticatedError } from '../errors';
 import { OrganizationStatus } from '../modules/organization/organization.entity';
 import type { Keyring } from '../secrets/keyring';
@@ -31,7 +32,7 @@ export interface OpenRequestOptions {
    * behind the caller row in the same message; its rows stay in the scope (TenantScope.takeSpeculative)
    * and only a caller that passed every check below may take them.
    */
-  speculative?: { sql: string; traced: string };
+  speculative?: { sql: string; traced: string; prepared?: PreparedStatement };
 }
 
 /**
@@ -62,7 +63,8 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
   noteCaller(principal);
   const facts = currentFacts();
   if (facts) facts.scope = scope;
-  if (options.speculative) scope.speculate(options.speculative.sql, options.speculative.traced);
+  if (options.speculative)
+    scope.speculate(options.speculative.sql, options.speculative.traced, options.speculative.prepared);
   const loaders = new Loaders(scope);
   const caller = await loaders.organization.caller();
   const tokenSent = { tokenSent: true };

@@ -2,6 +2,7 @@ import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner
 import { escapeLiteral } from 'pg';
 import { TENANT_ROLE } from './tenant-role';
 import { transactionTimeouts, type QueryRunnerData } from './data-source';
+import { carryPlanned, forget, planOpenings, type PreparedStatement } from './prepared-plans';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -201,7 +202,7 @@ export class TenantScope {
    * A speculative read that rides in the opening round trip behind the first read (the compiled read path,
    * src/graphql/sql-plan): set by `speculate()` before the scope opens, its rows kept for `takeSpeculative()`.
    */
-  private speculative?: { sql: string; traced: string };
+  private speculative?: { sql: string; traced: string; prepared?: PreparedStatement };
   private speculativeRows?: Record<string, unknown>[];
   private idle?: { promise: Promise<void>; resolve: () => void };
   /**
@@ -300,17 +301,21 @@ export class TenantScope {
    * counted and logged (one round trip) by the data source's logger, and a failure counts as a failed
    * statement, exactly as through runner.query.
    */
-  private async sendMany(runner: QueryRunner, sql: string): Promise<Array<{ rows: Record<string, unknown>[] }>> {
+  private async sendMany(
+    runner: QueryRunner,
+    sql: string,
+    logged: string = sql,
+  ): Promise<Array<{ rows: Record<string, unknown>[] }>> {
     const refusal = this.refusal();
     if (refusal) throw refusal;
     const logger = this.dataSource.logger;
-    logger.logQuery(sql, undefined, runner);
+    logger.logQuery(logged, undefined, runner);
     try {
       const raw = await (this.client as unknown as { query(sql: string): Promise<unknown> }).query(sql);
       return (Array.isArray(raw) ? raw : [raw]) as Array<{ rows: Record<string, unknown>[] }>;
     } catch (error) {
-      logger.logQueryError(error as Error, sql, undefined, runner);
-      throw new QueryFailedError(sql, undefined, error as Error);
+      logger.logQueryError(error as Error, logged, undefined, runner);
+      throw new QueryFailedError(logged, undefined, error as Error);
     }
   }
 
@@ -319,11 +324,13 @@ export class TenantScope {
    * after the first read (the caller row) in the same simple-protocol message, so it runs in the request's
    * transaction as the tenant role under row-level security like every statement of the request. `sql`
    * must be one parameterless statement whose values are checked literals; `traced` is its parameterised
-   * text for traces (never values). Only before the scope opens; ignored otherwise. Its rows are only
+   * text for traces (never values). `prepared`, when given, is the same statement as a named prepared
+   * statement (src/db/prepared-plans.ts): the opening then carries `[PREPARE …;] EXECUTE …` instead of `sql`
+   * when DB_PREPARED_STATEMENTS is on. Only before the scope opens; ignored otherwise. Its rows are only
    * handed out by `takeSpeculative()`: whoever reads them decides whether the caller checks passed.
    */
-  speculate(sql: string, traced: string): void {
-    if (!this.opening) this.speculative = { sql, traced };
+  speculate(sql: string, traced: string, prepared?: PreparedStatement): void {
+    if (!this.opening) this.speculative = { sql, traced, prepared };
   }
 
   /** The parameterised text of the speculative read when it rode in the opening and succeeded (for traces). */
@@ -400,9 +407,14 @@ export class TenantScope {
       let results: Array<{ rows: Record<string, unknown>[] }>;
       if (!speculative) results = await this.sendMany(runner, opening);
       else {
+        // The planned statement with its literals, or as a prepared statement of this connection
+        // (DB_PREPARED_STATEMENTS, src/db/prepared-plans.ts). The log gets its parameterised text, never values.
+        const planned = carryPlanned(this.client, speculative.sql, speculative.prepared);
         try {
-          results = await this.sendMany(runner, `${opening}; ${speculative.sql}`);
+          results = await this.sendMany(runner, `${opening}; ${planned.sql}`, `${opening}; ${speculative.traced}`);
           this.speculativeRows = results.pop()?.rows ?? [];
+          results.length -= planned.extra; // PREPARE (and DEALLOCATE of an evicted one) answer no rows
+          planned.succeeded();
         } catch (error) {
           // The speculative read failed in SQL (it should not: checked literals, only the asked columns;
           // but e.g. a column privilege the normal path would report as a field error): the message's
@@ -412,8 +424,19 @@ export class TenantScope {
           const sqlState = (error as { driverError?: { code?: unknown } }).driverError?.code;
           // Only an error PostgreSQL reported (a SQLSTATE): the connection itself is fine. (pg rejects the query
           // at the ErrorResponse, before the ReadyForQuery that sets the transaction status: not checked here.)
-          if (typeof sqlState !== 'string' || !/^[0-9A-Z]{5}$/.test(sqlState) || this.whyRefused()) throw error;
-          await this.sendMany(runner, 'ROLLBACK');
+          if (typeof sqlState !== 'string' || !/^[0-9A-Z]{5}$/.test(sqlState) || this.whyRefused()) {
+            if (planned.prepared) forget(this.client, ''); // the connection may be destroyed; never trust it again
+            throw error;
+          }
+          planOpenings.fallback++;
+          // A message that carried PREPARE/EXECUTE may have prepared (PREPARE is not transactional) or found
+          // the statement missing (26000, someone ran DISCARD ALL): DEALLOCATE ALL in the same round trip
+          // makes the connection hold none of ours, as the record says once forgotten.
+          if (planned.prepared) {
+            const warning = forget(this.client, sqlState);
+            if (warning) this.dataSource.logger.log('warn', warning);
+          }
+          await this.sendMany(runner, planned.prepared ? 'ROLLBACK; DEALLOCATE ALL' : 'ROLLBACK');
           if (data.failedStatements) data.failedStatements--;
           this.speculative = undefined;
           results = await this.sendMany(runner, opening);

@@ -87,7 +87,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
                 deadline,
                 settleTimeoutMs: options.settleTimeoutMs,
                 trace: context.trace,
-                ...(plan ? { speculative: { sql: plan.sql, traced: plan.traced } } : {}),
+                ...(plan ? { speculative: { sql: plan.sql, traced: plan.traced, prepared: plan.prepared } } : {}),
               }),
             );
             // Only now, every caller check passed: the rows may reach the executor.

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ALL_SCOPES } from './scopes';
+import { PGBOUNCER_PORT } from './database';
 import { claimsFor, generateKeyPair, signEs256, type Claims, type KeyPair } from './tokens';
 
 /** The project root (works from test/support and from dist/test/support when a benchmark reuses this). */
@@ -59,6 +60,8 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     DATA_DIR: dataDir,
     JWT_PRIVATE_KEY: key.privatePem,
     EXPOSE_SQL_STATEMENT_COUNT: 'true',
+    // Behind the run's PgBouncer (transaction mode: no session state) as the README tells operators to.
+    ...(PGBOUNCER_PORT ? { DB_PREPARED_STATEMENTS: 'off' } : {}),
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
   };

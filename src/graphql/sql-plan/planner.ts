@@ -23,6 +23,7 @@ import { isUuid } from '../../db/tenant-scope';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../pagination';
 import { fromGlobalId, type NodeTypeName } from '../node';
 import { isSafeText } from '../input-safety';
+import { statementName, type PreparedStatement } from '../../db/prepared-plans';
 import { Organization } from '../../modules/organization/organization.entity';
 import { Workspace } from '../../modules/workspace/workspace.entity';
 import { Environment } from '../../modules/environment/environment.entity';
@@ -48,6 +49,16 @@ import { Component } from '../../modules/component/component.entity';
 /** A piece of the statement decided per request: its SQL text, or null when the request must not be planned. */
 type Binder = (variables: Record<string, unknown>, orgId: string) => string | null;
 
+/**
+ * Where the answer holds global ids and cursors: PostgreSQL returns them as plain uuid text (base64url in SQL was
+ * ~0.8 ms of PostgreSQL per W1, bench/README.md "Prepared plans and counts") and `encodeIds` turns them into
+ * `toGlobalId` / `encodeCursor` form in place, walking only these paths (compiled once per plan).
+ */
+type IdPaths =
+  | { kind: 'id'; prefix: string }
+  | { kind: 'object'; fields: Array<[string, IdPaths]> }
+  | { kind: 'list'; item: IdPaths };
+
 /** A compiled statement: literal SQL pieces and the indexes of the binders between them. */
 type Piece = string | number;
 
@@ -60,14 +71,22 @@ interface Compiled {
   byIdRoots: string[];
   /** The statement with `$n` where the binders go: for traces, never values. */
   traced: string;
+  /** `PREPARE <name>(<types>) AS <traced>` and the name (src/db/prepared-plans.ts). */
+  prepare: string;
+  name: string;
+  ids: IdPaths | null;
 }
 
 /** What the tenant plugin hands to the opening, and later the executor. */
 export interface BoundPlan {
   sql: string;
   traced: string;
+  /** The same statement as a named prepared statement (DB_PREPARED_STATEMENTS; src/db/prepared-plans.ts). */
+  prepared: PreparedStatement;
   rules: FieldRule[];
   byIdRoots: string[];
+  /** The global ids and cursors of the answer, sent as uuids: encoded by plannedData. */
+  ids: IdPaths | null;
 }
 
 class Unplannable extends Error {}
@@ -109,16 +128,6 @@ const REFERENCES: Record<string, NodeTypeName> = { workspaceId: 'Workspace' };
 const MAX_KEYS = 50;
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-/**
- * base64url without padding of `prefix || uuid text`, as `Buffer.from(…).toString('base64url')` does
- * (toGlobalId, encodeCursor): PostgreSQL's base64 has `+/`, padding and a newline every 76 characters;
- * translate maps the first two and drops the others. The text becomes bytes by a `::bytea` cast (its bytes as
- * they are, ~13 % less PostgreSQL time for W1 than convert_to): safe because neither a type name nor a uuid's
- * text holds a backslash, the only character bytea's input treats specially.
- */
-const base64url = (prefix: string, uuid: string) =>
-  `translate(encode((${escapeLiteral(prefix)} || ${uuid}::text)::bytea, 'base64'), E'+/=\\n', '-_')`;
 
 /**
  * DateTimeISO as our scalar serialises a `Date` from the pg driver: `toISOString()`, UTC with milliseconds.
@@ -184,7 +193,19 @@ export class SqlPlanner {
     }
     let sql = '';
     for (const piece of compiled.pieces) sql += typeof piece === 'number' ? values[piece] : piece;
-    return { sql, traced: compiled.traced, rules: compiled.rules, byIdRoots: compiled.byIdRoots };
+    const prepared = {
+      name: compiled.name,
+      prepare: compiled.prepare,
+      execute: `EXECUTE ${compiled.name}(${values.join(', ')})`,
+    };
+    return {
+      sql,
+      traced: compiled.traced,
+      prepared,
+      rules: compiled.rules,
+      byIdRoots: compiled.byIdRoots,
+      ids: compiled.ids,
+    };
   }
 
   private tableMetadata(typeName: string): EntityMetadata {
@@ -203,12 +224,17 @@ export class SqlPlanner {
     for (const definition of document.definitions)
       if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
     const binders: Binder[] = [];
+    /** The PostgreSQL type of each binder's value (its `$n` in the prepared statement): no type is ever guessed. */
+    const types: string[] = [];
     const rules = new Map<string, FieldRule>();
     const byIdRoots: string[] = [];
     let aliases = 0;
     const nextAlias = () => `t${++aliases}`;
-    const bind = (binder: Binder): number => binders.push(binder) - 1;
-    const orgSlot = bind((_, orgId) => `'${orgId}'::uuid`);
+    const bind = (type: 'uuid' | 'int4', binder: Binder): number => {
+      types.push(type);
+      return binders.push(binder) - 1;
+    };
+    const orgSlot = bind('uuid', (_, orgId) => `'${orgId}'::uuid`);
 
     /** The field (its auth rule recorded), refusing arguments other than `allowed`. */
     const fieldOf = (
@@ -247,18 +273,28 @@ export class SqlPlanner {
       out: Piece[],
       type: GraphQLObjectType,
       fields: Map<string, readonly FieldNode[]>,
-      value: (name: string, nodes: readonly FieldNode[], responseKey: string) => void,
-    ) => {
+      value: (name: string, nodes: readonly FieldNode[], responseKey: string) => IdPaths | null | void,
+    ): IdPaths | null => {
       out.push('json_build_object(');
       let first = true;
+      const ids: Array<[string, IdPaths]> = [];
       for (const [responseKey, nodes] of fields) {
         out.push(`${first ? '' : ', '}${escapeLiteral(responseKey)}, `);
         first = false;
         const name = nodes[0].name.value;
         if (name === '__typename') out.push(escapeLiteral(type.name));
-        else value(name, nodes, responseKey);
+        else {
+          const paths = value(name, nodes, responseKey);
+          if (paths) ids.push([responseKey, paths]);
+        }
       }
       out.push(')');
+      return ids.length ? { kind: 'object', fields: ids } : null;
+    };
+    /** A global id or cursor: the uuid as text in SQL, encoded by plannedData (`encodeIds`). */
+    const idOf = (out: Piece[], prefix: string, uuid: string): IdPaths => {
+      out.push(`${uuid}::text`);
+      return { kind: 'id', prefix };
     };
 
     /** An object row `alias` of `type` as JSON; records the columns it reads in `columns`. */
@@ -268,18 +304,17 @@ export class SqlPlanner {
       alias: string,
       fields: Map<string, readonly FieldNode[]>,
       columns: Set<string>,
-    ) => {
+    ): IdPaths | null => {
       const spec = TYPES[type.name];
       if (!spec) decline(`type ${type.name}`);
       const metadata = this.tableMetadata(type.name);
       columns.add('id');
-      build(out, type, fields, (name, nodes) => {
+      return build(out, type, fields, (name, nodes) => {
         const connection = CONNECTIONS[`${type.name}.${name}`];
         if (connection) {
           const field = fieldOf(type, nodes, ['first', 'after']);
           if (type.name !== 'Organization') columns.add('org_id');
-          connectionField(out, type, alias, field, nodes, connection);
-          return;
+          return connectionField(out, type, alias, field, nodes, connection);
         }
         const field = fieldOf(type, nodes);
         if (nodes.some((node) => node.selectionSet)) decline(`${type.name}.${name} has a selection`);
@@ -291,7 +326,7 @@ export class SqlPlanner {
         if (named.name === 'ID') {
           const target = name === 'id' ? spec.node : REFERENCES[name];
           if (!target) decline(`ID field ${type.name}.${name}`);
-          out.push(base64url(`${target}:`, ref));
+          return idOf(out, `${target}:`, ref);
         } else if (isEnumType(named)) {
           // The GraphQL enum's name for each stored value (the columns' CHECK constraints allow no other).
           const cases = named.getValues().map((value) => {
@@ -315,7 +350,7 @@ export class SqlPlanner {
      * A forward page (first/after) of a connection as JSON. The page row set `x` is the keyset page read
      * with one row more than the page (that row only says there is a next page), numbered in list order;
      * `__in` marks the rows of the page. One aggregate row over it gives edges, pageInfo and the cursors;
-     * totalCount is its own count of the whole list, both under RLS like every read of the request.
+     * totalCount is the page scan's `count(*) OVER ()` (see below), all under RLS like every read of the request.
      */
     const connectionField = (
       out: Piece[],
@@ -324,7 +359,7 @@ export class SqlPlanner {
       field: GraphQLField<unknown, unknown>,
       nodes: readonly FieldNode[],
       connection: { child: string; parentColumn: string | null },
-    ) => {
+    ): IdPaths | null => {
       // Fields merged under one response key have equal arguments (validation: OverlappingFieldsCanBeMerged).
       const firstOf = argumentOf(field, nodes[0], 'first');
       const afterOf = argumentOf(field, nodes[0], 'after');
@@ -336,13 +371,13 @@ export class SqlPlanner {
         const n = first.value;
         return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_PAGE_SIZE ? n : null;
       };
-      const limit = bind((vars) => limitOf(vars)?.toString() ?? null);
-      const limitPlusOne = bind((vars) => {
+      const limit = bind('int4', (vars) => limitOf(vars)?.toString() ?? null);
+      const limitPlusOne = bind('int4', (vars) => {
         const n = limitOf(vars);
         return n === null ? null : String(n + 1);
       });
       // The cursor as parsePage (graphql/pagination.ts) decodes it; anything it would refuse is not planned.
-      const after = bind((vars) => {
+      const after = bind('uuid', (vars) => {
         const value = afterOf(vars);
         if (!value.ok) return null;
         if (value.value === undefined || value.value === null || value.value === '') return 'NULL::uuid';
@@ -363,42 +398,56 @@ export class SqlPlanner {
       const orgOf = parentType.name === 'Organization' ? `${parentAlias}.id` : `${parentAlias}.org_id`;
       const columns = new Set<string>(['id']);
       const inner: Piece[] = [];
-      build(inner, connType as GraphQLObjectType, subfields(connType as GraphQLObjectType, nodes), (name, keyNodes) => {
-        const sub = fieldOf(connType as GraphQLObjectType, keyNodes);
-        const subType = getNamedType(sub.type) as GraphQLObjectType;
-        if (name === 'totalCount') {
-          inner.push(`(SELECT count(*) FROM ${table} ${c}n WHERE ${c}n.org_id = ${orgOf}${belongs(`${c}n`)})`);
-        } else if (name === 'edges') {
-          inner.push('coalesce(json_agg(');
-          build(inner, subType, subfields(subType, keyNodes), (edgeName, edgeNodes) => {
-            fieldOf(subType, edgeNodes);
-            if (edgeName === 'cursor') inner.push(base64url('v1:', `${x}.id`));
-            else if (edgeName === 'node') object(inner, childType, x, subfields(childType, edgeNodes), columns);
-            else decline(`edge field ${edgeName}`);
-          });
-          inner.push(` ORDER BY ${x}.__n) FILTER (WHERE ${x}.__in), '[]'::json)`);
-        } else if (name === 'pageInfo') {
-          build(inner, subType, subfields(subType, keyNodes), (infoName, infoNodes) => {
-            fieldOf(subType, infoNodes);
-            // Forward pages only: hasNextPage = a row beyond the page was read; hasPreviousPage is false.
-            if (infoName === 'hasNextPage') inner.push(`coalesce(bool_or(NOT ${x}.__in), false)`);
-            else if (infoName === 'hasPreviousPage') inner.push('false');
-            else if (infoName === 'startCursor' || infoName === 'endCursor') {
-              const order = infoName === 'endCursor' ? ' DESC' : '';
-              inner.push(
-                base64url('v1:', `(array_agg(${x}.id ORDER BY ${x}.__n${order}) FILTER (WHERE ${x}.__in))[1]`),
-              );
-            } else decline(`pageInfo field ${infoName}`);
-          });
-        } else decline(`connection field ${name}`);
-      });
+      // totalCount from the page's own scan (`count(*) OVER ()`, computed before ORDER BY/LIMIT, so over the
+      // whole list) instead of a second RLS-filtered scan: exact when the page starts at the list's start.
+      // With an `after` argument in the document the count must still be the whole list: a CASE keeps the
+      // separate count for a non-null cursor (evaluated only then). An empty first page counts 0.
+      const hasAfter = nodes[0].arguments?.some((argument) => argument.name.value === 'after') ?? false;
+      let windowCount = false;
+      const ids = build(
+        inner,
+        connType as GraphQLObjectType,
+        subfields(connType as GraphQLObjectType, nodes),
+        (name, keyNodes) => {
+          const sub = fieldOf(connType as GraphQLObjectType, keyNodes);
+          const subType = getNamedType(sub.type) as GraphQLObjectType;
+          if (name === 'totalCount') {
+            windowCount = true;
+            const fromPage = `coalesce(max(${x}.__total), 0)`;
+            const separate = `(SELECT count(*) FROM ${table} ${c}n WHERE ${c}n.org_id = ${orgOf}${belongs(`${c}n`)})`;
+            if (!hasAfter) inner.push(fromPage);
+            else inner.push('CASE WHEN ', after, ` IS NULL THEN ${fromPage} ELSE ${separate} END`);
+          } else if (name === 'edges') {
+            inner.push('coalesce(json_agg(');
+            const edge = build(inner, subType, subfields(subType, keyNodes), (edgeName, edgeNodes) => {
+              fieldOf(subType, edgeNodes);
+              if (edgeName === 'cursor') return idOf(inner, 'v1:', `${x}.id`);
+              if (edgeName === 'node') return object(inner, childType, x, subfields(childType, edgeNodes), columns);
+              return decline(`edge field ${edgeName}`);
+            });
+            inner.push(` ORDER BY ${x}.__n) FILTER (WHERE ${x}.__in), '[]'::json)`);
+            return edge ? { kind: 'list', item: edge } : null;
+          } else if (name === 'pageInfo') {
+            return build(inner, subType, subfields(subType, keyNodes), (infoName, infoNodes) => {
+              fieldOf(subType, infoNodes);
+              // Forward pages only: hasNextPage = a row beyond the page was read; hasPreviousPage is false.
+              if (infoName === 'hasNextPage') inner.push(`coalesce(bool_or(NOT ${x}.__in), false)`);
+              else if (infoName === 'hasPreviousPage') inner.push('false');
+              else if (infoName === 'startCursor' || infoName === 'endCursor') {
+                const order = infoName === 'endCursor' ? ' DESC' : '';
+                return idOf(inner, 'v1:', `(array_agg(${x}.id ORDER BY ${x}.__n${order}) FILTER (WHERE ${x}.__in))[1]`);
+              } else decline(`pageInfo field ${infoName}`);
+            });
+          } else decline(`connection field ${name}`);
+        },
+      );
       const list = [...columns].map((column) => `${c}.${ident(column)}`).join(', ');
       out.push(
         '(SELECT ',
         ...inner,
         ` FROM (SELECT ${c}.*, row_number() OVER (ORDER BY ${c}.id) AS __n, row_number() OVER (ORDER BY ${c}.id) <= `,
         limit,
-        ` AS __in FROM (SELECT ${list} FROM ${table} ${c} WHERE ${c}.org_id = ${orgOf}${belongs(c)} AND (`,
+        ` AS __in FROM (SELECT ${list}${windowCount ? ', count(*) OVER () AS __total' : ''} FROM ${table} ${c} WHERE ${c}.org_id = ${orgOf}${belongs(c)} AND (`,
         after,
         ` IS NULL OR ${c}.id > `,
         after,
@@ -407,13 +456,14 @@ export class SqlPlanner {
         // GROUP BY (): one aggregate row over the page even when no aggregate is selected (totalCount only).
         `) ${c}) ${x} GROUP BY ())`,
       );
+      return ids;
     };
 
     const query = schema.getQueryType()!;
     const rootFields = collectFields(schema, fragments, variables, query, operation.selectionSet);
     if (rootFields.size === 0 || rootFields.size > MAX_KEYS) decline('root selection');
     const out: Piece[] = ['SELECT '];
-    build(out, query, rootFields, (name, nodes, responseKey) => {
+    const ids = build(out, query, rootFields, (name, nodes, responseKey) => {
       const byId = ROOT_BY_ID[name];
       const field = fieldOf(query, nodes, byId ? ['id'] : []);
       const type = getNamedType(field.type);
@@ -423,21 +473,22 @@ export class SqlPlanner {
       const columns = new Set<string>();
       if (name === 'organization' && type.name === 'Organization') {
         out.push('(SELECT ');
-        object(out, type as GraphQLObjectType, alias, fields, columns);
+        const paths = object(out, type as GraphQLObjectType, alias, fields, columns);
         out.push(` FROM organizations ${alias} WHERE ${alias}.id = `, orgSlot, ')');
         // Never null after the caller checks (the same row, same transaction); were it null, the normal path answers.
         byIdRoots.push(responseKey);
+        return paths;
       } else if (byId && byId === type.name) {
         const idOf = argumentOf(field, nodes[0], 'id');
         const wanted = type.name as NodeTypeName;
-        const idSlot = bind((vars) => {
+        const idSlot = bind('uuid', (vars) => {
           const id = idOf(vars);
           if (!id.ok) return null;
           const decoded = fromGlobalId(id.value);
           return decoded && decoded.type === wanted ? `'${decoded.id}'::uuid` : null;
         });
         out.push('(SELECT ');
-        object(out, type as GraphQLObjectType, alias, fields, columns);
+        const paths = object(out, type as GraphQLObjectType, alias, fields, columns);
         out.push(
           ` FROM ${TYPES[type.name].table} ${alias} WHERE ${alias}.org_id = `,
           orgSlot,
@@ -446,11 +497,15 @@ export class SqlPlanner {
           ')',
         );
         byIdRoots.push(responseKey);
-      } else decline(`root field ${name}`);
+        return paths;
+      }
+      return decline(`root field ${name}`);
     });
     out.push(' AS data');
     const traced = out.map((piece) => (typeof piece === 'number' ? `$${piece + 1}` : piece)).join('');
-    return { pieces: out, binders, rules: [...rules.values()], byIdRoots, traced };
+    const name = statementName(types, traced);
+    const prepare = `PREPARE ${name}(${types.join(', ')}) AS ${traced}`;
+    return { pieces: out, binders, rules: [...rules.values()], byIdRoots, traced, prepare, name, ids };
   }
 }
 
@@ -486,5 +541,24 @@ export function plannedData(
   const data = rows[0].data as Record<string, unknown> | null;
   if (!data || typeof data !== 'object') return null;
   for (const key of plan.byIdRoots) if (data[key] === null || data[key] === undefined) return null;
+  if (plan.ids) encodeIds(plan.ids, data);
   return data;
+}
+
+/**
+ * The answer's uuids at `paths` as `toGlobalId` / `encodeCursor` make them (base64url of prefix + uuid), in
+ * place: the keys stay where they are, so the answer's text is what the SQL-encoded form gave (a null, e.g. the
+ * endCursor of an empty page, stays null).
+ */
+function encodeIds(paths: IdPaths, value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  if (paths.kind === 'id')
+    return typeof value === 'string' ? Buffer.from(paths.prefix + value).toString('base64url') : value;
+  if (paths.kind === 'list') {
+    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = encodeIds(paths.item, value[i]);
+    return value;
+  }
+  const object = value as Record<string, unknown>;
+  for (const [key, child] of paths.fields) if (key in object) object[key] = encodeIds(child, object[key]);
+  return value;
 }
