@@ -10,19 +10,15 @@
  *
  * Uses the bench's own modules (bench/node_modules: autocannon, jose); run it under the bench lock.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { SignJWT } from 'jose';
-import { createDatabase, createOrgs, firstWorkspaces, seedTrees, ROOT } from './lib/data.mjs';
-import { pinSelf, startServer } from './lib/servers.mjs';
+import { createDatabase, createOrgs, firstWorkspaces, seedTrees } from './lib/data.mjs';
+import { gatewayServer, pinSelf } from './lib/servers.mjs';
+import { makeKeys, userToken } from './lib/keys.mjs';
 import { WORKLOADS } from './lib/workloads.mjs';
 import { load } from './lib/load.mjs';
 
-const require = createRequire(import.meta.url);
-const { ALL_SCOPES } = require(path.join(ROOT, 'dist/test/support/scopes.js'));
 const [dirA, dirB] = process.argv.slice(2).map((d) => path.resolve(d));
 if (!dirA || !dirB) throw new Error('usage: node bench/ab-builds.mjs <dir A> <dir B>');
 const NAMES = WORKLOADS_ENV();
@@ -40,49 +36,20 @@ function cpuMs(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-function gateway(dir, label, db, keys) {
-  return startServer({
-    name: label,
-    command: process.execPath,
-    args: ['--heap-growing-percent=50', path.join(dir, 'dist/src/main.js')],
-    cpu: os.availableParallelism() > 1 ? '1' : '',
-    env: {
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ab-gw-')),
-      DATABASE_URL: db.ownerUrl,
-      APP_DATABASE_URL: db.servingUrl,
-      DB_POOL_SIZE: '10',
-      JWT_PRIVATE_KEY: keys.privatePem,
-      ENCRYPTION_KEYS: JSON.stringify({ 1: keys.encryptionKey }),
-      EXPOSE_SQL_STATEMENT_COUNT: 'false',
-    },
-  });
-}
-
 const db = await createDatabase();
 const servers = [];
 try {
   const [org] = await createOrgs(db.admin, 'ab', 1);
   await seedTrees(db.admin, [org.id], { workspaces: 20, environments: 10, components: 10 });
   const [workspaceId] = await firstWorkspaces(db.admin, [org.id]);
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const keys = {
-    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    encryptionKey: crypto.randomBytes(32).toString('base64'),
-  };
-  const token = await new SignJWT({ org: org.id, scope: ALL_SCOPES.join(' ') })
-    .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
-    .setIssuer('manifest-gateway')
-    .setAudience('manifest-gateway')
-    .setSubject('user-1')
-    .setIssuedAt()
-    .setExpirationTime('2h')
-    .sign(privateKey);
+  const keys = await makeKeys();
+  const token = await userToken(keys, org.id);
   const targets = [{ orgId: org.id, workspaceId, token }];
-  servers.push(await gateway(dirA, 'A', db, keys), await gateway(dirB, 'B', db, keys));
+  const cpu = os.availableParallelism() > 1 ? '1' : '';
+  servers.push(
+    await gatewayServer({ db, keys, cpu, root: dirA, name: 'A' }),
+    await gatewayServer({ db, keys, cpu, root: dirB, name: 'B' }),
+  );
   pinSelf('0');
   log(`A ${dirA} (pid ${servers[0].pid}), B ${dirB} (pid ${servers[1].pid})`);
   for (const name of NAMES) {

@@ -7,20 +7,15 @@
  *   BENCH_SCALE=10 npm run bench                    # 10× environments and components per workspace
  *   BENCH_ORGS=200 npm run bench                    # 200 organizations, tokens used round-robin
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { SignJWT, exportJWK } from 'jose';
 import { createDatabase, createOrgs, firstWorkspaces, seedTrees, ROOT } from './lib/data.mjs';
 import { gatewayServer, limitServer, pinSelf, postgraphileServer, HAS_TASKSET } from './lib/servers.mjs';
 import { WORKLOADS, FANOUT, stored } from './lib/workloads.mjs';
 import { BenchFailure, fixedRate, keepAliveAgent, load, once } from './lib/load.mjs';
 import { writeReports } from './lib/report.mjs';
-
-const require = createRequire(import.meta.url);
-const { ALL_SCOPES } = require(path.join(ROOT, 'dist/test/support/scopes.js'));
+import { makeKeys, userToken } from './lib/keys.mjs';
 
 const env = (name, fallback) =>
   process.env[name] === undefined || process.env[name] === '' ? fallback : Number(process.env[name]);
@@ -43,28 +38,6 @@ const median = (values) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
-
-async function makeKeys() {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return {
-    privateKey,
-    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicJwk: await exportJWK(publicKey),
-    encryptionKey: crypto.randomBytes(32).toString('base64'),
-  };
-}
-
-/** A user token as the gateway's own issuer makes them (sub user-1 = each organization's owner, every scope). */
-function userToken(keys, orgId, subject = 'user-1') {
-  return new SignJWT({ org: orgId, scope: ALL_SCOPES.join(' ') })
-    .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
-    .setIssuer('manifest-gateway')
-    .setAudience('manifest-gateway')
-    .setSubject(subject)
-    .setIssuedAt()
-    .setExpirationTime('12h')
-    .sign(keys.privateKey);
-}
 
 // ---------------------------------------------------------------------------------------------------- counting
 

@@ -93,9 +93,10 @@ export async function startServer({ name, peer = name, command, args, env, cpu }
   };
 }
 
-export function gatewayServer({ db, keys, cpu, production = true }) {
+/** The gateway as `npm start` runs it; `root`: another checkout's build (bench/ab-builds.mjs compares two). */
+export function gatewayServer({ db, keys, cpu, production = true, root = ROOT, name }) {
   return startServer({
-    name: production ? 'gateway' : 'gateway-dev',
+    name: name ?? (production ? 'gateway' : 'gateway-dev'),
     peer: 'gateway',
     command: process.env.BENCH_GATEWAY_NODE || process.execPath,
     // BENCH_PROFILE=1: a V8 CPU profile of the gateway for the whole run, written when it stops (open it in
@@ -109,7 +110,7 @@ export function gatewayServer({ db, keys, cpu, production = true }) {
       '--heap-growing-percent=50',
       // BENCH_GATEWAY_NODE_FLAGS: extra node flags for the gateway alone (e.g. `--trace-gc`, `--max-semi-space-size=8`).
       ...(process.env.BENCH_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-      path.join(ROOT, 'dist/src/main.js'),
+      path.join(root, 'dist/src/main.js'),
     ],
     cpu,
     env: {
