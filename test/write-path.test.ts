@@ -1,4 +1,5 @@
 import { ok, uuidOf } from './support/fixtures';
+import { snapshot } from './support/database';
 import { useGateway } from './support/harness';
 
 /**
@@ -284,6 +285,29 @@ test('mutations refused in SQL (missing workspace) or in their service leave not
   expect(audit).toHaveLength(1);
   expect(audit[0].operation).toBe('createComponent');
   expect([response.body.data.b.id, uuidOf(response.body.data.b.id)]).toContain(audit[0].target_id);
+  expect(await openTransactions()).toEqual([]);
+});
+
+test('createEnvironment as the owner: three round trips too, and a missing workspace is still NOT_FOUND with nothing written', async () => {
+  const CREATE_ENV = `mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id slug workspaceId } }`;
+  const input = (ws: string, slug: string) => ({
+    workspaceId: ws,
+    name: `Env ${slug}`,
+    slug,
+    tier: 'DEV',
+    deploymentHost: 'AWS',
+  });
+  const created = await gw.graphql(CREATE_ENV, { i: input(workspaceId, 'three-trips') }, gw.token(org.id));
+  expect(ok<any>(created).createEnvironment.workspaceId).toBe(workspaceId);
+  expect(created.body.extensions.sql.statements).toBe(3); // opening, INSERT, audit row + COMMIT (was 4)
+  const missing = Buffer.from(`Workspace:${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).toString('base64url');
+  const before = await snapshot(db.admin);
+  const refused = await gw.graphql(CREATE_ENV, { i: input(missing, 'nowhere') }, gw.token(org.id));
+  expect(refused.body.data).toEqual({ createEnvironment: null });
+  expect(refused.body.errors?.map((e: any) => [e.extensions.code, e.message])).toEqual([
+    ['NOT_FOUND', expect.stringContaining('Workspace')],
+  ]);
+  expect(await snapshot(db.admin)).toEqual(before);
   expect(await openTransactions()).toEqual([]);
 });
 

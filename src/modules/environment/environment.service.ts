@@ -45,7 +45,7 @@ export const environmentService = {
 
   async create(ctx: RequestContext, input: CreateEnvironmentInput): Promise<Environment> {
     const workspaceId = checkId(input.workspaceId, 'workspaceId');
-    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER);
+    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER, { writeProvesWorkspace: true });
     return ctx.scope.mutation((manager) =>
       insertReturning(manager, Environment, {
         orgId: ctx.orgId,
