@@ -25,6 +25,25 @@ export interface Asset {
   gzip: Buffer;
 }
 
+/**
+ * The content security policy of both browser pages (GraphiQL, the REST reference): everything from the
+ * gateway itself, nothing inline but what `styleSrc` adds (GraphiQL's per-response style nonce), no framing,
+ * no forms, no base URL.
+ */
+export function pageCsp(styleSrc = "'self'"): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    `style-src ${styleSrc}`,
+    "font-src 'self' data:",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
 export const JS = 'text/javascript; charset=utf-8';
 export const CSS = 'text/css; charset=utf-8';
 

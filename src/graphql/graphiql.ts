@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
-import { CSS, JS, lazyAssets, projectRoot, serveAssets, type Asset, type AssetSource } from '../static-assets';
+import { CSS, JS, lazyAssets, pageCsp, projectRoot, serveAssets, type Asset, type AssetSource } from '../static-assets';
 
 /**
  * GraphiQL, served entirely by the gateway: it works with no internet (air-gapped clusters, a laptop on a
@@ -63,17 +63,7 @@ function sources(): AssetSource[] {
  * from the page's per-response nonce. Fonts and icons are data: URLs inside graphiql.min.css.
  */
 export function graphiqlCsp(nonce: string): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    `style-src 'self' 'nonce-${nonce}'`,
-    "font-src 'self' data:",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  return pageCsp(`'self' 'nonce-${nonce}'`);
 }
 
 /** Where each response's nonce goes in the page (base64 never contains it). */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
-import { CSS, JS, lazyAssets, projectRoot, serveAssets, type AssetSource } from '../static-assets';
+import { CSS, JS, lazyAssets, pageCsp, projectRoot, serveAssets, type AssetSource } from '../static-assets';
 
 /**
  * The browsable API reference at /api/v1/docs: Swagger UI (npm `swagger-ui-dist`, its prebuilt
@@ -28,17 +28,7 @@ function files(): AssetSource[] {
   ];
 }
 
-export const DOCS_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "font-src 'self' data:",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const DOCS_CSP = pageCsp();
 
 /** Mounted at /api/v1/docs: the page, and its assets at /api/v1/docs/assets/<hash>/<name>. */
 export function apiDocsRouter(options: { prefix: string }): Router {
