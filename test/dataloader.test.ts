@@ -1,22 +1,12 @@
 import { createOrg, gid, ok, seedTreeSql } from './support/fixtures';
 import { useGateway } from './support/harness';
+import { W1_QUERY } from './support/queries';
 
 // The DataLoader path, which serves every query the compiled read path (src/graphql/sql-plan) does not plan:
 // with the plan on, W1 would be answered by one planned statement (2 round trips; test/sql-plan.test.ts).
 const { gw, db } = useGateway({ env: { GRAPHQL_SQL_PLAN: 'off' } });
 
-const NESTED = `{
-  organization {
-    workspaces(first: 100) {
-      totalCount
-      edges { node {
-        id name
-        environments(first: 100) { totalCount edges { node { id slug tier } } }
-        components(first: 100) { totalCount edges { node { id name type } } }
-      } }
-    }
-  }
-}`;
+const NESTED = W1_QUERY;
 
 async function nested(orgId: string) {
   const response = await gw.graphql(NESTED, {}, gw.token(orgId));

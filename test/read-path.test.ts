@@ -2,6 +2,7 @@ import { createOrg, ok, seedTreeSql } from './support/fixtures';
 import { useGateway } from './support/harness';
 import { startGateway, type RunningGateway } from './support/gateway';
 import { TENANT_ROLE } from '../src/db/tenant-role';
+import { W1_QUERY } from './support/queries';
 
 /**
  * Issue 11: the workspace, environment and component lists read only the columns of the fields a query
@@ -26,18 +27,7 @@ afterAll(async () => {
   await planned?.stop();
 });
 
-const W1 = `{
-  organization {
-    workspaces(first: 100) {
-      totalCount
-      edges { node {
-        id name
-        environments(first: 100) { totalCount edges { node { id slug tier } } }
-        components(first: 100) { totalCount edges { node { id name type } } }
-      } }
-    }
-  }
-}`;
+const W1 = W1_QUERY;
 
 /** The same fields through aliases, fragment spreads and inline fragments at every level. */
 const W1_FRAGMENTS = `

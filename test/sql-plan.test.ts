@@ -5,6 +5,7 @@ import { PGBOUNCER_PORT } from './support/database';
 import { createDataSource } from '../src/db/data-source';
 import { TenantScope } from '../src/db/tenant-scope';
 import { planOpenings } from '../src/db/prepared-plans';
+import { W1_QUERY } from './support/queries';
 
 /**
  * The compiled read path (src/graphql/sql-plan, README "Compiled read path"): a gateway with
@@ -61,9 +62,7 @@ async function same(query: string, variables: unknown, token: string): Promise<R
   return { ...planned, body: JSON.parse(planned.text) };
 }
 
-const W1 = `{ organization { workspaces(first: 100) { totalCount edges { node { id name
-  environments(first: 100) { totalCount edges { node { id slug tier } } }
-  components(first: 100) { totalCount edges { node { id name type } } } } } } } }`;
+const W1 = W1_QUERY;
 
 const W2 = `query($id: ID!) { workspace(id: $id) { id name description } }`;
 
