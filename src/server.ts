@@ -30,6 +30,7 @@ import {
 import { buildGatewaySchema } from './graphql/schema';
 import { jitGateway } from './graphql/executor';
 import { SqlPlanner } from './graphql/sql-plan/planner';
+import { KnownDocuments, knownDocumentHandler } from './graphql/known-documents';
 import { setPreparedStatements } from './db/prepared-plans';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlRouter } from './graphql/graphiql';
@@ -129,6 +130,12 @@ export async function createGateway({
   const protection = armor.protect();
 
   const schema = await buildGatewaySchema();
+  // The compiled read path (src/graphql/sql-plan) answers through the jit gateway's executor hook only, and
+  // documents it planned once are answered by the known-document path (src/graphql/known-documents.ts).
+  if (config.graphql.sqlPlan) setPreparedStatements(config.dbPreparedStatements);
+  const sqlPlanner =
+    config.graphql.sqlPlan && config.graphql.executor === 'jit' ? new SqlPlanner(schema, dataSource) : undefined;
+  const knownDocuments = new KnownDocuments();
   const apollo = new ApolloServer<GatewayContext>({
     // GRAPHQL_EXECUTOR=jit: graphql-jit through Apollo's only executor hook, the `gateway` option
     // (src/graphql/executor.ts); plugins, validation rules and formatError run the same either way.
@@ -162,9 +169,7 @@ export async function createGateway({
         requestTimeoutMs: config.requestTimeoutMs,
         settleTimeoutMs: config.statementTimeoutMs + 1000,
         // The compiled read path answers through the jit gateway's executor hook only.
-        ...(config.graphql.sqlPlan && config.graphql.executor === 'jit'
-          ? { sqlPlanner: (setPreparedStatements(config.dbPreparedStatements), new SqlPlanner(schema, dataSource)) }
-          : {}),
+        ...(sqlPlanner ? { sqlPlanner, knownDocuments } : {}),
       }),
       tracePlugin(),
     ],
@@ -262,7 +267,23 @@ export async function createGateway({
           return context;
         },
       }),
-      { bodyLimit: '1mb' },
+      {
+        bodyLimit: '1mb',
+        ...(sqlPlanner && {
+          knownDocuments: knownDocumentHandler({
+            known: knownDocuments,
+            planner: sqlPlanner,
+            dataSource,
+            tokens,
+            keyring,
+            log,
+            metrics,
+            exposeSqlStatementCount: config.exposeSqlStatementCount,
+            requestTimeoutMs: config.requestTimeoutMs,
+            settleTimeoutMs: config.statementTimeoutMs + 1000,
+          }),
+        }),
+      },
     ),
   );
 

@@ -2,8 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import { ORG_ROLE_SCOPES } from '../auth/roles';
-import { TenantScope } from '../db/tenant-scope';
-import type { PreparedStatement } from '../db/prepared-plans';
+import { TenantScope, type Speculative } from '../db/tenant-scope';
 import { OrgArchivedError, OrgSuspendedError, UnauthenticatedError } from '../errors';
 import { OrganizationStatus } from '../modules/organization/organization.entity';
 import type { Keyring } from '../secrets/keyring';
@@ -32,7 +31,7 @@ export interface OpenRequestOptions {
    * behind the caller row in the same message; its rows stay in the scope (TenantScope.takeSpeculative)
    * and only a caller that passed every check below may take them.
    */
-  speculative?: { sql: string; traced: string; prepared?: PreparedStatement };
+  speculative?: Speculative;
 }
 
 /**
@@ -63,8 +62,7 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
   noteCaller(principal);
   const facts = currentFacts();
   if (facts) facts.scope = scope;
-  if (options.speculative)
-    scope.speculate(options.speculative.sql, options.speculative.traced, options.speculative.prepared);
+  if (options.speculative) scope.speculate(options.speculative);
   const loaders = new Loaders(scope);
   const caller = await loaders.organization.caller();
   const tokenSent = { tokenSent: true };

@@ -58,6 +58,15 @@ export interface TenantScopeOptions {
   settleTimeoutMs?: number;
 }
 
+/** A speculative read for the opening round trip (see `TenantScope.speculate`). */
+export interface Speculative {
+  sql: string;
+  traced: string;
+  prepared?: PreparedStatement;
+  /** End the transaction in the same message (read-only scopes only). */
+  commit?: boolean;
+}
+
 interface QueuedStatement {
   sql: string;
   parameters: unknown[];
@@ -202,8 +211,14 @@ export class TenantScope {
    * A speculative read that rides in the opening round trip behind the first read (the compiled read path,
    * src/graphql/sql-plan): set by `speculate()` before the scope opens, its rows kept for `takeSpeculative()`.
    */
-  private speculative?: { sql: string; traced: string; prepared?: PreparedStatement };
+  private speculative?: Speculative;
   private speculativeRows?: Record<string, unknown>[];
+  /**
+   * The opening message ended with COMMIT (a speculative read with `commit`, the known-document path,
+   * src/graphql/known-documents.ts): the request's one transaction is over. No statement may follow (it
+   * would run outside any transaction, without the tenant role and settings), and `finish` sends nothing.
+   */
+  private committedInOpening = false;
   private idle?: { promise: Promise<void>; resolve: () => void };
   /**
    * Savepoint statements not sent yet (issue 11: W3's round trips). `SAVEPOINT` and `RELEASE SAVEPOINT`
@@ -261,7 +276,7 @@ export class TenantScope {
 
   private whyRefused(): ScopeRefusal | undefined {
     if (this.aborted) return new ScopeRefusal('aborted', 'the client closed the request');
-    if (this.closing)
+    if (this.closing || this.committedInOpening)
       return new ScopeRefusal('ended', 'the request has ended; its database connection is closed to it');
     if (this.runner?.isReleased && !this.releasedByUs)
       return new ScopeRefusal('connection_lost', 'the database connection was lost');
@@ -328,9 +343,11 @@ export class TenantScope {
    * statement (src/db/prepared-plans.ts): the opening then carries `[PREPARE …;] EXECUTE …` instead of `sql`
    * when DB_PREPARED_STATEMENTS is on. Only before the scope opens; ignored otherwise. Its rows are only
    * handed out by `takeSpeculative()`: whoever reads them decides whether the caller checks passed.
+   * `commit`: the message also ends the (read-only) transaction: for a caller that needs nothing after the
+   * speculative read (the known-document path); the scope then refuses every further statement.
    */
-  speculate(sql: string, traced: string, prepared?: PreparedStatement): void {
-    if (!this.opening) this.speculative = { sql, traced, prepared };
+  speculate(speculative: Speculative): void {
+    if (!this.opening) this.speculative = speculative;
   }
 
   /** The parameterised text of the speculative read when it rode in the opening and succeeded (for traces). */
@@ -410,8 +427,17 @@ export class TenantScope {
         // The planned statement with its literals, or as a prepared statement of this connection
         // (DB_PREPARED_STATEMENTS, src/db/prepared-plans.ts). The log gets its parameterised text, never values.
         const planned = carryPlanned(this.client, speculative.sql, speculative.prepared);
+        const commit = speculative.commit && this.readOnly ? '; COMMIT' : '';
         try {
-          results = await this.sendMany(runner, `${opening}; ${planned.sql}`, `${opening}; ${speculative.traced}`);
+          results = await this.sendMany(
+            runner,
+            `${opening}; ${planned.sql}${commit}`,
+            `${opening}; ${speculative.traced}${commit}`,
+          );
+          if (commit) {
+            results.pop();
+            this.committedInOpening = true;
+          }
           this.speculativeRows = results.pop()?.rows ?? [];
           results.length -= planned.extra; // PREPARE (and DEALLOCATE of an evicted one) answer no rows
           planned.succeeded();
@@ -797,6 +823,18 @@ export class TenantScope {
     }
     const data = runner.data as QueryRunnerData;
     const status = client.getTransactionStatus?.() ?? null;
+    if (this.committedInOpening) {
+      // The opening's COMMIT ended the transaction: nothing to send. Pooled again only if the driver says
+      // idle outside any transaction, as after every end.
+      this.releasedByUs = true;
+      Object.assign(runner as unknown as { isTransactionActive: boolean; transactionDepth: number }, {
+        isTransactionActive: false,
+        transactionDepth: 0,
+      });
+      if (status !== 'I' || timedOut) void client.end().catch(() => undefined);
+      await runner.release().catch(() => undefined);
+      return;
+    }
     const depth = (runner as unknown as { transactionDepth?: number }).transactionDepth;
     const failed = (data.failedStatements ?? 0) > 0 || status === 'E';
     // Commit only a healthy top-level transaction: no failed or refused statement, no open savepoint

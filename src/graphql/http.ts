@@ -22,9 +22,10 @@ const MEDIA_TYPES = ['application/json', 'application/graphql-response+json'];
 /** The handlers of /graphql: checks, JSON body, Apollo's middleware (its errors with the request id), body-parser errors. */
 export function graphqlHttp(
   apollo: RequestHandler,
-  options: { bodyLimit: string },
+  options: { bodyLimit: string; knownDocuments?: RequestHandler },
 ): Array<RequestHandler | express.ErrorRequestHandler> {
-  return [checkRequest, express.json({ limit: options.bodyLimit }), withRequestIds(apollo), bodyErrors];
+  const known = options.knownDocuments ? [options.knownDocuments] : [];
+  return [checkRequest, express.json({ limit: options.bodyLimit }), ...known, withRequestIds(apollo), bodyErrors];
 }
 
 /**
@@ -77,6 +78,8 @@ function checkRequest(req: Request, res: Response, next: NextFunction): void {
     );
     return;
   }
+  // Apollo answers in this media type (the known-document path too: known-documents.ts).
+  res.locals.mediaType = mediaType;
   // Read by httpStatusPlugin through the GraphQL context (server.ts).
   res.locals.legacyJson = mediaType === 'application/json' && namesApplicationJson(req.header('accept'));
   const contentType = (req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();

@@ -7,6 +7,7 @@ import { DomainError } from '../errors';
 import { openRequest } from '../context/open-request';
 import { withFacts } from '../request-scope';
 import type { SqlPlanner, BoundPlan } from './sql-plan/planner';
+import type { KnownDocuments } from './known-documents';
 
 interface TenantPluginOptions {
   dataSource: DataSource;
@@ -18,6 +19,8 @@ interface TenantPluginOptions {
   settleTimeoutMs: number;
   /** The compiled read path (GRAPHQL_SQL_PLAN, src/graphql/sql-plan), when on. */
   sqlPlanner?: SqlPlanner;
+  /** Where planned documents are remembered for the known-document path (src/graphql/known-documents.ts). */
+  knownDocuments?: KnownDocuments;
 }
 
 /**
@@ -47,7 +50,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
       // only then): names of documents that fail are never counted, so garbage cannot fill the cap.
       let operationLabel: string = OPERATION_LABELS.invalid;
       return {
-        async didResolveOperation({ operation, document, request }) {
+        async didResolveOperation({ operation, document, request, source }) {
           if (!operation) return;
           operationType = operation.operation;
           const name = operation.name?.value ?? null;
@@ -67,6 +70,9 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
                 context.principal.scopes,
                 context.principal.orgId,
               );
+              // Parsed and validated by Apollo, and plannable: the next request with this text may take the
+              // known-document path (its caller checked again there, from scratch).
+              if (plan) options.knownDocuments?.remember(source, request.operationName ?? null, document, operation);
             } catch (error) {
               // A planner defect must never fail a request: the normal path answers it.
               context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'sql plan failed');

@@ -1,0 +1,180 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { DocumentNode, OperationDefinitionNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { authenticate } from '../auth/authenticate';
+import type { TokenService } from '../auth/tokens';
+import { openRequest } from '../context/open-request';
+import { RequestLifecycle } from '../context/request-lifecycle';
+import type { Metrics } from '../metrics';
+import { withFacts, type RequestFacts } from '../request-scope';
+import type { Keyring } from '../secrets/keyring';
+import type { RequestTrace } from '../tracing/request-trace';
+import { errorForLog } from './errors';
+import { plannedData, type SqlPlanner } from './sql-plan/planner';
+
+/** How many distinct (query text, operation name) pairs are remembered; least recently used go first. */
+const MAX_KNOWN = 500;
+
+interface Known {
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+}
+
+/**
+ * Query documents that Apollo's full pipeline has parsed and validated (every validation rule: armor's
+ * limits, the node limit, no subscriptions) and that the compiled read path could plan: recorded by the
+ * tenant plugin (`remember`), keyed by the exact query text and operation name. Only the DOCUMENT is
+ * remembered, never a caller, a variable or a row: the document is the same for every tenant, and whether
+ * it may be answered is decided again on every request (below). Bounded (LRU).
+ */
+export class KnownDocuments {
+  private readonly known = new LRUCache<string, Known>({ max: MAX_KNOWN });
+
+  remember(query: string, operationName: string | null, document: DocumentNode, operation: OperationDefinitionNode) {
+    const key = keyOf(query, operationName);
+    if (!this.known.has(key)) this.known.set(key, { document, operation });
+  }
+
+  lookup(query: string, operationName: string | null): Known | undefined {
+    return this.known.get(keyOf(query, operationName));
+  }
+}
+
+const keyOf = (query: string, operationName: string | null) => `${operationName ?? ''}\u0000${query}`;
+
+export interface KnownDocumentOptions {
+  known: KnownDocuments;
+  planner: SqlPlanner;
+  dataSource: DataSource;
+  tokens: TokenService;
+  keyring: Keyring;
+  log: Logger;
+  metrics: Metrics;
+  exposeSqlStatementCount: boolean;
+  requestTimeoutMs: number;
+  settleTimeoutMs: number;
+}
+
+/**
+ * The known-document path (issue 11, W2; README "Compiled read path"): a POST of a known document whose
+ * whole answer the compiled read path builds is answered here, between the JSON body parser and Apollo,
+ * without Apollo's request pipeline, the GraphQL context or the executor — what PostGraphile's grafserv does
+ * for its planned operations. Its one round trip is the whole transaction:
+ * `BEGIN READ ONLY; … settings; caller row; planned statement; COMMIT`.
+ *
+ * It answers only when everything Apollo's path would do is known to end in a plain 200 with `data`: a
+ * known document, the body's fields of the types Apollo accepts, a verified token, a plan for this caller's
+ * token scopes and variables, every caller check of `openRequest` passed (the same function as the normal
+ * path), every field rule passed against the effective scopes and every by-id root found (`plannedData`,
+ * the same function the executor uses). In EVERY other case — no token, a refused token, variables the
+ * planner declines, an unknown or suspended organization, a refused scope, a missing node, an outage, a
+ * planner defect — it hands the request to Apollo unchanged (`next()`), which answers it exactly as without
+ * this path; the scope opened here has already ended (its COMMIT was in the opening: read only, nothing
+ * changed) and the normal path runs its own transaction, so the answer still comes from one transaction.
+ * What the normal path records is recorded here too: the access-log facts, the operation and SQL metrics,
+ * the trace, the statement count (EXPOSE_SQL_STATEMENT_COUNT), `cache-control: no-store`, the negotiated
+ * content type, and the same body text (`test/sql-plan.test.ts` compares them byte for byte).
+ */
+export function knownDocumentHandler(options: KnownDocumentOptions): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    void answer(options, req, res).then(
+      (answered) => {
+        if (!answered) next();
+      },
+      (error: unknown) => {
+        // A defect here must never fail a request: the normal path answers it.
+        options.log.error({ requestId: res.locals.requestId, err: errorForLog(error) }, 'known-document path failed');
+        if (!res.headersSent) next();
+      },
+    );
+  };
+}
+
+async function answer(options: KnownDocumentOptions, req: Request, res: Response): Promise<boolean> {
+  const started = process.hrtime.bigint();
+  const body = req.body as Record<string, unknown> | undefined;
+  if (req.method !== 'POST' || !body || typeof body !== 'object' || Array.isArray(body)) return false;
+  const { query, variables, operationName } = body;
+  if (typeof query !== 'string') return false;
+  for (const key in body) if (key !== 'query' && key !== 'variables' && key !== 'operationName') return false;
+  if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables)))
+    return false;
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return false;
+  const name = (operationName as string | null | undefined) ?? null;
+  const known = options.known.lookup(query, name);
+  // Apollo also offers `application/json; callbackSpec=1.0`; such clients keep Apollo's negotiation.
+  const mediaType = res.locals.mediaType as string | undefined;
+  if (!known || !mediaType || /callbackspec/i.test(req.headers.accept ?? '')) return false;
+  const principal = await authenticate(req.headers, options.tokens).catch(() => null);
+  if (!principal) return false;
+  const plan = options.planner.plan(
+    known.document,
+    known.operation,
+    name,
+    (variables ?? undefined) as Record<string, unknown> | undefined,
+    principal.scopes,
+    principal.orgId,
+  );
+  if (!plan) return false;
+
+  const requestId = res.locals.requestId as string;
+  const facts = res.locals.facts as RequestFacts;
+  const trace = res.locals.trace as RequestTrace;
+  const lifecycle = new RequestLifecycle();
+  res.on('close', () => {
+    void lifecycle.end(res.writableFinished ? 'closed' : 'client-gone').catch(() => undefined);
+  });
+  let data: Record<string, unknown> | null = null;
+  try {
+    const request = await withFacts(facts, () =>
+      openRequest({
+        dataSource: options.dataSource,
+        lifecycle,
+        principal,
+        readOnly: true,
+        requestId,
+        log: options.log,
+        keyring: options.keyring,
+        deadline: Date.now() + options.requestTimeoutMs,
+        settleTimeoutMs: options.settleTimeoutMs,
+        trace,
+        speculative: { sql: plan.sql, traced: plan.traced, prepared: plan.prepared, commit: true },
+      }),
+    );
+    data = plannedData(plan, request.scope.takeSpeculative()?.rows, request.scopes);
+  } catch {
+    // Refused or failed: the normal path answers (and logs) it.
+  }
+  const scope = lifecycle.scope;
+  await lifecycle.end(data ? 'answered' : 'failed').catch(() => undefined);
+  if (!data || !scope) return false;
+
+  // Answered: what the tenant, trace and status plugins and Apollo's HTTP layer do for a plain answer.
+  const operation = known.operation.name?.value ?? null;
+  if (facts) facts.operation = { type: 'query', name: operation };
+  const result: { data: Record<string, unknown>; errors?: []; extensions?: Record<string, unknown> } = { data };
+  if (options.exposeSqlStatementCount)
+    result.extensions = { sql: { statements: scope.statements, retries: scope.retries } };
+  if (trace) {
+    trace.operationType = 'query';
+    trace.operationName = operation ? operation.slice(0, 200) : null;
+    if (trace.recording) {
+      const now = trace.now();
+      trace.execute = [now, now];
+      trace.executeSpanId = trace.newSpanId();
+    }
+    trace.answer = { body: result, scope };
+    if (trace.recording) res.setHeader('traceparent', trace.traceparent());
+  }
+  options.metrics.sqlStatements.observe(scope.statements);
+  options.metrics.graphqlOperations.observe(
+    { operation: options.metrics.operationNames.label(operation, true), type: 'query', outcome: 'ok' },
+    Number(process.hrtime.bigint() - started) / 1e9,
+  );
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('content-type', `${mediaType}; charset=utf-8`);
+  res.status(200).send(`${JSON.stringify(result)}\n`);
+  return true;
+}
