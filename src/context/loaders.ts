@@ -19,29 +19,62 @@ export type { Caller } from '../modules/organization/organization.loaders';
  * a loader caches, and its cache must not outlive the request's transaction and its row-level security.
  */
 export class Loaders {
-  readonly organization: OrganizationLoaders;
-  readonly workspace: WorkspaceLoaders;
-  readonly environment: EnvironmentLoaders;
-  readonly component: ComponentLoaders;
-  readonly connector: ConnectorLoaders;
-  readonly member: MemberLoaders;
-  readonly deployments: DeploymentLoaders;
-  readonly llm: LlmLoaders;
-  readonly apiKey: ApiKeyLoaders;
-  readonly audit: AuditLoaders;
-  readonly billing: BillingLoaders;
+  // Each module's loaders are made on first use: most requests touch two or three of the eleven, and the
+  // point read (W2) none beyond the caller row (bench/README.md "Known-document path").
+  private made: Partial<Record<keyof LoaderTypes, unknown>> = {};
 
-  constructor(scope: TenantScope) {
-    this.organization = new OrganizationLoaders(scope);
-    this.workspace = new WorkspaceLoaders(scope);
-    this.environment = new EnvironmentLoaders(scope);
-    this.component = new ComponentLoaders(scope);
-    this.connector = new ConnectorLoaders(scope);
-    this.member = new MemberLoaders(scope);
-    this.deployments = new DeploymentLoaders(scope);
-    this.llm = new LlmLoaders(scope);
-    this.apiKey = new ApiKeyLoaders(scope);
-    this.audit = new AuditLoaders(scope);
-    this.billing = new BillingLoaders(scope);
+  constructor(private readonly scope: TenantScope) {}
+
+  private of<K extends keyof LoaderTypes>(key: K): InstanceType<LoaderTypes[K]> {
+    return (this.made[key] ??= new LOADERS[key](this.scope)) as InstanceType<LoaderTypes[K]>;
+  }
+
+  get organization() {
+    return this.of('organization');
+  }
+  get workspace() {
+    return this.of('workspace');
+  }
+  get environment() {
+    return this.of('environment');
+  }
+  get component() {
+    return this.of('component');
+  }
+  get connector() {
+    return this.of('connector');
+  }
+  get member() {
+    return this.of('member');
+  }
+  get deployments() {
+    return this.of('deployments');
+  }
+  get llm() {
+    return this.of('llm');
+  }
+  get apiKey() {
+    return this.of('apiKey');
+  }
+  get audit() {
+    return this.of('audit');
+  }
+  get billing() {
+    return this.of('billing');
   }
 }
+
+const LOADERS = {
+  organization: OrganizationLoaders,
+  workspace: WorkspaceLoaders,
+  environment: EnvironmentLoaders,
+  component: ComponentLoaders,
+  connector: ConnectorLoaders,
+  member: MemberLoaders,
+  deployments: DeploymentLoaders,
+  llm: LlmLoaders,
+  apiKey: ApiKeyLoaders,
+  audit: AuditLoaders,
+  billing: BillingLoaders,
+};
+type LoaderTypes = typeof LOADERS;

@@ -377,9 +377,12 @@ export class TenantScope {
   }
 
   private open(firstRead?: string): Promise<QueryRunner> {
+    // Once open, every statement meets the guard itself; asking here would build a refusal (an Error, with
+    // its stack) on every call after a committed opening (the caller row's hydration asks for the manager).
+    if (this.opening) return this.opening;
     const refused = this.refusal();
-    if (refused && !this.opening) return Promise.reject(refused);
-    this.opening ??= this.track(async () => {
+    if (refused) return Promise.reject(refused);
+    this.opening = this.track(async () => {
       const runner = this.dataSource.createQueryRunner('master');
       runner.data = { statements: 0, failedStatements: 0 } satisfies QueryRunnerData;
       this.runner = runner;
