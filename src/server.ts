@@ -30,7 +30,7 @@ import {
 import { buildGatewaySchema } from './graphql/schema';
 import { jitGateway } from './graphql/executor';
 import { SqlPlanner } from './graphql/sql-plan/planner';
-import { KnownDocuments, knownDocumentHandler } from './graphql/known-documents';
+import { KnownDocuments, knownDocumentFront, knownDocumentHandler } from './graphql/known-documents';
 import { setPreparedStatements } from './db/prepared-plans';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlRouter } from './graphql/graphiql';
@@ -100,14 +100,12 @@ export async function createGateway({
   app.set('trust proxy', config.trustProxy);
   // Node's defaults (headers 60 s, request 300 s, no connection cap) let slow or idle clients hold sockets
   // for minutes. The timeouts are checked every `connectionsCheckingInterval`, so that is kept short.
-  const httpServer = http.createServer(
-    {
-      headersTimeout: config.http.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
-    },
-    app,
-  );
+  // Its request listener is added at the end: express, or the known-document front in front of it.
+  const httpServer = http.createServer({
+    headersTimeout: config.http.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
+  });
   httpServer.keepAliveTimeout = config.http.keepAliveTimeoutMs;
   if (config.http.maxConnections > 0) httpServer.maxConnections = config.http.maxConnections;
   const metrics = createMetrics({ maxOperationNames: config.metrics.maxOperationNames });
@@ -178,7 +176,11 @@ export async function createGateway({
 
   // HTTP metrics and the access log (README "Metrics and access log"), both written when the response ends.
   const observe = requestObserver({ app, metrics, log, accessLog: config.accessLog });
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  const trace = traceMiddleware(traceWriter);
+  const refuseWhileDraining = drain.middleware();
+  // What every request gets first, once (the known-document front runs it before express sees the request).
+  const prelude = (req: Request, res: Response, next: NextFunction) => {
+    if (res.locals.requestId) return next();
     const incoming = req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     res.locals.requestId = requestId;
@@ -188,12 +190,11 @@ export async function createGateway({
     // Every layer adds what the access log should know (src/request-scope.ts); every GraphQL error carries
     // the request id (src/graphql/http.ts, withRequestIds).
     res.locals.facts = facts;
-    next();
-  });
-  // Every response carries a traceparent; kept traces are written after the answer (README "Tracing").
-  app.use(traceMiddleware(traceWriter));
-  // Before any route: while shutting down, requests are refused before anything runs.
-  app.use(drain.middleware());
+    // Every response carries a traceparent; kept traces are written after the answer (README "Tracing").
+    // Then, before any route: while shutting down, requests are refused before anything runs.
+    trace(req, res, (error?: unknown) => (error ? next(error) : refuseWhileDraining(req, res, next)));
+  };
+  app.use(prelude);
   // Browser front ends on other origins (src/cors.ts): the API paths only, not the operator endpoints.
   const crossOrigin = corsMiddleware(config.corsOrigins);
   for (const path of ['/graphql', API_PREFIX, '/auth/token', '/.well-known/jwks.json']) app.use(path, crossOrigin);
@@ -237,6 +238,18 @@ export async function createGateway({
   );
   if (config.graphiql) app.use('/graphiql', graphiqlRouter({ endpoint: '/graphql', tokenEndpoint: '/auth/token' }));
 
+  const knownDocumentOptions = sqlPlanner && {
+    known: knownDocuments,
+    planner: sqlPlanner,
+    dataSource,
+    tokens,
+    keyring,
+    log,
+    metrics,
+    exposeSqlStatementCount: config.exposeSqlStatementCount,
+    requestTimeoutMs: config.requestTimeoutMs,
+    settleTimeoutMs: config.statementTimeoutMs + 1000,
+  };
   app.use(
     '/graphql',
     ...graphqlHttp(
@@ -269,20 +282,7 @@ export async function createGateway({
       }),
       {
         bodyLimit: '1mb',
-        ...(sqlPlanner && {
-          knownDocuments: knownDocumentHandler({
-            known: knownDocuments,
-            planner: sqlPlanner,
-            dataSource,
-            tokens,
-            keyring,
-            log,
-            metrics,
-            exposeSqlStatementCount: config.exposeSqlStatementCount,
-            requestTimeoutMs: config.requestTimeoutMs,
-            settleTimeoutMs: config.statementTimeoutMs + 1000,
-          }),
-        }),
+        ...(knownDocumentOptions && { knownDocuments: knownDocumentHandler(knownDocumentOptions) }),
       },
     ),
   );
@@ -317,6 +317,8 @@ export async function createGateway({
       requestId: res.locals.requestId,
     });
   });
+
+  httpServer.on('request', knownDocumentOptions ? knownDocumentFront(app, prelude, crossOrigin, knownDocumentOptions) : app);
 
   return {
     httpServer,

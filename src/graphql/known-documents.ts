@@ -1,4 +1,5 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { DataSource } from 'typeorm';
@@ -79,6 +80,10 @@ export interface KnownDocumentOptions {
  */
 export function knownDocumentHandler(options: KnownDocumentOptions): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
+    // The front (below) read this body already: its parse error goes to the usual handler; a body it tried
+    // and passed on is not tried again.
+    if (res.locals.bodyError) return next(res.locals.bodyError);
+    if (res.locals.knownTried) return next();
     void answer(options, req, res).then(
       (answered) => {
         if (!answered) next();
@@ -173,8 +178,111 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
     { operation: options.metrics.operationNames.label(operation, true), type: 'query', outcome: 'ok' },
     Number(process.hrtime.bigint() - started) / 1e9,
   );
+  // What Apollo's answer gets through express's res.send (a Buffer: express converts when an ETag function is
+  // set, see server.ts), without its content-type and freshness work.
+  const text = Buffer.from(`${JSON.stringify(result)}\n`);
+  res.statusCode = 200;
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-type', `${mediaType}; charset=utf-8`);
-  res.status(200).send(`${JSON.stringify(result)}\n`);
+  res.setHeader('content-length', text.length);
+  res.end(text);
   return true;
+}
+
+/** The body the front reads itself: no larger (a larger one goes through express and body-parser's limit). */
+const FRONT_BODY_LIMIT = 1024 * 1024;
+const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+/**
+ * The known-document path in front of express (issue 11, W2): express's router, body-parser and `res.send`
+ * were ~11 % of a point read's CPU. A request that is plainly a JSON POST to /graphql with a body of a known
+ * length gets express's own per-request set-up (application.js `handle`: its request and response
+ * prototypes, `res.locals`), the same prelude middleware as every request (request id, metrics and access
+ * log, trace, drain: `prelude`, which then does nothing when express routes the request again) and CORS,
+ * its body read and parsed as body-parser's strict JSON parser would, and then `answer`. Everything else, and
+ * every request `answer` passes on, is handed to express with what was read (`req.body`, or the parse error
+ * in `res.locals.bodyError`, which the /graphql chain reports exactly as body-parser's, see
+ * `knownDocumentHandler`): body-parser sees the finished stream and reads nothing more.
+ */
+export function knownDocumentFront(
+  app: Express,
+  prelude: RequestHandler,
+  cors: RequestHandler,
+  options: KnownDocumentOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const mediaTypes = ['application/json', 'application/graphql-response+json'];
+  return (incoming, outgoing) => {
+    const headers = incoming.headers;
+    const length = Number(headers['content-length']);
+    if (
+      incoming.method !== 'POST' ||
+      incoming.url !== '/graphql' ||
+      !(length > 0 && length <= FRONT_BODY_LIMIT) ||
+      headers['transfer-encoding'] !== undefined ||
+      headers['content-encoding'] !== undefined ||
+      headers.authorization === undefined ||
+      !JSON_TYPE.test(headers['content-type'] ?? '')
+    ) {
+      app(incoming, outgoing);
+      return;
+    }
+    const req = incoming as Request;
+    const res = outgoing as Response;
+    // express's per-request set-up (express/lib/application.js handle); express repeats it harmlessly.
+    (req as { res?: Response }).res = res;
+    (res as { req?: Request }).req = req;
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    res.locals ??= Object.create(null);
+    const toExpress = () => app(req, res);
+    prelude(req, res, (error?: unknown) => {
+      if (error) return toExpress();
+      cors(req, res, (corsError?: unknown) => {
+        if (corsError) return toExpress();
+        const mediaType = req.accepts(mediaTypes);
+        if (!mediaType) return toExpress(); // 406, from checkRequest
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.once('end', () => {
+          const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+          const parsed = strictJson(text);
+          res.locals.knownTried = true;
+          if (parsed === PARSE_FAILED) {
+            res.locals.bodyError = Object.assign(new Error('The request body is not valid JSON'), {
+              status: 400,
+              type: 'entity.parse.failed',
+            });
+            return toExpress();
+          }
+          req.body = parsed;
+          res.locals.mediaType = mediaType;
+          void answer(options, req, res).then(
+            (answered) => {
+              if (!answered) return toExpress();
+              // The route the metrics and the access log name (express's router would have set it).
+              req.baseUrl = '/graphql';
+            },
+            (error: unknown) => {
+              options.log.error({ requestId: res.locals.requestId, err: errorForLog(error) }, 'known-document path failed');
+              if (!res.headersSent) toExpress();
+            },
+          );
+        });
+        // A client that leaves mid-body: no 'end'; the response's close ends everything that was started.
+      });
+    });
+  };
+}
+
+const PARSE_FAILED = Symbol('parse failed');
+
+/** body-parser's JSON parser with its default `strict`: an object or an array, else a parse error. */
+function strictJson(text: string): unknown {
+  const first = /^[\x20\x09\x0a\x0d]*(.)/s.exec(text)?.[1];
+  if (first !== '{' && first !== '[') return PARSE_FAILED;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return PARSE_FAILED;
+  }
 }
