@@ -318,7 +318,10 @@ export async function createGateway({
     });
   });
 
-  httpServer.on('request', knownDocumentOptions ? knownDocumentFront(app, prelude, crossOrigin, knownDocumentOptions) : app);
+  httpServer.on(
+    'request',
+    knownDocumentOptions ? knownDocumentFront(app, prelude, crossOrigin, knownDocumentOptions) : app,
+  );
 
   return {
     httpServer,

@@ -263,7 +263,10 @@ export function knownDocumentFront(
               req.baseUrl = '/graphql';
             },
             (error: unknown) => {
-              options.log.error({ requestId: res.locals.requestId, err: errorForLog(error) }, 'known-document path failed');
+              options.log.error(
+                { requestId: res.locals.requestId, err: errorForLog(error) },
+                'known-document path failed',
+              );
               if (!res.headersSent) toExpress();
             },
           );
