@@ -244,7 +244,9 @@ export function knownDocumentFront(
         const chunks: Buffer[] = [];
         req.on('data', (chunk: Buffer) => chunks.push(chunk));
         req.once('end', () => {
-          const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+          // As raw-body decodes it (iconv-lite: a leading byte-order mark is dropped).
+          let text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
           const parsed = strictJson(text);
           res.locals.knownTried = true;
           if (parsed === PARSE_FAILED) {
