@@ -154,6 +154,8 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   }
   const scope = lifecycle.scope;
   await lifecycle.end(data ? 'answered' : 'failed').catch(() => undefined);
+  // The client left: nobody to answer, and nothing for Apollo to run again (the access log says `aborted`).
+  if (lifecycle.clientGone) return true;
   if (!data || !scope) return false;
 
   // Answered: what the tenant, trace and status plugins and Apollo's HTTP layer do for a plain answer.
