@@ -34,7 +34,7 @@ interface Raw {
   status: number;
   text: string;
   statements: number | undefined;
-  /** The headers a client reads (content type, caching, retry), compared too. */
+  /** The response's headers but the per-request ones, compared too. */
   headers: string;
 }
 
@@ -54,8 +54,12 @@ async function post(
     },
     body: JSON.stringify({ query, variables }),
   });
-  const headers = ['content-type', 'cache-control', 'retry-after', 'www-authenticate', 'content-encoding']
-    .map((name) => `${name}: ${response.headers.get(name)}`)
+  // Every header but the per-request ones (the body's length differs with the request ids of errors).
+  const perRequest = new Set(['date', 'x-request-id', 'traceparent', 'content-length']);
+  const headers = [...response.headers]
+    .filter(([name]) => !perRequest.has(name))
+    .map(([name, value]) => `${name}: ${value}`)
+    .sort()
     .join('\n');
   const body = JSON.parse(await response.text());
   const statements = body.extensions?.sql?.statements;
