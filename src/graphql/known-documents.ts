@@ -16,6 +16,14 @@ import { plannedData, type SqlPlanner } from './sql-plan/planner';
 
 /** How many distinct (query text, operation name) pairs are remembered; least recently used go first. */
 const MAX_KNOWN = 500;
+/**
+ * And how much query text (UTF-16 code units of the keys) they may hold together. A query text can be up to
+ * the body limit (1 MB) and still valid and plannable (comments, whitespace and commas are no tokens for the
+ * parser's token limit): 500 of them kept ~240 MB more RSS for 300 distinct 800 kB texts than the plan-off
+ * gateway (measured; each key is a copy of its text). Apollo's own document cache is bounded the same way
+ * (30 MiB). A text larger than this bound is simply never remembered (lru-cache's maxEntrySize = maxSize).
+ */
+const MAX_KNOWN_TEXT = 16 * 1024 * 1024;
 
 interface Known {
   document: DocumentNode;
@@ -30,7 +38,11 @@ interface Known {
  * it may be answered is decided again on every request (below). Bounded (LRU).
  */
 export class KnownDocuments {
-  private readonly known = new LRUCache<string, Known>({ max: MAX_KNOWN });
+  private readonly known = new LRUCache<string, Known>({
+    max: MAX_KNOWN,
+    maxSize: MAX_KNOWN_TEXT,
+    sizeCalculation: (_known, key) => key.length,
+  });
 
   remember(query: string, operationName: string | null, document: DocumentNode, operation: OperationDefinitionNode) {
     const key = keyOf(query, operationName);
@@ -43,6 +55,16 @@ export class KnownDocuments {
 }
 
 const keyOf = (query: string, operationName: string | null) => `${operationName ?? ''}\u0000${query}`;
+
+/** Apollo Server's MEDIA_TYPES for a single result, in the order its negotiation offers them. */
+const APOLLO_CONTENT_TYPES = [
+  'application/json; charset=utf-8',
+  'application/graphql-response+json; charset=utf-8',
+  'application/json; callbackSpec=1.0; charset=utf-8',
+];
+
+/** A GraphQL Name (spec §2.1.9): what `operationName` must be to select an operation. Never holds `\u0000`. */
+const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
 export interface KnownDocumentOptions {
   known: KnownDocuments;
@@ -101,12 +123,24 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   for (const key in body) if (key !== 'query' && key !== 'variables' && key !== 'operationName') return false;
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables)))
     return false;
-  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return false;
+  // A name that can name no operation (`""`, anything not a GraphQL Name) is Apollo's to refuse: `""` would
+  // otherwise find the document remembered without a name (the keys are `${name ?? ''}\0${query}`), and the
+  // known path answered `operationName: ""` with data where the normal path answers an error.
+  if (
+    operationName !== undefined &&
+    operationName !== null &&
+    (typeof operationName !== 'string' || !NAME.test(operationName))
+  )
+    return false;
   const name = (operationName as string | null | undefined) ?? null;
   const known = options.known.lookup(query, name);
-  // Apollo also offers `application/json; callbackSpec=1.0`; such clients keep Apollo's negotiation.
-  const mediaType = res.locals.mediaType as string | undefined;
-  if (!known || !mediaType || /callbackspec/i.test(req.headers.accept ?? '')) return false;
+  // The content type Apollo would answer with, negotiated as Apollo does (chooseContentTypeForSingleResultResponse:
+  // the same `negotiator`, its three types in its order, with their parameters). The parameterless types of
+  // checkRequest (`res.locals.mediaType`) are not enough: `Accept: application/graphql-response+json;
+  // charset=utf-8, application/json` is application/json to them and application/graphql-response+json to
+  // Apollo (the range's charset matches only Apollo's type). The callbackSpec type stays Apollo's to answer.
+  const contentType = req.accepts(APOLLO_CONTENT_TYPES);
+  if (!known || (contentType !== APOLLO_CONTENT_TYPES[0] && contentType !== APOLLO_CONTENT_TYPES[1])) return false;
   const principal = await authenticate(req.headers, options.tokens).catch(() => null);
   if (!principal) return false;
   const plan = options.planner.plan(
@@ -174,7 +208,7 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
     Number(process.hrtime.bigint() - started) / 1e9,
   );
   res.setHeader('cache-control', 'no-store');
-  res.setHeader('content-type', `${mediaType}; charset=utf-8`);
+  res.setHeader('content-type', contentType);
   res.status(200).send(`${JSON.stringify(result)}\n`);
   return true;
 }
