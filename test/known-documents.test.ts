@@ -184,7 +184,7 @@ describe('what the normal path records, the known path records', () => {
     await db.admin.query(`UPDATE organizations SET trace_mode = 'all', trace_sample_rate = 1 WHERE id = $1`, [orgA.id]);
     try {
       const query = `query KnownTrace($id: ID!) { workspace(id: $id) { id name } }`;
-      const traced = async () => {
+      const traced = async (id = wsId('a', 0)) => {
         const traceId = hex(16);
         const parent = hex(8);
         const response = await fetch(`${gw.url}/graphql`, {
@@ -194,10 +194,10 @@ describe('what the normal path records, the known path records', () => {
             authorization: `Bearer ${tokens.a}`,
             traceparent: `00-${traceId}-${parent}-01`,
           },
-          body: JSON.stringify({ query, variables: { id: wsId('a', 0) } }),
+          body: JSON.stringify({ query, variables: { id } }),
         });
         const body: any = await response.json();
-        expect(response.status).toBe(200);
+        expect(response.status).toBe(200); // NOT_FOUND too: data { workspace: null }
         return { traceId, parent, traceparent: response.headers.get('traceparent')!, body };
       };
       const normal = await traced(); // Apollo's pipeline (the planned executor): makes the text known
@@ -252,6 +252,30 @@ describe('what the normal path records, the known path records', () => {
       );
       normalNames.splice(normalNames.indexOf('sql:sql'), 1); // the COMMIT
       expect(names(rows[1])).toEqual(normalNames);
+
+      // errors_only: a plain answer is not kept, on either path; a known text whose answer is an error
+      // (another organization's id: the known path leaves it to Apollo) is. (errors_only never says
+      // "sampled" in the traceparent: the decision to keep comes after the answer.)
+      await db.admin.query(`UPDATE organizations SET trace_mode = 'errors_only' WHERE id = $1`, [orgA.id]);
+      const flags = (sent: { traceparent: string }) => sent.traceparent.slice(-2);
+      const plain = [await traced(), await traced()];
+      expect(plain.map((sent) => [flags(sent), sent.body.extensions.sql.statements])).toEqual([
+        ['00', 1],
+        ['00', 1],
+      ]);
+      const failed = await traced(wsId('b', 0));
+      expect(failed.body.errors[0].extensions.code).toBe('NOT_FOUND');
+      expect(flags(failed)).toBe('00');
+      expect(await storedTrace(orgA.id, failed.traceId)).toMatchObject({
+        operation_name: 'KnownTrace',
+        outcome: 'error',
+        error_codes: ['NOT_FOUND'],
+      });
+      // The writer stores in the order requests finished: the plain ones before it would be there by now.
+      const { rows: kept } = await db.admin.query(`SELECT trace_id FROM traces WHERE trace_id = ANY($1)`, [
+        plain.map((sent) => sent.traceId),
+      ]);
+      expect(kept).toEqual([]);
     } finally {
       await db.admin.query(`UPDATE organizations SET trace_mode = 'none' WHERE id = $1`, [orgA.id]);
     }
@@ -362,6 +386,29 @@ describe('what the normal path records, the known path records', () => {
       statementsLe2: middle.statementsLe2 + 3,
       http: middle.http + 3,
     });
+    // A known text the known path leaves to Apollo (another organization's id): counted once, as an error,
+    // by Apollo's path alone (not also by the known path's attempt).
+    const errorsBefore = value(
+      await scrape(),
+      'gateway_graphql_operation_seconds_count{operation="KnownMetrics",type="query",outcome="error"}',
+    );
+    const end = await read();
+    const refused = await send(
+      gw,
+      post(`query KnownMetrics($id: ID!) { workspace(id: $id) { name } }`, { id: wsId('b', 0) }, tokens.a),
+    );
+    expect(refused.body.errors[0].extensions.code).toBe('NOT_FOUND');
+    const refusedAgain = await send(
+      gw,
+      post(`query KnownMetrics($id: ID!) { workspace(id: $id) { name } }`, { id: wsId('b', 0) }, tokens.a),
+    );
+    expect(refusedAgain.body.errors[0].extensions.code).toBe('NOT_FOUND');
+    const lines = await scrape();
+    expect(
+      value(lines, 'gateway_graphql_operation_seconds_count{operation="KnownMetrics",type="query",outcome="error"}'),
+    ).toBe(errorsBefore + 2);
+    expect(value(lines, 'gateway_sql_statements_per_request_count')).toBe(end.statementsCount + 2);
+    expect(value(lines, 'gateway_http_requests_total{route="/graphql",method="POST",status="200"}')).toBe(end.http + 2);
   });
 });
 

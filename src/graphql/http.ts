@@ -78,8 +78,6 @@ function checkRequest(req: Request, res: Response, next: NextFunction): void {
     );
     return;
   }
-  // Apollo answers in this media type (the known-document path too: known-documents.ts).
-  res.locals.mediaType = mediaType;
   // Read by httpStatusPlugin through the GraphQL context (server.ts).
   res.locals.legacyJson = mediaType === 'application/json' && namesApplicationJson(req.header('accept'));
   const contentType = (req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();

@@ -136,7 +136,7 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   const known = options.known.lookup(query, name);
   // The content type Apollo would answer with, negotiated as Apollo does (chooseContentTypeForSingleResultResponse:
   // the same `negotiator`, its three types in its order, with their parameters). The parameterless types of
-  // checkRequest (`res.locals.mediaType`) are not enough: `Accept: application/graphql-response+json;
+  // checkRequest (src/graphql/http.ts) are not enough: `Accept: application/graphql-response+json;
   // charset=utf-8, application/json` is application/json to them and application/graphql-response+json to
   // Apollo (the range's charset matches only Apollo's type). The callbackSpec type stays Apollo's to answer.
   const contentType = req.accepts(APOLLO_CONTENT_TYPES);
