@@ -553,6 +553,28 @@ describe('what the known path must leave to Apollo is answered as without it', (
       ['a malformed id', () => post(POINT, { id: 'not-an-id' }, tokens.a), 200],
       ['first: 101', () => post(LIST, { n: 101 }, tokens.a)],
       ['first: -1', () => post(LIST, { n: -1 }, tokens.a)],
+      // Variable values at the edges of coercion: the planner coerces with graphql-js, the executor with
+      // graphql-jit; the known path must agree with the plan-off gateway on every one.
+      ...[
+        { n: '5' },
+        { n: 5.0 },
+        { n: 5.5 },
+        { n: 1e2 },
+        { n: 2147483648 },
+        { n: true },
+        { n: null },
+        { n: [5] },
+        { n: { value: 5 } },
+        {},
+        { n: 3, extra: 'ignored' },
+      ].map((variables): [string, () => Sent] => [
+        `LIST variables ${JSON.stringify(variables)}`,
+        () => post(LIST, variables, tokens.a),
+      ]),
+      ...[{ id: ['x'] }, { id: null }, { id: true }, { id: 1.5 }, { id: {} }].map((variables): [string, () => Sent] => [
+        `POINT variables ${JSON.stringify(variables)}`,
+        () => post(POINT, variables, tokens.a),
+      ]),
       ['a token without workspaces:read', () => post(LIST, { n: 2 }, gw.token(orgA.id, ['org:read']))],
       ['a member whose role lacks workspaces:read', () => post(LIST, { n: 2 }, tokens.billing)],
       ['a caller who is not a member', () => post(LIST, { n: 2 }, gw.token(orgA.id, undefined, { sub: 'stranger' }))],
@@ -623,6 +645,25 @@ describe('what the known path must leave to Apollo is answered as without it', (
       name,
     ]);
     expect(rows[0].n).toBe(3);
+    // A document with a query and a mutation: its query known, its mutation still runs every time.
+    const both = `query KnownBothQuery { organization { name } } ${mutation.replace('KnownCreate', 'KnownBothCreate')}`;
+    await send(gw, { body: { query: both, operationName: 'KnownBothQuery' }, token: tokens.b });
+    expect(
+      (await send(gw, { body: { query: both, operationName: 'KnownBothQuery' }, token: tokens.b })).statements,
+    ).toBe(1);
+    const other = `known-both-${rand()}`;
+    for (let i = 0; i < 2; i++) {
+      const answer = await send(gw, {
+        body: { query: both, operationName: 'KnownBothCreate', variables: { n: other } },
+        token: tokens.b,
+      });
+      expect([answer.status, answer.body]).toEqual([200, { data: { createWorkspace: { name: other } } }]);
+    }
+    const { rows: created } = await db.admin.query(
+      `SELECT count(*)::int AS n FROM workspaces WHERE org_id = $1 AND name = $2`,
+      [orgB.id, other],
+    );
+    expect(created[0].n).toBe(2);
     // A refused mutation, sent twice: the same refusal as without the plan, nothing written.
     const before = await snapshot(db.admin);
     for (let i = 0; i < 2; i++) {
