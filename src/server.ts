@@ -30,7 +30,7 @@ import {
 import { buildGatewaySchema } from './graphql/schema';
 import { jitGateway } from './graphql/executor';
 import { SqlPlanner } from './graphql/sql-plan/planner';
-import { KnownDocuments, knownDocumentFront, knownDocumentHandler } from './graphql/known-documents';
+import { KnownDocuments, knownDocumentFront, knownDocumentHandler, type KnownAttempt } from './graphql/known-documents';
 import { setPreparedStatements } from './db/prepared-plans';
 import { tenantPlugin } from './graphql/tenant-plugin';
 import { graphiqlRouter } from './graphql/graphiql';
@@ -269,6 +269,7 @@ export async function createGateway({
             trace: res.locals.trace as RequestTrace,
             facts,
             legacyJson: res.locals.legacyJson === true,
+            knownAttempt: res.locals.knownAttempt as KnownAttempt | undefined,
           };
           // However the response ends, the lifecycle hears of it. Before the answer was written: the client
           // went away, the scope refuses further statements, waits for in-flight work and rolls back. After

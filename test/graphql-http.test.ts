@@ -469,6 +469,30 @@ describe('GraphQL over HTTP', () => {
     expect(bad.status).toBe(401);
   });
 
+  test('Accept ranges with parameters are negotiated as Apollo negotiates them (a charset is not a 406)', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const body = JSON.stringify({ query: '{ organization { slug } }' });
+    for (const [accept, type] of [
+      ['application/json; charset=utf-8', 'application/json; charset=utf-8'],
+      ['application/graphql-response+json; charset=utf-8', `${GRAPHQL_RESPONSE}; charset=utf-8`],
+      [`${GRAPHQL_RESPONSE}; charset=utf-8, application/json`, `${GRAPHQL_RESPONSE}; charset=utf-8`],
+      ['application/json;q=0.5, application/graphql-response+json', `${GRAPHQL_RESPONSE}; charset=utf-8`],
+      ['application/json; charset=latin1', null],
+    ] as const) {
+      // Twice: the second time the known-document path answers the (plannable) query.
+      for (let round = 0; round < 2; round++) {
+        const answer = await send({ headers: { ...json, ...auth, accept }, body });
+        expect({ accept, round, status: answer.status, type: answer.headers.get('content-type') }).toEqual({
+          accept,
+          round,
+          status: type ? 200 : 406,
+          type: type ?? expect.any(String),
+        });
+        if (type) expect(answer.body.data.organization.slug).toEqual(expect.any(String));
+      }
+    }
+  });
+
   test('a response with data is 2xx even when some fields were refused (the spec MUST), the challenge stays', async () => {
     const response = await send({
       headers: json,

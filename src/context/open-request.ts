@@ -24,6 +24,8 @@ export interface OpenRequestOptions {
   /** Epoch ms after which no statement starts (REQUEST_TIMEOUT_MS). */
   deadline: number;
   settleTimeoutMs: number;
+  /** Round trips this request already made elsewhere (a known-document attempt): counted in `statements`. */
+  priorStatements?: number;
   /** The request's trace (src/tracing): decided here by the organization's configuration, from the first statement. */
   trace?: RequestTrace;
   /**
@@ -55,7 +57,11 @@ export async function openRequest(options: OpenRequestOptions): Promise<RequestC
           apiKeyId: principal.kind === 'api_key' ? principal.subject.slice('apikey:'.length) : null,
         },
         options.readOnly,
-        { deadline: options.deadline, settleTimeoutMs: options.settleTimeoutMs },
+        {
+          deadline: options.deadline,
+          settleTimeoutMs: options.settleTimeoutMs,
+          priorStatements: options.priorStatements,
+        },
       ),
   );
   // For the access log (src/request-scope.ts): who called, and the scope whose statements it counts.

@@ -56,6 +56,8 @@ export interface TenantScopeOptions {
    * (destroyed, never pooled). In-flight statements are bounded by the statement timeout anyway.
    */
   settleTimeoutMs?: number;
+  /** Round trips the request made before this scope (counted in `statements`). */
+  priorStatements?: number;
 }
 
 /** A speculative read for the opening round trip (see `TenantScope.speculate`). */
@@ -384,7 +386,10 @@ export class TenantScope {
     if (refused) return Promise.reject(refused);
     this.opening = this.track(async () => {
       const runner = this.dataSource.createQueryRunner('master');
-      runner.data = { statements: 0, failedStatements: 0 } satisfies QueryRunnerData;
+      runner.data = {
+        statements: this.options.priorStatements ?? 0,
+        failedStatements: 0,
+      } satisfies QueryRunnerData;
       this.runner = runner;
       // The guard: every statement of this request, whoever sends it (TypeORM's transaction statements
       // included), is refused after abort/end/deadline and counted while it runs.

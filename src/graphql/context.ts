@@ -8,6 +8,7 @@ import type { RequestTrace } from '../tracing/request-trace';
 import type { Keyring } from '../secrets/keyring';
 import type { BoundPlan } from './sql-plan/planner';
 import type { RequestFacts } from '../request-scope';
+import type { KnownAttempt } from './known-documents';
 
 /**
  * The GraphQL transport's context. `request` (the RequestContext services take first) is built by the
@@ -34,6 +35,8 @@ export interface GatewayContext {
   sqlPlan?: { plan: BoundPlan; rows: Record<string, unknown>[] | undefined };
   /** What the access log writes for this request (src/request-scope.ts). */
   facts?: RequestFacts;
+  /** The known-document path tried this request first and passed it on (src/graphql/known-documents.ts). */
+  knownAttempt?: KnownAttempt;
   /** The client named application/json in Accept: the legacy status rule (graphql/http.ts httpStatusPlugin). */
   legacyJson?: boolean;
 }

@@ -66,9 +66,22 @@ export function installGraphQLRequestIds(app: express.Express): void {
   };
 }
 
+/**
+ * Apollo Server's content types for a single result, in the order its negotiation offers them
+ * (`chooseContentTypeForSingleResultResponse`: the same `negotiator` package as `req.accepts`). Negotiating
+ * over them with their parameters is what makes `Accept: application/json; charset=utf-8` acceptable (a range
+ * with a parameter matches only a type with that parameter) and answers
+ * `application/graphql-response+json; charset=utf-8, application/json` as Apollo does.
+ */
+export const APOLLO_CONTENT_TYPES = [
+  'application/json; charset=utf-8',
+  'application/graphql-response+json; charset=utf-8',
+  'application/json; callbackSpec=1.0; charset=utf-8',
+];
+
 function checkRequest(req: Request, res: Response, next: NextFunction): void {
-  // Same preference order as Apollo's own negotiation: with `*/*` or no Accept, application/json.
-  const mediaType = req.accepts(MEDIA_TYPES);
+  // Exactly what Apollo's own negotiation accepts (with `*/*` or no Accept, application/json).
+  const mediaType = req.accepts(APOLLO_CONTENT_TYPES);
   if (!mediaType) {
     sendRequestError(
       req,
@@ -78,10 +91,8 @@ function checkRequest(req: Request, res: Response, next: NextFunction): void {
     );
     return;
   }
-  // Apollo answers in this media type (the known-document path too: known-documents.ts).
-  res.locals.mediaType = mediaType;
   // Read by httpStatusPlugin through the GraphQL context (server.ts).
-  res.locals.legacyJson = mediaType === 'application/json' && namesApplicationJson(req.header('accept'));
+  res.locals.legacyJson = mediaType === APOLLO_CONTENT_TYPES[0] && namesApplicationJson(req.header('accept'));
   const contentType = (req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (req.method === 'POST' && contentType !== 'application/json') {
     sendRequestError(req, res, 415, 'A POST request must have Content-Type: application/json');

@@ -12,11 +12,20 @@ import type { Metrics } from '../metrics';
 import { withFacts, type RequestFacts } from '../request-scope';
 import type { Keyring } from '../secrets/keyring';
 import type { RequestTrace } from '../tracing/request-trace';
-import { errorForLog } from './errors';
+import { errorForLog, outageOf } from './errors';
+import { APOLLO_CONTENT_TYPES } from './http';
 import { plannedData, type SqlPlanner } from './sql-plan/planner';
 
 /** How many distinct (query text, operation name) pairs are remembered; least recently used go first. */
 const MAX_KNOWN = 500;
+/**
+ * And how much query text (UTF-16 code units of the keys) they may hold together. A query text can be up to
+ * the body limit (1 MB) and still valid and plannable (comments, whitespace and commas are no tokens for the
+ * parser's token limit): 500 of them kept ~240 MB more RSS for 300 distinct 800 kB texts than the plan-off
+ * gateway (measured; each key is a copy of its text). Apollo's own document cache is bounded the same way
+ * (30 MiB). A text larger than this bound is simply never remembered (lru-cache's maxEntrySize = maxSize).
+ */
+const MAX_KNOWN_TEXT = 16 * 1024 * 1024;
 
 interface Known {
   document: DocumentNode;
@@ -31,7 +40,11 @@ interface Known {
  * it may be answered is decided again on every request (below). Bounded (LRU).
  */
 export class KnownDocuments {
-  private readonly known = new LRUCache<string, Known>({ max: MAX_KNOWN });
+  private readonly known = new LRUCache<string, Known>({
+    max: MAX_KNOWN,
+    maxSize: MAX_KNOWN_TEXT,
+    sizeCalculation: (_known, key) => key.length,
+  });
 
   remember(query: string, operationName: string | null, document: DocumentNode, operation: OperationDefinitionNode) {
     const key = keyOf(query, operationName);
@@ -44,6 +57,17 @@ export class KnownDocuments {
 }
 
 const keyOf = (query: string, operationName: string | null) => `${operationName ?? ''}\u0000${query}`;
+
+/** A GraphQL Name (spec §2.1.9): what `operationName` must be to select an operation. Never holds `\u0000`. */
+const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
+/** A known-path attempt that passed the request on to Apollo (`res.locals.knownAttempt`, GatewayContext). */
+export interface KnownAttempt {
+  /** Its round trips, counted into the request's (extensions.sql, access log, metrics, trace). */
+  statements: number;
+  /** The outage it met, which Apollo's path reports instead of waiting for it again. */
+  outage?: unknown;
+}
 
 export interface KnownDocumentOptions {
   known: KnownDocuments;
@@ -106,12 +130,21 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   for (const key in body) if (key !== 'query' && key !== 'variables' && key !== 'operationName') return false;
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables)))
     return false;
-  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return false;
+  // A name that can name no operation (`""`, anything not a GraphQL Name) is Apollo's to refuse: `""` would
+  // otherwise find the document remembered without a name (the keys are `${name ?? ''}\0${query}`), and the
+  // known path answered `operationName: ""` with data where the normal path answers an error.
+  if (
+    operationName !== undefined &&
+    operationName !== null &&
+    (typeof operationName !== 'string' || !NAME.test(operationName))
+  )
+    return false;
   const name = (operationName as string | null | undefined) ?? null;
   const known = options.known.lookup(query, name);
-  // Apollo also offers `application/json; callbackSpec=1.0`; such clients keep Apollo's negotiation.
-  const mediaType = res.locals.mediaType as string | undefined;
-  if (!known || !mediaType || /callbackspec/i.test(req.headers.accept ?? '')) return false;
+  // The content type Apollo would answer with, negotiated as Apollo and checkRequest do (APOLLO_CONTENT_TYPES);
+  // none (406) and the callbackSpec type stay Apollo's to answer.
+  const contentType = req.accepts(APOLLO_CONTENT_TYPES);
+  if (!known || (contentType !== APOLLO_CONTENT_TYPES[0] && contentType !== APOLLO_CONTENT_TYPES[1])) return false;
   const principal = await authenticate(req.headers, options.tokens).catch(() => null);
   if (!principal) return false;
   const plan = options.planner.plan(
@@ -132,6 +165,7 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
     void lifecycle.end(res.writableFinished ? 'closed' : 'client-gone').catch(() => undefined);
   });
   let data: Record<string, unknown> | null = null;
+  let outage: unknown;
   try {
     const request = await withFacts(facts, () =>
       openRequest({
@@ -149,14 +183,21 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
       }),
     );
     data = plannedData(plan, request.scope.takeSpeculative()?.rows, request.scopes);
-  } catch {
-    // Refused or failed: the normal path answers (and logs) it.
+  } catch (error) {
+    // Refused or failed: the normal path answers (and logs) it. An outage it answers from this error rather
+    // than meeting it again: a second pool wait or statement timeout would take the request past its deadline.
+    if (outageOf(error)) outage = error;
   }
   const scope = lifecycle.scope;
   await lifecycle.end(data ? 'answered' : 'failed').catch(() => undefined);
   // The client left: nobody to answer, and nothing for Apollo to run again (the access log says `aborted`).
   if (lifecycle.clientGone) return true;
-  if (!data || !scope) return false;
+  if (!data || !scope) {
+    // What Apollo's request inherits (server.ts context → tenant plugin): the round trips already made count.
+    const attempt: KnownAttempt = { statements: scope?.statements ?? 0, outage };
+    res.locals.knownAttempt = attempt;
+    return false;
+  }
 
   // Answered: what the tenant, trace and status plugins and Apollo's HTTP layer do for a plain answer.
   const operation = known.operation.name?.value ?? null;
@@ -185,7 +226,7 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   const text = Buffer.from(`${JSON.stringify(result)}\n`);
   res.statusCode = 200;
   res.setHeader('cache-control', 'no-store');
-  res.setHeader('content-type', `${mediaType}; charset=utf-8`);
+  res.setHeader('content-type', contentType);
   res.setHeader('content-length', text.length);
   res.end(text);
   return true;
@@ -212,7 +253,6 @@ export function knownDocumentFront(
   cors: RequestHandler,
   options: KnownDocumentOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const mediaTypes = ['application/json', 'application/graphql-response+json'];
   return (incoming, outgoing) => {
     const headers = incoming.headers;
     const length = Number(headers['content-length']);
@@ -241,8 +281,6 @@ export function knownDocumentFront(
       if (error) return toExpress();
       cors(req, res, (corsError?: unknown) => {
         if (corsError) return toExpress();
-        const mediaType = req.accepts(mediaTypes);
-        if (!mediaType) return toExpress(); // 406, from checkRequest
         const chunks: Buffer[] = [];
         req.on('data', (chunk: Buffer) => chunks.push(chunk));
         req.once('end', () => {
@@ -259,7 +297,6 @@ export function knownDocumentFront(
             return toExpress();
           }
           req.body = parsed;
-          res.locals.mediaType = mediaType;
           void answer(options, req, res).then(
             (answered) => {
               if (!answered) return toExpress();

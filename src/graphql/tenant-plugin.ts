@@ -80,6 +80,8 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           }
           const principal = context.principal;
           try {
+            // The known-document path met an outage for this request just now: reported, not met again.
+            if (context.knownAttempt?.outage) throw context.knownAttempt.outage;
             // openRequest notes the caller and its scope in the facts (read before its first await).
             context.request = await withFacts(context.facts, () =>
               openRequest({
@@ -92,6 +94,7 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
                 keyring: context.keyring,
                 deadline,
                 settleTimeoutMs: options.settleTimeoutMs,
+                priorStatements: context.knownAttempt?.statements,
                 trace: context.trace,
                 ...(plan ? { speculative: { sql: plan.sql, traced: plan.traced, prepared: plan.prepared } } : {}),
               }),
