@@ -819,7 +819,23 @@ describe('tenants, connections and outages', () => {
       await known(text, { id: wsId('a', 0) }, tokens.a, outage);
       const release = await lockWorkspaces();
       try {
+        // The statements that waited for the lock, seen while the request runs: the known attempt's opening
+        // only. Apollo's path reports the attempt's timeout instead of waiting a second statement timeout.
+        const waited = new Set<string>();
+        let running = true;
+        const watch = (async () => {
+          while (running) {
+            const { rows } = await db.admin.query(
+              `SELECT pid, query_start FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN%'`,
+            );
+            for (const row of rows) waited.add(`${row.pid} ${row.query_start.toISOString()}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
         expectOutage(await send(outage, post(text, { id: wsId('a', 0) }, tokens.a)), 'TIMEOUT');
+        running = false;
+        await watch;
+        expect([...waited]).toHaveLength(1);
       } finally {
         await release();
       }

@@ -57,6 +57,12 @@ export function statementName(types: readonly string[], text: string): string {
 export const planOpenings = { prepare: 0, execute: 0, inline: 0, fallback: 0 };
 
 const perConnection = new WeakMap<object, Map<string, true>>();
+/**
+ * Connections that may hold statements of ours we have no record of: an opening that carried PREPARE failed
+ * with a condition of the database (a statement timeout, a lock wait) and was not rolled back with
+ * `DEALLOCATE ALL` (`forgetUnsure`). Their next PREPARE message starts with `DEALLOCATE ALL`.
+ */
+const unsure = new WeakSet<object>();
 let enabled = true;
 let vanished = 0;
 
@@ -99,11 +105,14 @@ export function carryPlanned(
     };
   }
   const evicted = known.size >= MAX_PER_CONNECTION ? known.keys().next().value : undefined;
+  const reset = unsure.has(client);
+  const deallocate = reset ? 'DEALLOCATE ALL; ' : evicted ? `DEALLOCATE ${evicted}; ` : '';
   return {
-    sql: `${evicted ? `DEALLOCATE ${evicted}; ` : ''}${statement.prepare}; ${statement.execute}`,
-    extra: evicted ? 2 : 1,
+    sql: `${deallocate}${statement.prepare}; ${statement.execute}`,
+    extra: deallocate ? 2 : 1,
     prepared: true,
     succeeded() {
+      if (reset) unsure.delete(client);
       if (evicted) known.delete(evicted);
       known.set(statement.name, true);
       planOpenings.prepare++;
@@ -117,7 +126,14 @@ export function carryPlanned(
  * (vanished) or 42P05 (already there) means the connection's session state is not what we recorded: counted
  * towards VANISHED_LIMIT. Returns a warning to log when preparing was just switched off.
  */
+/** An opening that carried PREPARE failed and its connection goes on without `DEALLOCATE ALL` (see `unsure`). */
+export function forgetUnsure(client: object): void {
+  perConnection.delete(client);
+  unsure.add(client);
+}
+
 export function forget(client: object, sqlState: string): string | undefined {
+  unsure.delete(client);
   perConnection.delete(client);
   if (sqlState !== '26000' && sqlState !== '42P05') return undefined;
   vanished++;

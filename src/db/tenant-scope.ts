@@ -2,7 +2,7 @@ import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner
 import { escapeLiteral } from 'pg';
 import { TENANT_ROLE } from './tenant-role';
 import { transactionTimeouts, type QueryRunnerData } from './data-source';
-import { carryPlanned, forget, planOpenings, type PreparedStatement } from './prepared-plans';
+import { carryPlanned, forget, forgetUnsure, planOpenings, type PreparedStatement } from './prepared-plans';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -456,10 +456,15 @@ export class TenantScope {
           // request answers exactly as it would have without the plan (two more round trips, this case only).
           const data = runner.data as QueryRunnerData;
           const sqlState = (error as { driverError?: { code?: unknown } }).driverError?.code;
-          // Only an error PostgreSQL reported (a SQLSTATE): the connection itself is fine. (pg rejects the query
-          // at the ErrorResponse, before the ReadyForQuery that sets the transaction status: not checked here.)
-          if (typeof sqlState !== 'string' || !/^[0-9A-Z]{5}$/.test(sqlState) || this.whyRefused()) {
-            if (planned.prepared) forget(this.client, ''); // the connection may be destroyed; never trust it again
+          // Only an error of the statement itself (SQLSTATE classes 42 syntax/privilege, 22 data, 26 statement
+          // name, 0A unsupported), reported by PostgreSQL: the connection itself is fine. A condition of the
+          // database (a statement timeout or lock wait, resources, a shutdown, a lost connection) is the
+          // request's outage as on any statement: sending the opening again would only meet it a second time.
+          // (pg rejects the query at the ErrorResponse, before the ReadyForQuery that sets the transaction
+          // status: not checked here.)
+          if (typeof sqlState !== 'string' || !/^(42|22|26|0A)[0-9A-Z]{3}$/.test(sqlState) || this.whyRefused()) {
+            // Whether its PREPARE ran before the failure is unknown: the connection's next PREPARE deallocates all.
+            if (planned.prepared) forgetUnsure(this.client);
             throw error;
           }
           planOpenings.fallback++;
