@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { createOrg, ok, raw, type Org } from './support/fixtures';
 import { useGateway } from './support/harness';
+import { openGatewayTransactions } from './support/database';
 
 /**
  * Issue 9 point 2 / issue 11 W3: a pooled connection belongs to exactly one request, start to end, also
@@ -258,15 +259,7 @@ test('clients aborting at random points never leak a transaction into the pool o
 
   // 4. The pool: no connection of the gateway left inside a transaction. A rollback of an abandoned
   //    request may still be finishing, so wait (bounded) for the gateway's connections to settle first.
-  const inTransaction = async () =>
-    (
-      await db.admin.query(
-        `SELECT state, query FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'manifest-gateway' AND state LIKE 'idle in transaction%'`,
-      )
-    ).rows;
-  for (let i = 0; i < 50 && (await inTransaction()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  expect(await inTransaction()).toEqual([]);
+  expect(await openGatewayTransactions(db.admin)).toEqual([]);
 
   // 5. Every pooled connection still serves both organizations correctly.
   const after = await Promise.all(
@@ -326,13 +319,5 @@ test('a client that resets its connection while its mutations run: all of its wo
     for (const row of rows)
       expect(row).toEqual({ name: row.name, org_id: alpha.org.id, request_id: job.requestId, audit_org: alpha.org.id });
   }
-  const inTransaction = async () =>
-    (
-      await db.admin.query(
-        `SELECT state, query FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'manifest-gateway' AND state LIKE 'idle in transaction%'`,
-      )
-    ).rows;
-  for (let i = 0; i < 50 && (await inTransaction()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  expect(await inTransaction()).toEqual([]);
+  expect(await openGatewayTransactions(db.admin)).toEqual([]);
 }, 120000);

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { snapshot } from './support/database';
+import { openGatewayTransactions, snapshot } from './support/database';
 import { cli, startGateway, type RunningGateway } from './support/gateway';
 import { createOrg, gid, type Org } from './support/fixtures';
 import { useGateway } from './support/harness';
@@ -762,15 +762,7 @@ describe('tenants, connections and outages', () => {
     );
     expect(outcomes.filter((o) => !o.ok).map((o) => o.answer)).toEqual([]);
     expect(outcomes.filter((o) => o.aborted).length).toBeGreaterThan(0);
-    const inTransaction = async () =>
-      (
-        await db.admin.query(
-          `SELECT state, query FROM pg_stat_activity
-            WHERE datname = current_database() AND application_name = 'manifest-gateway' AND state LIKE 'idle in transaction%'`,
-        )
-      ).rows;
-    for (let i = 0; i < 50 && (await inTransaction()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await inTransaction()).toEqual([]);
+    expect(await openGatewayTransactions(db.admin)).toEqual([]);
     // Every pooled connection still serves both organizations, on the known path.
     const after = await Promise.all(
       Array.from({ length: 30 }, (_, i) => {

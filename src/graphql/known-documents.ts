@@ -108,17 +108,21 @@ export function knownDocumentHandler(options: KnownDocumentOptions): RequestHand
     // and passed on is not tried again.
     if (res.locals.bodyError) return next(res.locals.bodyError);
     if (res.locals.knownTried) return next();
-    void answer(options, req, res).then(
-      (answered) => {
-        if (!answered) next();
-      },
-      (error: unknown) => {
-        // A defect here must never fail a request: the normal path answers it.
-        options.log.error({ requestId: res.locals.requestId, err: errorForLog(error) }, 'known-document path failed');
-        if (!res.headersSent) next();
-      },
-    );
+    answerOr(options, req, res, next);
   };
+}
+
+/** `answer`, or `pass` (to Apollo) when it does not answer; a defect of the path too, which must never fail a request. */
+function answerOr(options: KnownDocumentOptions, req: Request, res: Response, pass: () => void): void {
+  void answer(options, req, res).then(
+    (answered) => {
+      if (!answered) pass();
+    },
+    (error: unknown) => {
+      options.log.error({ requestId: res.locals.requestId, err: errorForLog(error) }, 'known-document path failed');
+      if (!res.headersSent) pass();
+    },
+  );
 }
 
 async function answer(options: KnownDocumentOptions, req: Request, res: Response): Promise<boolean> {
@@ -225,6 +229,8 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   // set, see server.ts), without its content-type and freshness work.
   const text = Buffer.from(`${JSON.stringify(result)}\n`);
   res.statusCode = 200;
+  // The route the metrics and the access log name (before the front, express's router never set it).
+  req.baseUrl = '/graphql';
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-type', contentType);
   res.setHeader('content-length', text.length);
@@ -297,20 +303,7 @@ export function knownDocumentFront(
             return toExpress();
           }
           req.body = parsed;
-          void answer(options, req, res).then(
-            (answered) => {
-              if (!answered) return toExpress();
-              // The route the metrics and the access log name (express's router would have set it).
-              req.baseUrl = '/graphql';
-            },
-            (error: unknown) => {
-              options.log.error(
-                { requestId: res.locals.requestId, err: errorForLog(error) },
-                'known-document path failed',
-              );
-              if (!res.headersSent) toExpress();
-            },
-          );
+          answerOr(options, req, res, toExpress);
         });
         // A client that leaves mid-body: no 'end'; the response's close ends everything that was started.
       });

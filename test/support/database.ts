@@ -96,6 +96,22 @@ const SNAPSHOT_TABLES = [
   'workspace_llm_settings',
 ];
 
+/**
+ * The gateway's connections still inside a transaction once they settled: waits up to 5 s for rollbacks of
+ * abandoned requests to finish, then returns those left (state and query), which a test expects to be none.
+ */
+export async function openGatewayTransactions(admin: Pool): Promise<Array<{ state: string; query: string }>> {
+  const inTransaction = async () =>
+    (
+      await admin.query(
+        `SELECT state, query FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'manifest-gateway' AND state LIKE 'idle in transaction%'`,
+      )
+    ).rows;
+  for (let i = 0; i < 50 && (await inTransaction()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  return inTransaction();
+}
+
 /** Every row of every tenant table, in a stable order: compare before/after a refused request. */
 export async function snapshot(admin: Pool): Promise<Record<string, unknown[]>> {
   const tables = SNAPSHOT_TABLES;
