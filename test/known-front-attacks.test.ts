@@ -163,14 +163,18 @@ function statements(text: string): Array<number | undefined> {
 }
 
 /** The same exchange against both gateways: the same responses, no 500, no hang; both still answer after. */
-async function same(steps: Step[] | ((target: RunningGateway) => Step[]), timeoutMs?: number) {
+async function same(
+  steps: Step[] | ((target: RunningGateway) => Step[]),
+  timeoutMs?: number,
+  pair: { planned: RunningGateway; off: RunningGateway } = { planned: gw, off },
+) {
   const of = (target: RunningGateway) => (typeof steps === 'function' ? steps(target) : steps);
-  const normal = await exchange(off, of(off), timeoutMs);
-  const planned = await exchange(gw, of(gw), timeoutMs);
+  const normal = await exchange(pair.off, of(pair.off), timeoutMs);
+  const planned = await exchange(pair.planned, of(pair.planned), timeoutMs);
   expect(responses(planned)).toEqual(responses(normal));
   expect(planned).not.toMatch(/^HTTP\/1.1 5/m);
   expect(planned).not.toContain('TIMEOUT');
-  const still = await gw.graphql(POINT, { id: ids.a[0] }, tokens.a);
+  const still = await pair.planned.graphql(POINT, { id: ids.a[0] }, tokens.a);
   expect(still.body.data.workspace.id).toBe(ids.a[0]);
   return { planned, normal };
 }
@@ -271,6 +275,28 @@ describe('odd but legal requests: the front answers as express, body-parser and 
     await same([request(body(ids.a[1]), { extra: origin, token: tokens.b })]);
   });
 
+  test('a list of allowed origins: allowed, refused and absent origins, known and passed on', async () => {
+    const env = { CORS_ALLOWED_ORIGINS: 'https://app.example,http://localhost:5173' };
+    const pair = {
+      planned: await startGateway({ databaseUrl: db.url, key: gw.key, env: { ...env, GRAPHQL_SQL_PLAN: 'on' } }),
+      off: await startGateway({ databaseUrl: db.url, key: gw.key, env: { ...env, GRAPHQL_SQL_PLAN: 'off' } }),
+    };
+    try {
+      for (let i = 0; i < 2; i++) await pair.planned.graphql(POINT, { id: ids.a[0] }, tokens.a);
+      for (const origin of ['https://app.example', 'https://evil.example', 'null', undefined]) {
+        const extra = origin ? `Origin: ${origin}` : undefined;
+        const { planned } = await same([request(body(), { extra })], undefined, pair);
+        expect(statements(planned)).toEqual([1]);
+        await same([request(JSON.stringify({ query: `{ organization { slug } }` }), { extra })], undefined, pair);
+        await same([request('{"query": 1}', { extra })], undefined, pair);
+        await same([request('{not json', { extra })], undefined, pair);
+      }
+    } finally {
+      await pair.planned.stop();
+      await pair.off.stop();
+    }
+  });
+
   test('a body sent slowly in many chunks', async () => {
     const whole = request(body());
     const split = whole.indexOf('\r\n\r\n') + 4;
@@ -301,6 +327,26 @@ describe('odd but legal requests: the front answers as express, body-parser and 
     ['absolute-form URL', { path: 'http://localhost/graphql' }],
   ])('%s', async (_name, options) => {
     await same([request(body(), options)]);
+  });
+
+  test('HTTP/1.0, with and without keep-alive', async () => {
+    const once = request(body()).replace(' HTTP/1.1\r\n', ' HTTP/1.0\r\n');
+    const { planned } = await same([once]);
+    expect(statements(planned)).toEqual([1]);
+    await same([once.replace('Connection: close', 'Connection: keep-alive'), 300, 'end']);
+  });
+
+  test.each([
+    ['lower-case scheme', (t: string) => `bearer ${t}`],
+    ['two spaces', (t: string) => `Bearer  ${t}`],
+    ['a trailing space', (t: string) => `Bearer ${t} `],
+    ['no scheme', (t: string) => t],
+    ['an empty value', () => ''],
+    ['Basic', (t: string) => `Basic ${Buffer.from(`x:${t}`).toString('base64')}`],
+    ['two tokens joined', (t: string) => `Bearer ${t}, Bearer ${t}`],
+  ])('an Authorization header with %s', async (_name, value) => {
+    const header = request(body()).replace(/Authorization: Bearer [^\r]*/, `Authorization: ${value(tokens.a)}`);
+    await same([header]);
   });
 
   test('Transfer-Encoding: chunked', async () => {
