@@ -373,6 +373,21 @@ describe('odd but legal requests: the front answers as express, body-parser and 
     ['a NUL after the object', `{"query":${JSON.stringify(POINT)},"variables":{"id":"ID"}}\u0000`],
     ['invalid UTF-8 inside the query text', `{"query":${JSON.stringify(POINT + ' #\xff')},"variables":{"id":"ID"}}`],
     ['an operationName of null', `{"query":${JSON.stringify(POINT)},"variables":{"id":"ID"},"operationName":null}`],
+    [
+      'variables nested 100000 deep',
+      `{"query":${JSON.stringify(POINT)},"variables":{"id":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`,
+    ],
+    ['variables as a JSON-encoded string', `{"query":${JSON.stringify(POINT)},"variables":"{\\"id\\":\\"ID\\"}"}`],
+    ['variables as an array', `{"query":${JSON.stringify(POINT)},"variables":["ID"]}`],
+    ['an empty extensions object', `{"query":${JSON.stringify(POINT)},"variables":{"id":"ID"},"extensions":{}}`],
+    [
+      'an operationName naming no operation',
+      `{"query":${JSON.stringify(POINT)},"variables":{"id":"ID"},"operationName":"Other"}`,
+    ],
+    [
+      'the id of another type',
+      `{"query":${JSON.stringify(POINT)},"variables":{"id":"T3JnYW5pemF0aW9uOjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA"}}`,
+    ],
     ['an array body', `[{"query":${JSON.stringify(POINT)},"variables":{"id":"ID"}}]`],
   ])('a JSON body with %s', async (_name, template) => {
     // Written as UTF-8 bytes (the BOM, ÿ as its own invalid byte: latin1 for that case).
@@ -470,27 +485,40 @@ describe("the front's transaction and its connection", () => {
 });
 
 describe('draining', () => {
-  test('a known request read after SIGTERM is refused 503 SHUTTING_DOWN before running, as express refuses it', async () => {
+  test('at SIGTERM: a known request whose body is still coming is answered (1 statement) with Connection: close; one read after it is refused 503 SHUTTING_DOWN', async () => {
     const target = await startGateway({ databaseUrl: db.url, key: gw.key, env: { GRAPHQL_SQL_PLAN: 'on' } });
     for (let i = 0; i < 2; i++) await target.graphql(POINT, { id: ids.a[0] }, tokens.a);
     const { port } = new URL(target.url);
-    const socket = net.connect({ port: Number(port), host: '127.0.0.1' });
-    await new Promise((r) => socket.once('connect', r));
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-    socket.on('error', () => undefined);
-    const closed = new Promise((r) => socket.on('close', r));
+    const open = async () => {
+      const socket = net.connect({ port: Number(port), host: '127.0.0.1' });
+      await new Promise((r) => socket.once('connect', r));
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+      socket.on('error', () => undefined);
+      const closed = new Promise<string>((r) => socket.on('close', () => r(received)));
+      return { socket, closed };
+    };
     const whole = request(body(), { close: false });
-    socket.write(whole.slice(0, 30)); // headers not complete at the signal: read after it
+    const inFlight = await open();
+    inFlight.socket.write(whole.slice(0, -10)); // headers read before the signal, the body not complete
+    const late = await open();
+    late.socket.write(whole.slice(0, 30)); // headers not complete at the signal: read after it
+    await new Promise((r) => setTimeout(r, 300));
     const exit = target.stop('SIGTERM');
     for (let i = 0; i < 100 && !target.logs.some((l) => l.includes('shutting down: draining')); i++)
       await new Promise((r) => setTimeout(r, 50));
-    socket.write(whole.slice(30));
-    await closed;
+    late.socket.write(whole.slice(30));
+    inFlight.socket.write(whole.slice(-10));
+    const [answered, refused] = await Promise.all([inFlight.closed, late.closed]);
     expect(await exit).toBe(0);
-    const [answer] = responses(received);
-    expect(answer.status).toBe(503);
-    expect(answer.headers).toMatchObject({ connection: 'close', 'retry-after': '1' });
-    expect(JSON.parse(answer.body).errors[0].extensions.code).toBe('SHUTTING_DOWN');
+    const [answer] = responses(answered);
+    expect(answer.status).toBe(200);
+    expect(answer.headers).toMatchObject({ connection: 'close' });
+    expect(statements(answered)).toEqual([1]);
+    expect(JSON.parse(answer.body).data.workspace.id).toBe(ids.a[0]);
+    const [refusal] = responses(refused);
+    expect(refusal.status).toBe(503);
+    expect(refusal.headers).toMatchObject({ connection: 'close', 'retry-after': '1' });
+    expect(JSON.parse(refusal.body).errors[0].extensions.code).toBe('SHUTTING_DOWN');
   });
 });
