@@ -397,11 +397,17 @@ describe('odd but legal requests: the front answers as express, body-parser and 
     await same([head, payload]);
   });
 
-  test('whitespace around a known query: 0.9 MB (read by the front), 2 MB (body-parser refuses, 413)', async () => {
+  test('whitespace around a known query: 0.9 MB (read by the front), 2 MB (body-parser refuses, 413), and at the 1 MiB limit', async () => {
     for (const size of [900_000, 2_000_000]) {
       const pad = ' \n\t'.repeat(size / 6); // on each side
       const { planned } = await same([request(`${pad}${body()}${pad}`)]);
       expect(responses(planned)[0].status).toBe(size < 1_000_000 ? 200 : 413);
+    }
+    // Exactly the limit (read by the front and by body-parser alike) and one byte more (413 from both).
+    for (const total of [1024 * 1024, 1024 * 1024 + 1]) {
+      const payload = `${body()}${' '.repeat(total - body().length)}`;
+      const { planned } = await same([request(payload)]);
+      expect(responses(planned)[0].status).toBe(total <= 1024 * 1024 ? 200 : 413);
     }
   });
 });
