@@ -438,6 +438,12 @@ describe('tenants and callers on the front', () => {
     const before = await same([request(body(), { token })]);
     expect(JSON.parse(responses(before.planned)[0].body).data.workspace.id).toBe(ids.a[0]);
     expect(statements(before.planned)).toEqual([1]);
+    // Demoted to a role without workspaces:read: refused as without the front (the caller row is read again).
+    await db.admin.query(`UPDATE org_members SET role = 'billing' WHERE org_id = $1 AND user_id = 'front-admin'`, [
+      orgA.id,
+    ]);
+    const demoted = await same([request(body(), { token })]);
+    expect(JSON.parse(responses(demoted.planned)[0].body).data?.workspace ?? null).toBeNull();
     await db.admin.query(`DELETE FROM org_members WHERE org_id = $1 AND user_id = 'front-admin'`, [orgA.id]);
     const { planned } = await same([request(body(), { token })]);
     expect(JSON.parse(responses(planned)[0].body).errors).toBeTruthy();
