@@ -246,6 +246,16 @@ describe('odd but legal requests: the front answers as express, body-parser and 
     expect(JSON.parse(answered[4].body).data.workspace.id).toBe(ids.a[1]);
   });
 
+  test('pipelined: a refused Accept (406, body never read by express), invalid JSON, then a known request', async () => {
+    const { planned } = await same([
+      request(body(), { close: false, extra: 'Accept: text/html' }) +
+        request('{"query": ', { close: false }) +
+        request(body()),
+    ]);
+    expect(responses(planned).map((r) => r.status)).toEqual([406, 400, 200]);
+    expect(statements(planned)).toEqual([undefined, undefined, 1]);
+  });
+
   test('Expect: 100-continue, the body sent after the interim response', async () => {
     const payload = body();
     const head = request('', { extra: 'Expect: 100-continue' }).replace(
