@@ -240,7 +240,13 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
 
 /** The body the front reads itself: no larger (a larger one goes through express and body-parser's limit). */
 const FRONT_BODY_LIMIT = 1024 * 1024;
-const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+/**
+ * The Content-Type the front reads itself: what body-parser's type check (type-is, content-type 2: OWS is SP
+ * and HTAB only, RFC 9110) takes for application/json with at most a UTF-8 charset. Not `\s`: a header is
+ * Latin-1 and `\s` matches U+00A0, so `application/json\xa0` was read and answered here (200, data) where
+ * body-parser does not parse it and Apollo answers 400 (test/known-front-attacks.test.ts).
+ */
+const JSON_TYPE = /^application\/json[ \t]*(;[ \t]*charset[ \t]*=[ \t]*"?utf-8"?[ \t]*)?$/i;
 
 /**
  * The known-document path in front of express (issue 11, W2): express's router, body-parser and `res.send`
