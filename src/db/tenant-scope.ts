@@ -836,18 +836,6 @@ export class TenantScope {
     }
     const data = runner.data as QueryRunnerData;
     const status = client.getTransactionStatus?.() ?? null;
-    if (this.committedInOpening) {
-      // The opening's COMMIT ended the transaction: nothing to send. Pooled again only if the driver says
-      // idle outside any transaction, as after every end.
-      this.releasedByUs = true;
-      Object.assign(runner as unknown as { isTransactionActive: boolean; transactionDepth: number }, {
-        isTransactionActive: false,
-        transactionDepth: 0,
-      });
-      if (status !== 'I' || timedOut) void client.end().catch(() => undefined);
-      await runner.release().catch(() => undefined);
-      return;
-    }
     const depth = (runner as unknown as { transactionDepth?: number }).transactionDepth;
     const failed = (data.failedStatements ?? 0) > 0 || status === 'E';
     // Commit only a healthy top-level transaction: no failed or refused statement, no open savepoint
@@ -860,7 +848,9 @@ export class TenantScope {
     try {
       // Work that never settled may still own a statement on this connection: nothing more is sent on
       // it, it is destroyed below (the server rolls the transaction back when the connection closes).
-      if (!timedOut) {
+      // The opening's own COMMIT ended the transaction already (`committedInOpening`): nothing to send; the
+      // connection is pooled again only if the driver says idle outside any transaction, as after every end.
+      if (!timedOut && !this.committedInOpening) {
         const sink = this.statementSink;
         const started = sink ? process.hrtime.bigint() : 0n;
         const writes = commit ? queued : [];

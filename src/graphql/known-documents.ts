@@ -145,10 +145,11 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
     return false;
   const name = (operationName as string | null | undefined) ?? null;
   const known = options.known.lookup(query, name);
+  if (!known) return false;
   // The content type Apollo would answer with, negotiated as Apollo and checkRequest do (APOLLO_CONTENT_TYPES);
   // none (406) and the callbackSpec type stay Apollo's to answer.
   const contentType = req.accepts(APOLLO_CONTENT_TYPES);
-  if (!known || (contentType !== APOLLO_CONTENT_TYPES[0] && contentType !== APOLLO_CONTENT_TYPES[1])) return false;
+  if (contentType !== APOLLO_CONTENT_TYPES[0] && contentType !== APOLLO_CONTENT_TYPES[1]) return false;
   const principal = await authenticate(req.headers, options.tokens).catch(() => null);
   if (!principal) return false;
   const plan = options.planner.plan(
@@ -210,8 +211,7 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   if (options.exposeSqlStatementCount)
     result.extensions = { sql: { statements: scope.statements, retries: scope.retries } };
   if (trace) {
-    trace.operationType = 'query';
-    trace.operationName = operation ? operation.slice(0, 200) : null;
+    trace.setOperation('query', operation);
     if (trace.recording) {
       const now = trace.now();
       trace.execute = [now, now];

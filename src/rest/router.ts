@@ -135,8 +135,7 @@ async function serve(options: RestOptions, route: Route, req: Request, res: Resp
   // GraphQL ones, named by the OpenAPI operation id.
   const trace = res.locals.trace as RequestTrace | undefined;
   if (trace) {
-    trace.operationType = 'rest';
-    trace.operationName = route.operationId;
+    trace.setOperation('rest', route.operationId);
   }
   // The access log names the operation as it does GraphQL's (src/request-scope.ts).
   const facts = res.locals.facts as RequestFacts | undefined;

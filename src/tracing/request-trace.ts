@@ -96,6 +96,12 @@ export class RequestTrace {
   private spansDropped = 0;
   operationType: string | null = null;
   operationName: string | null = null;
+
+  /** The operation the trace is named after (its name cut to 200 characters). */
+  setOperation(type: string | null, name: string | null | undefined): void {
+    this.operationType = type;
+    this.operationName = name ? name.slice(0, 200) : null;
+  }
   /** Phases before the decision, as [start, end] in ms since the start (cheap: numbers only). */
   parse?: [number, number];
   validate?: [number, number];

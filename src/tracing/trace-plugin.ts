@@ -33,8 +33,7 @@ export function tracePlugin(): ApolloServerPlugin<GatewayContext> {
           };
         },
         async didResolveOperation({ operation, operationName }) {
-          trace.operationType = operation?.operation ?? null;
-          trace.operationName = operationName ? operationName.slice(0, 200) : null;
+          trace.setOperation(operation?.operation ?? null, operationName);
         },
         async executionDidStart() {
           if (!trace.recording) return;
