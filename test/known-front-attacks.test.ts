@@ -96,6 +96,8 @@ const PER_REQUEST = new Set(['date', 'x-request-id', 'traceparent', 'content-len
 
 interface Parsed {
   status: number;
+  /** The header names as written, in order (but the per-request ones): the header block's spelling too. */
+  names: string[];
   headers: Record<string, string>;
   body: string;
 }
@@ -134,9 +136,12 @@ function responses(text: string): Parsed[] {
     }
     const status = Number(statusLine.split(' ')[1]);
     for (const name of PER_REQUEST) delete headers[name];
-    out.push({ status, headers, body: normalizeBody(body) });
+    const names = lines
+      .map((line) => line.slice(0, line.indexOf(':')))
+      .filter((n) => !PER_REQUEST.has(n.toLowerCase()));
+    out.push({ status, names, headers, body: normalizeBody(body) });
   }
-  if (rest) out.push({ status: -1, headers: {}, body: rest }); // anything else (e.g. TIMEOUT)
+  if (rest) out.push({ status: -1, names: [], headers: {}, body: rest }); // anything else (e.g. TIMEOUT)
   return out;
 }
 

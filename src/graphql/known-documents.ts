@@ -232,8 +232,9 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   // The route the metrics and the access log name (before the front, express's router never set it).
   req.baseUrl = '/graphql';
   res.setHeader('cache-control', 'no-store');
-  res.setHeader('content-type', contentType);
-  res.setHeader('content-length', text.length);
+  // Spelled as express's res.send spells them (node keeps the case it is given), so the header block is the same.
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', text.length);
   res.end(text);
   return true;
 }
