@@ -7,6 +7,7 @@
  *
  *   node bench/ab-builds.mjs <dir A> <dir B>     # each dir: a checkout with `npm run -s build` done
  *   AB_WORKLOADS=W2,W1 AB_SLICES=6 AB_SECONDS=4 node bench/ab-builds.mjs /tmp/base .
+ *   AB_ENV_B='{"ACCESS_LOG":"false"}' node bench/ab-builds.mjs . .   # one setting's cost (extra env for B)
  *
  * Uses the bench's own modules (bench/node_modules: autocannon, jose); run it under the bench lock.
  */
@@ -31,9 +32,10 @@ function WORKLOADS_ENV() {
   return (process.env.AB_WORKLOADS || 'W2,W1').split(',');
 }
 
+/** CPU ms of a process so far: user + system, and system alone (the kernel's share: sockets, loopback TCP). */
 function cpuMs(pid) {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return { total: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100, system: (Number(fields[12]) * 1000) / 100 };
 }
 
 const db = await createDatabase();
@@ -47,8 +49,8 @@ try {
   const targets = [{ orgId: org.id, workspaceId, token }];
   const cpu = os.availableParallelism() > 1 ? '1' : '';
   servers.push(
-    await gatewayServer({ db, keys, cpu, root: dirA, name: 'A' }),
-    await gatewayServer({ db, keys, cpu, root: dirB, name: 'B' }),
+    await gatewayServer({ db, keys, cpu, root: dirA, name: 'A', env: JSON.parse(process.env.AB_ENV_A || '{}') }),
+    await gatewayServer({ db, keys, cpu, root: dirB, name: 'B', env: JSON.parse(process.env.AB_ENV_B || '{}') }),
   );
   pinSelf('0');
   log(`A ${dirA} (pid ${servers[0].pid}), B ${dirB} (pid ${servers[1].pid})`);
@@ -60,9 +62,11 @@ try {
       const before = cpuMs(server.pid);
       const r = await load(server.url, spec, targets, { seconds, connections: CONNECTIONS, label: name });
       if (r.failure) throw new Error(r.failure);
-      const perRequest = (cpuMs(server.pid) - before) / r.requests;
+      const after = cpuMs(server.pid);
+      const perRequest = (after.total - before.total) / r.requests;
+      const system = (after.system - before.system) / r.requests;
       if (record) cpu[server.name].push(perRequest);
-      return { perRequest, rps: r.rps };
+      return { perRequest, system, rps: r.rps };
     };
     for (const server of servers) await slice(server, 2, false); // warm-up
     for (let i = 0; i < SLICES; i++) {
@@ -70,8 +74,8 @@ try {
       const order = i % 2 ? [servers[1], servers[0]] : servers;
       const out = [];
       for (const server of order) {
-        const { perRequest, rps } = await slice(server, SECONDS, true);
-        out.push(`${server.name} ${perRequest.toFixed(3)} ms (${rps} req/s)`);
+        const { perRequest, system, rps } = await slice(server, SECONDS, true);
+        out.push(`${server.name} ${perRequest.toFixed(3)} ms (system ${system.toFixed(3)}; ${rps} req/s)`);
       }
       log(`${name} slice ${i + 1}: ${out.join(', ')}`);
     }

@@ -124,7 +124,12 @@ export interface RequestObserverOptions {
  */
 export function requestObserver(options: RequestObserverOptions) {
   const routes = new RouteTemplates(options.app);
-  const { metrics, log } = options;
+  const { metrics } = options;
+  // The line holds ids, names and figures only (never a header, a body or a credential), so the logger's
+  // redaction paths have nothing to find in it; pino applies a wildcard path (`*.token`) to every top-level
+  // value of every line, ~11 µs of a ~17 µs line (measured, issue 11): the access log goes through a child
+  // logger without redaction (pino's child option `redact`), same stream, level and base fields.
+  const log = options.log.child({}, { redact: [] });
   return (req: Request, res: Response, requestId: string, facts: RequestFacts): void => {
     const started = process.hrtime.bigint();
     res.once('close', () => {

@@ -4,6 +4,7 @@ import { cli, startGateway, type RunningGateway } from './support/gateway';
 import { createOrg, gid, type Org } from './support/fixtures';
 import { useGateway } from './support/harness';
 import { claimsFor, generateKeyPair, signEs256, signHs256 } from './support/tokens';
+import { post, send, type Answer, type Sent } from './support/answers';
 
 /**
  * The known-document path (src/graphql/known-documents.ts, README "Compiled read path"): a POST of a query
@@ -24,74 +25,6 @@ let off: RunningGateway;
 
 const rand = () => crypto.randomBytes(4).toString('hex');
 const hex = (bytes: number) => crypto.randomBytes(bytes).toString('hex');
-
-interface Answer {
-  status: number;
-  /** The body with what legitimately differs between two gateways removed (request ids, statement count). */
-  text: string;
-  body: any;
-  /** Every response header but those that differ per request or with the statement count. */
-  headers: Record<string, string>;
-  statements: number | undefined;
-}
-
-interface Sent {
-  method?: string;
-  /** A JSON value (sent as JSON) or a raw string body. */
-  body?: unknown;
-  raw?: string;
-  token?: string | null;
-  headers?: Record<string, string>;
-  /** GET: the query string. */
-  search?: string;
-  signal?: AbortSignal;
-}
-
-const PER_REQUEST_HEADERS = new Set([
-  'date',
-  'x-request-id',
-  'traceparent',
-  'etag',
-  'content-length',
-  'connection',
-  'keep-alive',
-]);
-
-async function send(target: RunningGateway, sent: Sent): Promise<Answer> {
-  const response = await fetch(`${target.url}/graphql${sent.search ?? ''}`, {
-    method: sent.method ?? 'POST',
-    headers: {
-      ...(sent.method === 'GET' ? {} : { 'content-type': 'application/json' }),
-      ...(sent.token ? { authorization: `Bearer ${sent.token}` } : {}),
-      ...sent.headers,
-    },
-    body: sent.method === 'GET' ? undefined : (sent.raw ?? JSON.stringify(sent.body)),
-    signal: sent.signal,
-  });
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => {
-    if (!PER_REQUEST_HEADERS.has(name)) headers[name] = value;
-  });
-  const raw = await response.text();
-  let body: any;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { status: response.status, text: raw, body: undefined, headers, statements: undefined };
-  }
-  const statements = body?.extensions?.sql?.statements;
-  if (body?.extensions) delete body.extensions.sql;
-  if (body?.extensions && Object.keys(body.extensions).length === 0) delete body.extensions;
-  for (const error of body?.errors ?? []) delete error.extensions?.requestId;
-  if (typeof body?.requestId === 'string') delete body.requestId;
-  return { status: response.status, text: JSON.stringify(body), body, headers, statements };
-}
-
-const post = (query: string, variables: unknown, token: string | null, extra: Omit<Sent, 'body' | 'token'> = {}) => ({
-  ...extra,
-  body: { query, variables },
-  token,
-});
 
 /** Sends the same request to the planned gateway and the plan-off one: the answers must be the same. */
 async function same(sent: Sent, target: RunningGateway = gw): Promise<{ planned: Answer; normal: Answer }> {

@@ -66,6 +66,11 @@ async function auditRows(requestId: string | null): Promise<Array<{ operation: s
 }
 
 const CREATE = `mutation($i: CreateComponentInput!) { createComponent(input: $i) { id name type workspaceId } }`;
+/**
+ * CREATE as a text never sent before: its request runs the resolvers (Apollo's path), as every first request
+ * of a text does. A known text may be a planned write instead (test/planned-writes.test.ts covers that path).
+ */
+const unknownText = (query: string) => `${query} # ${Date.now()}-${Math.random()}`;
 
 test('createComponent (W3, as the owner) takes three round trips: opening, INSERT, audit row + COMMIT', async () => {
   const response = await gw.graphql(
@@ -150,7 +155,7 @@ describe('the audit row in the COMMIT message', () => {
 
   test('a COMMIT that fails (a deferred constraint) leaves neither the change nor its audit row', async () => {
     const requestId = `commit-fails-${Date.now()}`;
-    const response = await graphqlAs(requestId, CREATE, {
+    const response = await graphqlAs(requestId, unknownText(CREATE), {
       i: { workspaceId, name: 'refused-at-commit', type: 'AGENT' },
     });
     expect(response.body.data).toBeNull();
@@ -163,7 +168,9 @@ describe('the audit row in the COMMIT message', () => {
 
   test('an audit row that cannot be written fails the request: the change does not commit without it', async () => {
     const requestId = `refuse-audit-${Date.now()}`;
-    const response = await graphqlAs(requestId, CREATE, { i: { workspaceId, name: 'unaudited', type: 'AGENT' } });
+    const response = await graphqlAs(requestId, unknownText(CREATE), {
+      i: { workspaceId, name: 'unaudited', type: 'AGENT' },
+    });
     expect(response.body.data).toBeNull();
     expect(response.body.errors.map((e: any) => e.extensions.code)).toEqual(['INTERNAL_SERVER_ERROR']);
     expect(await componentsNamed('unaudited')).toBe(0);
@@ -203,7 +210,9 @@ describe('the audit row in the COMMIT message', () => {
 
   test('a backend killed during the COMMIT message: no change, no audit row, the request fails, the next one works', async () => {
     const requestId = `killed-${Date.now()}`;
-    const pending = graphqlAs(requestId, CREATE, { i: { workspaceId, name: 'slow-commit', type: 'AGENT' } });
+    const pending = graphqlAs(requestId, unknownText(CREATE), {
+      i: { workspaceId, name: 'slow-commit', type: 'AGENT' },
+    });
     let pid: number | undefined;
     for (let i = 0; i < 200 && pid === undefined; i++) {
       const { rows } = await db.admin.query(
@@ -332,11 +341,20 @@ test('a workspace check for a plain member still reads the workspace and the mem
       gw.token(org.id),
     ),
   );
-  const viewer = await gw.graphql(CREATE, { i: { workspaceId, name: 'member-try', type: 'AGENT' } }, token);
+  const viewer = await gw.graphql(
+    unknownText(CREATE),
+    { i: { workspaceId, name: 'member-try', type: 'AGENT' } },
+    token,
+  );
   expect(viewer.body.errors?.map((e: any) => e.extensions.code)).toEqual(['FORBIDDEN']);
   // opening, the workspace and membership reads together (they went one after the other before: 5),
   // ROLLBACK TO the mutation's savepoint (it was sent with the reads), COMMIT (of nothing)
   expect(viewer.body.extensions.sql.statements).toBe(4);
+  // The known text (a planned write): its attempt (opening with the write; ROLLBACK, since the caller row does
+  // not decide a plain member's role) comes first, then the same resolver path.
+  const again = await gw.graphql(CREATE, { i: { workspaceId, name: 'member-try', type: 'AGENT' } }, token);
+  expect(again.body.errors?.map((e: any) => e.extensions.code)).toEqual(['FORBIDDEN']);
+  expect(again.body.extensions.sql.statements).toBe(2 + 4);
   const { rows } = await db.admin.query(`SELECT 1 FROM components WHERE org_id = $1 AND name = 'member-try'`, [org.id]);
   expect(rows).toEqual([]);
 });

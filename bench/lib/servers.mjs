@@ -94,7 +94,7 @@ export async function startServer({ name, peer = name, command, args, env, cpu }
 }
 
 /** The gateway as `npm start` runs it; `root`: another checkout's build (bench/ab-builds.mjs compares two). */
-export function gatewayServer({ db, keys, cpu, production = true, root = ROOT, name }) {
+export function gatewayServer({ db, keys, cpu, production = true, root = ROOT, name, env = {} }) {
   return startServer({
     name: name ?? (production ? 'gateway' : 'gateway-dev'),
     peer: 'gateway',
@@ -130,6 +130,8 @@ export function gatewayServer({ db, keys, cpu, production = true, root = ROOT, n
       AUTH_RATE_LIMIT_PER_ADDRESS: '100000',
       AUTH_RATE_LIMIT_PER_KEY: '100000',
       EXPOSE_SQL_STATEMENT_COUNT: 'false',
+      // bench/ab-builds.mjs AB_ENV_A / AB_ENV_B: a setting's cost, measured as an A/B of one build.
+      ...env,
     },
   });
 }

@@ -47,6 +47,15 @@ export interface WorkspaceRoleCheck {
 }
 
 /**
+ * Whether the caller row alone gives the caller at least `needed` in every workspace (org-wide keys, org
+ * owners/admins, an all-workspaces role): then no membership row is read. The known-document path's planned
+ * writes (src/graphql/sql-plan) take only such callers; `requireWorkspaceRole` decides the same way.
+ */
+export function roleDecidedByCaller(access: Access, needed: WorkspaceRole): boolean {
+  return atLeast(everyWorkspaceRole(access), needed);
+}
+
+/**
  * Workspace-level authorization for changes. A workspace the caller cannot see is NOT_FOUND (row-level
  * security hides it); one they can see but lack the role for is FORBIDDEN. The visibility read and the
  * membership read (plain members only) go out in the same tick, so they share one round trip.
@@ -58,7 +67,7 @@ export async function requireWorkspaceRole(
   check: WorkspaceRoleCheck = {},
 ): Promise<void> {
   const everywhere = everyWorkspaceRole(ctx.access);
-  const decided = atLeast(everywhere, needed);
+  const decided = roleDecidedByCaller(ctx.access, needed);
   if (decided && check.writeProvesWorkspace) return;
   const [workspace, role] = await Promise.all([
     ctx.loaders.workspace.byId.load(workspaceId),

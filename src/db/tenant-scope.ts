@@ -462,7 +462,14 @@ export class TenantScope {
           // request's outage as on any statement: sending the opening again would only meet it a second time.
           // (pg rejects the query at the ErrorResponse, before the ReadyForQuery that sets the transaction
           // status: not checked here.)
-          if (typeof sqlState !== 'string' || !/^(42|22|26|0A)[0-9A-Z]{3}$/.test(sqlState) || this.whyRefused()) {
+          // A planned write (read-write scope) never falls back here: its request is rolled back and handed to the
+          // resolvers whole (src/graphql/known-documents.ts).
+          if (
+            !this.readOnly ||
+            typeof sqlState !== 'string' ||
+            !/^(42|22|26|0A)[0-9A-Z]{3}$/.test(sqlState) ||
+            this.whyRefused()
+          ) {
             // Whether its PREPARE ran before the failure is unknown: the connection's next PREPARE deallocates all.
             if (planned.prepared) forgetUnsure(this.client);
             throw error;

@@ -12,6 +12,8 @@ import type { Metrics } from '../metrics';
 import { withFacts, type RequestFacts } from '../request-scope';
 import type { Keyring } from '../secrets/keyring';
 import type { RequestTrace } from '../tracing/request-trace';
+import { roleDecidedByCaller } from '../auth/access';
+import { ScopeRefusal } from '../db/tenant-scope';
 import { errorForLog, outageOf } from './errors';
 import { APOLLO_CONTENT_TYPES } from './http';
 import { plannedData, type SqlPlanner } from './sql-plan/planner';
@@ -57,6 +59,12 @@ export class KnownDocuments {
 }
 
 const keyOf = (query: string, operationName: string | null) => `${operationName ?? ''}\u0000${query}`;
+
+/** The SQLSTATE PostgreSQL answered a failed statement with (TypeORM's QueryFailedError keeps the driver's error). */
+function sqlStateOf(error: unknown): string | undefined {
+  const code = (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
 
 /** A GraphQL Name (spec §2.1.9): what `operationName` must be to select an operation. Never holds `\u0000`. */
 const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
@@ -152,6 +160,8 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   if (contentType !== APOLLO_CONTENT_TYPES[0] && contentType !== APOLLO_CONTENT_TYPES[1]) return false;
   const principal = await authenticate(req.headers, options.tokens).catch(() => null);
   if (!principal) return false;
+  const requestId = res.locals.requestId as string;
+  const write = known.operation.operation === 'mutation';
   const plan = options.planner.plan(
     known.document,
     known.operation,
@@ -159,10 +169,10 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
     (variables ?? undefined) as Record<string, unknown> | undefined,
     principal.scopes,
     principal.orgId,
+    write ? { actor: principal.subject, actorKind: principal.kind, requestId } : undefined,
   );
   if (!plan) return false;
 
-  const requestId = res.locals.requestId as string;
   const facts = res.locals.facts as RequestFacts;
   const trace = res.locals.trace as RequestTrace;
   const lifecycle = new RequestLifecycle();
@@ -177,24 +187,40 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
         dataSource: options.dataSource,
         lifecycle,
         principal,
-        readOnly: true,
+        readOnly: !write,
         requestId,
         log: options.log,
         keyring: options.keyring,
         deadline: Date.now() + options.requestTimeoutMs,
         settleTimeoutMs: options.settleTimeoutMs,
         trace,
-        speculative: { sql: plan.sql, traced: plan.traced, prepared: plan.prepared, commit: true },
+        // A read ends its transaction in the same message; a write commits only after the checks below.
+        speculative: { sql: plan.sql, traced: plan.traced, prepared: plan.prepared, commit: !write },
       }),
     );
     data = plannedData(plan, request.scope.takeSpeculative()?.rows, request.scopes);
+    // A planned write: the caller row alone must give the role the service requires (else the resolver decides).
+    if (plan.write && !roleDecidedByCaller(request.access, plan.write.workspaceRole)) data = null;
   } catch (error) {
     // Refused or failed: the normal path answers (and logs) it. An outage it answers from this error rather
     // than meeting it again: a second pool wait or statement timeout would take the request past its deadline.
     if (outageOf(error)) outage = error;
   }
   const scope = lifecycle.scope;
-  await lifecycle.end(data ? 'answered' : 'failed').catch(() => undefined);
+  // A write that did not get here with data is rolled back: nothing of it remains, and the resolver runs it
+  // afresh. Its COMMIT (end 'answered') can fail too:
+  // - PostgreSQL refused it (an error with a SQLSTATE: a deferred constraint, a serialization failure): the
+  //   transaction was rolled back, so the resolver may run the request afresh and answer it;
+  // - otherwise (the connection broke, the transaction's state is unknown) it may have committed: it must not
+  //   run again. Apollo's path reports it as the outage it is (a lost connection: 503, SERVICE_UNAVAILABLE),
+  //   as the tenant plugin answers a COMMIT that failed that way on the normal path.
+  await lifecycle.end(data ? 'answered' : 'failed').catch((error: unknown) => {
+    if (!write || !data) return;
+    data = null;
+    if (outageOf(error)) outage = error;
+    else if (!sqlStateOf(error))
+      outage = new ScopeRefusal('connection_lost', 'the database connection was lost while the transaction committed');
+  });
   // The client left: nobody to answer, and nothing for Apollo to run again (the access log says `aborted`).
   if (lifecycle.clientGone) return true;
   if (!data || !scope) {
@@ -206,12 +232,13 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
 
   // Answered: what the tenant, trace and status plugins and Apollo's HTTP layer do for a plain answer.
   const operation = known.operation.name?.value ?? null;
-  if (facts) facts.operation = { type: 'query', name: operation };
+  const type = known.operation.operation;
+  if (facts) facts.operation = { type, name: operation };
   const result: { data: Record<string, unknown>; errors?: []; extensions?: Record<string, unknown> } = { data };
   if (options.exposeSqlStatementCount)
     result.extensions = { sql: { statements: scope.statements, retries: scope.retries } };
   if (trace) {
-    trace.setOperation('query', operation);
+    trace.setOperation(type, operation);
     if (trace.recording) {
       const now = trace.now();
       trace.execute = [now, now];
@@ -222,7 +249,7 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   }
   options.metrics.sqlStatements.observe(scope.statements);
   options.metrics.graphqlOperations.observe(
-    { operation: options.metrics.operationNames.label(operation, true), type: 'query', outcome: 'ok' },
+    { operation: options.metrics.operationNames.label(operation, true), type, outcome: 'ok' },
     Number(process.hrtime.bigint() - started) / 1e9,
   );
   // What Apollo's answer gets through express's res.send (a Buffer: express converts when an ETag function is

@@ -8,6 +8,7 @@ import {
   type GraphQLArgumentConfig,
   type GraphQLFieldConfig,
   type GraphQLInputType,
+  type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
@@ -205,6 +206,60 @@ function deletedType(fieldName: string): NodeTypeName | null {
   return match && isNodeType(match[1]) ? match[1] : null;
 }
 
+/** The decoders applyGlobalIds puts in front of a field's resolver, by argument name. */
+function decodersOf(
+  typeName: string,
+  fieldName: string,
+  field: { type: GraphQLFieldConfig<unknown, unknown>['type']; args?: Record<string, GraphQLArgumentConfig> },
+  mutationType: string | undefined,
+): Map<string, Decoder> {
+  const where = `${typeName}.${fieldName}`;
+  const returned = getNamedType(field.type).name;
+  const owner =
+    ID_ARGUMENT_TYPE[where] ??
+    (typeName === mutationType && deletedType(fieldName) ? deletedType(fieldName) : returned);
+  return argumentDecoders(where, field.args ?? {}, owner);
+}
+
+/**
+ * A field's arguments as its resolver receives them from applyGlobalIds (global ids decoded into stored
+ * uuids), or null where applyGlobalIds refuses them (NOT_FOUND: an id that does not decode or names another
+ * type). For the planned writes (src/graphql/sql-plan), which take only what the resolver would accept.
+ */
+export function decodedArguments(
+  schema: GraphQLSchema,
+  typeName: string,
+  fieldName: string,
+  args: Record<string, unknown>,
+): Record<string, unknown> | null {
+  let perSchema = DECODERS.get(schema);
+  if (!perSchema) DECODERS.set(schema, (perSchema = new Map()));
+  const where = `${typeName}.${fieldName}`;
+  let decoders = perSchema.get(where);
+  if (decoders === undefined) {
+    const field = (schema.getType(typeName) as GraphQLObjectType | undefined)?.getFields()[fieldName];
+    const config = field && {
+      type: field.type,
+      args: Object.fromEntries(field.args.map((arg) => [arg.name, { type: arg.type }])),
+    };
+    decoders =
+      config && !SELF_DECODING.has(where)
+        ? decodersOf(typeName, fieldName, config, schema.getMutationType()?.name)
+        : null;
+    perSchema.set(where, decoders);
+  }
+  if (!decoders) return null;
+  const decoded = { ...args };
+  try {
+    for (const [name, decode] of decoders) if (name in decoded) decoded[name] = decode(decoded[name], new Map());
+  } catch {
+    return null;
+  }
+  return decoded;
+}
+
+const DECODERS = new WeakMap<GraphQLSchema, Map<string, Map<string, Decoder> | null>>();
+
 /** Global ids out, UUIDs in: see the comment at the top of this file. */
 export function applyGlobalIds(schema: GraphQLSchema): GraphQLSchema {
   const mutationType = schema.getMutationType()?.name;
@@ -215,11 +270,7 @@ export function applyGlobalIds(schema: GraphQLSchema): GraphQLSchema {
 
       // Arguments: the id arguments of a root field refer to the type it returns (workspace(id:) → Workspace).
       if (fieldConfig.args && !SELF_DECODING.has(where)) {
-        const returned = getNamedType(fieldConfig.type).name;
-        const owner =
-          ID_ARGUMENT_TYPE[where] ??
-          (typeName === mutationType && deletedType(fieldName) ? deletedType(fieldName) : returned);
-        const decoders = argumentDecoders(where, fieldConfig.args, owner);
+        const decoders = decodersOf(typeName, fieldName, fieldConfig, mutationType);
         if (decoders.size) {
           const inner = resolve;
           resolve = async (source, args, context, info) => {

@@ -77,6 +77,29 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
               // A planner defect must never fail a request: the normal path answers it.
               context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'sql plan failed');
             }
+          } else if (
+            options.sqlPlanner &&
+            options.knownDocuments &&
+            operation.operation === 'mutation' &&
+            !options.knownDocuments.lookup(source, request.operationName ?? null)
+          ) {
+            // A mutation runs its resolvers here, always; a planned write (src/graphql/sql-plan/writes.ts) is
+            // only remembered, so that the next request with this text may take the known-document path.
+            try {
+              const principal = context.principal;
+              const writable = options.sqlPlanner.plan(
+                document,
+                operation,
+                request.operationName,
+                request.variables,
+                principal.scopes,
+                principal.orgId,
+                { actor: principal.subject, actorKind: principal.kind, requestId: context.requestId },
+              );
+              if (writable) options.knownDocuments.remember(source, request.operationName ?? null, document, operation);
+            } catch (error) {
+              context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'sql plan failed');
+            }
           }
           const principal = context.principal;
           try {

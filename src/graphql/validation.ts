@@ -1,4 +1,11 @@
-import { registerDecorator, validate, type ValidationOptions } from 'class-validator';
+import {
+  registerDecorator,
+  validate,
+  validateSync,
+  getMetadataStorage,
+  type ValidatorOptions,
+  type ValidationOptions,
+} from 'class-validator';
 import { badInput, flatten, type FieldError } from './errors';
 
 /** Slugs: lowercase letters, digits and inner hyphens, 1–63 characters (DNS-label rules). */
@@ -95,12 +102,40 @@ export async function validateInput(
   return validation;
 }
 
+/** class-validator's options for every input (validateInput, inputPassesSync). */
+const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: false, forbidUnknownValues: false };
+
 async function validateNow(argValue: object): Promise<void> {
   const fields: FieldError[] = [];
   for (const value of Array.isArray(argValue) ? argValue : [argValue]) {
     if (value === null || typeof value !== 'object') continue;
-    fields.push(...flatten(await validate(value, { skipMissingProperties: false, forbidUnknownValues: false })));
+    fields.push(...flatten(await validate(value, VALIDATOR_OPTIONS)));
     if (hasCrossFieldErrors(value)) fields.push(...value.crossFieldErrors());
   }
   if (fields.length) throw badInput(fields);
 }
+
+/**
+ * Whether one input object passes what validateInput checks (class-validator with the same options, and the
+ * cross-field rules), synchronously: for the planned writes (src/graphql/sql-plan), which take only inputs
+ * that pass and leave every other to the resolver to refuse. Our rules are synchronous; an async one makes
+ * validateSync report nothing for it, so a class with one is refused here (never passed unchecked).
+ */
+export function inputPassesSync(value: object): boolean {
+  if (hasCrossFieldErrors(value) && value.crossFieldErrors().length > 0) return false;
+  if (validateSync(value, VALIDATOR_OPTIONS).length > 0) return false;
+  return !hasAsyncRules(value.constructor);
+}
+
+function hasAsyncRules(target: object['constructor']): boolean {
+  let known = ASYNC_RULES.get(target);
+  if (known === undefined) {
+    const storage = getMetadataStorage();
+    known = storage
+      .getTargetValidationMetadatas(target, '', true, false)
+      .some((rule) => storage.getTargetValidatorConstraints(rule.constraintCls).some((constraint) => constraint.async));
+    ASYNC_RULES.set(target, known);
+  }
+  return known;
+}
+const ASYNC_RULES = new WeakMap<object['constructor'], boolean>();

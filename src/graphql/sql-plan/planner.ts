@@ -3,8 +3,11 @@ import {
   Kind,
   getArgumentValues,
   getNamedType,
+  getNullableType,
   getVariableValues,
   isEnumType,
+  isInputObjectType,
+  isLeafType,
   isObjectType,
   visit,
   type DocumentNode,
@@ -18,8 +21,18 @@ import {
 import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
 import { escapeLiteral } from 'pg';
 import type { DataSource, EntityMetadata } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { v7 as uuidv7 } from 'uuid';
 import { authRuleOf, ruleRefusal, type FieldRule } from '../../auth/directives';
-import { isUuid } from '../../db/tenant-scope';
+import type { WorkspaceRole } from '../../auth/roles';
+import { inlineParameters, isUuid } from '../../db/tenant-scope';
+import { DomainError } from '../../errors';
+import { AUDIT_COLUMNS } from '../../modules/audit/audit.service';
+import { TARGET_ARGS } from '../../modules/audit/audit.transform';
+import { argumentProblems } from '../input-safety';
+import { decodedArguments } from '../node';
+import { inputPassesSync } from '../validation';
+import { PLANNED_WRITES } from './writes';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../pagination';
 import { fromGlobalId, type NodeTypeName } from '../node';
 import { isSafeText } from '../input-safety';
@@ -46,8 +59,22 @@ import { Component } from '../../modules/component/component.entity';
  * @skip/@include are resolved by graphql-js's own collectFields.
  */
 
+/** Who writes, for a planned write's audit row (what auditService.record records). */
+export interface PlanWriter {
+  actor: string;
+  actorKind: string;
+  requestId: string;
+}
+
+/** What the binders of one request share: its organization, its writer, and a planned write's row (once made). */
+interface BindRequest {
+  orgId: string;
+  writer?: PlanWriter;
+  row?: Record<string, unknown> | null;
+}
+
 /** A piece of the statement decided per request: its SQL text, or null when the request must not be planned. */
-type Binder = (variables: Record<string, unknown>, orgId: string) => string | null;
+type Binder = (variables: Record<string, unknown>, request: BindRequest) => string | null;
 
 /**
  * Where the answer holds global ids and cursors: PostgreSQL returns them as plain uuid text (base64url in SQL was
@@ -75,18 +102,31 @@ interface Compiled {
   prepare: string;
   name: string;
   ids: IdPaths | null;
+  /** A planned write (src/graphql/sql-plan/writes.ts): what the caller must hold before it may commit. */
+  write?: PlannedWriteCheck;
+}
+
+/** What a planned write still needs once the caller row is read, before its COMMIT (the known-document path). */
+export interface PlannedWriteCheck {
+  /** The workspace role the caller row alone must give (`roleDecidedByCaller`); anyone else takes the resolver. */
+  workspaceRole: WorkspaceRole;
 }
 
 /** What the tenant plugin hands to the opening, and later the executor. */
 export interface BoundPlan {
   sql: string;
   traced: string;
-  /** The same statement as a named prepared statement (DB_PREPARED_STATEMENTS; src/db/prepared-plans.ts). */
-  prepared: PreparedStatement;
+  /**
+   * The same statement as a named prepared statement (DB_PREPARED_STATEMENTS; src/db/prepared-plans.ts); none
+   * for a write (its literals change with every request: fresh ids).
+   */
+  prepared?: PreparedStatement;
   rules: FieldRule[];
   byIdRoots: string[];
   /** The global ids and cursors of the answer, sent as uuids: encoded by plannedData. */
   ids: IdPaths | null;
+  /** Set for a planned write: its statement changes data, and it may commit only after this check. */
+  write?: PlannedWriteCheck;
 }
 
 class Unplannable extends Error {}
@@ -152,7 +192,8 @@ export class SqlPlanner {
   /**
    * The statement for this request, or null when the operation is not plannable, its variables or
    * arguments would be refused (the normal path then reports them), or the caller's token lacks a scope a
-   * selected field requires. `orgId` must be the request's checked organization uuid.
+   * selected field requires. `orgId` must be the request's checked organization uuid. A mutation is planned
+   * only as one planned write (src/graphql/sql-plan/writes.ts) and only with a `writer` (its audit row).
    */
   plan(
     document: DocumentNode,
@@ -161,8 +202,10 @@ export class SqlPlanner {
     rawVariables: Record<string, unknown> | undefined,
     scopes: ReadonlySet<string>,
     orgId: string,
+    writer?: PlanWriter,
   ): BoundPlan | null {
-    if (operation.operation !== 'query' || !isUuid(orgId)) return null;
+    if (!isUuid(orgId)) return null;
+    if (operation.operation !== 'query' && (operation.operation !== 'mutation' || !writer)) return null;
     const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], rawVariables ?? {}, {
       maxErrors: 1,
     });
@@ -186,18 +229,17 @@ export class SqlPlanner {
     if (!compiled) return null;
     for (const rule of compiled.rules) if (ruleRefusal(rule, scopes)) return null;
     const values: string[] = [];
+    const request: BindRequest = { orgId, writer };
     for (const bind of compiled.binders) {
-      const value = bind(variables, orgId);
+      const value = bind(variables, request);
       if (value === null) return null;
       values.push(value);
     }
     let sql = '';
     for (const piece of compiled.pieces) sql += typeof piece === 'number' ? values[piece] : piece;
-    const prepared = {
-      name: compiled.name,
-      prepare: compiled.prepare,
-      execute: `EXECUTE ${compiled.name}(${values.join(', ')})`,
-    };
+    const prepared = compiled.write
+      ? undefined
+      : { name: compiled.name, prepare: compiled.prepare, execute: `EXECUTE ${compiled.name}(${values.join(', ')})` };
     return {
       sql,
       traced: compiled.traced,
@@ -205,6 +247,7 @@ export class SqlPlanner {
       rules: compiled.rules,
       byIdRoots: compiled.byIdRoots,
       ids: compiled.ids,
+      write: compiled.write,
     };
   }
 
@@ -230,11 +273,13 @@ export class SqlPlanner {
     const byIdRoots: string[] = [];
     let aliases = 0;
     const nextAlias = () => `t${++aliases}`;
-    const bind = (type: 'uuid' | 'int4', binder: Binder): number => {
+    const bind = (type: string, binder: Binder): number => {
       types.push(type);
       return binders.push(binder) - 1;
     };
-    const orgSlot = bind('uuid', (_, orgId) => `'${orgId}'::uuid`);
+    const orgSlot = bind('uuid', (_, { orgId }) => `'${orgId}'::uuid`);
+    /** Set while a planned write's payload is built: it reads the written row only (see writeField). */
+    let inWrite = false;
 
     /** The field (its auth rule recorded), refusing arguments other than `allowed`. */
     const fieldOf = (
@@ -311,6 +356,8 @@ export class SqlPlanner {
       columns.add('id');
       return build(out, type, fields, (name, nodes) => {
         const connection = CONNECTIONS[`${type.name}.${name}`];
+        // A statement's reads do not see its own data-modifying CTE's rows: a write's payload reads the row only.
+        if (connection && inWrite) decline(`connection ${type.name}.${name} in a write's payload`);
         if (connection) {
           const field = fieldOf(type, nodes, ['first', 'after']);
           if (type.name !== 'Organization') columns.add('org_id');
@@ -459,11 +506,132 @@ export class SqlPlanner {
       return ids;
     };
 
-    const query = schema.getQueryType()!;
-    const rootFields = collectFields(schema, fragments, variables, query, operation.selectionSet);
+    /**
+     * A planned write (src/graphql/sql-plan/writes.ts) as data-modifying CTEs in front of the SELECT (`prefix`):
+     * `WITH t AS (INSERT INTO <table> (<columns>) VALUES (<row>) RETURNING *), t_audit AS (INSERT INTO audit_log
+     * … SELECT … FROM t)`, and its payload read from `t`. The row is what the service inserts (the entry's
+     * `row`, from the input as the resolver receives it), made per request by the first binder that needs it;
+     * a request whose input the resolver would refuse (arguments, input guards, global ids, class-validator)
+     * is not planned. The audit row is what audit.transform records for it (operation, type, the new id).
+     */
+    let write: PlannedWriteCheck | undefined;
+    const prefix: Piece[] = [];
+    const writeField = (root: GraphQLObjectType, name: string, nodes: readonly FieldNode[], responseKey: string) => {
+      const spec = PLANNED_WRITES[name];
+      // One change per operation: a second one would run after the first, with a savepoint of its own.
+      if (!spec || write) return decline(`mutation ${name}`);
+      const declared = root.getFields()[name];
+      if (!declared || declared.args.length !== 1 || declared.args[0].name !== 'input')
+        return decline(`mutation ${name}: arguments`);
+      if (declared.args.some((arg) => TARGET_ARGS.includes(arg.name))) return decline(`mutation ${name}: audit target`);
+      const inputType = getNullableType(declared.args[0].type);
+      // Leaf fields only: type-graphql's conversion of such an input is Object.assign onto the class (below).
+      if (
+        !isInputObjectType(inputType) ||
+        Object.values(inputType.getFields()).some((f) => !isLeafType(getNullableType(f.type)))
+      )
+        return decline(`mutation ${name}: input`);
+      const field = fieldOf(root, nodes, ['input']);
+      const type = getNamedType(field.type);
+      if (!isObjectType(type) || TYPES[type.name]?.entity !== spec.entity) return decline(`mutation ${name}: type`);
+      const metadata = this.tableMetadata(type.name);
+      // Every column but the timestamps (their DEFAULTs); the row must give exactly these.
+      const columns = metadata.columns.filter((c) => !c.isCreateDate && !c.isUpdateDate);
+      if (columns.some((c) => typeof c.type !== 'string' || c.isGenerated || c.relationMetadata))
+        return decline(`mutation ${name}: columns`);
+      const argumentConfigs = { input: { type: declared.args[0].type } };
+      const rowOf = (vars: Record<string, unknown>, request: BindRequest): Record<string, unknown> | null => {
+        if (request.row !== undefined) return request.row;
+        request.row = null;
+        let args: Record<string, unknown>;
+        try {
+          args = getArgumentValues(field, nodes[0], vars);
+        } catch (error) {
+          if (error instanceof GraphQLError) return null;
+          throw error;
+        }
+        if (argumentProblems(argumentConfigs, args).length) return null;
+        const input = decodedArguments(schema, root.name, name, args)?.input;
+        if (!input || typeof input !== 'object') return null;
+        // type-graphql's convertToType for an input class (helpers/types.js).
+        const instance = new spec.input() as Record<string, unknown>;
+        for (const key of Object.keys(instance))
+          if (instance[key] === undefined && !(key in input)) delete instance[key];
+        Object.assign(instance, input);
+        if (!inputPassesSync(instance)) return null;
+        let row: Record<string, unknown>;
+        try {
+          row = spec.row(request.orgId, instance);
+        } catch (error) {
+          if (error instanceof DomainError) return null;
+          throw error;
+        }
+        if (row.orgId !== request.orgId || Object.keys(row).length !== columns.length) return null;
+        return (request.row = row);
+      };
+      const driver = this.dataSource.driver;
+      const literalOf = (column: ColumnMetadata, row: Record<string, unknown>): string | null => {
+        if (!(column.propertyName in row)) return null;
+        const literal = inlineParameters('$1', [driver.preparePersistentValue(row[column.propertyName], column)]);
+        return literal === null ? null : `${literal}::${String(column.type)}`;
+      };
+      const writerValue = (pick: (writer: PlanWriter) => string, type: string) =>
+        bind(type, (_, request) => {
+          if (!request.writer) return null;
+          const literal = inlineParameters('$1', [pick(request.writer)]);
+          return literal === null ? null : `${literal}::${type}`;
+        });
+      const created = nextAlias();
+      prefix.push(
+        `WITH ${created} AS (INSERT INTO ${ident(metadata.tableName)} (${columns.map((c) => ident(c.databaseName)).join(', ')}) VALUES (`,
+      );
+      columns.forEach((column, i) => {
+        if (i > 0) prefix.push(', ');
+        prefix.push(
+          bind(String(column.type), (vars, request) => {
+            const row = rowOf(vars, request);
+            return row && literalOf(column, row);
+          }),
+        );
+      });
+      prefix.push(
+        `) RETURNING *), ${created}_audit AS (INSERT INTO audit_log (${AUDIT_COLUMNS}) SELECT ${created}.org_id, `,
+        writerValue(() => uuidv7(), 'uuid'),
+        ', ',
+        writerValue((writer) => writer.actor, 'text'),
+        ', ',
+        writerValue((writer) => writer.actorKind, 'text'),
+        `, ${escapeLiteral(name)}, ${escapeLiteral(type.name)}, ${created}.id::text, `,
+        writerValue((writer) => writer.requestId, 'text'),
+        ` FROM ${created}) `,
+      );
+      const alias = nextAlias();
+      out.push('(SELECT ');
+      inWrite = true;
+      const paths = object(
+        out,
+        type as GraphQLObjectType,
+        alias,
+        subfields(type as GraphQLObjectType, nodes),
+        new Set(),
+      );
+      inWrite = false;
+      out.push(` FROM ${created} ${alias})`);
+      // Null only if the INSERT wrote nothing; then the resolver answers.
+      byIdRoots.push(responseKey);
+      write = { workspaceRole: spec.workspaceRole };
+      return paths;
+    };
+
+    const mutation = operation.operation === 'mutation';
+    const root = mutation ? schema.getMutationType() : schema.getQueryType();
+    if (!root) return decline('no root type');
+    const rootFields = collectFields(schema, fragments, variables, root, operation.selectionSet);
     if (rootFields.size === 0 || rootFields.size > MAX_KEYS) decline('root selection');
     const out: Piece[] = ['SELECT '];
-    const ids = build(out, query, rootFields, (name, nodes, responseKey) => {
+    const ids = build(out, root, rootFields, (name, nodes, responseKey) => {
+      if (mutation) return writeField(root, name, nodes, responseKey);
+      const query = root;
       const byId = ROOT_BY_ID[name];
       const field = fieldOf(query, nodes, byId ? ['id'] : []);
       const type = getNamedType(field.type);
@@ -501,11 +669,13 @@ export class SqlPlanner {
       }
       return decline(`root field ${name}`);
     });
+    if (mutation && !write) decline('a mutation without a planned write');
     out.push(' AS data');
-    const traced = out.map((piece) => (typeof piece === 'number' ? `$${piece + 1}` : piece)).join('');
+    const pieces = [...prefix, ...out];
+    const traced = pieces.map((piece) => (typeof piece === 'number' ? `$${piece + 1}` : piece)).join('');
     const name = statementName(types, traced);
     const prepare = `PREPARE ${name}(${types.join(', ')}) AS ${traced}`;
-    return { pieces: out, binders, rules: [...rules.values()], byIdRoots, traced, prepare, name, ids };
+    return { pieces, binders, rules: [...rules.values()], byIdRoots, traced, prepare, name, ids, write };
   }
 }
 

@@ -12,6 +12,9 @@ export interface AuditRecord {
   targetId: string | null;
 }
 
+/** audit_log's columns in the order every change writes them (record, and the planned writes of src/graphql/sql-plan). */
+export const AUDIT_COLUMNS = 'org_id, id, actor, actor_kind, operation, target_type, target_id, request_id';
+
 export const auditService = {
   /**
    * Appends one audit row through the request's scope. Every transport calls it inside the savepoint of
@@ -25,7 +28,7 @@ export const auditService = {
    */
   async record(ctx: Pick<RequestContext, 'scope' | 'principal' | 'requestId'>, entry: AuditRecord): Promise<void> {
     await ctx.scope.queueWrite(
-      `INSERT INTO audit_log (org_id, id, actor, actor_kind, operation, target_type, target_id, request_id)
+      `INSERT INTO audit_log (${AUDIT_COLUMNS})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [
         ctx.scope.orgId,

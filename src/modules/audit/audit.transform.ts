@@ -4,7 +4,7 @@ import { auditService } from './audit.service';
 import type { GatewayContext } from '../../graphql/context';
 
 /** Argument names that identify what a mutation acts on, in order of preference. Values are never recorded. */
-const TARGET_ARGS = ['id', 'userId', 'environmentId', 'componentId', 'ringId', 'workspaceId'];
+export const TARGET_ARGS = ['id', 'userId', 'environmentId', 'componentId', 'ringId', 'workspaceId'];
 
 function targetOf(args: Record<string, unknown>, result: unknown): string | null {
   for (const name of TARGET_ARGS) {

@@ -10,6 +10,24 @@ import { checkId } from '../../errors';
 import { Component } from './component.entity';
 import type { CreateComponentInput, UpdateComponentInput } from './component.inputs';
 
+/** The workspace role createComponent needs (in the component's workspace). */
+export const CREATE_COMPONENT_ROLE = WorkspaceRole.DEVELOPER;
+
+/**
+ * The row createComponent inserts for a validated input (ids decoded): the service's and the planned write's
+ * (src/graphql/sql-plan/writes.ts) one definition. Throws BadInputError for a workspace id that is no uuid.
+ */
+export function newComponentRow(orgId: string, input: CreateComponentInput) {
+  return {
+    orgId,
+    id: uuidv7(),
+    workspaceId: checkId(input.workspaceId, 'workspaceId'),
+    type: input.type,
+    name: input.name.trim(),
+    configuration: input.configuration ?? {},
+  } satisfies Partial<Component>;
+}
+
 export const componentService = {
   async get(ctx: RequestContext, id: string): Promise<Component> {
     const component = await ctx.loaders.component.byId.load(checkId(id));
@@ -28,18 +46,12 @@ export const componentService = {
   },
 
   async create(ctx: RequestContext, input: CreateComponentInput): Promise<Component> {
-    const workspaceId = checkId(input.workspaceId, 'workspaceId');
+    const row = newComponentRow(ctx.orgId, input);
+    const workspaceId = row.workspaceId;
     // The INSERT's foreign key answers NOT_FOUND for a workspace that is not there (below).
-    await requireWorkspaceRole(ctx, workspaceId, WorkspaceRole.DEVELOPER, { writeProvesWorkspace: true });
+    await requireWorkspaceRole(ctx, workspaceId, CREATE_COMPONENT_ROLE, { writeProvesWorkspace: true });
     return ctx.scope.mutation((manager) =>
-      insertReturning(manager, Component, {
-        orgId: ctx.orgId,
-        id: uuidv7(),
-        workspaceId,
-        type: input.type,
-        name: input.name.trim(),
-        configuration: input.configuration ?? {},
-      }).catch((error) => {
+      insertReturning(manager, Component, row).catch((error) => {
         // The foreign key includes org_id: another organization's workspace is simply not there.
         if (pgErrorCode(error) === PgError.FOREIGN_KEY_VIOLATION) throw new NotFoundError('Workspace', workspaceId);
         throw error;
