@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabase, createOrgs, firstWorkspaces, seedTrees } from './lib/data.mjs';
-import { gatewayServer, pinSelf } from './lib/servers.mjs';
+import { databaseCpuDelta, databaseCpuMs, gatewayServer, pinSelf } from './lib/servers.mjs';
 import { makeKeys, userToken } from './lib/keys.mjs';
 import { WORKLOADS } from './lib/workloads.mjs';
 import { load } from './lib/load.mjs';
@@ -60,13 +60,15 @@ try {
     const slice = async (server, seconds, record) => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const before = cpuMs(server.pid);
+      const databaseBefore = databaseCpuMs();
       const r = await load(server.url, spec, targets, { seconds, connections: CONNECTIONS, label: name });
       if (r.failure) throw new Error(r.failure);
       const after = cpuMs(server.pid);
       const perRequest = (after.total - before.total) / r.requests;
       const system = (after.system - before.system) / r.requests;
+      const database = databaseCpuDelta(databaseBefore, databaseCpuMs()) / r.requests;
       if (record) cpu[server.name].push(perRequest);
-      return { perRequest, system, rps: r.rps };
+      return { perRequest, system, database, rps: r.rps };
     };
     for (const server of servers) await slice(server, 2, false); // warm-up
     for (let i = 0; i < SLICES; i++) {
@@ -74,8 +76,10 @@ try {
       const order = i % 2 ? [servers[1], servers[0]] : servers;
       const out = [];
       for (const server of order) {
-        const { perRequest, system, rps } = await slice(server, SECONDS, true);
-        out.push(`${server.name} ${perRequest.toFixed(3)} ms (system ${system.toFixed(3)}; ${rps} req/s)`);
+        const { perRequest, system, database, rps } = await slice(server, SECONDS, true);
+        out.push(
+          `${server.name} ${perRequest.toFixed(3)} ms (system ${system.toFixed(3)}, PostgreSQL ${database.toFixed(3)}; ${rps} req/s)`,
+        );
       }
       log(`${name} slice ${i + 1}: ${out.join(', ')}`);
     }

@@ -11,7 +11,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabase, createOrgs, firstWorkspaces, seedTrees, ROOT } from './lib/data.mjs';
-import { gatewayServer, limitServer, pinSelf, postgraphileServer, HAS_TASKSET } from './lib/servers.mjs';
+import {
+  databaseCpuDelta,
+  databaseCpuMs,
+  gatewayServer,
+  limitServer,
+  pinSelf,
+  postgraphileServer,
+  HAS_TASKSET,
+} from './lib/servers.mjs';
 import { WORKLOADS, FANOUT, stored } from './lib/workloads.mjs';
 import { BenchFailure, fixedRate, keepAliveAgent, load, once } from './lib/load.mjs';
 import { writeReports } from './lib/report.mjs';
@@ -222,12 +230,17 @@ async function main() {
     const timed = async (server, spec, targets, options) => {
       await new Promise((resolve) => setTimeout(resolve, 500)); // let the previous run's stragglers finish
       const cpuBefore = cpuMsOf(server.pid);
+      const databaseBefore = databaseCpuMs();
       const r = await (options.rate ? fixedRate : load)(server.url, spec, targets, options);
       // CPU time the server's process was charged (user + system, /proc/<pid>/stat) per request answered: unlike
       // throughput (and a sampling profile, which counts wall time), barely moved by other load on the machine.
       const cpuAfter = cpuMsOf(server.pid);
       if (cpuBefore !== null && cpuAfter !== null && r.requests)
         r.cpuMsPerRequest = Number(((cpuAfter - cpuBefore) / r.requests).toFixed(3));
+      // And PostgreSQL's CPU per request (every postgres process; unpinned, it shares both cores): the database
+      // work a peer's statements cause, which caps throughput as much as the peer's own CPU does.
+      if (r.requests)
+        r.dbCpuMsPerRequest = Number((databaseCpuDelta(databaseBefore, databaseCpuMs()) / r.requests).toFixed(3));
       if (r.failure) {
         failures.push(r.failure);
         log(`FAILURE ${r.failure}`);
@@ -285,7 +298,7 @@ async function main() {
           });
           result.peers[server.name].rounds.push(r);
           log(
-            `${name} round ${round + 1} ${server.name}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, CPU ${r.cpuMsPerRequest} ms/request`,
+            `${name} round ${round + 1} ${server.name}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, CPU ${r.cpuMsPerRequest} ms/request, PostgreSQL CPU ${r.dbCpuMsPerRequest} ms/request`,
           );
         }
       }

@@ -166,3 +166,33 @@ export function limitServer({ db, keys, cpu }) {
     env: peerEnv(db, keys),
   });
 }
+
+/**
+ * CPU ms of every PostgreSQL process so far, by pid (the embedded server's postmaster, backends and helpers:
+ * /proc entries whose command is `postgres`): the database's side of a request, which shares the machine's cores.
+ */
+export function databaseCpuMs() {
+  const cpu = new Map();
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.split(') ')[1].split(' ');
+      cpu.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      /* gone */
+    }
+  }
+  return cpu;
+}
+
+/**
+ * PostgreSQL CPU ms between two `databaseCpuMs()` snapshots: per process, so a backend that exits in between
+ * (its time is gone from /proc) makes the figure a little low, never negative.
+ */
+export function databaseCpuDelta(before, after) {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}

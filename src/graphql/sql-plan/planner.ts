@@ -116,11 +116,8 @@ export interface PlannedWriteCheck {
 export interface BoundPlan {
   sql: string;
   traced: string;
-  /**
-   * The same statement as a named prepared statement (DB_PREPARED_STATEMENTS; src/db/prepared-plans.ts); none
-   * for a write (its literals change with every request: fresh ids).
-   */
-  prepared?: PreparedStatement;
+  /** The same statement as a named prepared statement (DB_PREPARED_STATEMENTS; src/db/prepared-plans.ts). */
+  prepared: PreparedStatement;
   rules: FieldRule[];
   byIdRoots: string[];
   /** The global ids and cursors of the answer, sent as uuids: encoded by plannedData. */
@@ -237,9 +234,11 @@ export class SqlPlanner {
     }
     let sql = '';
     for (const piece of compiled.pieces) sql += typeof piece === 'number' ? values[piece] : piece;
-    const prepared = compiled.write
-      ? undefined
-      : { name: compiled.name, prepare: compiled.prepare, execute: `EXECUTE ${compiled.name}(${values.join(', ')})` };
+    const prepared = {
+      name: compiled.name,
+      prepare: compiled.prepare,
+      execute: `EXECUTE ${compiled.name}(${values.join(', ')})`,
+    };
     return {
       sql,
       traced: compiled.traced,
