@@ -75,49 +75,88 @@ export function preparedStatementsEnabled(): boolean {
   return enabled;
 }
 
+/** One statement of an opening message, sent with its literals or as a prepared statement of this connection. */
+export interface CarriedStatement {
+  /** The statement with its values as checked literals. */
+  inline: string;
+  /** The same as a named prepared statement, when it may be one. */
+  statement?: PreparedStatement;
+  /** Counted in `planOpenings` (the compiled read path's and planned writes' statement; not the caller row). */
+  counted?: boolean;
+}
+
 /**
- * The SQL that carries `statement` on `client` in the opening message (after the caller row), how many
- * results it adds before the planned rows (PREPARE, DEALLOCATE), and what to record once the message
- * succeeded. `inline` is the statement with literals, for when preparing is off.
+ * The statements of one opening message as this connection must receive them (see the top of this file):
+ * `EXECUTE` for a name it holds, `[DEALLOCATE …;] PREPARE …; EXECUTE …` for one it does not, the literal
+ * statement when preparing is off or the statement has no prepared form. `extra`: the results the message
+ * carries in front of the statement's own (DEALLOCATE, PREPARE). A connection whose record is unsure gets one
+ * `DEALLOCATE ALL` in front of its first PREPARE; an eviction never takes a name this message uses.
+ * `succeeded()` records the message's statements once it ran (only then: PREPARE is not transactional, a
+ * failed message is handled by `forget`/`forgetUnsure`).
  */
+export function carryAll(
+  client: object,
+  statements: readonly CarriedStatement[],
+): { parts: Array<{ sql: string; extra: number }>; prepared: boolean; succeeded(): void } {
+  let known = perConnection.get(client);
+  if (!known) perConnection.set(client, (known = new Map()));
+  const names = known;
+  const reset = unsure.has(client);
+  let resetSent = false;
+  const used = new Set(statements.flatMap((item) => (item.statement && enabled ? [item.statement.name] : [])));
+  const evicted: string[] = [];
+  let size = names.size;
+  const counts: Array<keyof typeof planOpenings> = [];
+  const parts = statements.map((item) => {
+    const statement = item.statement;
+    if (!statement || !enabled) {
+      if (item.counted) counts.push('inline');
+      return { sql: item.inline, extra: 0 };
+    }
+    if (names.has(statement.name)) {
+      if (item.counted) counts.push('execute');
+      return { sql: statement.execute, extra: 0 };
+    }
+    let deallocate = '';
+    if (reset && !resetSent) {
+      deallocate = 'DEALLOCATE ALL; ';
+      resetSent = true;
+    } else if (!reset && size >= MAX_PER_CONNECTION) {
+      const victim = [...names.keys()].find((name) => !used.has(name) && !evicted.includes(name));
+      if (victim) {
+        deallocate = `DEALLOCATE ${victim}; `;
+        evicted.push(victim);
+        size--;
+      }
+    }
+    size++;
+    if (item.counted) counts.push('prepare');
+    return { sql: `${deallocate}${statement.prepare}; ${statement.execute}`, extra: deallocate ? 2 : 1 };
+  });
+  return {
+    parts,
+    prepared: used.size > 0,
+    succeeded() {
+      if (reset) unsure.delete(client);
+      for (const name of evicted) names.delete(name);
+      // LRU: most recently used last.
+      for (const name of used) {
+        names.delete(name);
+        names.set(name, true);
+      }
+      for (const count of counts) planOpenings[count]++;
+    },
+  };
+}
+
+/** `carryAll` for the one planned statement of an opening (counted in `planOpenings`). */
 export function carryPlanned(
   client: object,
   inline: string,
   statement: PreparedStatement | undefined,
 ): { sql: string; extra: number; prepared: boolean; succeeded(): void } {
-  if (!statement || !enabled) {
-    return { sql: inline, extra: 0, prepared: false, succeeded: () => planOpenings.inline++ };
-  }
-  let names = perConnection.get(client);
-  if (!names) perConnection.set(client, (names = new Map()));
-  const known = names;
-  if (known.has(statement.name)) {
-    return {
-      sql: statement.execute,
-      extra: 0,
-      prepared: true,
-      succeeded() {
-        // LRU: most recently used last.
-        known.delete(statement.name);
-        known.set(statement.name, true);
-        planOpenings.execute++;
-      },
-    };
-  }
-  const evicted = known.size >= MAX_PER_CONNECTION ? known.keys().next().value : undefined;
-  const reset = unsure.has(client);
-  const deallocate = reset ? 'DEALLOCATE ALL; ' : evicted ? `DEALLOCATE ${evicted}; ` : '';
-  return {
-    sql: `${deallocate}${statement.prepare}; ${statement.execute}`,
-    extra: deallocate ? 2 : 1,
-    prepared: true,
-    succeeded() {
-      if (reset) unsure.delete(client);
-      if (evicted) known.delete(evicted);
-      known.set(statement.name, true);
-      planOpenings.prepare++;
-    },
-  };
+  const carried = carryAll(client, [{ inline, statement, counted: true }]);
+  return { ...carried.parts[0], prepared: carried.prepared, succeeded: carried.succeeded };
 }
 
 /**

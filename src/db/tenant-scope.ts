@@ -2,7 +2,14 @@ import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner
 import { escapeLiteral } from 'pg';
 import { TENANT_ROLE } from './tenant-role';
 import { transactionTimeouts, type QueryRunnerData } from './data-source';
-import { carryPlanned, forget, forgetUnsure, planOpenings, type PreparedStatement } from './prepared-plans';
+import {
+  carryAll,
+  forget,
+  forgetUnsure,
+  planOpenings,
+  type CarriedStatement,
+  type PreparedStatement,
+} from './prepared-plans';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -367,18 +374,20 @@ export class TenantScope {
   /**
    * The request's first read, folded into the round trip that opens the transaction when the scope is
    * not open yet (the caller row: openRequest reads it before anything else). `sql` must be one
-   * parameterless statement whose values are literals (uuids checked, text through escapeLiteral).
-   * On a scope already open it is an ordinary statement.
+   * parameterless statement whose values are literals (uuids checked, text through escapeLiteral);
+   * `prepared`, the same as a prepared statement of the connection (DB_PREPARED_STATEMENTS: parsed and
+   * planned once per connection instead of on every request). On a scope already open it is an ordinary
+   * statement.
    */
-  async openWith<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+  async openWith<T = Record<string, unknown>>(sql: string, prepared?: PreparedStatement): Promise<T[]> {
     if (this.opening) return this.query<T>(sql);
-    await this.open(sql);
+    await this.open({ inline: sql, statement: prepared });
     const rows = this.firstReadRows ?? [];
     this.firstReadRows = undefined;
     return rows as T[];
   }
 
-  private open(firstRead?: string): Promise<QueryRunner> {
+  private open(firstRead?: CarriedStatement): Promise<QueryRunner> {
     // Once open, every statement meets the guard itself; asking here would build a refusal (an Error, with
     // its stack) on every call after a committed opening (the caller row's hydration asks for the manager).
     if (this.opening) return this.opening;
@@ -425,68 +434,74 @@ export class TenantScope {
       const opening =
         `BEGIN${this.readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${TENANT_ROLE}; ` +
         `SELECT set_config('app.org_id', '${orgId}', true), set_config('app.user_id', ${escapeLiteral(userId ?? '')}, true), ` +
-        `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}` +
-        (firstRead ? `; ${firstRead}` : '');
+        `set_config('app.principal_kind', '${kind === 'api_key' && !userId ? 'api_key' : 'user'}', true), ${transactionTimeouts(this.dataSource)}`;
       const speculative = firstRead ? this.speculative : undefined;
       const openingStarted = process.hrtime.bigint();
       let results: Array<{ rows: Record<string, unknown>[] }>;
-      if (!speculative) results = await this.sendMany(runner, opening);
-      else {
-        // The planned statement with its literals, or as a prepared statement of this connection
-        // (DB_PREPARED_STATEMENTS, src/db/prepared-plans.ts). The log gets its parameterised text, never values.
-        const planned = carryPlanned(this.client, speculative.sql, speculative.prepared);
-        const commit = speculative.commit && this.readOnly ? '; COMMIT' : '';
-        try {
-          results = await this.sendMany(
-            runner,
-            `${opening}; ${planned.sql}${commit}`,
-            `${opening}; ${speculative.traced}${commit}`,
-          );
-          if (commit) {
-            results.pop();
-            this.committedInOpening = true;
-          }
+      // The caller row and the planned statement with their literals, or as prepared statements of this
+      // connection (DB_PREPARED_STATEMENTS, src/db/prepared-plans.ts). The log gets the caller row as sent
+      // inline (ids, as always) and the planned statement's parameterised text, never its values.
+      const carried = carryAll(this.client, [
+        ...(firstRead ? [firstRead] : []),
+        ...(speculative ? [{ inline: speculative.sql, statement: speculative.prepared, counted: true }] : []),
+      ]);
+      const [first, planned] = firstRead ? carried.parts : [undefined, carried.parts[0]];
+      const commit = speculative?.commit && this.readOnly ? '; COMMIT' : '';
+      try {
+        results = await this.sendMany(
+          runner,
+          `${opening}${first ? `; ${first.sql}` : ''}${speculative ? `; ${planned.sql}` : ''}${commit}`,
+          `${opening}${firstRead ? `; ${firstRead.inline}` : ''}${speculative ? `; ${speculative.traced}` : ''}${commit}`,
+        );
+        if (commit) {
+          results.pop();
+          this.committedInOpening = true;
+        }
+        if (speculative) {
           this.speculativeRows = results.pop()?.rows ?? [];
           results.length -= planned.extra; // PREPARE (and DEALLOCATE of an evicted one) answer no rows
-          planned.succeeded();
-        } catch (error) {
-          // The speculative read failed in SQL (it should not: checked literals, only the asked columns;
-          // but e.g. a column privilege the normal path would report as a field error): the message's
-          // transaction is failed and its results lost. Roll it back and open again without it, so the
-          // request answers exactly as it would have without the plan (two more round trips, this case only).
-          const data = runner.data as QueryRunnerData;
-          const sqlState = (error as { driverError?: { code?: unknown } }).driverError?.code;
-          // Only an error of the statement itself (SQLSTATE classes 42 syntax/privilege, 22 data, 26 statement
-          // name, 0A unsupported), reported by PostgreSQL: the connection itself is fine. A condition of the
-          // database (a statement timeout or lock wait, resources, a shutdown, a lost connection) is the
-          // request's outage as on any statement: sending the opening again would only meet it a second time.
-          // (pg rejects the query at the ErrorResponse, before the ReadyForQuery that sets the transaction
-          // status: not checked here.)
-          // A planned write (read-write scope) never falls back here: its request is rolled back and handed to the
-          // resolvers whole (src/graphql/known-documents.ts).
-          if (
-            !this.readOnly ||
-            typeof sqlState !== 'string' ||
-            !/^(42|22|26|0A)[0-9A-Z]{3}$/.test(sqlState) ||
-            this.whyRefused()
-          ) {
-            // Whether its PREPARE ran before the failure is unknown: the connection's next PREPARE deallocates all.
-            if (planned.prepared) forgetUnsure(this.client);
-            throw error;
-          }
-          planOpenings.fallback++;
-          // A message that carried PREPARE/EXECUTE may have prepared (PREPARE is not transactional) or found
-          // the statement missing (26000, someone ran DISCARD ALL): DEALLOCATE ALL in the same round trip
-          // makes the connection hold none of ours, as the record says once forgotten.
-          if (planned.prepared) {
-            const warning = forget(this.client, sqlState);
-            if (warning) this.dataSource.logger.log('warn', warning);
-          }
-          await this.sendMany(runner, planned.prepared ? 'ROLLBACK; DEALLOCATE ALL' : 'ROLLBACK');
-          if (data.failedStatements) data.failedStatements--;
-          this.speculative = undefined;
-          results = await this.sendMany(runner, opening);
         }
+        carried.succeeded();
+      } catch (error) {
+        // A statement of the message failed in SQL: the message's transaction is failed and its results lost.
+        // - The planned statement (it should not: checked literals, only the asked columns; but e.g. a column
+        //   privilege the normal path would report as a field error) of a read: roll back and open again
+        //   without it, so the request answers exactly as it would have without the plan (this case only).
+        // - A prepared caller row that vanished (26000, someone ran DISCARD ALL) or whose cached plan no longer
+        //   fits (0A000 after a migration): the same, with the caller row inline.
+        // - A planned write: never sent again here; its request is rolled back and handed to the resolvers
+        //   whole (src/graphql/known-documents.ts).
+        const data = runner.data as QueryRunnerData;
+        const sqlState = (error as { driverError?: { code?: unknown } }).driverError?.code;
+        // Only an error of a statement itself (SQLSTATE classes 42 syntax/privilege, 22 data, 26 statement
+        // name, 0A unsupported), reported by PostgreSQL: the connection itself is fine. A condition of the
+        // database (a statement timeout or lock wait, resources, a shutdown, a lost connection) is the
+        // request's outage as on any statement: sending the opening again would only meet it a second time.
+        // (pg rejects the query at the ErrorResponse, before the ReadyForQuery that sets the transaction
+        // status: not checked here.)
+        if (
+          !(speculative || carried.prepared) ||
+          (speculative && !this.readOnly) ||
+          typeof sqlState !== 'string' ||
+          !/^(42|22|26|0A)[0-9A-Z]{3}$/.test(sqlState) ||
+          this.whyRefused()
+        ) {
+          // Whether a PREPARE ran before the failure is unknown: the connection's next PREPARE deallocates all.
+          if (carried.prepared) forgetUnsure(this.client);
+          throw error;
+        }
+        if (speculative) planOpenings.fallback++;
+        // A message that carried PREPARE/EXECUTE may have prepared (PREPARE is not transactional) or found
+        // the statement missing (26000, someone ran DISCARD ALL): DEALLOCATE ALL in the same round trip
+        // makes the connection hold none of ours, as the record says once forgotten.
+        if (carried.prepared) {
+          const warning = forget(this.client, sqlState);
+          if (warning) this.dataSource.logger.log('warn', warning);
+        }
+        await this.sendMany(runner, carried.prepared ? 'ROLLBACK; DEALLOCATE ALL' : 'ROLLBACK');
+        if (data.failedStatements) data.failedStatements--;
+        this.speculative = undefined;
+        results = await this.sendMany(runner, `${opening}${firstRead ? `; ${firstRead.inline}` : ''}`);
       }
       this.openingNs = [openingStarted, process.hrtime.bigint()];
       // TypeORM's bookkeeping as if its startTransaction() had run: mutation() nests savepoints

@@ -35,9 +35,10 @@ interface Known {
 }
 
 /**
- * Query documents that Apollo's full pipeline has parsed and validated (every validation rule: armor's
- * limits, the node limit, no subscriptions) and that the compiled read path could plan: recorded by the
- * tenant plugin (`remember`), keyed by the exact query text and operation name. Only the DOCUMENT is
+ * Documents that Apollo's full pipeline has parsed and validated (every validation rule: armor's limits, the
+ * node limit, no subscriptions) and that the planner could plan — queries, and mutations that are one planned
+ * write (src/graphql/sql-plan/writes.ts): recorded by the tenant plugin (`remember`), keyed by the exact text
+ * and operation name. Only the DOCUMENT is
  * remembered, never a caller, a variable or a row: the document is the same for every tenant, and whether
  * it may be answered is decided again on every request (below). Bounded (LRU).
  */
@@ -91,11 +92,12 @@ export interface KnownDocumentOptions {
 }
 
 /**
- * The known-document path (issue 11, W2; README "Compiled read path"): a POST of a known document whose
- * whole answer the compiled read path builds is answered here, between the JSON body parser and Apollo,
- * without Apollo's request pipeline, the GraphQL context or the executor — what PostGraphile's grafserv does
- * for its planned operations. Its one round trip is the whole transaction:
- * `BEGIN READ ONLY; … settings; caller row; planned statement; COMMIT`.
+ * The known-document path (issue 11, W2 and W3; README "Compiled read path"): a POST of a known document
+ * whose whole answer the planner builds is answered here, between the JSON body parser and Apollo, without
+ * Apollo's request pipeline, the GraphQL context or the executor — what PostGraphile's grafserv does for its
+ * planned operations. A read's one round trip is the whole transaction:
+ * `BEGIN READ ONLY; … settings; caller row; planned statement; COMMIT`; a planned write's opening carries its
+ * statement, and its COMMIT follows once the same checks as the resolver's passed (README "Planned writes").
  *
  * It answers only when everything Apollo's path would do is known to end in a plain 200 with `data`: a
  * known document, the body's fields of the types Apollo accepts, a verified token, a plan for this caller's
