@@ -513,6 +513,45 @@ describe('isolation, records and failures', () => {
     });
   });
 
+  test('a client that leaves while the opening with its write runs: rolled back, nothing written, nothing left open', async () => {
+    await db.admin.query(`
+      CREATE FUNCTION test_planned_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.name LIKE 'planned-slow-insert%' THEN PERFORM pg_sleep(0.4); END IF;
+        RETURN NEW;
+      END $$`);
+    await db.admin.query(
+      `CREATE TRIGGER test_planned_slow_insert BEFORE INSERT ON components FOR EACH ROW EXECUTE FUNCTION test_planned_slow_insert()`,
+    );
+    try {
+      await makeKnown(CREATE, { i: { workspaceId: ws.a, name: 'warm', type: 'AGENT' } }, tokens.a);
+      const before = await snapshot(db.admin);
+      for (let i = 0; i < 3; i++) {
+        const controller = new AbortController();
+        const sent = send(gw, {
+          ...post(CREATE, { i: { workspaceId: ws.a, name: `planned-slow-insert ${i}`, type: 'AGENT' } }, tokens.a),
+          signal: controller.signal,
+        }).catch((error: unknown) => error);
+        // Abort once the opening is running (the trigger holds it for 0.4 s).
+        for (let j = 0; j < 100; j++) {
+          const { rows } = await db.admin.query(
+            `SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%EXECUTE mg_%' AND application_name = 'manifest-gateway'`,
+          );
+          if (rows.length) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        controller.abort();
+        expect(await sent).toMatchObject({ name: 'AbortError' });
+      }
+      expect(await openGatewayTransactions(db.admin)).toEqual([]);
+      expect(await snapshot(db.admin)).toEqual(before);
+    } finally {
+      await db.admin.query(
+        `DROP TRIGGER test_planned_slow_insert ON components; DROP FUNCTION test_planned_slow_insert();`,
+      );
+    }
+  });
+
   test('clients that leave mid-write: no connection left in a transaction, each write whole or absent', async () => {
     const tag = rand();
     const sends: Array<Promise<unknown>> = [];

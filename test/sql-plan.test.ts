@@ -4,7 +4,7 @@ import { cli, startGateway, type RunningGateway } from './support/gateway';
 import { PGBOUNCER_PORT } from './support/database';
 import { createDataSource } from '../src/db/data-source';
 import { TenantScope } from '../src/db/tenant-scope';
-import { planOpenings } from '../src/db/prepared-plans';
+import { planOpenings, setPreparedStatements } from '../src/db/prepared-plans';
 import { W1_QUERY } from './support/queries';
 
 /**
@@ -518,6 +518,67 @@ test('PREPARE outlives a rolled-back transaction; a vanished statement falls bac
     expect(scope.takeSpeculative()).toBeUndefined();
     await scope.end(true);
     expect((await dataSource.query('SELECT count(*)::int AS n FROM pg_prepared_statements'))[0].n).toBe(0);
+  } finally {
+    await dataSource.destroy();
+  }
+});
+
+test('the caller row as a prepared statement: prepared once, then executed; vanished, it falls back inline', async () => {
+  if (PGBOUNCER_PORT) return;
+  const dataSource = createDataSource({ url: db.url, poolSize: 1 });
+  await dataSource.initialize();
+  // In this process, earlier tests made statements vanish: start the count afresh (3 switch preparing off).
+  setPreparedStatements(true);
+  try {
+    const caller = {
+      name: 'mg_test_caller',
+      prepare: 'PREPARE mg_test_caller(uuid) AS SELECT slug FROM organizations WHERE id = $1',
+      execute: `EXECUTE mg_test_caller('${orgA.id}'::uuid)`,
+    };
+    const inline = `SELECT slug FROM organizations WHERE id = '${orgA.id}'::uuid`;
+    const identity = { orgId: orgA.id, userId: 'user-1', kind: 'user' as const };
+    const open = async (readOnly = true) => {
+      const scope = new TenantScope(dataSource, identity, readOnly);
+      const rows = await scope.openWith(inline, caller);
+      const statements = scope.statements;
+      await scope.end(true);
+      return { rows, statements };
+    };
+    const held = async () =>
+      (await dataSource.query(`SELECT name FROM pg_prepared_statements ORDER BY name`)).map((r: any) => r.name);
+    const expected = { rows: [{ slug: orgA.slug }], statements: 1 };
+    expect(await open()).toEqual(expected); // PREPARE …; EXECUTE …
+    expect(await held()).toContain('mg_test_caller');
+    expect(await open(false)).toEqual(expected); // EXECUTE …
+    // Someone discards the session's statements: 26000, rolled back with DEALLOCATE ALL, opened again inline.
+    await dataSource.query('DISCARD ALL');
+    expect(await open()).toEqual({ ...expected, statements: 3 });
+    expect(await open()).toEqual(expected);
+    expect(await held()).toContain('mg_test_caller');
+    // A planned write's opening is never sent again in its scope: the request is handed back whole (rejected
+    // here, rolled back by end), and the connection's next PREPARE starts with DEALLOCATE ALL.
+    await dataSource.query('DISCARD ALL');
+    const write = new TenantScope(dataSource, identity, false);
+    write.speculate({
+      sql: 'SELECT 1 AS x',
+      traced: 'SELECT 1 AS x',
+      prepared: {
+        name: 'mg_test_write',
+        prepare: 'PREPARE mg_test_write AS SELECT 1 AS x',
+        execute: 'EXECUTE mg_test_write',
+      },
+    });
+    await expect(write.openWith(inline, caller)).rejects.toMatchObject({ driverError: { code: '26000' } });
+    await write.end(false);
+    expect(await open()).toEqual(expected);
+    expect(await held()).toEqual(['mg_test_caller']);
+    expect(
+      (
+        await dataSource.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND datname = current_database()`,
+        )
+      )[0].n,
+    ).toBe(0);
   } finally {
     await dataSource.destroy();
   }

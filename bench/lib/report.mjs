@@ -42,9 +42,19 @@ export function writeReports({ settings, results, fanout, rss, rssWithFanout, fa
     '',
   );
   lines.push(
-    '| workload | gateway req/s | PostGraphile 5 req/s | limit req/s | gateway ÷ PostGraphile | gateway ÷ limit | p50 / p99 ms at fixed rate (gateway · PostGraphile · limit) | SQL round trips / request (gateway · PostGraphile · limit) |',
+    '| workload | gateway req/s | PostGraphile 5 req/s | limit req/s | gateway ÷ PostGraphile | gateway ÷ limit | p50 / p99 ms at fixed rate (gateway · PostGraphile · limit) | SQL round trips / request (gateway · PostGraphile · limit) | CPU ms / request, server + PostgreSQL (gateway · PostGraphile · limit) |',
   );
-  lines.push('|---|---:|---:|---:|---:|---:|---|---|');
+  lines.push('|---|---:|---:|---:|---:|---:|---|---|---|');
+  // Medians over the rounds: the server process's CPU and every PostgreSQL process's (harness.mjs `timed`).
+  const cpuOf = (x) => {
+    const middle = (key) => {
+      const values = (x.rounds ?? []).map((round) => round[key]).filter((v) => typeof v === 'number');
+      if (!values.length) return undefined;
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length / 2)];
+    };
+    return `${fmt(middle('cpuMsPerRequest'), 2)} + ${fmt(middle('dbCpuMsPerRequest'), 2)}`;
+  };
   for (const [name, r] of Object.entries(results)) {
     const p = (peer) => r.peers[peer];
     const cell = (peer, f) => (p(peer) ? f(p(peer)) : 'n/a');
@@ -52,7 +62,8 @@ export function writeReports({ settings, results, fanout, rss, rssWithFanout, fa
       `| ${r.title} | ${cell('gateway', (x) => fmt(x.rps))} | ${cell('postgraphile', (x) => fmt(x.rps))} | ${cell('limit', (x) => fmt(x.rps))} | ` +
         `${fmt(json[name]['gateway/postgraphile'], 2)} | ${fmt(json[name]['gateway/limit'], 2)} | at ${r.fixedRate} req/s: ` +
         `${PEERS.map((peer) => cell(peer, (x) => `${fmt(x.p50AtFixedRate)} / ${fmt(x.p99AtFixedRate)}`)).join(' · ')} | ` +
-        `${PEERS.map((peer) => cell(peer, (x) => fmt(x.statementsPerRequest))).join(' · ')} |`,
+        `${PEERS.map((peer) => cell(peer, (x) => fmt(x.statementsPerRequest))).join(' · ')} | ` +
+        `${PEERS.map((peer) => cell(peer, cpuOf)).join(' · ')} |`,
     );
   }
   const mb = (r) =>

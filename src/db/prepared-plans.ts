@@ -66,9 +66,10 @@ const unsure = new WeakSet<object>();
 let enabled = true;
 let vanished = 0;
 
-/** DB_PREPARED_STATEMENTS (config; server wiring). */
+/** DB_PREPARED_STATEMENTS (config; server wiring): also starts the count of vanished statements afresh. */
 export function setPreparedStatements(on: boolean): void {
   enabled = on;
+  vanished = 0;
 }
 
 export function preparedStatementsEnabled(): boolean {
