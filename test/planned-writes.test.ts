@@ -25,6 +25,16 @@ const CREATE = `mutation PlannedCreate($i: CreateComponentInput!) { createCompon
 const tokens: Record<string, string> = {};
 const ws: Record<string, string> = {};
 
+/** An org-wide API key of organization A (made by the platform CLI) with the component scopes, and its token. */
+async function componentKey(name: string): Promise<{ id: string; token: string }> {
+  const key = await cli(
+    ['apikey', 'create', '--org', orgA.slug, '--name', name, '--scopes', 'components:write,components:read', '--json'],
+    { DATABASE_URL: db.url },
+  );
+  expect(key.code).toBe(0);
+  return { id: key.json.id, token: await gw.exchangeApiKey(key.json.key) };
+}
+
 beforeAll(async () => {
   off = await startGateway({ databaseUrl: db.url, key: gw.key, env: { GRAPHQL_SQL_PLAN: 'off' } });
   for (const [name, org] of [
@@ -57,23 +67,7 @@ beforeAll(async () => {
   tokens.allDev = gw.token(orgA.id, undefined, { sub: 'all-dev-1' });
   tokens.billing = gw.token(orgA.id, undefined, { sub: 'billing-1' });
   tokens.readOnly = gw.token(orgA.id, ['org:read', 'workspaces:read', 'components:read']);
-  const key = await cli(
-    [
-      'apikey',
-      'create',
-      '--org',
-      orgA.slug,
-      '--name',
-      'writer',
-      '--scopes',
-      'components:write,components:read',
-      '--json',
-    ],
-    { DATABASE_URL: db.url },
-  );
-  expect(key.code).toBe(0);
-  tokens.apiKey = await gw.exchangeApiKey(key.json.key);
-  tokens.apiKeyId = key.json.id;
+  tokens.apiKey = (await componentKey('writer')).token;
 }, 120000);
 
 afterAll(async () => {
@@ -311,24 +305,11 @@ describe('everything the resolver would refuse or decide otherwise is its own to
       expect(planned.body.errors[0].extensions.code).toBe(status === 'suspended' ? 'ORG_SUSPENDED' : 'ORG_ARCHIVED');
       expect(await snapshot(db.admin)).toEqual(before);
     }
-    const key = await cli(
-      [
-        'apikey',
-        'create',
-        '--org',
-        orgA.slug,
-        '--name',
-        'revoked-writer',
-        '--scopes',
-        'components:write,components:read',
-        '--json',
-      ],
-      { DATABASE_URL: db.url },
-    );
-    const keyToken = await gw.exchangeApiKey(key.json.key);
+    const key = await componentKey('revoked-writer');
+    const keyToken = key.token;
     const keyInput = { i: { workspaceId: ws.a, name: 'by a revoked key', type: 'AGENT' } };
     await makeKnown(CREATE, keyInput, keyToken);
-    await db.admin.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [key.json.id]);
+    await db.admin.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [key.id]);
     const before = await snapshot(db.admin);
     const normal = await send(off, post(CREATE, keyInput, keyToken));
     const planned = await send(gw, post(CREATE, keyInput, keyToken));
