@@ -445,7 +445,7 @@ export class TenantScope {
         ...(firstRead ? [firstRead] : []),
         ...(speculative ? [{ inline: speculative.sql, statement: speculative.prepared, counted: true }] : []),
       ]);
-      const [first, planned] = firstRead ? carried.parts : [undefined, carried.parts[0]];
+      const [first, planned] = carried.parts; // a speculative statement rides only behind a first read
       const commit = speculative?.commit && this.readOnly ? '; COMMIT' : '';
       try {
         results = await this.sendMany(
