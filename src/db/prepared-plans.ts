@@ -150,16 +150,6 @@ export function carryAll(
   };
 }
 
-/** `carryAll` for the one planned statement of an opening (counted in `planOpenings`). */
-export function carryPlanned(
-  client: object,
-  inline: string,
-  statement: PreparedStatement | undefined,
-): { sql: string; extra: number; prepared: boolean; succeeded(): void } {
-  const carried = carryAll(client, [{ inline, statement, counted: true }]);
-  return { ...carried.parts[0], prepared: carried.prepared, succeeded: carried.succeeded };
-}
-
 /**
  * The opening that carried a prepared statement failed: the connection is about to be rolled back and sent
  * `DEALLOCATE ALL` (the caller's fallback message), so it holds none of ours any more. `sqlState` 26000

@@ -250,8 +250,9 @@ export function decodedArguments(
   }
   if (!decoders) return null;
   const decoded = { ...args };
+  const sent = new Map<string, string>();
   try {
-    for (const [name, decode] of decoders) if (name in decoded) decoded[name] = decode(decoded[name], new Map());
+    for (const [name, decode] of decoders) if (name in decoded) decoded[name] = decode(decoded[name], sent);
   } catch {
     return null;
   }

@@ -57,51 +57,40 @@ export function tenantPlugin(options: TenantPluginOptions): ApolloServerPlugin<G
           operationLabel = options.metrics.operationNames.label(name, context.principal !== null);
           if (context.facts) context.facts.operation = { type: operationType, name };
           if (!context.principal) return;
+          const principal = context.principal;
+          const write = operation.operation === 'mutation';
+          const key = request.operationName ?? null;
           // The compiled read path: decided before the opening (against the token's scopes; the executor
-          // checks again against the effective ones), so its statement rides in the opening round trip.
+          // checks again against the effective ones), so its statement rides in the opening round trip. A
+          // mutation runs its resolvers here, always: a planned write (src/graphql/sql-plan/writes.ts) is only
+          // planned to be remembered, until it is.
           let plan: BoundPlan | null = null;
-          if (options.sqlPlanner && operation.operation === 'query') {
-            try {
-              plan = options.sqlPlanner.plan(
-                document,
-                operation,
-                request.operationName,
-                request.variables,
-                context.principal.scopes,
-                context.principal.orgId,
-              );
-              // Parsed and validated by Apollo, and plannable: the next request with this text may take the
-              // known-document path (its caller checked again there, from scratch).
-              if (plan) options.knownDocuments?.remember(source, request.operationName ?? null, document, operation);
-            } catch (error) {
-              // A planner defect must never fail a request: the normal path answers it.
-              context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'sql plan failed');
-            }
-          } else if (
+          if (
             options.sqlPlanner &&
-            options.knownDocuments &&
-            operation.operation === 'mutation' &&
-            !options.knownDocuments.lookup(source, request.operationName ?? null)
+            (operation.operation === 'query' ||
+              (write && options.knownDocuments && !options.knownDocuments.lookup(source, key)))
           ) {
-            // A mutation runs its resolvers here, always; a planned write (src/graphql/sql-plan/writes.ts) is
-            // only remembered, so that the next request with this text may take the known-document path.
             try {
-              const principal = context.principal;
-              const writable = options.sqlPlanner.plan(
+              const bound = options.sqlPlanner.plan(
                 document,
                 operation,
                 request.operationName,
                 request.variables,
                 principal.scopes,
                 principal.orgId,
-                { actor: principal.subject, actorKind: principal.kind, requestId: context.requestId },
+                write
+                  ? { actor: principal.subject, actorKind: principal.kind, requestId: context.requestId }
+                  : undefined,
               );
-              if (writable) options.knownDocuments.remember(source, request.operationName ?? null, document, operation);
+              // Parsed and validated by Apollo, and plannable: the next request with this text may take the
+              // known-document path (its caller checked again there, from scratch).
+              if (bound) options.knownDocuments?.remember(source, key, document, operation);
+              if (!write) plan = bound;
             } catch (error) {
+              // A planner defect must never fail a request: the normal path answers it.
               context.log.error({ requestId: context.requestId, err: errorForLog(error) }, 'sql plan failed');
             }
           }
-          const principal = context.principal;
           try {
             // The known-document path met an outage for this request just now: reported, not met again.
             if (context.knownAttempt?.outage) throw context.knownAttempt.outage;

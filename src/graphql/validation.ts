@@ -122,9 +122,9 @@ async function validateNow(argValue: object): Promise<void> {
  * validateSync report nothing for it, so a class with one is refused here (never passed unchecked).
  */
 export function inputPassesSync(value: object): boolean {
+  if (hasAsyncRules(value.constructor)) return false;
   if (hasCrossFieldErrors(value) && value.crossFieldErrors().length > 0) return false;
-  if (validateSync(value, VALIDATOR_OPTIONS).length > 0) return false;
-  return !hasAsyncRules(value.constructor);
+  return validateSync(value, VALIDATOR_OPTIONS).length === 0;
 }
 
 function hasAsyncRules(target: object['constructor']): boolean {

@@ -569,17 +569,17 @@ export class SqlPlanner {
         return (request.row = row);
       };
       const driver = this.dataSource.driver;
-      const literalOf = (column: ColumnMetadata, row: Record<string, unknown>): string | null => {
-        if (!(column.propertyName in row)) return null;
-        const literal = inlineParameters('$1', [driver.preparePersistentValue(row[column.propertyName], column)]);
-        return literal === null ? null : `${literal}::${String(column.type)}`;
+      /** A value as a literal of `type` (an untyped one would be `text` in INSERT … SELECT), or null. */
+      const typed = (value: unknown, type: string): string | null => {
+        const literal = inlineParameters('$1', [value]);
+        return literal === null ? null : `${literal}::${type}`;
       };
+      const literalOf = (column: ColumnMetadata, row: Record<string, unknown>): string | null =>
+        column.propertyName in row
+          ? typed(driver.preparePersistentValue(row[column.propertyName], column), String(column.type))
+          : null;
       const writerValue = (pick: (writer: PlanWriter) => string, type: string) =>
-        bind(type, (_, request) => {
-          if (!request.writer) return null;
-          const literal = inlineParameters('$1', [pick(request.writer)]);
-          return literal === null ? null : `${literal}::${type}`;
-        });
+        bind(type, (_, request) => (request.writer ? typed(pick(request.writer), type) : null));
       const created = nextAlias();
       prefix.push(
         `WITH ${created} AS (INSERT INTO ${ident(metadata.tableName)} (${columns.map((c) => ident(c.databaseName)).join(', ')}) VALUES (`,

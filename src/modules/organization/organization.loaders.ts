@@ -24,27 +24,35 @@ const USER_CALLER = `SELECT o.*, m.role AS member_role, m.all_workspaces_role AS
   FROM organizations o LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = $2
  WHERE o.id = $1`;
 
-const statementOf = (types: string[], text: string) => {
+/** A caller-row statement: its prepared form, and its text split at the `$n` (once, not per request). */
+interface CallerStatement {
+  name: string;
+  prepare: string;
+  /** [text, n, text, n, …, text]. */
+  pieces: Array<string | number>;
+}
+
+const statementOf = (types: string[], text: string): CallerStatement => {
   const name = statementName(types, text);
-  return { name, prepare: `PREPARE ${name}(${types.join(', ')}) AS ${text}` };
+  return {
+    name,
+    prepare: `PREPARE ${name}(${types.join(', ')}) AS ${text}`,
+    pieces: text.split(/\$(\d)/).map((piece, i) => (i % 2 === 1 ? Number(piece) : piece)),
+  };
 };
 const API_KEY_CALLER_STATEMENT = statementOf(['uuid', 'text', 'uuid'], API_KEY_CALLER);
 const USER_CALLER_STATEMENT = statementOf(['uuid', 'text'], USER_CALLER);
 
 /**
- * A caller-row statement with this request's literals (each checked or escaped): inline (`$n` replaced, by
- * splitting: a literal is never read as a replacement pattern) and as the prepared statement's EXECUTE.
+ * A caller-row statement with this request's literals (each checked or escaped): inline (each `$n` replaced by
+ * its literal; a literal is never read as a pattern) and as the prepared statement's EXECUTE.
  */
-function callerRead(
-  text: string,
-  statement: { name: string; prepare: string },
-  literals: string[],
-): [string, PreparedStatement] {
-  const inline = text
-    .split(/\$(\d)/)
-    .map((piece, i) => (i % 2 === 1 ? literals[Number(piece) - 1] : piece))
-    .join('');
-  return [inline, { ...statement, execute: `EXECUTE ${statement.name}(${literals.join(', ')})` }];
+function callerRead(statement: CallerStatement, literals: string[]): [string, PreparedStatement] {
+  const inline = statement.pieces.map((piece) => (typeof piece === 'number' ? literals[piece - 1] : piece)).join('');
+  return [
+    inline,
+    { name: statement.name, prepare: statement.prepare, execute: `EXECUTE ${statement.name}(${literals.join(', ')})` },
+  ];
 }
 
 export interface Caller {
@@ -75,14 +83,14 @@ export class OrganizationLoaders {
       const rows =
         kind === 'api_key'
           ? await this.scope.openWith(
-              ...callerRead(API_KEY_CALLER, API_KEY_CALLER_STATEMENT, [
+              ...callerRead(API_KEY_CALLER_STATEMENT, [
                 org,
                 `${userId === null ? 'NULL' : escapeLiteral(userId)}::text`,
                 `${isUuid(apiKeyId) ? `'${apiKeyId}'` : 'NULL'}::uuid`,
               ]),
             )
           : await this.scope.openWith(
-              ...callerRead(USER_CALLER, USER_CALLER_STATEMENT, [org, `${escapeLiteral(userId ?? '')}::text`]),
+              ...callerRead(USER_CALLER_STATEMENT, [org, `${escapeLiteral(userId ?? '')}::text`]),
             );
       if (rows.length === 0) return { organization: null, orgRole: null, allWorkspacesRole: null, apiKeyActive: false };
       const [organization] = await entities(this.scope, Organization, rows);
