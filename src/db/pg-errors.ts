@@ -1,3 +1,5 @@
+import { DatabaseError } from 'pg';
+
 /** The PostgreSQL error codes services translate into client errors, and the ones that mean an outage. */
 export const PgError = {
   UNIQUE_VIOLATION: '23505',
@@ -22,4 +24,14 @@ export function pgErrorCode(error: unknown): string | undefined {
 
 export function pgConstraint(error: unknown): string | undefined {
   return (error as { driverError?: { constraint?: string } })?.driverError?.constraint;
+}
+
+/**
+ * Whether PostgreSQL itself answered the failed statement (an ErrorResponse: pg's DatabaseError, under TypeORM's
+ * QueryFailedError), as opposed to the connection failing under it. A COMMIT PostgreSQL refused rolled the
+ * transaction back; one that failed otherwise may or may not have committed. Not the shape of `code`: a socket
+ * error's errno (`EBADF`) is five capitals too.
+ */
+export function answeredByPostgres(error: unknown): boolean {
+  return (error as { driverError?: unknown } | null)?.driverError instanceof DatabaseError;
 }

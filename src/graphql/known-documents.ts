@@ -14,6 +14,7 @@ import type { Keyring } from '../secrets/keyring';
 import type { RequestTrace } from '../tracing/request-trace';
 import { roleDecidedByCaller } from '../auth/access';
 import { ScopeRefusal } from '../db/tenant-scope';
+import { answeredByPostgres } from '../db/pg-errors';
 import { errorForLog, outageOf } from './errors';
 import { APOLLO_CONTENT_TYPES } from './http';
 import { plannedData, type SqlPlanner } from './sql-plan/planner';
@@ -60,12 +61,6 @@ export class KnownDocuments {
 }
 
 const keyOf = (query: string, operationName: string | null) => `${operationName ?? ''}\u0000${query}`;
-
-/** The SQLSTATE PostgreSQL answered a failed statement with (TypeORM's QueryFailedError keeps the driver's error). */
-function sqlStateOf(error: unknown): string | undefined {
-  const code = (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
 
 /** A GraphQL Name (spec §2.1.9): what `operationName` must be to select an operation. Never holds `\u0000`. */
 const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
@@ -211,7 +206,7 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
   const scope = lifecycle.scope;
   // A write that did not get here with data is rolled back: nothing of it remains, and the resolver runs it
   // afresh. Its COMMIT (end 'answered') can fail too:
-  // - PostgreSQL refused it (an error with a SQLSTATE: a deferred constraint, a serialization failure): the
+  // - PostgreSQL refused it (its ErrorResponse: a deferred constraint, a serialization failure): the
   //   transaction was rolled back, so the resolver may run the request afresh and answer it;
   // - otherwise (the connection broke, the transaction's state is unknown) it may have committed: it must not
   //   run again. Apollo's path reports it as the outage it is (a lost connection: 503, SERVICE_UNAVAILABLE),
@@ -220,7 +215,7 @@ async function answer(options: KnownDocumentOptions, req: Request, res: Response
     if (!write || !data) return;
     data = null;
     if (outageOf(error)) outage = error;
-    else if (!sqlStateOf(error))
+    else if (!answeredByPostgres(error))
       outage = new ScopeRefusal('connection_lost', 'the database connection was lost while the transaction committed');
   });
   // The client left: nobody to answer, and nothing for Apollo to run again (the access log says `aborted`).
